@@ -1,0 +1,40 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AdaptSharp.Runtime;
+
+/// <summary>Device selection and one-time libtorch setup.</summary>
+public static class TorchRuntime
+{
+    /// <summary>
+    /// Parses "cpu", "cuda", "cuda:N" or "auto"/null (CUDA when available, else CPU).
+    /// </summary>
+    public static Device ResolveDevice(string? spec)
+    {
+        var s = (spec ?? "auto").Trim().ToLowerInvariant();
+        if (s is "" or "auto")
+            return cuda.is_available() ? new Device(DeviceType.CUDA, 0) : CPU;
+        if (s == "cpu")
+            return CPU;
+        if (s == "cuda" || s.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            if (!cuda.is_available())
+                throw new ArgumentException($"device '{spec}' requested but CUDA is not available (build with -p:TorchBackend=cuda on a machine with a GPU)");
+            int index = 0;
+            if (s.Length > 4 && !int.TryParse(s[5..], out index))
+                throw new ArgumentException($"bad device '{spec}': expected cpu, cuda or cuda:N");
+            if (index < 0 || index >= cuda.device_count())
+                throw new ArgumentException($"device '{spec}': only {cuda.device_count()} CUDA device(s) present");
+            return new Device(DeviceType.CUDA, index);
+        }
+        throw new ArgumentException($"bad device '{spec}': expected cpu, cuda or cuda:N");
+    }
+
+    /// <summary>Uses one intra-op thread per core unless told otherwise.</summary>
+    public static void ConfigureThreads(int? threads = null)
+    {
+        var n = threads ?? Environment.ProcessorCount;
+        if (n > 0 && torch.get_num_threads() != n)
+            torch.set_num_threads(n);
+    }
+}
