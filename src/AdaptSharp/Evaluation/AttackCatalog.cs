@@ -8,13 +8,14 @@ namespace AdaptSharp.Evaluation;
 /// Maps suite attack names to configured attacks from <see cref="AdaptSharp.Attacks"/>:
 /// <c>clean</c>; <c>fgsm</c> (the paper's evaluation FGSM: uniform start, step 2 eps, projected);
 /// <c>pgdN</c> or <c>pgdNxR</c> (N steps, R restarts, step 2.5 eps / N, CE, uniform start);
-/// <c>cwN</c> (PGD with the CW margin loss floored at -10, step eps / 4).
+/// <c>cwN</c> (PGD with the CW margin loss floored at -10, step eps / 4); <c>apgd-ce</c>, <c>apgd-dlr</c>
+/// (100 iterations, 1 restart) and <c>apgd-t</c> (9 targets, 100 iterations) as in AutoAttack standard.
 /// </summary>
 public static partial class AttackCatalog
 {
     public const string Clean = "clean";
 
-    private static readonly string[] FixedNames = ["clean", "fgsm"];
+    private static readonly string[] FixedNames = ["clean", "fgsm", "apgd-ce", "apgd-dlr", "apgd-t"];
 
     [GeneratedRegex(@"^pgd(\d+)(?:x(\d+))?$")]
     private static partial Regex PgdPattern();
@@ -80,6 +81,12 @@ public static partial class AttackCatalog
             return null;
         if (n == "fgsm")
             return new Fgsm(threat, FgsmOptions.PaperEvaluation(threat), seed, "fgsm");
+        if (n == "apgd-ce")
+            return new Apgd(threat, new ApgdOptions(Loss: ApgdLoss.CrossEntropy), seed, n);
+        if (n == "apgd-dlr")
+            return new Apgd(threat, new ApgdOptions(Loss: ApgdLoss.Dlr), seed, n);
+        if (n == "apgd-t")
+            return new ApgdTargeted(threat, targetClasses: Math.Min(9, Math.Max(1, numClasses - 1)), seed: seed);
         var pgd = PgdPattern().Match(n);
         if (pgd.Success)
         {
@@ -102,6 +109,8 @@ public static partial class AttackCatalog
             null => "no attack; f_P on clean images",
             Fgsm f => $"one step of {Num(f.Options.StepSize ?? threat.Eps)} from a uniform start in [-{Num(f.Options.RandomStartMultiplier * threat.Eps)}, {Num(f.Options.RandomStartMultiplier * threat.Eps)}], CE, projected",
             Pgd p => $"{p.Options.Steps} steps of {Num(p.Options.ResolveStepSize(threat))}, {p.Options.Restarts} restart(s), {(p.Options.Loss is null ? "CE" : "CW margin (kappa 10)")} loss, {p.Options.Start.ToString().ToLowerInvariant()} start",
+            Apgd a => $"{a.Options.Iterations} iterations, {a.Options.Restarts} restart(s), {(a.Options.Loss == ApgdLoss.Dlr ? "DLR" : "CE")} loss",
+            ApgdTargeted t => $"{t.TargetClasses} target classes, {t.Iterations} iterations each, targeted DLR loss",
             _ => attack.ToString(),
         };
     }

@@ -19,5 +19,6 @@ public sealed record AttackResult(
     long GradientEvaluations,
     long Queries)
 {
+    [System.Text.Json.Serialization.JsonIgnore]
     public SuiteColumn Column => new(Name, Source);
 }
