@@ -54,6 +54,8 @@ public static class ReportPlots
             line.LegendText = $"{group.Key.Attack} ({AttackSources.Format(group.Key.Source)})";
             line.Color = group.Key.Source == AttackSource.Adaptive ? AdaptiveColor : AgnosticColor;
             line.MarkerSize = 7;
+            if (group.Key.Source == AttackSource.Agnostic)
+                line.LinePattern = LinePattern.Dashed;
         }
         plot.ShowLegend(Alignment.UpperRight);
         plot.Axes.SetLimitsY(0, 105);
