@@ -28,8 +28,8 @@ public static class EvalCommand
         var eps = new Option<string>("--eps") { Description = "Radius in pixel units, e.g. 8/255 or 0.1", DefaultValueFactory = _ => "8/255" };
         var attacks = new Option<string>("--attacks")
         {
-            Description = "Comma-separated suite: clean, fgsm, pgdN, pgdNxR (R restarts), cwN, apgd-ce, apgd-dlr, apgd-t",
-            DefaultValueFactory = _ => "clean,fgsm,pgd10",
+            Description = "Comma-separated suite: clean, fgsm, fgsm-rs, pgdN, pgdNxR (R restarts), cwN, apgd-ce, apgd-dlr, apgd-t, fab-t, fab, square[Q], rays[Q], autoattack, autoattack-plus, autoattack-rand",
+            DefaultValueFactory = _ => "clean,fgsm,pgd10,cw20,autoattack",
         };
         var source = new Option<string>("--source") { Description = "adaptive (attack f_P), agnostic (attack f_0) or both; always scored on f_P", DefaultValueFactory = _ => "adaptive" };
         var seed = CommonOptions.Seed();

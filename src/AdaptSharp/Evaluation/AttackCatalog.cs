@@ -5,49 +5,26 @@ using AdaptSharp.Attacks;
 namespace AdaptSharp.Evaluation;
 
 /// <summary>
-/// Maps suite attack names to configured attacks from <see cref="AdaptSharp.Attacks"/>:
-/// <c>clean</c>; <c>fgsm</c> (the paper's evaluation FGSM: uniform start, step 2 eps, projected);
-/// <c>pgdN</c> or <c>pgdNxR</c> (N steps, R restarts, step 2.5 eps / N, CE, uniform start);
-/// <c>cwN</c> (PGD with the CW margin loss floored at -10, step eps / 4); <c>apgd-ce</c>, <c>apgd-dlr</c>
-/// (100 iterations, 1 restart) and <c>apgd-t</c> (9 targets, 100 iterations) as in AutoAttack standard.
+/// Suite attack names: <c>clean</c> (no attack) plus every <see cref="AttackPresets"/> name (fgsm, fgsm-rs,
+/// pgdN[xR], cwN, apgd-ce, apgd-dlr, apgd-t, fab-t, fab, square[Q], rays[Q], autoattack, autoattack-plus,
+/// autoattack-rand), classified for the adaptive/agnostic split and the checklist.
 /// </summary>
 public static partial class AttackCatalog
 {
     public const string Clean = "clean";
 
-    private static readonly string[] FixedNames = ["clean", "fgsm", "apgd-ce", "apgd-dlr", "apgd-t"];
+    private static readonly ThreatModel ProbeThreat = ThreatModel.LInf(0.1);
 
-    [GeneratedRegex(@"^pgd(\d+)(?:x(\d+))?$")]
+    [GeneratedRegex(@"^pgd\d+(?:x\d+)?$")]
     private static partial Regex PgdPattern();
 
-    [GeneratedRegex(@"^cw(\d+)$")]
-    private static partial Regex CwPattern();
+    public static IReadOnlyList<string> KnownNames => [Clean, .. AttackPresets.Names];
 
-    /// <summary>Names accepted by <see cref="Create"/> (patterns shown as pgdN, pgdNxR, cwN).</summary>
-    public static IReadOnlyList<string> KnownNames => [.. FixedNames, "pgdN", "pgdNxR", "cwN"];
-
-    /// <summary>Lower-cases and checks a name; throws <see cref="ArgumentException"/> naming the known attacks.</summary>
+    /// <summary>The canonical name ("AA" becomes "autoattack"); throws <see cref="ArgumentException"/> for unknown names.</summary>
     public static string Normalize(string name)
     {
         var n = name.Trim().ToLowerInvariant();
-        if (FixedNames.Contains(n))
-            return n;
-        var pgd = PgdPattern().Match(n);
-        if (pgd.Success)
-        {
-            if (int.Parse(pgd.Groups[1].Value, CultureInfo.InvariantCulture) < 1
-                || (pgd.Groups[2].Success && int.Parse(pgd.Groups[2].Value, CultureInfo.InvariantCulture) < 1))
-                throw new ArgumentException($"bad attack '{name}': PGD needs at least one step and one restart");
-            return n;
-        }
-        var cw = CwPattern().Match(n);
-        if (cw.Success)
-        {
-            if (int.Parse(cw.Groups[1].Value, CultureInfo.InvariantCulture) < 1)
-                throw new ArgumentException($"bad attack '{name}': CW needs at least one step");
-            return n;
-        }
-        throw new ArgumentException($"unknown attack '{name}' (known: {string.Join(", ", KnownNames)})");
+        return n == Clean ? Clean : AttackPresets.Create(n, ProbeThreat).Name;
     }
 
     /// <summary>Parses a comma-separated list ("clean,fgsm,pgd10"), normalised, without duplicates, order kept.</summary>
@@ -62,58 +39,42 @@ public static partial class AttackCatalog
 
     public static bool IsClean(string name) => name == Clean;
 
-    /// <summary>Score-based or decision-based attacks: they only query f_P and have no agnostic variant.</summary>
-    public static bool IsBlackBox(string name) => name is "square" or "rays";
+    /// <summary>Score- or decision-based attacks (square, rays): they only query f_P and have no agnostic variant.</summary>
+    public static bool IsBlackBox(string name) => !IsClean(name) && AutoAttack.IsBlackBox(AttackPresets.Create(name, ProbeThreat));
 
-    /// <summary>Attacks that differentiate through the model (and so have an adaptive and an agnostic variant).</summary>
+    /// <summary>Attacks that use the model's gradients (so have an adaptive and a prompt-agnostic variant).</summary>
     public static bool IsWhiteBox(string name) => !IsClean(name) && !IsBlackBox(name);
 
     /// <summary>True for pgdN / pgdNxR.</summary>
     public static bool IsPgd(string name) => PgdPattern().IsMatch(name);
 
-    public static bool IsFgsm(string name) => name == "fgsm";
+    public static bool IsFgsm(string name) => name is "fgsm" or "fgsm-rs";
 
     /// <summary>The configured attack for a name; null for <c>clean</c>.</summary>
-    public static Attack? Create(string name, ThreatModel threat, long seed, int numClasses)
-    {
-        var n = Normalize(name);
-        if (n == Clean)
-            return null;
-        if (n == "fgsm")
-            return new Fgsm(threat, FgsmOptions.PaperEvaluation(threat), seed, "fgsm");
-        if (n == "apgd-ce")
-            return new Apgd(threat, new ApgdOptions(Loss: ApgdLoss.CrossEntropy), seed, n);
-        if (n == "apgd-dlr")
-            return new Apgd(threat, new ApgdOptions(Loss: ApgdLoss.Dlr), seed, n);
-        if (n == "apgd-t")
-            return new ApgdTargeted(threat, targetClasses: Math.Min(9, Math.Max(1, numClasses - 1)), seed: seed);
-        var pgd = PgdPattern().Match(n);
-        if (pgd.Success)
-        {
-            var steps = int.Parse(pgd.Groups[1].Value, CultureInfo.InvariantCulture);
-            var restarts = pgd.Groups[2].Success ? int.Parse(pgd.Groups[2].Value, CultureInfo.InvariantCulture) : 1;
-            return new Pgd(threat, new PgdOptions(steps, Restarts: restarts), seed, n);
-        }
-        var cw = CwPattern().Match(n);
-        if (cw.Success)
-            return Pgd.CwInf(threat, int.Parse(cw.Groups[1].Value, CultureInfo.InvariantCulture), seed: seed);
-        throw new ArgumentException($"unknown attack '{name}'");
-    }
+    public static Attack? Create(string name, ThreatModel threat, long seed) =>
+        IsClean(name) ? null : AttackPresets.Create(name, threat, seed);
 
     /// <summary>A one-line description of an attack's settings for the report.</summary>
-    public static string Describe(string name, ThreatModel threat, int numClasses)
+    public static string Describe(string name, ThreatModel threat) => Describe(Create(name, threat, 0), threat);
+
+    private static string Describe(Attack? attack, ThreatModel threat) => attack switch
     {
-        var attack = Create(name, threat, 0, numClasses);
-        return attack switch
-        {
-            null => "no attack; f_P on clean images",
-            Fgsm f => $"one step of {Num(f.Options.StepSize ?? threat.Eps)} from a uniform start in [-{Num(f.Options.RandomStartMultiplier * threat.Eps)}, {Num(f.Options.RandomStartMultiplier * threat.Eps)}], CE, projected",
-            Pgd p => $"{p.Options.Steps} steps of {Num(p.Options.ResolveStepSize(threat))}, {p.Options.Restarts} restart(s), {(p.Options.Loss is null ? "CE" : "CW margin (kappa 10)")} loss, {p.Options.Start.ToString().ToLowerInvariant()} start",
-            Apgd a => $"{a.Options.Iterations} iterations, {a.Options.Restarts} restart(s), {(a.Options.Loss == ApgdLoss.Dlr ? "DLR" : "CE")} loss",
-            ApgdTargeted t => $"{t.TargetClasses} target classes, {t.Iterations} iterations each, targeted DLR loss",
-            _ => attack.ToString(),
-        };
-    }
+        null => "no attack; f_P on clean images",
+        Fgsm f => $"one step of {Num(f.Options.StepSize ?? threat.Eps)}" +
+                  (f.Options.RandomStartMultiplier > 0 ? $" from a uniform start of radius {Num(f.Options.RandomStartMultiplier * threat.Eps)}" : " from the clean point") +
+                  ", CE, projected",
+        Pgd p => $"{p.Options.Steps} steps of {Num(p.Options.ResolveStepSize(threat))}, {p.Options.Restarts} restart(s), " +
+                 $"{(p.Options.Loss is null ? "CE" : "CW margin (kappa 10)")} loss, {p.Options.Start.ToString().ToLowerInvariant()} start",
+        Apgd a => $"{a.Options.Iterations} iterations, {a.Options.Restarts} restart(s), {(a.Options.CustomLoss is not null ? "custom" : a.Options.Loss == ApgdLoss.Dlr ? "DLR" : "CE")} loss" +
+                  (a.Options.EotIterations > 1 ? $", EOT {a.Options.EotIterations}" : ""),
+        ApgdTargeted t => $"{t.TargetClasses} target classes x {t.Iterations} iterations, targeted DLR loss",
+        FabTargeted t => $"{t.TargetClasses} target classes x {t.Iterations} iterations, {t.Restarts} restart(s)",
+        Fab f => $"{f.Iterations} iterations, {f.Restarts} restart(s), untargeted",
+        Square s => $"{s.QueryBudget} queries, p_init {Num(s.PInit)}, {s.Restarts} restart(s)",
+        Rays r => $"{r.QueryBudget} queries, hard-label",
+        AutoAttack aa => $"version {aa.Version.ToString().ToLowerInvariant()}: {string.Join(" -> ", aa.Stages.Select(s => s.Name))}, each on the points still robust",
+        _ => attack.ToString(),
+    };
 
     private static string Num(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
 }

@@ -230,13 +230,14 @@ public sealed class RobustnessEvaluator
         if (candidates.Length == 0)
             return (robust, 0.0, 0, 0);
 
-        var attack = AttackCatalog.Create(attackName, threat, seed, model.Config.NumClasses)
+        var attack = AttackCatalog.Create(attackName, threat, seed)
             ?? throw new ArgumentException("clean is not an attack");
         var view = source == AttackSource.Adaptive || !AttackCatalog.IsWhiteBox(attackName) ? model.Prompted : model.Unprompted;
         var index = tensor(candidates, device: x.device);
         var xs = x.index_select(0, index);
         var ys = y.index_select(0, index);
-        var adv = attack.Perturb(view, xs, ys);
+        // AutoAttack runs its cascade on the points still robust on f_P, whichever view generates.
+        var adv = attack is AutoAttack autoAttack ? autoAttack.Run(view, model.Prompted, xs, ys).Adversarial : attack.Perturb(view, xs, ys);
         var maxNorm = threat.Validate(adv, xs);
         var survived = TensorOps.ToBools(Predict(model.Prompted, adv).eq(ys));
         for (var i = 0; i < candidates.Length; i++)
@@ -397,7 +398,7 @@ public sealed class RobustnessEvaluator
                 var (cumRobust, cumDone) = Flags.Cumulative(c);
                 var s = Stats[c];
                 attacks.Add(new AttackResult(column.Attack, column.Source,
-                    AttackCatalog.Describe(column.Attack, o.Threat, owner.model.Config.NumClasses), done, robust,
+                    AttackCatalog.Describe(column.Attack, o.Threat), done, robust,
                     done == 0 ? 0.0 : (double)robust / done, cumDone == 0 ? 0.0 : (double)cumRobust / cumDone,
                     s.MaxPerturbation, s.Seconds, s.GradientEvaluations, s.Queries));
             }

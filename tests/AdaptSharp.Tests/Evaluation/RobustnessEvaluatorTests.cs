@@ -153,6 +153,27 @@ public class RobustnessEvaluatorTests
     }
 
     [Fact]
+    public void BlackBoxAndAutoAttackColumnsRunOnFp()
+    {
+        using var model = EvaluationFixtures.PromptedModel();
+        var (images, labels) = EvaluationFixtures.Data(model, 8);
+        var options = EvaluationFixtures.Options("clean", "pgd5", "square100", "rays200", "autoattack") with { RunChecks = false, Sources = [AttackSource.Agnostic] };
+        var result = new RobustnessEvaluator(model, options).Run(images, labels);
+        // Black-box attacks have no prompt-agnostic variant: they always query f_P.
+        Assert.Equal(["clean/adaptive", "pgd5/agnostic", "square100/adaptive", "rays200/adaptive", "autoattack/agnostic"],
+            result.Report.Attacks.Select(a => a.Column.Key));
+        Assert.True(result.Report.Find("square100", AttackSource.Adaptive)!.Queries > 0);
+        Assert.True(result.Report.Find("autoattack", AttackSource.Agnostic)!.GradientEvaluations > 0);
+        Assert.Contains("apgd-ce -> apgd-t -> fab-t -> square", result.Report.Find("autoattack", AttackSource.Agnostic)!.Settings);
+        // Check 3 compares black-box with adaptive white-box attacks only.
+        Assert.Equal(CheckStatus.NotRun, result.Report.Checklist.Single(c => c.Number == 3).Status);
+        var both = new RobustnessEvaluator(model, options with { Attacks = ["clean", "pgd5", "square100"], Sources = AttackSources.Parse("both") })
+            .Run(images, labels);
+        Assert.NotEqual(CheckStatus.NotRun, both.Report.Checklist.Single(c => c.Number == 3).Status);
+        Assert.All(result.Report.Attacks, a => Assert.True(a.MaxPerturbation <= 0.1 + ThreatModel.Tolerance));
+    }
+
+    [Fact]
     public void ModelIsRestoredAfterEvaluation()
     {
         using var model = EvaluationFixtures.PromptedModel();

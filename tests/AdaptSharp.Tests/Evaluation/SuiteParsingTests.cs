@@ -8,14 +8,19 @@ public class SuiteParsingTests
     [Fact]
     public void AttackNamesParse()
     {
-        Assert.Equal(["clean", "fgsm", "pgd10", "pgd50x2", "cw20", "apgd-ce"], AttackCatalog.ParseList(" clean,FGSM, pgd10,pgd50x2,cw20,apgd-ce,pgd10"));
+        Assert.Equal(["clean", "fgsm", "pgd10", "pgd50x2", "cw20", "apgd-ce", "autoattack", "rays"],
+            AttackCatalog.ParseList(" clean,FGSM, pgd10,pgd50x2,cw20,apgd-ce,pgd10,AA,rays"));
+        Assert.True(AttackCatalog.IsBlackBox("square"));
+        Assert.True(AttackCatalog.IsBlackBox("rays1000"));
+        Assert.True(AttackCatalog.IsWhiteBox("autoattack"));
+        Assert.False(AttackCatalog.IsWhiteBox("clean"));
         Assert.Throws<ArgumentException>(() => AttackCatalog.ParseList("pgd0"));
         Assert.Throws<ArgumentException>(() => AttackCatalog.ParseList("deepfool"));
         Assert.Throws<ArgumentException>(() => AttackCatalog.ParseList(","));
-        var pgd = Assert.IsType<Pgd>(AttackCatalog.Create("pgd50x2", ThreatModel.LInf(8 / 255.0), 1, 10));
+        var pgd = Assert.IsType<Pgd>(AttackCatalog.Create("pgd50x2", ThreatModel.LInf(8 / 255.0), 1));
         Assert.Equal(50, pgd.Options.Steps);
         Assert.Equal(2, pgd.Options.Restarts);
-        Assert.Null(AttackCatalog.Create("clean", ThreatModel.LInf(0.1), 1, 10));
+        Assert.Null(AttackCatalog.Create("clean", ThreatModel.LInf(0.1), 1));
     }
 
     [Fact]
@@ -24,10 +29,10 @@ public class SuiteParsingTests
         var options = new EvaluationOptions
         {
             Threat = ThreatModel.LInf(0.1),
-            Attacks = ["pgd10", "fgsm"],
+            Attacks = ["pgd10", "fgsm", "square"],
             Sources = AttackSources.Parse("both"),
         };
-        Assert.Equal(["clean/adaptive", "pgd10/adaptive", "pgd10/agnostic", "fgsm/adaptive", "fgsm/agnostic"],
+        Assert.Equal(["clean/adaptive", "pgd10/adaptive", "pgd10/agnostic", "fgsm/adaptive", "fgsm/agnostic", "square/adaptive"],
             options.Columns().Select(c => c.Key));
         Assert.Throws<ArgumentException>(() => AttackSources.Parse("sideways"));
     }
