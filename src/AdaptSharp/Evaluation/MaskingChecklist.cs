@@ -12,6 +12,8 @@ public static class MaskingChecklist
     public const string PurposeConvergenceBase = "convergence-base";
     public const string PurposeConvergenceStrong = "convergence-strong";
     public const string PurposeLargeEps = "large-eps";
+    public const string PurposeAgnosticPgd = "agnostic-pgd";
+    public const string PurposeFgsm = "fgsm";
 
     public static readonly IReadOnlyList<string> Titles =
     [
@@ -35,8 +37,8 @@ public static class MaskingChecklist
         var complete = attacks.Where(a => a.PointsDone == n && n > 0).ToList();
         return
         [
-            AdaptiveVersusAgnostic(complete, n, hasPrompts, thresholds),
-            FgsmVersusPgd(complete, n, thresholds),
+            AdaptiveVersusAgnostic(complete, n, checkRuns, hasPrompts, thresholds),
+            FgsmVersusPgd(complete, n, checkRuns, thresholds),
             BlackBoxVersusWhiteBox(complete, n, thresholds),
             LargeEps(checkRuns, thresholds),
             Convergence(checkRuns, thresholds),
@@ -44,7 +46,8 @@ public static class MaskingChecklist
         ];
     }
 
-    private static CheckResult AdaptiveVersusAgnostic(List<AttackResult> attacks, int n, bool hasPrompts, ChecklistThresholds t)
+    private static CheckResult AdaptiveVersusAgnostic(List<AttackResult> attacks, int n, IReadOnlyList<SubsetRun> runs, bool hasPrompts,
+        ChecklistThresholds t)
     {
         const int number = 1;
         if (!hasPrompts)
@@ -55,7 +58,18 @@ public static class MaskingChecklist
             .OrderByDescending(p => AttackCatalog.IsPgd(p.Adaptive.Name))
             .ToList();
         if (pairs.Count == 0)
-            return NotRun(number, "needs a white-box attack (e.g. pgd10) with --source both");
+        {
+            var subsetAdaptive = runs.FirstOrDefault(r => r.Purpose == PurposeConvergenceBase);
+            var subsetAgnostic = runs.FirstOrDefault(r => r.Purpose == PurposeAgnosticPgd);
+            if (subsetAdaptive is null || subsetAgnostic is null)
+                return NotRun(number, "needs a white-box attack (e.g. pgd10) with --source both, or the checklist runs");
+            var m = Math.Min(subsetAdaptive.Points, subsetAgnostic.Points);
+            var subsetFlagged = t.IsClearlyBelow(subsetAdaptive.Accuracy, subsetAgnostic.Accuracy, m);
+            return Result(number, subsetFlagged,
+                $"{subsetAdaptive.Attack} on the checklist subset: adaptive {Pct(subsetAdaptive.Accuracy)} vs agnostic {Pct(subsetAgnostic.Accuracy)} " +
+                $"(gap {Pts(subsetAgnostic.Accuracy - subsetAdaptive.Accuracy)}, clear above {Pts(t.ClearGap(subsetAgnostic.Accuracy, subsetAdaptive.Accuracy, m))}, n={m})" +
+                (subsetFlagged ? "; prompt-agnostic robustness is obfuscated: trust the adaptive numbers" : ""));
+        }
         var (adaptive, agnostic) = pairs[0];
         var flagged = t.IsClearlyBelow(adaptive.RobustAccuracy, agnostic!.RobustAccuracy, n);
         return Result(number, flagged,
@@ -64,7 +78,7 @@ public static class MaskingChecklist
             (flagged ? "; prompt-agnostic robustness is obfuscated: trust the adaptive numbers" : ""));
     }
 
-    private static CheckResult FgsmVersusPgd(List<AttackResult> attacks, int n, ChecklistThresholds t)
+    private static CheckResult FgsmVersusPgd(List<AttackResult> attacks, int n, IReadOnlyList<SubsetRun> runs, ChecklistThresholds t)
     {
         const int number = 2;
         foreach (var source in new[] { AttackSource.Adaptive, AttackSource.Agnostic })
@@ -78,7 +92,15 @@ public static class MaskingChecklist
                 $"{AttackSources.Format(source)}: fgsm {Pct(fgsm.RobustAccuracy)} vs {pgd.Name} {Pct(pgd.RobustAccuracy)} " +
                 $"(clear above {Pts(t.ClearGap(pgd.RobustAccuracy, fgsm.RobustAccuracy, n))}, n={n})");
         }
-        return NotRun(number, "needs fgsm and a pgd attack from the same source");
+        var subsetFgsm = runs.FirstOrDefault(r => r.Purpose == PurposeFgsm);
+        var subsetPgd = runs.FirstOrDefault(r => r.Purpose == PurposeConvergenceBase);
+        if (subsetFgsm is null || subsetPgd is null)
+            return NotRun(number, "needs fgsm and a pgd attack from the same source, or the checklist runs");
+        var m = Math.Min(subsetFgsm.Points, subsetPgd.Points);
+        var subsetFlagged = t.IsClearlyBelow(subsetFgsm.Accuracy, subsetPgd.Accuracy, m);
+        return Result(number, subsetFlagged,
+            $"checklist subset, adaptive: {subsetFgsm.Attack} {Pct(subsetFgsm.Accuracy)} vs {subsetPgd.Attack} {Pct(subsetPgd.Accuracy)} " +
+            $"(clear above {Pts(t.ClearGap(subsetPgd.Accuracy, subsetFgsm.Accuracy, m))}, n={m})");
     }
 
     private static CheckResult BlackBoxVersusWhiteBox(List<AttackResult> attacks, int n, ChecklistThresholds t)

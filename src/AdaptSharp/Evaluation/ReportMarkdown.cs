@@ -40,8 +40,10 @@ public static class ReportMarkdown
             sb.AppendLine($"| {c.Number} | {c.Title} | {Status(c.Status)} | {Escape(c.Detail)} |");
         sb.AppendLine();
         sb.AppendLine("A gap counts as clear when it exceeds both 2 binomial standard errors (at the higher accuracy, over the " +
-                      "points both numbers share) and 1 point; near 0 means at most 2%. Checks 4-6 run extra attacks on the first " +
-                      "points of the evaluation set (PGD with 5x the steps and 2 restarts; PGD at a very large eps; input gradients of the CE loss on f_P).");
+                      "points both numbers share) and 1 point; near 0 means at most 2%. The checklist's extra runs use the first " +
+                      "points of the evaluation set: the suite's PGD adaptive and prompt-agnostic and FGSM (used for checks 1-2 only when " +
+                      "the suite lacks them), PGD with 5x the steps and 2 restarts (check 5), PGD at a very large eps (check 4), and the " +
+                      "input gradients of the CE loss on f_P (check 6).");
         if (r.EpsSweep.Count > 0)
         {
             sb.AppendLine();

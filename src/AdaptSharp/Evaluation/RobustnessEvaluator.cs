@@ -134,30 +134,17 @@ public sealed class RobustnessEvaluator
         Action<EvaluationResult>? checkpoint, CancellationToken cancellationToken)
     {
         var m = Math.Min(options.CheckPoints, state.N);
-        var basePgd = options.Attacks.Select(AttackCatalog.Normalize).FirstOrDefault(AttackCatalog.IsPgd) ?? "pgd10";
-        var baseSteps = int.Parse(basePgd[3..].Split('x')[0], CultureInfo.InvariantCulture);
-        var strongPgd = $"pgd{baseSteps * 5}x2";
-        var largeEpsAttack = $"pgd{Math.Max(baseSteps, 20)}";
-        var largeThreat = options.Threat with { Eps = LargeEps(images) };
-        var runs = new (string Purpose, string Attack, ThreatModel Threat)[]
-        {
-            (MaskingChecklist.PurposeConvergenceBase, basePgd, options.Threat),
-            (MaskingChecklist.PurposeConvergenceStrong, strongPgd, options.Threat),
-            (MaskingChecklist.PurposeLargeEps, largeEpsAttack, largeThreat),
-        };
-        var index = columns.Count;
-        foreach (var (purpose, attack, threat) in runs)
+        foreach (var (purpose, attack, source, threat) in ChecklistRuns(images))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (state.CheckRuns.Any(r => r.Purpose == purpose && r.Attack == attack && r.Points == m && r.Threat == threat))
-            {
-                index++;
+            var index = state.StageIndex($"check:{purpose}");
+            if (state.CheckRuns.Any(r => r.Purpose == purpose && r.Attack == attack && r.Source == source && r.Points == m && r.Threat == threat))
                 continue;
-            }
             state.CheckRuns.RemoveAll(r => r.Purpose == purpose);
-            var stage = $"check: {attack} at eps {threat.Eps.ToString("G4", CultureInfo.InvariantCulture)}";
-            var run = RunOnPoints(stage, index++, state, images, labels, m, attack, AttackSource.Adaptive, threat, purpose, progress, cancellationToken);
-            state.CheckRuns.Add(new SubsetRun(purpose, attack, AttackSource.Adaptive, threat, m, run.Robust, run.MaxNorm, run.Seconds));
+            var stage = $"check: {attack}/{AttackSources.Format(source)} at eps {threat.Eps.ToString("G4", CultureInfo.InvariantCulture)}";
+            // One seed key for all checklist runs, so the adaptive and agnostic runs share their random starts.
+            var run = RunOnPoints(stage, index, state, images, labels, m, attack, source, threat, "check", progress, cancellationToken);
+            state.CheckRuns.Add(new SubsetRun(purpose, attack, source, threat, m, run.Robust, run.MaxNorm, run.Seconds));
             checkpoint?.Invoke(state.Snapshot(complete: false));
         }
         if (state.Gradients is null || state.Gradients.Points != m)
@@ -167,6 +154,27 @@ public sealed class RobustnessEvaluator
         }
     }
 
+    /// <summary>
+    /// The checklist's subset runs: the suite's first PGD (else PGD-10) adaptive and prompt-agnostic (check 1),
+    /// FGSM (check 2), PGD with 5x the steps and 2 restarts (check 5), PGD at a very large eps (check 4).
+    /// </summary>
+    private List<(string Purpose, string Attack, AttackSource Source, ThreatModel Threat)> ChecklistRuns(Tensor images)
+    {
+        var basePgd = options.Attacks.Select(AttackCatalog.Normalize).FirstOrDefault(AttackCatalog.IsPgd) ?? "pgd10";
+        var baseSteps = int.Parse(basePgd[3..].Split('x')[0], CultureInfo.InvariantCulture);
+        var runs = new List<(string, string, AttackSource, ThreatModel)>
+        {
+            (MaskingChecklist.PurposeConvergenceBase, basePgd, AttackSource.Adaptive, options.Threat),
+        };
+        if (model.HasPrompts)
+            runs.Add((MaskingChecklist.PurposeAgnosticPgd, basePgd, AttackSource.Agnostic, options.Threat));
+        runs.Add((MaskingChecklist.PurposeFgsm, "fgsm", AttackSource.Adaptive, options.Threat));
+        runs.Add((MaskingChecklist.PurposeConvergenceStrong, $"pgd{baseSteps * 5}x2", AttackSource.Adaptive, options.Threat));
+        runs.Add((MaskingChecklist.PurposeLargeEps, $"pgd{Math.Max(baseSteps, 20)}", AttackSource.Adaptive,
+            options.Threat with { Eps = LargeEps(images) }));
+        return runs;
+    }
+
     private void RunSweep(RunState state, Tensor images, Tensor labels, Action<EvaluationProgress>? progress,
         Action<EvaluationResult>? checkpoint, CancellationToken cancellationToken)
     {
@@ -174,13 +182,12 @@ public sealed class RobustnessEvaluator
         var attack = options.SweepAttack is { } s ? AttackCatalog.Normalize(s)
             : options.Attacks.Select(AttackCatalog.Normalize).FirstOrDefault(AttackCatalog.IsPgd) ?? "pgd10";
         var sources = AttackCatalog.IsWhiteBox(attack) ? options.Sources.Distinct().ToList() : [AttackSource.Adaptive];
-        var index = columns.Count + 3;
         foreach (var eps in options.EpsSweep.Distinct())
         {
             foreach (var source in sources)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                index++;
+                var index = state.StageIndex($"sweep:{eps:R}:{AttackSources.Format(source)}");
                 if (state.Sweep.Any(p => p.Eps == eps && p.Attack == attack && p.Source == source && p.Points == state.N))
                     continue;
                 var threat = options.Threat with { Eps = eps };
@@ -349,7 +356,19 @@ public sealed class RobustnessEvaluator
 
         public Stopwatch Clock { get; } = Stopwatch.StartNew();
 
-        public int StageCount => owner.columns.Count + (owner.options.RunChecks ? 3 : 0) + owner.options.EpsSweep.Distinct().Count() * owner.options.Sources.Count;
+        private readonly List<string> extraStages = [];
+
+        /// <summary>Stages: suite columns, then checklist runs and sweep points (counted as they come).</summary>
+        public int StageCount => owner.columns.Count + Math.Max(extraStages.Count, ExpectedExtraStages);
+
+        private int ExpectedExtraStages => (owner.options.RunChecks ? 4 + (owner.model.HasPrompts ? 1 : 0) : 0)
+                                          + owner.options.EpsSweep.Distinct().Count() * owner.options.Sources.Distinct().Count();
+
+        public int StageIndex(string key)
+        {
+            if (!extraStages.Contains(key)) extraStages.Add(key);
+            return owner.columns.Count + extraStages.IndexOf(key);
+        }
 
         public void Adopt(EvaluationResult previous)
         {

@@ -43,6 +43,21 @@ public class MaskingChecklistTests
     }
 
     [Fact]
+    public void AdaptiveVersusAgnosticFallsBackToTheChecklistSubset()
+    {
+        var runs = new[]
+        {
+            Run(MaskingChecklist.PurposeConvergenceBase, "pgd10", 0.05),
+            Run(MaskingChecklist.PurposeAgnosticPgd, "pgd10", 0.60) with { Source = AttackSource.Agnostic },
+        };
+        var check = Check(1, [Column("pgd10", AttackSource.Adaptive, 0.05)], runs);
+        Assert.Equal(CheckStatus.Flagged, check.Status);
+        Assert.Contains("subset", check.Detail);
+        Assert.Contains("n=200", check.Detail);
+        Assert.Equal(CheckStatus.Passed, Check(1, [], [runs[0], runs[1] with { Robust = 12 }]).Status);
+    }
+
+    [Fact]
     public void FgsmBelowPgdIsFlagged()
     {
         Assert.Equal(CheckStatus.Flagged,
@@ -50,6 +65,8 @@ public class MaskingChecklistTests
         Assert.Equal(CheckStatus.Passed,
             Check(2, [Column("fgsm", AttackSource.Adaptive, 0.50), Column("pgd10", AttackSource.Adaptive, 0.40)]).Status);
         Assert.Equal(CheckStatus.NotRun, Check(2, [Column("pgd10", AttackSource.Adaptive, 0.40)]).Status);
+        Assert.Equal(CheckStatus.Flagged, Check(2, [],
+            [Run(MaskingChecklist.PurposeFgsm, "fgsm", 0.10), Run(MaskingChecklist.PurposeConvergenceBase, "pgd10", 0.40)]).Status);
     }
 
     [Fact]

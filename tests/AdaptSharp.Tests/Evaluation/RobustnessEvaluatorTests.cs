@@ -50,7 +50,8 @@ public class RobustnessEvaluatorTests
         Assert.NotEqual(CheckStatus.NotRun, report.Checklist[0].Status);
         Assert.Equal(CheckStatus.NotRun, report.Checklist[2].Status); // no black-box attack in this suite
         Assert.All(report.Checklist.Where(c => c.Number is 4 or 5 or 6), c => Assert.NotEqual(CheckStatus.NotRun, c.Status));
-        Assert.Equal(3, report.CheckRuns.Count);
+        Assert.Equal(5, report.CheckRuns.Count); // pgd5 adaptive + agnostic, fgsm, pgd25x2, pgd20 at eps 0.5
+        Assert.All(report.CheckRuns, r => Assert.Equal(16, r.Points));
         Assert.Equal(0.5, report.CheckRuns.Single(r => r.Purpose == MaskingChecklist.PurposeLargeEps).Threat.Eps);
         Assert.Equal(16, report.Gradients!.Points);
         Assert.Equal(0, report.Gradients.NonFiniteGradientPoints);
