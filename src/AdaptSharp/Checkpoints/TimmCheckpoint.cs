@@ -21,6 +21,7 @@ public static partial class TimmCheckpoint
     public static ImportReport Import(VisionTransformer model, string path, long seed = 0)
     {
         using var reader = SafetensorsReader.Open(path);
+        CheckpointMetadata.RequireBackboneKind(reader);
         var state = reader.ReadAll();
         try
         {

@@ -260,5 +260,36 @@ public sealed class TimmCheckpointTests : IDisposable
         PromptFile.Save(path, model, new PromptFileInfo { BackboneFingerprint = "abc" });
         var error = Assert.Throws<CheckpointFormatException>(() => BackboneFile.Load(path, config));
         Assert.Contains("not a backbone", error.Message);
+        Assert.Contains("not a backbone", Assert.Throws<CheckpointFormatException>(() => TimmCheckpoint.Import(model, path)).Message);
+    }
+
+    [Fact]
+    public void BadStoredConfigOrNewerFormatIsRefused()
+    {
+        var state = StateOf(TinyVit.Config(), 2);
+        var badJson = temp.File("json.safetensors");
+        SafetensorsWriter.Write(badJson, state, new Dictionary<string, string> { [CheckpointMetadata.Config] = "{\"Width\":" });
+        Assert.Contains("bad model config", Assert.Throws<CheckpointFormatException>(() => BackboneFile.ReadConfig(badJson)).Message);
+
+        var invalid = temp.File("invalid.safetensors");
+        SafetensorsWriter.Write(invalid, state, new Dictionary<string, string> { [CheckpointMetadata.Config] = (TinyVit.Config() with { Heads = 3 }).ToJson() });
+        Assert.Contains("not divisible by heads", Assert.Throws<CheckpointFormatException>(() => BackboneFile.Load(invalid)).Message);
+
+        var newer = temp.File("newer.safetensors");
+        SafetensorsWriter.Write(newer, state, new Dictionary<string, string> { [CheckpointMetadata.FormatVersion] = "2" });
+        Assert.Contains("format version 2", Assert.Throws<CheckpointFormatException>(() => BackboneFile.ReadConfig(newer)).Message);
+    }
+
+    [Fact]
+    public void StoredConfigCanBeOverriddenForAnotherInputAndClassCount()
+    {
+        var path = temp.File("b16.safetensors");
+        using (var source = new VisionTransformer(TinyVit.Config(imageSize: 16), seed: 1))
+            BackboneFile.Save(path, source);
+        var config = BackboneFile.ReadConfig(path)! with { ImageSize = 8, NumClasses = 3 };
+        using var loaded = BackboneFile.Load(path, config);
+        Assert.Equal("pos_embed", Assert.Single(loaded.Report.Resampled).Tensor);
+        Assert.Equal(2, loaded.Report.Reinitialised.Count);
+        Assert.Equal(config, loaded.Model.Config);
     }
 }
