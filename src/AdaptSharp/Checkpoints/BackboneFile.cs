@@ -56,7 +56,7 @@ public static class BackboneFile
         Device? device = null)
     {
         using var reader = SafetensorsReader.Open(path);
-        CheckKind(reader);
+        CheckpointMetadata.RequireBackboneKind(reader);
         var architecture = config ?? ReadConfig(reader) ?? throw CheckpointFormatException.For(path,
             "is a plain timm file without AdaptSharp metadata: name the model config (e.g. --model vit-base-patch16)");
         var state = reader.ReadAll();
@@ -87,12 +87,5 @@ public static class BackboneFile
         return reader.Metadata.TryGetValue(CheckpointMetadata.Config, out var json)
             ? CheckpointMetadata.ParseConfig(json, reader.FilePath)
             : null;
-    }
-
-    private static void CheckKind(SafetensorsReader reader)
-    {
-        if (reader.Metadata.TryGetValue(CheckpointMetadata.Kind, out var kind) && kind != CheckpointMetadata.BackboneKind)
-            throw CheckpointFormatException.For(reader.FilePath,
-                $"is an AdaptSharp {kind} file, not a backbone{(kind == CheckpointMetadata.PromptsKind ? " (pass it as the prompt file)" : "")}");
     }
 }

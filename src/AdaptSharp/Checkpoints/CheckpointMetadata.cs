@@ -66,4 +66,11 @@ public static class CheckpointMetadata
             throw CheckpointFormatException.For(file, $"bad model config in metadata '{Config}': {e.Message.ReplaceLineEndings(" ")}", e);
         }
     }
+
+    internal static void RequireBackboneKind(SafetensorsReader reader)
+    {
+        if (reader.Metadata.TryGetValue(Kind, out var kind) && kind != BackboneKind)
+            throw CheckpointFormatException.For(reader.FilePath,
+                $"is an AdaptSharp {kind} file, not a backbone{(kind == PromptsKind ? " (pass it as the prompt file)" : "")}");
+    }
 }

@@ -21,6 +21,7 @@ public static partial class TimmCheckpoint
     public static ImportReport Import(VisionTransformer model, string path, long seed = 0)
     {
         using var reader = SafetensorsReader.Open(path);
+        CheckpointMetadata.RequireBackboneKind(reader);
         var state = reader.ReadAll();
         try
         {
@@ -43,9 +44,7 @@ public static partial class TimmCheckpoint
         string? fingerprint = null, long seed = 0)
     {
         var config = model.Config;
-        var targets = model.state_dict()
-            .Where(kv => kv.Key != VisionTransformer.PromptParameterName)
-            .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        var targets = BackboneTensors(model).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         var resampled = new List<ImportNote>();
         var reinitialised = new List<ImportNote>();
         var dropped = new List<ImportNote>();
@@ -122,14 +121,20 @@ public static partial class TimmCheckpoint
     public static Dictionary<string, Tensor> ExportState(VisionTransformer model)
     {
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (name, tensor) in model.state_dict())
+        foreach (var (name, tensor) in BackboneTensors(model))
         {
-            if (name == VisionTransformer.PromptParameterName)
-                continue;
             result[name] = tensor.detach().to(ScalarType.Float32, CPU, copy: true).contiguous();
         }
         return result;
     }
+
+    /// <summary>
+    /// The model's state-dict entries that make up a timm backbone: all but the prompts and the input normalisation
+    /// (which belongs to the config; TorchSharp may list its buffers in the state dict).
+    /// </summary>
+    private static IEnumerable<KeyValuePair<string, Tensor>> BackboneTensors(VisionTransformer model) =>
+        model.state_dict().Where(kv => kv.Key != VisionTransformer.PromptParameterName
+            && !kv.Key.StartsWith("normalization.", StringComparison.Ordinal));
 
     private static bool IsHead(string name) => name is HeadWeightName or HeadBiasName;
 
