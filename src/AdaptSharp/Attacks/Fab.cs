@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace AdaptSharp.Attacks;
 
 /// <summary>
-/// Untargeted FAB, L-inf (AutoAttack "plus"): each iteration linearises every class boundary (one input
+/// Untargeted FAB, L-inf or L2 (AutoAttack "plus"): each iteration linearises every class boundary (one input
 /// gradient per class) and moves towards the closest. Restarts after the first start randomly at eps/2.
 /// </summary>
 public sealed class Fab : Attack
@@ -13,8 +13,6 @@ public sealed class Fab : Attack
     public Fab(ThreatModel threat, int iterations = 100, int restarts = 1, long seed = 0, string name = "fab")
         : base(name, threat, seed)
     {
-        if (threat.Norm != AttackNorm.LInf)
-            throw new NotSupportedException("FAB is implemented for the L-inf threat model only");
         if (iterations < 1 || restarts < 1)
             throw new ArgumentException("FAB needs at least one iteration and restart");
         Iterations = iterations;
@@ -40,7 +38,7 @@ public sealed class Fab : Attack
                 break;
             var x = clean.index_select(0, idx);
             var y = labels.index_select(0, idx);
-            var (found, distance) = FabCore.Run(x, y, Iterations, Threat.Eps, restart > 0, random,
+            var (found, distance) = FabCore.Run(Threat.Norm, x, y, Iterations, Threat.Eps, restart > 0, random,
                 p => AllBoundaries(model, p, y), p => Predict(model, p));
             var broken = distance.le(Threat.Eps);
             adv.index_copy_(0, idx, TensorOps.WhereRows(broken, Threat.Project(found, x), adv.index_select(0, idx)));

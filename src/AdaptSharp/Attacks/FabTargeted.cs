@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace AdaptSharp.Attacks;
 
 /// <summary>
-/// FAB-T, L-inf: the targeted FAB attack as AutoAttack runs it, once per target class (2nd..(n+1)-th
+/// FAB-T, L-inf or L2: the targeted FAB attack as AutoAttack runs it, once per target class (2nd..(n+1)-th
 /// highest clean logit), each on the points still robust; restarts after the first start randomly at
 /// eps/2. A point counts as broken only if the minimal adversarial found is within eps; only those points
 /// get a perturbation, the others are returned clean.
@@ -16,8 +16,6 @@ public sealed class FabTargeted : Attack
         long seed = 0, string name = "fab-t")
         : base(name, threat, seed)
     {
-        if (threat.Norm != AttackNorm.LInf)
-            throw new NotSupportedException("FAB is implemented for the L-inf threat model only");
         if (targetClasses < 1 || iterations < 1 || restarts < 1)
             throw new ArgumentException("FAB-T needs at least one target class, iteration and restart");
         TargetClasses = targetClasses;
@@ -54,7 +52,7 @@ public sealed class FabTargeted : Attack
                 var targets = ranking.index_select(0, idx).select(1, targetRank - 1);
                 Func<Tensor, Tensor, Tensor> diff = (z, yy) =>
                     z.gather(1, targets.unsqueeze(1)).squeeze(1) - z.gather(1, yy.unsqueeze(1)).squeeze(1);
-                var (found, distance) = FabCore.Run(x, y, Iterations, Threat.Eps, restart > 0, random,
+                var (found, distance) = FabCore.Run(Threat.Norm, x, y, Iterations, Threat.Eps, restart > 0, random,
                     p =>
                     {
                         var (value, grad, _) = LossAndGradient(model, p, y, diff);

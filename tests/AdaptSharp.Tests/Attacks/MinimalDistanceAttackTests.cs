@@ -8,42 +8,73 @@ namespace AdaptSharp.Tests.Attacks;
 /// <summary>FAB, RayS and Square on problems whose answer is known.</summary>
 public class MinimalDistanceAttackTests
 {
+    private static float[] Project(float[] t, float[] w, float b, AttackNorm norm) =>
+        HyperplaneProjection.Project(tensor(t).reshape(1, -1), tensor(w).reshape(1, -1), tensor(new[] { b }), norm)
+            .data<float>().ToArray();
+
     [Fact]
-    public void HyperplaneProjectionIsTheMinimalLInfStep()
+    public void HyperplaneProjectionHandComputedCases()
     {
         using var scope = NewDisposeScope();
-        // t = (0.5, 0.5), w = (1, 1), w·x = 1.2 -> need +0.2, radius 0.1 each
-        var d = LinfHyperplaneProjection.Project(tensor(new float[] { 0.5f, 0.5f }).reshape(1, 2),
-            tensor(new float[] { 1, 1 }).reshape(1, 2), tensor(new float[] { 1.2f })).data<float>().ToArray();
-        Assert.Equal(0.1f, d[0], 5);
-        Assert.Equal(0.1f, d[1], 5);
-        // box binds: t = (0.95, 0.5): the first coordinate can only add 0.05, so the second takes 0.15
-        d = LinfHyperplaneProjection.Project(tensor(new float[] { 0.95f, 0.5f }).reshape(1, 2),
-            tensor(new float[] { 1, 1 }).reshape(1, 2), tensor(new float[] { 1.65f })).data<float>().ToArray();
-        Assert.Equal(0.05f, d[0], 5);
-        Assert.Equal(0.15f, d[1], 5);
+        // t = (0.5, 0.5), w = (1, 1), w·x = 1.2: both norms move each coordinate by 0.1
+        Assert.Equal(new[] { 0.1f, 0.1f }, Project(new[] { 0.5f, 0.5f }, new[] { 1f, 1f }, 1.2f, AttackNorm.LInf), new Close(1e-5f));
+        Assert.Equal(new[] { 0.1f, 0.1f }, Project(new[] { 0.5f, 0.5f }, new[] { 1f, 1f }, 1.2f, AttackNorm.L2), new Close(1e-5f));
+        // box binds: t = (0.95, 0.5), need +0.2: the first coordinate only has 0.05
+        Assert.Equal(new[] { 0.05f, 0.15f }, Project(new[] { 0.95f, 0.5f }, new[] { 1f, 1f }, 1.65f, AttackNorm.LInf), new Close(1e-5f));
+        Assert.Equal(new[] { 0.05f, 0.15f }, Project(new[] { 0.95f, 0.5f }, new[] { 1f, 1f }, 1.65f, AttackNorm.L2), new Close(1e-5f));
+        // L2 without binding is the orthogonal projection: w = (1, 2), need +0.5 -> d = 0.5 w / |w|^2
+        Assert.Equal(new[] { 0.1f, 0.2f }, Project(new[] { 0.5f, 0.5f }, new[] { 1f, 2f }, 2.0f, AttackNorm.L2), new Close(1e-5f));
+        // L-inf moves every coordinate by the same amount: 0.5 / (1 + 2)
+        Assert.Equal(new[] { 1f / 6, 1f / 6 }, Project(new[] { 0.5f, 0.5f }, new[] { 1f, 2f }, 2.0f, AttackNorm.LInf), new Close(1e-5f));
+        // negative gap and zero weight
+        Assert.Equal(new[] { -0.1f, 0f }, Project(new[] { 0.5f, 0.5f }, new[] { 1f, 0f }, 0.4f, AttackNorm.LInf), new Close(1e-5f));
+        // unreachable: move fully towards the plane
+        Assert.Equal(new[] { 0.5f, 0.5f }, Project(new[] { 0.5f, 0.5f }, new[] { 1f, 1f }, 5f, AttackNorm.L2), new Close(1e-5f));
+    }
 
-        // random rows: on the hyperplane, in the box, and no smaller radius reaches it (checked by bisection)
+    [Fact]
+    public void HyperplaneProjectionIsMinimalOnRandomRows()
+    {
+        using var scope = NewDisposeScope();
         var g = new Generator(5);
         var t = rand(new long[] { 20, 7 }, generator: g);
         var w = randn(new long[] { 20, 7 }, generator: g);
         var b = (w * rand(new long[] { 20, 7 }, generator: g)).sum(1);   // a point of the box lies on each plane
-        var step = LinfHyperplaneProjection.Project(t, w, b);
-        var moved = t + step;
-        Assert.True(((moved * w).sum(1) - b).abs().max().ToDouble() < 1e-4);
-        Assert.True(moved.min().ToDouble() >= -1e-6 && moved.max().ToDouble() <= 1 + 1e-6);
-        var radius = step.abs().amax(1);
-        for (var i = 0; i < 20; i++)
+        foreach (var norm in new[] { AttackNorm.LInf, AttackNorm.L2 })
         {
-            var r = radius[i].ToDouble() * 0.999;
-            var lo = maximum(t[i] - r, zeros(7));
-            var hi = minimum(t[i] + r, ones(7));
-            var range = (w[i] * lo).sum().ToDouble() is var a && (w[i] * hi).sum().ToDouble() is var c
-                ? (where(w[i].gt(0), w[i] * lo, w[i] * hi).sum().ToDouble(), where(w[i].gt(0), w[i] * hi, w[i] * lo).sum().ToDouble())
-                : default;
-            var target = b[i].ToDouble();
-            Assert.True(target < range.Item1 || target > range.Item2, $"row {i}: a smaller radius reaches the plane");
+            var step = HyperplaneProjection.Project(t, w, b, norm);
+            var moved = t + step;
+            Assert.True(((moved * w).sum(1) - b).abs().max().ToDouble() < 1e-4);
+            Assert.True(moved.min().ToDouble() >= -1e-6 && moved.max().ToDouble() <= 1 + 1e-6);
+            if (norm == AttackNorm.LInf)
+            {
+                // no smaller radius reaches the plane: the reachable range of w·x at 0.999 r misses b
+                var radius = step.abs().amax(1) * 0.999;
+                var lo = maximum(t - radius.unsqueeze(1), zeros_like(t));
+                var hi = minimum(t + radius.unsqueeze(1), ones_like(t));
+                var min = where(w.gt(0), w * lo, w * hi).sum(1);
+                var max = where(w.gt(0), w * hi, w * lo).sum(1);
+                Assert.True(b.lt(min).logical_or(b.gt(max)).all().item<bool>());
+            }
+            else
+            {
+                // KKT: the step is clamp(lambda w) for one lambda per row, so step/w is constant where no bound binds
+                var free = moved.gt(1e-6).logical_and(moved.lt(1 - 1e-6)).logical_and(w.abs().gt(1e-3));
+                var lambda = step / w;
+                for (var i = 0; i < 20; i++)
+                {
+                    var l = lambda[i].masked_select(free[i]);
+                    if (l.numel() > 1)
+                        Assert.True((l.max() - l.min()).ToDouble() < 1e-4, $"row {i}");
+                }
+            }
         }
+    }
+
+    private sealed class Close(float tol) : IEqualityComparer<float>
+    {
+        public bool Equals(float a, float b) => Math.Abs(a - b) <= tol;
+        public int GetHashCode(float obj) => 0;
     }
 
     private static (ModelView Model, Tensor X, Tensor Y, Tensor W) Linear(long classes, long seed)
@@ -62,18 +93,26 @@ public class MinimalDistanceAttackTests
         return gap / (w.index_select(0, y) - w.index_select(0, k)).abs().sum(1);
     }
 
-    [Fact]
-    public void FabTargetedFindsANearMinimalAdversarialOnALinearModel()
+    [Theory]
+    [InlineData(AttackNorm.LInf)]
+    [InlineData(AttackNorm.L2)]
+    public void FabTargetedFindsANearMinimalAdversarialOnALinearModel(AttackNorm norm)
     {
         using var scope = NewDisposeScope();
         var (model, x, y, w) = Linear(4, 11);
         var z = x.flatten(1).matmul(w.t());
         var second = z.argsort(1, descending: true).select(1, 1);
-        var targetDistance = BoundaryDistance(w, x, y, second);
-        var minimal = stack(Enumerable.Range(0, 4).Select(k => where(y.eq(k), full(8, 1e9f),
-            BoundaryDistance(w, x, y, full(8, (long)k)))).ToArray(), 1).amin(1);
-        var threat = ThreatModel.LInf(0.3);
-        Assert.True(targetDistance.max().ToDouble() < 0.3);
+        // distance to the boundary y|k of a linear model: (z_y - z_k) / ||w_y - w_k||_dual
+        Tensor Distance(Tensor k)
+        {
+            var gap = z.gather(1, y.unsqueeze(1)).squeeze(1) - z.gather(1, k.unsqueeze(1)).squeeze(1);
+            var dw = w.index_select(0, y) - w.index_select(0, k);
+            return gap / (norm == AttackNorm.LInf ? dw.abs().sum(1) : dw.square().sum(1).sqrt());
+        }
+        var targetDistance = Distance(second);
+        var minimal = stack(Enumerable.Range(0, 4).Select(k => where(y.eq(k), full(8, 1e9f), Distance(full(8, (long)k)))).ToArray(), 1).amin(1);
+        var threat = new ThreatModel(norm, norm == AttackNorm.LInf ? 0.3 : 1.5);
+        Assert.True(targetDistance.max().ToDouble() < threat.Eps);
         var adv = new FabTargeted(threat, targetClasses: 1, iterations: 100, seed: 1).Perturb(model, x, y);
         threat.Validate(adv, x);
         Assert.True(TinyModels.Predict(model, adv).ne(y).all().item<bool>());
