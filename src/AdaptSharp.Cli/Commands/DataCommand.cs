@@ -5,7 +5,10 @@ using Spectre.Console;
 
 namespace AdaptSharp.Cli.Commands;
 
-/// <summary>`adapt data inspect SPEC`: counts per class, image size, channels, value range, optional PNG contact sheet.</summary>
+/// <summary>
+/// `adapt data inspect SPEC`: counts per class, image size, channels, value range, optional PNG contact sheet.
+/// Data errors (DatasetException, ArgumentException) propagate to CliRunner: one line on stderr, exit 2.
+/// </summary>
 public static class DataCommand
 {
     public static Command Create()
@@ -38,28 +41,20 @@ public static class DataCommand
         inspect.Options.Add(perClass);
         inspect.SetAction(result =>
         {
-            try
+            if (result.GetValue(perClass) <= 0)
+                throw new ArgumentException("--per-class must be positive");
+            if (result.GetValue(imageSize) is <= 0)
+                throw new ArgumentException("--image-size must be positive");
+            var datasetSpec = DatasetSpec.Parse(result.GetValue(spec)!);
+            var datasetSplit = DatasetSplits.Parse(result.GetValue(split)!);
+            using var dataset = DatasetLoader.Load(datasetSpec, datasetSplit, result.GetValue(limit), result.GetValue(subsetSeed), result.GetValue(imageSize));
+            Print(datasetSpec, DatasetSummary.Compute(dataset));
+            if (result.GetValue(grid) is { } gridPath)
             {
-                if (result.GetValue(perClass) <= 0)
-                    throw new ArgumentException("--per-class must be positive");
-                if (result.GetValue(imageSize) is <= 0)
-                    throw new ArgumentException("--image-size must be positive");
-                var datasetSpec = DatasetSpec.Parse(result.GetValue(spec)!);
-                var datasetSplit = DatasetSplits.Parse(result.GetValue(split)!);
-                using var dataset = DatasetLoader.Load(datasetSpec, datasetSplit, result.GetValue(limit), result.GetValue(subsetSeed), result.GetValue(imageSize));
-                Print(datasetSpec, DatasetSummary.Compute(dataset));
-                if (result.GetValue(grid) is { } gridPath)
-                {
-                    ContactSheet.Write(dataset, gridPath, result.GetValue(perClass));
-                    AnsiConsole.Write(new Text($"Contact sheet: {gridPath}\n"));
-                }
-                return 0;
+                ContactSheet.Write(dataset, gridPath, result.GetValue(perClass));
+                AnsiConsole.Write(new Text($"Contact sheet: {gridPath}\n"));
             }
-            catch (Exception e) when (e is DatasetException or ArgumentException or FormatException)
-            {
-                Console.Error.WriteLine($"adapt: {e.Message}");
-                return 2;
-            }
+            return 0;
         });
         return inspect;
     }
