@@ -95,6 +95,17 @@ public static class EvalCommand
 
             var evaluator = new RobustnessEvaluator(vit, options);
             EvaluationResult final = null!;
+            void Save(EvaluationResult state) => ReportWriter.WriteState(outDir, state);
+            if (!AnsiConsole.Profile.Capabilities.Interactive)
+            {
+                // Logs and CI: one line per finished stage instead of redrawn bars.
+                final = evaluator.Run(images, labels, p =>
+                {
+                    if (p.PointsDone == p.PointsTotal)
+                        Console.WriteLine($"{p.Stage}: {p.PointsDone}/{p.PointsTotal} pts, robust {(100 * p.RobustAccuracy).ToString("0.0", CultureInfo.InvariantCulture)}%");
+                }, previous, Save, cancellationToken);
+            }
+            else
             AnsiConsole.Progress()
                 .AutoClear(false)
                 .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
@@ -110,8 +121,7 @@ public static class EvalCommand
                         task.Description = Markup.Escape(
                             $"{p.Stage,-28} {p.PointsDone,6}/{p.PointsTotal} pts, robust {(100 * p.RobustAccuracy).ToString("0.0", CultureInfo.InvariantCulture)}%");
                     }
-                    final = evaluator.Run(images, labels, OnProgress, previous,
-                        state => ReportWriter.WriteState(outDir, state), cancellationToken);
+                    final = evaluator.Run(images, labels, OnProgress, previous, Save, cancellationToken);
                 });
 
             ReportWriter.WriteAll(outDir, final, plots: !result.GetValue(noPlots));

@@ -10,8 +10,20 @@ namespace AdaptSharp.Evaluation;
 /// </summary>
 public static class ModelFingerprint
 {
-    public static string Backbone(VisionTransformer model) =>
-        BackboneFingerprint.Of(model.state_dict().Where(kv => kv.Key != VisionTransformer.PromptParameterName));
+    /// <summary>The fingerprint <see cref="BackboneFile.Save"/> would record for this model's current weights.</summary>
+    public static string Backbone(VisionTransformer model)
+    {
+        var state = TimmCheckpoint.ExportState(model);
+        try
+        {
+            return BackboneFingerprint.Of(state);
+        }
+        finally
+        {
+            foreach (var t in state.Values)
+                t.Dispose();
+        }
+    }
 
     /// <summary>Null when the model has no prompts.</summary>
     public static string? Prompts(VisionTransformer model) =>
