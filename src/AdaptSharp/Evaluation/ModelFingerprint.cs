@@ -1,5 +1,6 @@
 using AdaptSharp.Checkpoints;
 using AdaptSharp.Models;
+using static TorchSharp.torch;
 
 namespace AdaptSharp.Evaluation;
 
@@ -13,16 +14,9 @@ public static class ModelFingerprint
     /// <summary>The fingerprint <see cref="BackboneFile.Save"/> would record for this model's current weights.</summary>
     public static string Backbone(VisionTransformer model)
     {
-        var state = TimmCheckpoint.ExportState(model);
-        try
-        {
-            return BackboneFingerprint.Of(state);
-        }
-        finally
-        {
-            foreach (var t in state.Values)
-                t.Dispose();
-        }
+        // The scope also frees the intermediate tensors the export creates.
+        using var scope = NewDisposeScope();
+        return BackboneFingerprint.Of(TimmCheckpoint.ExportState(model));
     }
 
     /// <summary>Null when the model has no prompts.</summary>

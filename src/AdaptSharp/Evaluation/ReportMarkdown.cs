@@ -32,6 +32,18 @@ public static class ReportMarkdown
         sb.AppendLine($"**Robust accuracy (pointwise worst case over the suite): {Pct(r.RobustAccuracy)}** " +
                       $"(clean {Pct(r.CleanAccuracy)}; n = {r.N}, one seed, standard error {se.ToString("0.0", CultureInfo.InvariantCulture)} points)");
         sb.AppendLine();
+        if (r.SourceGaps.Count > 0)
+        {
+            sb.AppendLine("## Adaptive vs prompt-agnostic");
+            sb.AppendLine();
+            sb.AppendLine("| attack | adaptive (f_P) | prompt-agnostic (f_0) | gap |");
+            sb.AppendLine("|---|---:|---:|---:|");
+            foreach (var g in r.SourceGaps)
+                sb.AppendLine($"| {g.Attack} | {Pct(g.Adaptive)} | {Pct(g.Agnostic)} | {(100 * g.Gap).ToString("+0.00;-0.00;0.00", CultureInfo.InvariantCulture)} pts |");
+            sb.AppendLine();
+            sb.AppendLine("Both are scored on f_P; a positive gap is robustness that only holds against attacks that ignore the prompts.");
+            sb.AppendLine();
+        }
         sb.AppendLine("## Gradient-masking checklist");
         sb.AppendLine();
         sb.AppendLine("| # | check | result | numbers |");

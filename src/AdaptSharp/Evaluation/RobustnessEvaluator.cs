@@ -438,6 +438,7 @@ public sealed class RobustnessEvaluator
                 Attacks = attacks,
                 CleanAccuracy = attacks[0].RobustAccuracy,
                 RobustAccuracy = allDone == 0 ? 0.0 : (double)allRobust / allDone,
+                SourceGaps = SourceGap.From(attacks, N),
                 Checklist = checklist,
                 CheckRuns = CheckRuns.ToList(),
                 Gradients = Gradients,

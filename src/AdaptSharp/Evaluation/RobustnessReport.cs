@@ -41,6 +41,9 @@ public sealed record RobustnessReport
     /// <summary>Fraction of points robust to every column of the suite.</summary>
     public double RobustAccuracy { get; init; }
 
+    /// <summary>Prompt-agnostic minus adaptive robust accuracy per attack run from both sources.</summary>
+    public IReadOnlyList<SourceGap> SourceGaps { get; init; } = [];
+
     public IReadOnlyList<CheckResult> Checklist { get; init; } = [];
 
     /// <summary>Extra subset runs the checklist made (PGD convergence, large eps).</summary>

@@ -24,6 +24,8 @@ public class ReportWriterTests
             Assert.Contains("| attack | source | robust accuracy | cumulative |", md);
             Assert.Contains("| pgd5 | agnostic (f_0) |", md);
             Assert.Contains("## Gradient-masking checklist", md);
+            Assert.Contains("## Adaptive vs prompt-agnostic", md);
+            Assert.Contains("| fgsm |", md);
             foreach (var title in MaskingChecklist.Titles)
                 Assert.Contains(title, md);
             Assert.Contains("not run", md); // check 3: no black-box attack

@@ -87,6 +87,8 @@ public class RobustnessEvaluatorTests
         // Same seeds for both sources: the difference comes from the gradient source alone.
         var differing = Enumerable.Range(0, 24).Count(p => result.Flags[p, 1] != result.Flags[p, 2]);
         Assert.True(differing > 0);
+        var gap = Assert.Single(result.Report.SourceGaps);
+        Assert.Equal(agnostic.RobustAccuracy - adaptive.RobustAccuracy, gap.Gap, 12);
     }
 
     [Fact]
