@@ -16,17 +16,14 @@ internal static class EvaluationFixtures
     };
 
     /// <summary>
-    /// A tiny deep-prompted ViT whose prompts are scaled up so that f_P and f_0 disagree, and whose head is
-    /// scaled so the logits are not all near zero.
+    /// A tiny deep-prompted ViT whose prompts change some predictions (f_P != f_0 on the fixture data), with the
+    /// head scaled so the logits are not all near zero.
     /// </summary>
-    public static VisionTransformer PromptedModel(long seed = 3, double promptScale = 60.0)
+    public static VisionTransformer PromptedModel(long seed = 3, string prompts = "deep:2")
     {
-        var model = new VisionTransformer(TinyConfig, PromptConfig.Parse("deep:2"), seed);
+        var model = new VisionTransformer(TinyConfig, PromptConfig.Parse(prompts), seed);
         using (no_grad())
-        {
-            model.PromptTokens!.mul_(promptScale);
             model.Head!.weight!.mul_(50.0);
-        }
         model.eval();
         return model;
     }

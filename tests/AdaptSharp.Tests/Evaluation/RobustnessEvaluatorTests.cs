@@ -89,6 +89,23 @@ public class RobustnessEvaluatorTests
         Assert.True(differing > 0);
         var gap = Assert.Single(result.Report.SourceGaps);
         Assert.Equal(agnostic.RobustAccuracy - adaptive.RobustAccuracy, gap.Gap, 12);
+
+        // Wiring: the agnostic column is the attack generated on f_0 and scored on f_P, the adaptive one is
+        // generated on f_P; both with the per-batch seed.
+        for (var batch = 0; batch < 3; batch++)
+        {
+            var x = images.narrow(0, batch * 8, 8);
+            var y = labels.narrow(0, batch * 8, 8);
+            foreach (var (view, column) in new[] { (model.Prompted, 1), (model.Unprompted, 2) })
+            {
+                var attack = AttackCatalog.Create("pgd10", options.Threat, RobustnessEvaluator.DeriveSeed(options.Seed, "pgd10", batch))!;
+                using var adv = attack.Perturb(view, x, y);
+                using var noGrad = no_grad();
+                var robust = model.Forward(adv, usePrompts: true).argmax(1).eq(y).data<bool>().ToArray();
+                for (var i = 0; i < 8; i++)
+                    Assert.Equal(robust[i] ? 1 : 0, result.Flags[batch * 8 + i, column]);
+            }
+        }
     }
 
     [Fact]
