@@ -48,6 +48,30 @@ public class AttackInvariantTests
     }
 
     [Fact]
+    public void L2AttacksStayInTheBallAndTheBoxAndBreakPoints()
+    {
+        using var scope = NewDisposeScope();
+        var threat = ThreatModel.L2(1.0);
+        var model = TinyModels.Mlp(64, 24, 10, seed: 55, scale: 2.0);
+        var x = TinyModels.Images(8, new long[] { 1, 8, 8 }, seed: 56);
+        var y = TinyModels.Predict(model, x);
+        var attacks = new Attack[]
+        {
+            new Fgsm(threat), new Pgd(threat, new PgdOptions(10)), new Apgd(threat, new ApgdOptions(20)),
+            new ApgdTargeted(threat, 3, 10), new FabTargeted(threat, 3, 20), new Fab(threat, 20),
+            new Square(threat, 300),
+            new AutoAttack(threat, AutoAttackVersion.Custom, 1, new Attack[] { new Apgd(threat, new ApgdOptions(10)), new Square(threat, 100) }),
+        };
+        foreach (var attack in attacks)
+        {
+            var adv = attack.Perturb(model, x, y);
+            Assert.True(threat.Validate(adv, x) <= 1.0 + ThreatModel.Tolerance, attack.Name);
+            Assert.True(TinyModels.Predict(model, adv).ne(y).any().item<bool>(), $"{attack.Name} broke nothing at L2 eps 1");
+        }
+        Assert.Throws<NotSupportedException>(() => new Rays(threat));
+    }
+
+    [Fact]
     public void AModelThatIgnoresItsInputIsRobustToEverything()
     {
         using var scope = NewDisposeScope();
