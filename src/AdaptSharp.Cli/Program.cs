@@ -10,6 +10,7 @@ public static class Program
         var root = new RootCommand("AdaptSharp: robust prompt tuning of Vision Transformers (ADAPT) and honest robustness evaluation.");
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
+        root.Subcommands.Add(DataCommand.Create());
         return CliRunner.Run(root, args);
     }
 }
