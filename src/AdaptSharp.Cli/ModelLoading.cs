@@ -1,0 +1,29 @@
+using AdaptSharp.Checkpoints;
+using AdaptSharp.Models;
+using AdaptSharp.Runtime;
+
+namespace AdaptSharp.Cli;
+
+public sealed record ParameterGroup(string Group, long Parameters, long Trainable);
+
+public static class ModelLoading
+{
+    public static LoadedModel Load(string? backbone, string? preset, int? imageSize, int? classes, string prompts, string device, long seed = 0) =>
+        ModelLoader.Load(new ModelRequest(backbone, preset, imageSize, classes, prompts, Seed: seed), TorchRuntime.ResolveDevice(device));
+
+    public static IReadOnlyList<ParameterGroup> GroupCounts(VisionTransformer model)
+    {
+        var groups = new Dictionary<string, (long P, long T)>();
+        foreach (var (name, p) in model.named_parameters())
+        {
+            var group = name == VisionTransformer.PromptParameterName ? "prompts"
+                : name.StartsWith("head.") ? "head"
+                : name.StartsWith("patch_embed.") ? "patch embedding"
+                : name.StartsWith("blocks.") ? "blocks"
+                : "embeddings + norm";
+            groups.TryGetValue(group, out var v);
+            groups[group] = (v.P + p.numel(), v.T + (p.requires_grad ? p.numel() : 0));
+        }
+        return groups.Select(kv => new ParameterGroup(kv.Key, kv.Value.P, kv.Value.T)).ToList();
+    }
+}

@@ -1,0 +1,26 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace AdaptSharp.Models;
+
+/// <summary>fc1 -> exact (erf) GELU -> fc2.</summary>
+public sealed class FeedForward : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear fc1;
+    private readonly Linear fc2;
+
+    public FeedForward(int width, int hidden) : base(nameof(FeedForward))
+    {
+        fc1 = nn.Linear(width, hidden);
+        fc2 = nn.Linear(hidden, width);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var h = fc1.forward(x);
+        using var a = nn.functional.gelu(h);
+        return fc2.forward(a);
+    }
+}

@@ -1,0 +1,33 @@
+namespace AdaptSharp.Models;
+
+/// <summary>Named architectures. The vit-*-patch16 presets follow timm and its in21k normalisation.</summary>
+public static class ModelPresets
+{
+    /// <summary>The small from-scratch preset for 28x28 grey images on a CPU (the embedded default).</summary>
+    public const string CpuPreset = "vit-fmnist-cpu";
+
+    private static readonly Dictionary<string, VitConfig> Presets = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["vit-tiny-patch16"] = new() { Name = "vit-tiny-patch16", Width = 192, Depth = 12, Heads = 3 },
+        ["vit-small-patch16"] = new() { Name = "vit-small-patch16", Width = 384, Depth = 12, Heads = 6 },
+        ["vit-base-patch16"] = new() { Name = "vit-base-patch16", Width = 768, Depth = 12, Heads = 12 },
+        ["vit-large-patch16"] = new() { Name = "vit-large-patch16", Width = 1024, Depth = 24, Heads = 16 },
+        [CpuPreset] = new()
+        {
+            Name = CpuPreset, ImageSize = 28, PatchSize = 7, InChannels = 1, Width = 64, Depth = 4, Heads = 4,
+            MlpRatio = 2.0, NumClasses = 10, Mean = [0.2860f], Std = [0.3530f],
+        },
+    };
+
+    public static IReadOnlyCollection<string> Names => Presets.Keys;
+
+    public static VitConfig Get(string name, int? numClasses = null, int? imageSize = null)
+    {
+        if (!Presets.TryGetValue(name, out var config))
+            throw new ArgumentException($"unknown model preset '{name}' (known: {string.Join(", ", Presets.Keys)})");
+        if (numClasses is int k) config = config with { NumClasses = k };
+        if (imageSize is int s) config = config with { ImageSize = s };
+        config.Validate();
+        return config;
+    }
+}

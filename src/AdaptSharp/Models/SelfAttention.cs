@@ -1,0 +1,33 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace AdaptSharp.Models;
+
+/// <summary>Multi-head self-attention with a fused qkv projection (rows q, k, v as in timm).</summary>
+public sealed class SelfAttention : nn.Module<Tensor, Tensor>
+{
+    private readonly Linear qkv;
+    private readonly Linear proj;
+    private readonly int heads;
+
+    public SelfAttention(int width, int heads) : base(nameof(SelfAttention))
+    {
+        this.heads = heads;
+        qkv = nn.Linear(width, 3 * width, hasBias: true);
+        proj = nn.Linear(width, width);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        var (b, n, d) = (x.shape[0], x.shape[1], x.shape[2]);
+        using var packed = qkv.forward(x).reshape(b, n, 3, heads, d / heads).permute(2, 0, 3, 1, 4);
+        using var q = packed[0];
+        using var k = packed[1];
+        using var v = packed[2];
+        using var attended = nn.functional.scaled_dot_product_attention(q, k, v);
+        using var merged = attended.transpose(1, 2).reshape(b, n, d);
+        return proj.forward(merged);
+    }
+}
