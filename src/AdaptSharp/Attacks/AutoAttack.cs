@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using AdaptSharp.Models;
 using TorchSharp;
 using static TorchSharp.torch;
