@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AdaptSharp.Cli.Commands;
 
 namespace AdaptSharp.Cli;
 
@@ -6,7 +7,8 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        var root = new RootCommand("AdaptSharp: robust prompt tuning of Vision Transformers (ADAPT).");
-        return root.Parse(args).Invoke();
+        var root = new RootCommand("AdaptSharp: robust prompt tuning of Vision Transformers (ADAPT) and honest robustness evaluation.");
+        root.Subcommands.Add(InfoCommand.Create());
+        return CliRunner.Run(root, args);
     }
 }
