@@ -1,0 +1,145 @@
+using SkiaSharp;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AdaptSharp.Data;
+
+/// <summary>
+/// Reads root/&lt;split&gt;/&lt;class&gt;/*.{png,jpg,jpeg} (the Imagenette layout: train/ and val/; test/ is
+/// also accepted for the test split). Classes are the sub-folder names in ordinal order. Images are
+/// decoded with SkiaSharp to RGB and stored as uint8 at one size: <paramref name="imageSize"/> x
+/// <paramref name="imageSize"/> (shorter side resized with antialiasing, then centre crop) when given,
+/// otherwise their own size, which must then be the same for all images.
+/// Samples are ordered round-robin over classes (class 0 image 0, class 1 image 0, ...), so the
+/// first N samples (--limit) cover the classes evenly.
+/// </summary>
+public static class ImageFolderReader
+{
+    private static readonly string[] Extensions = [".png", ".jpg", ".jpeg"];
+
+    public static ImageDataset Read(string root, DatasetSplit split, int? imageSize = null, int? limit = null)
+    {
+        if (!Directory.Exists(root))
+            throw new DatasetException($"{root}: directory not found");
+        var candidates = split == DatasetSplit.Train ? new[] { "train" } : ["val", "test"];
+        var splitDir = candidates.Select(c => Path.Combine(root, c)).FirstOrDefault(Directory.Exists)
+            ?? throw new DatasetException($"{root}: no {string.Join(" or ", candidates.Select(c => c + "/"))} folder (expected root/<split>/<class>/*.png|jpg)");
+
+        var classDirs = Directory.GetDirectories(splitDir).OrderBy(d => Path.GetFileName(d), StringComparer.Ordinal).ToArray();
+        if (classDirs.Length == 0)
+            throw new DatasetException($"{splitDir}: no class folders");
+        var perClass = new List<string[]>();
+        foreach (var dir in classDirs)
+        {
+            var files = Directory.GetFiles(dir)
+                .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+                .OrderBy(f => Path.GetFileName(f), StringComparer.Ordinal)
+                .ToArray();
+            if (files.Length == 0)
+                throw new DatasetException($"{dir}: empty class folder (no .png, .jpg or .jpeg images)");
+            perClass.Add(files);
+        }
+
+        var samples = new List<(string File, long Label)>();
+        for (var rank = 0; samples.Count < perClass.Sum(f => f.Length); rank++)
+            for (var c = 0; c < perClass.Count; c++)
+                if (rank < perClass[c].Length) samples.Add((perClass[c][rank], c));
+        if (limit is { } n && n < samples.Count)
+            samples = samples.Take(n).ToList();
+
+        var decoded = new byte[samples.Count][];
+        var sizes = new (int Height, int Width)[samples.Count];
+        var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) };
+        var errors = new DatasetException?[samples.Count];
+        Parallel.For(0, samples.Count, options, (i, state) =>
+        {
+            try
+            {
+                var (pixels, h, w) = DecodeRgb(samples[i].File);
+                if (imageSize is { } size && (h != size || w != size))
+                {
+                    pixels = ResizeToSquare(pixels, h, w, size);
+                    (h, w) = (size, size);
+                }
+                decoded[i] = pixels;
+                sizes[i] = (h, w);
+            }
+            catch (DatasetException e)
+            {
+                errors[i] = e;
+                state.Stop();
+            }
+        });
+        if (errors.FirstOrDefault(e => e is not null) is { } error)
+            throw error;
+
+        var (height, width) = sizes.Length > 0 ? sizes[0] : (imageSize ?? 0, imageSize ?? 0);
+        for (var i = 1; i < sizes.Length; i++)
+            if (sizes[i] != sizes[0])
+                throw new DatasetException(
+                    $"{samples[i].File}: image is {sizes[i].Width}x{sizes[i].Height} but {samples[0].File} is {width}x{height}; give an image size (--image-size N) to resize on load");
+
+        var plane = 3 * height * width;
+        var all = new byte[(long)samples.Count * plane];
+        for (var i = 0; i < samples.Count; i++)
+            Buffer.BlockCopy(decoded[i], 0, all, i * plane, plane);
+        var labels = samples.Select(s => s.Label).ToArray();
+        var classNames = classDirs.Select(d => Path.GetFileName(d)).ToArray();
+        var name = $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(root))}/{Path.GetFileName(splitDir)}";
+        return ImageDataset.FromPixels(name, all, samples.Count, 3, height, width, labels, classNames);
+    }
+
+    /// <summary>Decodes a PNG or JPEG to planar RGB bytes (C,H,W); alpha is dropped, grey is repeated.</summary>
+    public static (byte[] Pixels, int Height, int Width) DecodeRgb(string file)
+    {
+        SKBitmap? bitmap;
+        try
+        {
+            using var codec = SKCodec.Create(file);
+            if (codec is null)
+                throw new DatasetException($"{file}: unreadable image (not a PNG/JPEG SkiaSharp can decode)");
+            var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+            bitmap = new SKBitmap(info);
+            var result = codec.GetPixels(info, bitmap.GetPixels());
+            if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput) || info.Width <= 0 || info.Height <= 0)
+            {
+                bitmap.Dispose();
+                throw new DatasetException($"{file}: unreadable image ({result})");
+            }
+            if (result == SKCodecResult.IncompleteInput)
+            {
+                bitmap.Dispose();
+                throw new DatasetException($"{file}: unreadable image (truncated)");
+            }
+        }
+        catch (IOException e)
+        {
+            throw new DatasetException($"{file}: cannot read ({e.Message})", e);
+        }
+
+        using (bitmap)
+        {
+            var h = bitmap.Height;
+            var w = bitmap.Width;
+            var rgba = bitmap.GetPixelSpan();
+            var plane = h * w;
+            var pixels = new byte[3 * plane];
+            for (var p = 0; p < plane; p++)
+            {
+                pixels[p] = rgba[4 * p];
+                pixels[plane + p] = rgba[4 * p + 1];
+                pixels[2 * plane + p] = rgba[4 * p + 2];
+            }
+            return (pixels, h, w);
+        }
+    }
+
+    private static byte[] ResizeToSquare(byte[] pixels, int height, int width, int size)
+    {
+        using var scope = NewDisposeScope();
+        var image = tensor(pixels, [1, 3, height, width], ScalarType.Byte).to_type(ScalarType.Float32).div_(255.0);
+        var resized = Transforms.ResizeShorterSideAndCenterCrop(image, size);
+        var bytes = resized.mul_(255.0).round_().clamp_(0, 255).to_type(ScalarType.Byte);
+        return bytes.data<byte>().ToArray();
+    }
+}
