@@ -38,3 +38,37 @@ internal static class TrainingFixtures
         model.PromptTokens!.copy_(randn(model.PromptTokens.shape, generator: g));
     }
 }
+
+/// <summary>A synthetic 4-class task on 8x8 grey images: class c lights up quadrant c, plus pixel noise.</summary>
+internal static class SyntheticQuadrants
+{
+    public static AdaptSharp.Data.ImageDataset Create(int count, long seed, int contrast = 150, int noise = 40)
+    {
+        var rng = new Random((int)seed);
+        var pixels = new byte[count * 64];
+        var labels = new long[count];
+        for (var i = 0; i < count; i++)
+        {
+            var c = i % 4;
+            labels[i] = c;
+            for (var r = 0; r < 8; r++)
+            for (var col = 0; col < 8; col++)
+            {
+                var quadrant = (r / 4) * 2 + col / 4;
+                var v = 50 + (quadrant == c ? contrast : 0) + rng.Next(-noise, noise + 1);
+                pixels[i * 64 + r * 8 + col] = (byte)Math.Clamp(v, 0, 255);
+            }
+        }
+        return AdaptSharp.Data.ImageDataset.FromPixels("quadrants", pixels, count, 1, 8, 8, labels, ["q0", "q1", "q2", "q3"]);
+    }
+
+    public static AdaptSharp.Data.DataLoader Loader(AdaptSharp.Data.ImageDataset dataset, int batchSize = 32, long seed = 3, bool augment = false) =>
+        new(dataset, new AdaptSharp.Data.DataLoaderOptions
+        {
+            BatchSize = batchSize, ShuffleSeed = seed, AugmentationSeed = seed + 1, Prefetch = 0,
+            Transform = new AdaptSharp.Data.TransformPipeline(8, 1, augment ? 1 : 0, augment),
+        });
+
+    public static (Tensor Images, Tensor Labels) Tensors(AdaptSharp.Data.ImageDataset dataset) =>
+        dataset.ToTensors(new AdaptSharp.Data.TransformPipeline(8, 1));
+}
