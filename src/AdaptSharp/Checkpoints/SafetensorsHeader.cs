@@ -11,12 +11,12 @@ internal static class SafetensorsHeader
     public const long MaxHeaderBytes = 100_000_000;
 
     public static (List<SafetensorsEntry> Entries, Dictionary<string, string> Metadata) Parse(
-        ReadOnlySpan<byte> json, long dataLength, string file)
+        ReadOnlyMemory<byte> json, long dataLength, string file)
     {
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(json.ToArray(), new JsonDocumentOptions { MaxDepth = 16 });
+            document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 16 });
         }
         catch (JsonException e)
         {

@@ -20,18 +20,18 @@ internal static class TensorBytes
     }
 
     /// <summary>Visits the bytes of a contiguous CPU tensor in order, in spans of at most 1 GiB.</summary>
-    public static void ForEachSpan(Tensor contiguousCpu, SpanAction action)
+    public static void ForEachSpan(Tensor contiguousCpu, SpanAction action, long chunkBytes = ChunkBytes)
     {
         var total = contiguousCpu.numel() * contiguousCpu.element_size();
         if (total == 0)
             return;
-        if (total <= ChunkBytes)
+        if (total <= chunkBytes)
         {
             action(contiguousCpu.bytes);
             return;
         }
         using var flat = contiguousCpu.view(-1);
-        var perChunk = ChunkBytes / contiguousCpu.element_size();
+        var perChunk = Math.Max(1, chunkBytes / contiguousCpu.element_size());
         for (long start = 0; start < flat.shape[0]; start += perChunk)
         {
             using var slice = flat.narrow(0, start, Math.Min(perChunk, flat.shape[0] - start));
