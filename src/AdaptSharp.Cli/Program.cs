@@ -12,6 +12,8 @@ public static class Program
         root.Subcommands.Add(PretrainCommand.Create());
         root.Subcommands.Add(TuneCommand.Create());
         root.Subcommands.Add(PlotCommand.Create());
+        root.Subcommands.Add(PredictCommand.Create());
+        root.Subcommands.Add(DataCommand.Create());
         return CliRunner.Run(root, args);
     }
 }

@@ -28,21 +28,21 @@ public sealed record TransformPipeline(int? ImageSize = null, int? Channels = nu
 
     /// <summary>
     /// Applies the pipeline to a uint8 or float batch (N,C,H,W). Augmentation only runs when
-    /// <paramref name="rng"/> is given; crops are drawn for all samples first, then flips.
+    /// <paramref name="rng"/> is given; crop offsets are drawn for all samples first, then flips
+    /// (the same draws as Transforms.RandomCrop then Transforms.RandomHorizontalFlip).
     /// Returns a new float32 tensor owned by the caller.
     /// </summary>
     public Tensor Apply(Tensor images, DeterministicRandom? rng)
     {
         if (images.dim() != 4) throw new ArgumentException($"expected a batch (N,C,H,W), got shape {string.Join("x", images.shape)}");
         using var scope = NewDisposeScope();
-        var x = images.dtype == ScalarType.Byte
-            ? images.to_type(ScalarType.Float32).div_(255.0)
-            : images.to_type(ScalarType.Float32, copy: true);
-        if (rng is not null)
-        {
-            if (CropPadding > 0) x = Transforms.RandomCrop(x, CropPadding, rng);
-            if (HorizontalFlip) x = Transforms.RandomHorizontalFlip(x, rng);
-        }
+        var x = images;
+        // Crop and flip only move pixels, so they run on the stored dtype (uint8: a quarter of the bytes).
+        if (rng is not null && Augments)
+            x = Transforms.RandomCropAndFlip(x, CropPadding, HorizontalFlip, rng);
+        x = x.dtype == ScalarType.Byte
+            ? x.to_type(ScalarType.Float32).div_(255.0)
+            : x.to_type(ScalarType.Float32, copy: true);
         // Reduce channels before resizing and expand after: both orders give the same result, this one is cheaper.
         var channels = Channels ?? (int)x.shape[1];
         if (channels < x.shape[1]) x = Transforms.MatchChannels(x, channels);

@@ -95,6 +95,26 @@ public class TransformsTests
         Assert.InRange(flips, 1, 31);
     }
 
+    [Theory]
+    [InlineData(0, true)]
+    [InlineData(3, false)]
+    [InlineData(4, true)]
+    public void FusedCropAndFlipEqualsCropThenFlip(int padding, bool flip)
+    {
+        using var scope = NewDisposeScope();
+        var x = RandomImages(24, 3, 9, 7, 5);
+        var fused = Transforms.RandomCropAndFlip(x, padding, flip, new DeterministicRandom(21));
+        var r = new DeterministicRandom(21);
+        var expected = Transforms.RandomCrop(x, padding, r);
+        if (flip) expected = Transforms.RandomHorizontalFlip(expected, r);
+        Assert.Equal(x.shape, fused.shape);
+        Assert.True(fused.eq(expected).all().item<bool>());
+        var bytes = (x * 255).round().to_type(ScalarType.Byte);
+        var onBytes = Transforms.RandomCropAndFlip(bytes, padding, flip, new DeterministicRandom(21));
+        var onFloats = Transforms.RandomCropAndFlip(bytes.to_type(ScalarType.Float32), padding, flip, new DeterministicRandom(21));
+        Assert.True(onBytes.to_type(ScalarType.Float32).eq(onFloats).all().item<bool>());
+    }
+
     [Fact]
     public void PipelineConvertsUint8ToUnitRangeAndReachesTheModelShape()
     {
