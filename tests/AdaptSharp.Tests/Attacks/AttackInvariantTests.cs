@@ -48,6 +48,30 @@ public class AttackInvariantTests
     }
 
     [Fact]
+    public void L2AttacksStayInTheBallAndTheBoxAndBreakPoints()
+    {
+        using var scope = NewDisposeScope();
+        var threat = ThreatModel.L2(1.0);
+        var model = TinyModels.Mlp(64, 24, 10, seed: 55, scale: 2.0);
+        var x = TinyModels.Images(8, new long[] { 1, 8, 8 }, seed: 56);
+        var y = TinyModels.Predict(model, x);
+        var attacks = new Attack[]
+        {
+            new Fgsm(threat), new Pgd(threat, new PgdOptions(10)), new Apgd(threat, new ApgdOptions(20)),
+            new ApgdTargeted(threat, 3, 10), new FabTargeted(threat, 3, 20), new Fab(threat, 20),
+            new Square(threat, 300),
+            new AutoAttack(threat, AutoAttackVersion.Custom, 1, new Attack[] { new Apgd(threat, new ApgdOptions(10)), new Square(threat, 100) }),
+        };
+        foreach (var attack in attacks)
+        {
+            var adv = attack.Perturb(model, x, y);
+            Assert.True(threat.Validate(adv, x) <= 1.0 + ThreatModel.Tolerance, attack.Name);
+            Assert.True(TinyModels.Predict(model, adv).ne(y).any().item<bool>(), $"{attack.Name} broke nothing at L2 eps 1");
+        }
+        Assert.Throws<NotSupportedException>(() => new Rays(threat));
+    }
+
+    [Fact]
     public void AModelThatIgnoresItsInputIsRobustToEverything()
     {
         using var scope = NewDisposeScope();
@@ -140,6 +164,27 @@ public class AttackInvariantTests
             // and the same view with the same seed reproduces itself
             Assert.Equal(0.0, (adaptive - make().Perturb(fP, x, y)).abs().max().ToDouble());
         }
+    }
+
+    [Fact]
+    public void PerCallRandomnessIsFreshPerCallAndReproduciblePerRun()
+    {
+        using var scope = NewDisposeScope();
+        var threat = ThreatModel.LInf(0.1);
+        var model = TinyModels.Mlp(16, 24, 10, seed: 95);
+        var x = TinyModels.Images(8, ImageShape, seed: 96);
+        var y = TinyModels.Predict(model, x);
+        Pgd Make(bool vary) => new(threat, new PgdOptions(1, StepSize: 0.0)) { VaryRandomnessPerCall = vary };
+        // one step of size 0 returns the random start itself
+        var fixedSeed = Make(false);
+        Assert.Equal(0.0, (fixedSeed.Perturb(model, x, y) - fixedSeed.Perturb(model, x, y)).abs().max().ToDouble());
+        var a = Make(true);
+        var a1 = a.Perturb(model, x, y);
+        var a2 = a.Perturb(model, x, y);
+        Assert.True((a1 - a2).abs().max().ToDouble() > 1e-3);
+        var b = Make(true);
+        Assert.Equal(0.0, (a1 - b.Perturb(model, x, y)).abs().max().ToDouble());
+        Assert.Equal(0.0, (a2 - b.Perturb(model, x, y)).abs().max().ToDouble());
     }
 
     [Fact]
