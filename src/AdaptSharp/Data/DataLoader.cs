@@ -74,9 +74,12 @@ public sealed class DataLoader
             : null;
         var pixels = GatherAugmented(sampleIndices, rng is null ? 0 : transform.CropPadding, rng is not null && transform.HorizontalFlip, rng);
 
+        // uint8 -> [0,1] in managed code as well: no torch intra-op threads for the loader's small work.
+        var floats = new float[pixels.Length];
+        for (var i = 0; i < floats.Length; i++) floats[i] = pixels[i] * (1f / 255f);
         using var scope = NewDisposeScope();
-        var raw = tensor(pixels, [count, Dataset.Channels, Dataset.Height, Dataset.Width], ScalarType.Byte);
-        var images = transform.Apply(raw, rng: null);
+        var raw = tensor(floats, [count, Dataset.Channels, Dataset.Height, Dataset.Width], ScalarType.Float32);
+        var images = transform.ResizeAndMatchChannels(raw);
         var labelTensor = tensor(labels, [count], ScalarType.Int64);
         return new DataBatch(images.DetachFromDisposeScope(), labelTensor.DetachFromDisposeScope(), epoch, index, sampleIndices);
     }
