@@ -14,8 +14,10 @@ public static class Program
         {
             case "loader":
                 return LoaderBenchmark.Run(rest);
+            case "train":
+                return TrainBenchmark.Run(rest);
             default:
-                Console.Error.WriteLine("usage: AdaptSharp.Bench SUITE [options]; suites: loader");
+                Console.Error.WriteLine("usage: AdaptSharp.Bench SUITE [options]; suites: loader, train");
                 return 2;
         }
     }

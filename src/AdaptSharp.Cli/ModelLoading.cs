@@ -1,30 +1,15 @@
+using AdaptSharp.Checkpoints;
 using AdaptSharp.Models;
 using AdaptSharp.Runtime;
-using TorchSharp;
 
 namespace AdaptSharp.Cli;
-
-/// <summary>A model built from the command line's --backbone/--model/--prompts options.</summary>
-public sealed record LoadedModel(VisionTransformer Model, string Source) : IDisposable
-{
-    public void Dispose() => Model.Dispose();
-}
 
 public sealed record ParameterGroup(string Group, long Parameters, long Trainable);
 
 public static class ModelLoading
 {
-    public static LoadedModel Load(string? backbone, string? preset, int? imageSize, int? classes, string prompts, string device)
-    {
-        if (backbone is null && preset is null)
-            throw new ArgumentException("name a model: --backbone FILE or --model PRESET");
-        if (backbone is not null)
-            throw new ArgumentException("--backbone files are not supported yet");
-        var config = ModelPresets.Get(preset!, classes, imageSize);
-        var model = new VisionTransformer(config, PromptConfig.Parse(prompts));
-        model.to(TorchRuntime.ResolveDevice(device));
-        return new LoadedModel(model, $"preset {config.Name}, random weights");
-    }
+    public static LoadedModel Load(string? backbone, string? preset, int? imageSize, int? classes, string prompts, string device, long seed = 0) =>
+        ModelLoader.Load(new ModelRequest(backbone, preset, imageSize, classes, prompts, Seed: seed), TorchRuntime.ResolveDevice(device));
 
     public static IReadOnlyList<ParameterGroup> GroupCounts(VisionTransformer model)
     {

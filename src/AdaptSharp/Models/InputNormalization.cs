@@ -7,15 +7,15 @@ namespace AdaptSharp.Models;
 public sealed class InputNormalization : nn.Module<Tensor, Tensor>
 {
     private readonly Tensor mean;
-    private readonly Tensor invStd;
+    private readonly Tensor inv_std;
 
     public InputNormalization(float[] mean, float[] std) : base(nameof(InputNormalization))
     {
         this.mean = tensor(mean).reshape(1, mean.Length, 1, 1);
-        this.invStd = tensor(std.Select(s => 1f / s).ToArray()).reshape(1, std.Length, 1, 1);
+        this.inv_std = tensor(std.Select(s => 1f / s).ToArray()).reshape(1, std.Length, 1, 1);
         register_buffer("mean", this.mean, persistent: false);
-        register_buffer("inv_std", this.invStd, persistent: false);
+        register_buffer("inv_std", this.inv_std, persistent: false);
     }
 
-    public override Tensor forward(Tensor x) => (x - mean) * invStd;
+    public override Tensor forward(Tensor x) => (x - mean) * inv_std;
 }

@@ -1,0 +1,83 @@
+using AdaptSharp.Checkpoints;
+using AdaptSharp.Data;
+using AdaptSharp.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AdaptSharp.Evaluation;
+
+/// <summary>Reads model inputs for prediction: a float NCHW .npy in [0,1], or a folder of PNG/JPEG images.</summary>
+public static class ImageInputs
+{
+    private static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg"];
+
+    /// <summary>Returns float32 images shaped for the model, and the source names (files, or indices for .npy).</summary>
+    public static (Tensor Images, IReadOnlyList<string> Names) Read(string input, VitConfig config)
+    {
+        if (Directory.Exists(input))
+            return ReadFolder(input, config);
+        if (!File.Exists(input))
+            throw new FileNotFoundException($"input not found: {input}");
+        var array = NpyFile.Read(input);
+        try
+        {
+            var images = ToModelInput(array, input, config);
+            return (images, Enumerable.Range(0, (int)images.shape[0]).Select(i => i.ToString()).ToList());
+        }
+        finally
+        {
+            array.Dispose();
+        }
+    }
+
+    private static Tensor ToModelInput(Tensor array, string label, VitConfig config)
+    {
+        if (array.dim() == 3)
+            array = array.unsqueeze(0);
+        if (array.dim() != 4)
+            throw new ArgumentException($"{label}: expected an NCHW array, got shape ({string.Join(",", array.shape)})");
+        if (array.shape[1] != config.InChannels && array.shape[1] is not (1 or 3))
+            throw new ArgumentException($"{label}: expected {config.InChannels} channel(s) in dimension 1 (NCHW), got shape ({string.Join(",", array.shape)})");
+        Tensor x = array.dtype switch
+        {
+            ScalarType.Byte => array.to_type(ScalarType.Float32).div_(255.0),
+            ScalarType.Float32 or ScalarType.Float64 or ScalarType.Float16 => array.to_type(ScalarType.Float32),
+            _ => throw new ArgumentException($"{label}: expected float32/float64 in [0,1] or uint8, got {array.dtype}"),
+        };
+        var min = x.min().item<float>();
+        var max = x.max().item<float>();
+        if (min < 0 || max > 1 || float.IsNaN(min) || float.IsNaN(max))
+            throw new ArgumentException($"{label}: values must lie in [0,1] (found {min}..{max}); the model normalises internally");
+        var channels = Transforms.MatchChannels(x, config.InChannels);
+        if (channels.shape[2] == config.ImageSize && channels.shape[3] == config.ImageSize)
+            return channels;
+        using (channels)
+            return Transforms.Resize(channels, config.ImageSize, config.ImageSize).clamp_(0, 1);
+    }
+
+    private static (Tensor Images, IReadOnlyList<string> Names) ReadFolder(string folder, VitConfig config)
+    {
+        var files = Directory.EnumerateFiles(folder)
+            .Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
+            .OrderBy(f => f, StringComparer.Ordinal)
+            .ToList();
+        if (files.Count == 0)
+            throw new ArgumentException($"{folder}: no .png/.jpg/.jpeg images in the folder");
+        var batch = new List<Tensor>();
+        try
+        {
+            foreach (var file in files)
+            {
+                var (pixels, h, w) = ImageFolderReader.DecodeRgb(file);
+                using var hwc = tensor(pixels, new long[] { h, w, 3 });
+                using var chw = hwc.permute(2, 0, 1).unsqueeze(0);
+                batch.Add(ToModelInput(chw, file, config));
+            }
+            return (cat(batch, 0), files.Select(Path.GetFileName).ToList()!);
+        }
+        finally
+        {
+            foreach (var t in batch) t.Dispose();
+        }
+    }
+}
