@@ -94,48 +94,13 @@ public static class EvalCommand
                                                  (previous is not null ? $"; resuming {outDir}" : "")));
 
             var evaluator = new RobustnessEvaluator(vit, options);
-            var final = Run(evaluator, images, labels, previous, state => ReportWriter.WriteState(outDir, state), cancellationToken);
+            var final = EvaluationConsole.Run(evaluator, images, labels, previous, state => ReportWriter.WriteState(outDir, state), cancellationToken);
 
             ReportWriter.WriteAll(outDir, final, plots: !result.GetValue(noPlots));
             Print(final.Report, outDir);
             return Task.FromResult(0);
         });
         return command;
-    }
-
-    /// <summary>Runs with Spectre progress bars (points done, robust accuracy so far) or, when not interactive, one line per stage.</summary>
-    private static EvaluationResult Run(RobustnessEvaluator evaluator, TorchSharp.torch.Tensor images, TorchSharp.torch.Tensor labels,
-        EvaluationResult? previous, Action<EvaluationResult> save, CancellationToken cancellationToken)
-    {
-        static string Line(EvaluationProgress p) =>
-            $"{p.Stage,-34} {p.PointsDone,6}/{p.PointsTotal} pts, robust {(100 * p.RobustAccuracy).ToString("0.0", CultureInfo.InvariantCulture)}%";
-
-        if (!AnsiConsole.Profile.Capabilities.Interactive)
-        {
-            return evaluator.Run(images, labels, p =>
-            {
-                if (p.PointsDone == p.PointsTotal)
-                    Console.WriteLine(Line(p));
-            }, previous, save, cancellationToken);
-        }
-
-        EvaluationResult result = null!;
-        AnsiConsole.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
-                new ElapsedTimeColumn(), new RemainingTimeColumn())
-            .Start(ctx =>
-            {
-                var tasks = new Dictionary<string, ProgressTask>();
-                result = evaluator.Run(images, labels, p =>
-                {
-                    if (!tasks.TryGetValue(p.Stage, out var task))
-                        tasks[p.Stage] = task = ctx.AddTask(Markup.Escape(p.Stage), maxValue: Math.Max(1, p.PointsTotal));
-                    task.Value = p.PointsDone;
-                    task.Description = Markup.Escape(Line(p));
-                }, previous, save, cancellationToken);
-            });
-        return result;
     }
 
     private static IReadOnlyList<double> ParseEpsList(string text) =>
