@@ -63,6 +63,44 @@ public class ClosedFormTests
         AssertClose(optimal, adv);
     }
 
+    [Fact]
+    public void L2PgdAndApgdReachTheLinearOptimum()
+    {
+        using var scope = NewDisposeScope();
+        const double eps = 0.3;
+        var (model, x, y, _) = TwoClassLinear();
+        var w = tensor(new float[] { 1.5f, -2f, 0.5f, 3f, -1f, 0.25f, -0.75f, 2f, 1f, -0.5f, 0.3f, -3f }).reshape(2, 6);
+        var dw = (w.index_select(0, y) - w.index_select(0, 1 - y)).reshape(x.shape);
+        var optimal = x - eps * dw / dw.flatten(1).norm(1, keepdim: true, p: 2).reshape(-1, 1, 1, 1);
+        Assert.True(optimal.min().ToDouble() > 0 && optimal.max().ToDouble() < 1, "the box must not bind");
+        var threat = ThreatModel.L2(eps);
+        var margin = Losses.Cw(double.PositiveInfinity);
+        var pgd = new Pgd(threat, new PgdOptions(50, StepSize: eps / 5, Loss: margin), seed: 1).Perturb(model, x, y);
+        AssertClose(optimal, pgd, 2e-3);
+        var apgd = new Apgd(threat, new ApgdOptions(50, CustomLoss: margin), seed: 1).Perturb(model, x, y);
+        AssertClose(optimal, apgd, 2e-3);
+        Assert.True(threat.Validate(apgd, x) <= eps + 1e-6);
+    }
+
+    [Fact]
+    public void NoiseFgsmLeavesTheBallButNotTheBox()
+    {
+        using var scope = NewDisposeScope();
+        var (model, x, y, optimal) = TwoClassLinear();
+        var threat = ThreatModel.LInf(Eps);
+        var adv = new Fgsm(threat, FgsmOptions.NoiseFgsm(threat), seed: 3).Perturb(model, x, y);
+        var norms = threat.Norms(adv, x);
+        Assert.True(norms.max().ToDouble() > Eps && norms.max().ToDouble() <= 3 * Eps + 1e-6);
+        Assert.True(adv.min().ToDouble() >= 0 && adv.max().ToDouble() <= 1);
+        Assert.Throws<ThreatModelViolationException>(() => threat.Validate(adv, x));
+        // noise in [-2eps, 2eps] plus a step of eps along s = sign(optimal - x): (adv - x) * s >= -eps
+        var s = (optimal - x).sign();
+        Assert.True(((adv - x) * s).min().ToDouble() >= -Eps - 1e-6);
+        // without noise and with projection off, a step of 2 eps lands exactly 2 eps away along the optimum's signs
+        var plain = new Fgsm(threat, new FgsmOptions(0, 2 * Eps, false)).Perturb(model, x, y);
+        AssertClose(x + 2 * Eps * s, plain);
+    }
+
     internal static void AssertClose(Tensor expected, Tensor actual, double tol = 1e-5)
     {
         var diff = (expected - actual).abs().max().ToDouble();

@@ -118,3 +118,24 @@ public class ThreatModelAndLossTests
         public int GetHashCode(float obj) => 0;
     }
 }
+
+public class AttackRandomTests
+{
+    [Fact]
+    public void SameSeedSameNumbersDifferentSeedDifferentNumbers()
+    {
+        using var scope = NewDisposeScope();
+        var like = zeros(4, 5);
+        using var a = new AttackRandom(3);
+        using var b = new AttackRandom(3);
+        using var c = new AttackRandom(4);
+        var ua = a.Uniform(like, -1, 1);
+        manual_seed(123); rand(10);
+        var ub = b.Uniform(like, -1, 1);
+        var uc = c.Uniform(like, -1, 1);
+        Assert.Equal(0.0, (ua - ub).abs().max().ToDouble());
+        Assert.True((ua - uc).abs().max().ToDouble() > 0);
+        Assert.Equal(a.Signs(new long[] { 50 }, like).data<float>().ToArray(), b.Signs(new long[] { 50 }, like).data<float>().ToArray());
+        Assert.Equal(a.NextInt(0, 1000), b.NextInt(0, 1000));
+    }
+}

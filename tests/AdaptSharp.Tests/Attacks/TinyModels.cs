@@ -18,17 +18,21 @@ internal static class TinyModels
     /// <summary>A seeded MLP (flatten -> Linear -> ReLU -> Linear) with frozen parameters, in eval mode.</summary>
     public static ModelView Mlp(long inputs, long hidden, long classes, long seed, string name = "mlp", double scale = 1.0)
     {
-        manual_seed(seed);
         var net = nn.Sequential(
             ("flatten", nn.Flatten()),
             ("fc1", nn.Linear(inputs, hidden)),
             ("relu", nn.ReLU()),
             ("fc2", nn.Linear(hidden, classes)));
-        foreach (var p in net.parameters())
+        // initialise from a local generator: xunit runs test classes in parallel and the global RNG is shared
+        var g = new Generator((ulong)seed);
+        using (no_grad())
         {
-            p.requires_grad_(false);
-            if (scale != 1.0)
-                p.mul_(scale);
+            foreach (var p in net.parameters())
+            {
+                var bound = 1.0 / Math.Sqrt(p.dim() == 2 ? p.shape[1] : p.shape[0]);
+                p.copy_((rand(p.shape, generator: g) * 2 - 1) * (bound * scale));
+                p.requires_grad_(false);
+            }
         }
         net.eval();
         return new ModelView(name, x => net.forward(x));
