@@ -74,9 +74,13 @@ public sealed class DataLoader
             : null;
         var pixels = GatherAugmented(sampleIndices, rng is null ? 0 : transform.CropPadding, rng is not null && transform.HorizontalFlip, rng);
 
+        // uint8 -> [0,1] in managed code as well: no torch intra-op threads for the loader's small work.
+        var floats = ReusableFloats(pixels.Length);
+        // true division, as torch's div_(255) in TransformPipeline.Apply: loader and ToTensors give identical floats
+        for (var i = 0; i < floats.Length; i++) floats[i] = pixels[i] / 255f;
         using var scope = NewDisposeScope();
-        var raw = tensor(pixels, [count, Dataset.Channels, Dataset.Height, Dataset.Width], ScalarType.Byte);
-        var images = transform.Apply(raw, rng: null);
+        var raw = tensor(floats, [count, Dataset.Channels, Dataset.Height, Dataset.Width], ScalarType.Float32);
+        var images = transform.ResizeAndMatchChannels(raw);
         var labelTensor = tensor(labels, [count], ScalarType.Int64);
         return new DataBatch(images.DetachFromDisposeScope(), labelTensor.DetachFromDisposeScope(), epoch, index, sampleIndices);
     }
@@ -99,7 +103,8 @@ public sealed class DataLoader
         }
 
         var source = Dataset.PixelSpan;
-        var batch = new byte[(long)n * size];
+        var batch = ReusableBytes(n * size);
+        Array.Clear(batch);
         for (var i = 0; i < n; i++)
         {
             var src = source.Slice(checked((int)samples[i]) * size, size);
@@ -134,6 +139,17 @@ public sealed class DataLoader
         }
         return batch;
     }
+
+    // Per-thread staging buffers: torch.tensor copies them, so they can be reused for the next batch
+    // and the managed heap does not churn large-object allocations every batch.
+    [ThreadStatic] private static byte[]? stagingBytes;
+    [ThreadStatic] private static float[]? stagingFloats;
+
+    private static byte[] ReusableBytes(int length) =>
+        stagingBytes is { } b && b.Length == length ? b : stagingBytes = new byte[length];
+
+    private static float[] ReusableFloats(int length) =>
+        stagingFloats is { } f && f.Length == length ? f : stagingFloats = new float[length];
 
     private IEnumerable<DataBatch> Synchronous(int[] order, int epoch, int startBatch)
     {

@@ -113,6 +113,29 @@ public class DataLoaderTests
             }
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void HeldBatchesKeepTheirContentWhileLaterOnesAreBuilt(int prefetch)
+    {
+        using var data = Numbered(60);
+        var loader = new DataLoader(data, new DataLoaderOptions { BatchSize = 6, ShuffleSeed = 8, Prefetch = prefetch });
+        var held = loader.Epoch(0).ToList();
+        try
+        {
+            foreach (var batch in held)
+            {
+                var values = batch.Images.data<float>().ToArray();
+                for (var k = 0; k < batch.Count; k++)
+                    Assert.Equal(batch.SampleIndices[k] / 255f, values[k * 36], 6);
+            }
+        }
+        finally
+        {
+            held.ForEach(b => b.Dispose());
+        }
+    }
+
     [Fact]
     public void LeavingAnEpochEarlyStopsThePrefetcher()
     {
