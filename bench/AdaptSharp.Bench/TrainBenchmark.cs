@@ -1,3 +1,4 @@
+using AdaptSharp.Attacks;
 using System.Diagnostics;
 using System.Globalization;
 using AdaptSharp.Data;
