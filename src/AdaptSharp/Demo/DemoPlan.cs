@@ -45,7 +45,7 @@ public sealed record DemoPlan
     /// <summary>A miniature of the study for tests and smoke runs: tiny sizes, same steps.</summary>
     public static DemoPlan Mini { get; } = new()
     {
-        Name = "mini", TrainImages = 256, Epochs = 1, BatchSize = 64, InnerSteps = 2, EvalPoints = 64, AutoAttackPoints = 8, EvalBatchSize = 64,
+        Name = "mini", TrainImages = 128, Epochs = 1, BatchSize = 64, InnerSteps = 2, EvalPoints = 32, AutoAttackPoints = 4, EvalBatchSize = 32,
     };
 
     public static DemoPlan Get(string name) => name.Trim().ToLowerInvariant() switch

@@ -118,15 +118,17 @@ public class ObjectiveTests
         var objective = Options(ObjectiveKind.Nfgsm).Create();
         var adv = objective.Perturb(model, x, y, seed)!;
 
-        // Reference: the same seeded noise U[-2eps, 2eps] clipped to [0,1], one signed CE step of eps on f_0,
-        // clipped to [0,1] only.
+        // Reference (de Jorge et al.): seeded noise U[-2eps, 2eps]; the gradient is taken at the noisy point
+        // clipped to [0,1]; one signed CE step of eps on f_0 is added to the unclipped noise, and only the
+        // final point is clipped to [0,1] (no projection to the eps-ball).
         using var random = new AttackRandom(seed);
-        var start = (x + random.Uniform(x, -2 * eps, 2 * eps)).clamp(0, 1);
+        var noise = random.Uniform(x, -2 * eps, 2 * eps);
+        var start = (x + noise).clamp(0, 1);
         var input = start.detach().clone();
         input.requires_grad_(true);
         var loss = Losses.CrossEntropy(model.Forward(input, usePrompts: false), y).sum();
         var grad = autograd.grad(new[] { loss }, new[] { input })[0];
-        var expected = (start + grad.sign() * eps).clamp(0, 1);
+        var expected = (x + noise + grad.sign() * eps).clamp(0, 1);
 
         Assert.True(adv.allclose(expected, rtol: 0, atol: 1e-6));
         var distance = (adv - x).abs().max().ToDouble();
