@@ -43,7 +43,13 @@ internal static class TrainingFixtures
 /// <summary>A synthetic 4-class task on 8x8 grey images: class c lights up quadrant c, plus pixel noise.</summary>
 internal static class SyntheticQuadrants
 {
-    public static AdaptSharp.Data.ImageDataset Create(int count, long seed, int contrast = 150, int noise = 40)
+    /// <summary>
+    /// With <paramref name="shortcut"/> &gt; 0 every image also carries a faint, perfectly predictive mark (two pixels of the
+    /// top row, +shortcut levels) while a quarter of the images lack the bright quadrant: natural training then leans
+    /// on the mark, which an attacker with eps above its amplitude can forge, and only a robust objective has to
+    /// use the quadrant.
+    /// </summary>
+    public static AdaptSharp.Data.ImageDataset Create(int count, long seed, int contrast = 150, int noise = 40, int shortcut = 0)
     {
         var rng = new Random((int)seed);
         var pixels = new byte[count * 64];
@@ -52,11 +58,13 @@ internal static class SyntheticQuadrants
         {
             var c = i % 4;
             labels[i] = c;
+            var hidden = shortcut > 0 && i % 16 >= 12;
             for (var r = 0; r < 8; r++)
             for (var col = 0; col < 8; col++)
             {
                 var quadrant = (r / 4) * 2 + col / 4;
-                var v = 50 + (quadrant == c ? contrast : 0) + rng.Next(-noise, noise + 1);
+                var mark = shortcut > 0 && r == 0 && col / 2 == c ? shortcut : 0;
+                var v = 50 + (quadrant == c && !hidden ? contrast : 0) + mark + rng.Next(-noise, noise + 1);
                 pixels[i * 64 + r * 8 + col] = (byte)Math.Clamp(v, 0, 255);
             }
         }
