@@ -199,7 +199,7 @@ public class ObjectiveTests
     [InlineData(ObjectiveKind.AdaptKl, null, true)]
     [InlineData(ObjectiveKind.At, AttackSource.Adaptive, true)]
     [InlineData(ObjectiveKind.Trades, AttackSource.Adaptive, true)]
-    [InlineData(ObjectiveKind.AdaptCe, AttackSource.PromptAgnostic, false)]
+    [InlineData(ObjectiveKind.AdaptCe, AttackSource.Agnostic, false)]
     public void OnlyAdaptiveInnerAttacksDependOnThePrompts(ObjectiveKind kind, AttackSource? source, bool adaptive)
     {
         using var scope = NewDisposeScope();
@@ -234,7 +234,7 @@ public class ObjectiveTests
         Assert.Equal(ObjectiveKind.Nfgsm, ObjectiveOptions.ParseKind("N-FGSM"));
         Assert.Throws<ArgumentException>(() => ObjectiveOptions.ParseKind("pgd"));
         Assert.Equal(AttackSource.Adaptive, new ObjectiveOptions(ObjectiveKind.AdaptKl, InnerAttackOptions.Cifar).EffectiveSource);
-        Assert.Equal(AttackSource.PromptAgnostic, new ObjectiveOptions(ObjectiveKind.Trades, InnerAttackOptions.Cifar).EffectiveSource);
+        Assert.Equal(AttackSource.Agnostic, new ObjectiveOptions(ObjectiveKind.Trades, InnerAttackOptions.Cifar).EffectiveSource);
         Assert.Equal(8.0 / 255, InnerAttackOptions.ForDataset("cifar10").Epsilon);
         Assert.Equal(0.025, InnerAttackOptions.ForDataset("fashion-mnist").StepSize);
         Assert.Equal(6.0, new ObjectiveOptions(ObjectiveKind.AdaptCe, InnerAttackOptions.Cifar).Lambda);
