@@ -11,6 +11,9 @@ public static class Program
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
         root.Subcommands.Add(DataCommand.Create());
+        root.Subcommands.Add(PretrainCommand.Create());
+        root.Subcommands.Add(TuneCommand.Create());
+        root.Subcommands.Add(PlotCommand.Create());
         return CliRunner.Run(root, args);
     }
 }

@@ -1,0 +1,76 @@
+using System.CommandLine;
+using AdaptSharp.Data;
+using AdaptSharp.Models;
+using AdaptSharp.Training;
+using Spectre.Console;
+
+namespace AdaptSharp.Cli.Commands;
+
+/// <summary>adapt tune: robust prompt tuning (or full fine-tuning / linear probing) of a pretrained backbone.</summary>
+public static class TuneCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("tune",
+            "Tune prompts (+ head / patch embedding) of a pretrained ViT with ADAPT or a baseline defense; writes a prompt file and a run folder.");
+        var backbone = CommonOptions.Backbone();
+        var model = CommonOptions.Model();
+        var method = new Option<string?>("--method") { Description = "adapt-ce | adapt-kl | at | trades | mart | nfgsm | natural (default: the recipe's, adapt-ce)" };
+        var lambda = new Option<double?>("--lambda") { Description = "Weight of the robust term (beta in TRADES/MART and the paper's code; default 6)" };
+        var attackSource = new Option<string?>("--attack-source") { Description = "Where the inner attack runs: adaptive (f_P) or agnostic (f_0); default: the method's own" };
+        var prompts = new Option<string?>("--prompts") { Description = "deep:T | shallow:T | none (default: the recipe's)" };
+        var train = new Option<string?>("--train") { Description = "Trainable set: head,patch | prompts | full | linear (default: head,patch)" };
+        var shared = new TrainingCommandOptions();
+        command.Options.Add(backbone);
+        command.Options.Add(model);
+        command.Options.Add(method);
+        command.Options.Add(lambda);
+        command.Options.Add(attackSource);
+        command.Options.Add(prompts);
+        command.Options.Add(train);
+        shared.AddTo(command);
+
+        command.SetAction(result =>
+        {
+            var data = DatasetSpec.Parse(result.GetValue(shared.Data) ?? throw new ArgumentException("name the training data with --data SPEC"));
+            var output = result.GetValue(shared.Out) ?? throw new ArgumentException("name the output with --out FILE (e.g. prompts.safetensors)");
+            var recipe = result.GetValue(shared.Recipe) is string name ? TrainingRecipe.Get(name) : TrainingRecipe.DefaultFor(data.Name);
+            if (result.GetValue(method) is string m) recipe = recipe with { Method = ObjectiveOptions.ParseKind(m) };
+            if (result.GetValue(lambda) is double l) recipe = recipe with { Lambda = l >= 0 ? l : throw new ArgumentException("--lambda must be >= 0") };
+            if (result.GetValue(prompts) is string p) recipe = recipe with { Prompts = PromptConfig.Parse(p).ToString() };
+            if (result.GetValue(train) is string t) recipe = recipe with { Trainable = TrainableSets.Format(TrainableSets.Parse(t)) };
+            recipe = shared.Apply(result, recipe, data.Name);
+            var backbonePath = result.GetValue(backbone);
+            var spec = new TrainingJobSpec
+            {
+                BackbonePath = backbonePath,
+                ModelPreset = result.GetValue(model),
+                Data = data,
+                Recipe = recipe,
+                OutputPath = output,
+                RunDirectory = result.GetValue(shared.RunDir),
+                Resume = result.GetValue(shared.Resume),
+                Device = result.GetValue(shared.Device)!,
+                Seed = result.GetValue(shared.Seed),
+                AttackSource = result.GetValue(attackSource) is string s ? ObjectiveOptions.ParseSource(s) : null,
+                TrainLimit = result.GetValue(shared.Limit),
+                EvaluatePromptAgnostic = result.GetValue(shared.EvalAgnostic),
+            };
+            AnsiConsole.MarkupLine($"[bold]adapt tune[/] recipe {Markup.Escape(recipe.Name)}: {Markup.Escape(recipe.Description)}");
+            return Report(TrainingConsole.Run(spec));
+        });
+        return command;
+    }
+
+    internal static int Report(TrainingJobResult result)
+    {
+        if (result.OutputPath is null)
+        {
+            AnsiConsole.MarkupLine($"[yellow]interrupted[/]: checkpoint saved in {Markup.Escape(result.RunDirectory)}; continue with the same command and --resume");
+            return 130;
+        }
+        AnsiConsole.MarkupLine($"wrote [bold]{Markup.Escape(result.OutputPath)}[/]{(result.ExtraPromptPath is null ? "" : $" and {Markup.Escape(result.ExtraPromptPath)}")}");
+        AnsiConsole.MarkupLine($"run folder {Markup.Escape(result.RunDirectory)} (metrics.jsonl, config.json, checkpoint); plot it with: adapt plot {Markup.Escape(result.RunDirectory)}");
+        return 0;
+    }
+}

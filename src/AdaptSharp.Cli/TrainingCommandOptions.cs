@@ -1,0 +1,86 @@
+using System.CommandLine;
+using AdaptSharp.Attacks;
+using AdaptSharp.Training;
+
+namespace AdaptSharp.Cli;
+
+/// <summary>The recipe-overriding options shared by 'adapt tune' and 'adapt pretrain'.</summary>
+public sealed class TrainingCommandOptions
+{
+    public Option<string?> Recipe { get; } = new("--recipe") { Description = $"Named defaults ({string.Join(", ", TrainingRecipe.Names)})" };
+    public Option<string?> Data { get; } = new("--data") { Description = "Dataset: fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR, imagefolder:DIR" };
+    public Option<string?> Out { get; } = new("--out") { Description = "Output file (prompt file, or backbone file for full training)" };
+    public Option<string?> RunDir { get; } = new("--run-dir") { Description = "Run folder for metrics.jsonl, config.json and checkpoints (default: <out>.run next to the output)" };
+    public Option<bool> Resume { get; } = new("--resume") { Description = "Continue the run folder's checkpoint exactly (optimizer state and position included)" };
+    public Option<int?> Epochs { get; } = new("--epochs") { Description = "Training epochs" };
+    public Option<int?> BatchSize { get; } = new("--batch-size") { Description = "Batch size" };
+    public Option<double?> LearningRate { get; } = new("--lr") { Description = "Peak learning rate" };
+    public Option<string?> Schedule { get; } = new("--schedule") { Description = "onecycle[:PEAK] | cosine[:WARMUP] | drops[:F1,F2] | constant" };
+    public Option<string?> Optimizer { get; } = new("--optimizer") { Description = "sgd | adamw" };
+    public Option<double?> WeightDecay { get; } = new("--weight-decay") { Description = "Weight decay" };
+    public Option<double?> Momentum { get; } = new("--momentum") { Description = "SGD momentum" };
+    public Option<double?> Clip { get; } = new("--clip") { Description = "Global gradient-norm clip over all trainables incl. prompts (0 = off)" };
+    public Option<string?> Eps { get; } = new("--eps") { Description = "Inner-attack L-inf radius in pixel units, e.g. 8/255 or 0.1 (default per dataset)" };
+    public Option<string?> Step { get; } = new("--step") { Description = "Inner PGD step (default eps/4: 2/255 at 8/255, 0.025 at 0.1)" };
+    public Option<int?> Steps { get; } = new("--steps") { Description = "Inner PGD steps (default 10)" };
+    public Option<bool> NoRandomStart { get; } = new("--no-random-start") { Description = "Start the inner PGD at the clean point" };
+    public Option<int?> ImageSize { get; } = new("--img-size") { Description = "Model input size (default: the recipe's, else the backbone's)" };
+    public Option<bool> NoAugment { get; } = new("--no-augment") { Description = "No random crop / flip" };
+    public Option<int?> EvalPoints { get; } = new("--eval-points") { Description = "Test points evaluated (clean + adaptive PGD) after each epoch (0 = none)" };
+    public Option<bool> EvalAgnostic { get; } = new("--eval-agnostic") { Description = "Also evaluate prompt-agnostic PGD each epoch" };
+    public Option<int?> CheckpointEvery { get; } = new("--checkpoint-every") { Description = "Checkpoint every N epochs (0 = at the end only)" };
+    public Option<int?> Limit { get; } = new("--limit") { Description = "Use only the first N training images" };
+    public Option<long> Seed { get; } = CommonOptions.Seed();
+    public Option<string> Device { get; } = CommonOptions.Device();
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[]
+                 {
+                     Recipe, Data, Out, RunDir, Resume, Epochs, BatchSize, LearningRate, Schedule, Optimizer, WeightDecay, Momentum, Clip,
+                     Eps, Step, Steps, NoRandomStart, ImageSize, NoAugment, EvalPoints, EvalAgnostic, CheckpointEvery, Limit, Seed, Device,
+                 })
+            command.Options.Add(option);
+    }
+
+    /// <summary>The recipe with every given option applied.</summary>
+    public TrainingRecipe Apply(ParseResult result, TrainingRecipe recipe, string datasetName)
+    {
+        var r = recipe;
+        if (result.GetValue(Epochs) is int epochs) r = r with { Epochs = Positive(epochs, "--epochs") };
+        if (result.GetValue(BatchSize) is int batch) r = r with { BatchSize = Positive(batch, "--batch-size") };
+        if (result.GetValue(LearningRate) is double lr) r = r with { LearningRate = lr > 0 ? lr : throw new ArgumentException("--lr must be positive") };
+        if (result.GetValue(Schedule) is string schedule)
+        {
+            LearningRateSchedule.Parse(schedule, 1.0);
+            r = r with { Schedule = schedule };
+        }
+        var optimizer = r.Optimizer;
+        if (result.GetValue(Optimizer) is string kind)
+        {
+            var parsed = OptimizerOptions.ParseKind(kind);
+            if (parsed != optimizer.Kind)
+                optimizer = parsed == OptimizerKind.AdamW ? OptimizerOptions.AdamW() : OptimizerOptions.Sgd();
+        }
+        if (result.GetValue(WeightDecay) is double wd) optimizer = optimizer with { WeightDecay = wd >= 0 ? wd : throw new ArgumentException("--weight-decay must be >= 0") };
+        if (result.GetValue(Momentum) is double momentum) optimizer = optimizer with { Momentum = momentum };
+        r = r with { Optimizer = optimizer };
+        if (result.GetValue(Clip) is double clip) r = r with { GradientClipNorm = clip > 0 ? clip : null };
+
+        var attack = r.Attack ?? InnerAttackOptions.ForDataset(datasetName);
+        if (result.GetValue(Eps) is string eps) attack = attack.WithEpsilon(ThreatModel.ParseEps(eps));
+        if (result.GetValue(Step) is string step) attack = attack with { StepSize = ThreatModel.ParseEps(step) };
+        if (result.GetValue(Steps) is int steps) attack = attack with { Steps = Positive(steps, "--steps") };
+        if (result.GetValue(NoRandomStart)) attack = attack with { RandomStart = false };
+        attack.Validate();
+        r = r with { Attack = attack };
+
+        if (result.GetValue(ImageSize) is int size) r = r with { ImageSize = Positive(size, "--img-size") };
+        if (result.GetValue(NoAugment)) r = r with { Augment = false };
+        if (result.GetValue(EvalPoints) is int points) r = r with { EvalPoints = points >= 0 ? points : throw new ArgumentException("--eval-points must be >= 0") };
+        if (result.GetValue(CheckpointEvery) is int every) r = r with { CheckpointEvery = every >= 0 ? every : throw new ArgumentException("--checkpoint-every must be >= 0") };
+        return r;
+    }
+
+    private static int Positive(int value, string name) => value > 0 ? value : throw new ArgumentException($"{name} must be positive");
+}

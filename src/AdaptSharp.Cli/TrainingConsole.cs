@@ -1,0 +1,92 @@
+using System.Globalization;
+using AdaptSharp.Training;
+using Spectre.Console;
+
+namespace AdaptSharp.Cli;
+
+/// <summary>Renders a training job: a progress bar with loss, accuracies and images/s, one line per epoch, Ctrl-C handling.</summary>
+public static class TrainingConsole
+{
+    public static TrainingJobResult Run(TrainingJobSpec spec)
+    {
+        using var cancellation = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            if (cancellation.IsCancellationRequested) return; // a second Ctrl-C kills the process
+            e.Cancel = true;
+            cancellation.Cancel();
+            Console.Error.WriteLine("adapt: interrupt received, saving a resumable checkpoint after this batch ...");
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            void Log(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
+            if (Console.IsOutputRedirected)
+                return TrainingJob.Run(spec, new PlainProgress(), cancellation.Token, Console.WriteLine);
+
+            TrainingJobResult? result = null;
+            AnsiConsole.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+                    new ElapsedTimeColumn(), new RemainingTimeColumn())
+                .Start(context =>
+                {
+                    ProgressTask? task = null;
+                    var printed = 0;
+                    var progress = new InlineProgress(p =>
+                    {
+                        task ??= context.AddTask("training", maxValue: (double)p.Epochs * p.BatchesPerEpoch);
+                        task.Value = Math.Min(task.MaxValue, (double)(p.Epoch - 1) * p.BatchesPerEpoch + p.Batch);
+                        task.Description = Markup.Escape(Describe(p));
+                        if (p.LastEpoch is { } m && m.Epoch > printed)
+                        {
+                            printed = m.Epoch;
+                            AnsiConsole.MarkupLine(Markup.Escape(EpochLine(m)));
+                        }
+                        if (p.Phase == TrainingPhase.Finished) task.Value = task.MaxValue;
+                    });
+                    result = TrainingJob.Run(spec, progress, cancellation.Token, Log);
+                });
+            return result!;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    private static string Pct(double? v) => v is double d ? (100 * d).ToString("0.0", CultureInfo.InvariantCulture) + "%" : "-";
+
+    private static string Describe(TrainingProgress p) => p.Phase switch
+    {
+        TrainingPhase.Evaluating => $"epoch {p.Epoch}/{p.Epochs} evaluating",
+        TrainingPhase.Checkpointing => $"epoch {p.Epoch}/{p.Epochs} saving checkpoint",
+        _ => string.Create(CultureInfo.InvariantCulture,
+            $"epoch {p.Epoch}/{p.Epochs} loss {p.Loss:0.000} clean {Pct(p.CleanAccuracy)} adv {Pct(p.AdversarialAccuracy)} lr {p.LearningRate:0.####} {p.ImagesPerSecond:0} img/s"),
+    };
+
+    public static string EpochLine(EpochMetrics m) => string.Create(CultureInfo.InvariantCulture,
+        $"epoch {m.Epoch}: loss {m.TrainLoss:0.0000}  train clean {Pct(m.TrainCleanAccuracy)} adv {Pct(m.TrainAdversarialAccuracy)}  |  test clean {Pct(m.EvalCleanAccuracy)} adaptive-PGD {Pct(m.EvalAdversarialAccuracy)}{(m.EvalPromptAgnosticAccuracy is null ? "" : $" agnostic-PGD {Pct(m.EvalPromptAgnosticAccuracy)}")}  ({m.ImagesPerSecond:0} img/s, {m.Seconds:0}s)");
+
+    private sealed class InlineProgress(Action<TrainingProgress> handler) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => handler(value);
+    }
+
+    /// <summary>Redirected output: one line per finished epoch, nothing per batch.</summary>
+    private sealed class PlainProgress : IProgress<TrainingProgress>
+    {
+        private int lastEpoch;
+
+        public void Report(TrainingProgress value)
+        {
+            if (value.LastEpoch is { } m && m.Epoch > lastEpoch)
+            {
+                lastEpoch = m.Epoch;
+                Console.WriteLine(EpochLine(m));
+            }
+            if (value.Phase == TrainingPhase.Interrupted)
+                Console.WriteLine($"interrupted at epoch {value.Epoch}, batch {value.Batch}");
+        }
+    }
+}

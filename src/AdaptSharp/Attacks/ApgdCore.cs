@@ -1,0 +1,108 @@
+using AdaptSharp.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AdaptSharp.Attacks;
+
+/// <summary>
+/// One APGD run (Croce &amp; Hein 2020, Alg. 1 as in AutoAttack), shared by <see cref="Apgd"/> and
+/// <see cref="ApgdTargeted"/>. Success is always misclassification of the true label.
+/// </summary>
+internal static class ApgdCore
+{
+    internal sealed record RunResult(Tensor BestAdversarial, Tensor Fooled, Tensor BestLoss, Tensor HighestLossPoint);
+
+    /// <param name="lossAndGrad">(x) -> (per-sample loss, input gradient averaged over EOT, logits).</param>
+    public static RunResult Run(ThreatModel threat, Tensor clean, Tensor labels, int iterations, double momentum,
+        double rho, AttackRandom random, Func<Tensor, (Tensor Loss, Tensor Grad, Tensor Logits)> lossAndGrad)
+    {
+        using var scope = NewDisposeScope();
+        var (first, decrease, minimum) = ApgdSchedule.Intervals(iterations);
+        var eps = threat.Eps;
+
+        Tensor x;
+        using (var s = NewDisposeScope())
+        {
+            Tensor start;
+            if (threat.Norm == AttackNorm.LInf)
+            {
+                var t = random.Uniform(clean, -1.0, 1.0);
+                start = clean + t * (eps / TensorOps.PerSample(TensorOps.LInfNorms(t), t));
+            }
+            else
+            {
+                var t = random.Normal(clean);
+                start = clean + TensorOps.NormalizeL2(t) * eps;
+            }
+            x = start.clamp(0.0, 1.0).MoveToOuterDisposeScope();
+        }
+
+        var (loss, grad, logits) = lossAndGrad(x);
+        var notFooled = logits.argmax(1).eq(labels);
+        var bestAdv = x.clone();
+        var xBest = x.clone();
+        var gradBest = grad.clone();
+        var lossBest = loss.clone();
+        var prevLoss = loss.clone();
+        var step = full(new[] { clean.shape[0] }, (threat.Norm == AttackNorm.LInf ? 2.0 : 1.0) * eps,
+            dtype: clean.dtype, device: clean.device);
+        var xOld = x.clone();
+        var increases = zeros(clean.shape[0], dtype: ScalarType.Int32, device: clean.device);
+        var lossBestLastCheck = lossBest.clone();
+        var halvedLastCheck = ones(clean.shape[0], dtype: ScalarType.Bool, device: clean.device);
+        var interval = first;
+        var sinceCheck = 0;
+
+        for (var i = 0; i < iterations; i++)
+        {
+            using var stepScope = NewDisposeScope();
+            var a = i > 0 ? momentum : 1.0;
+            var previous = x - xOld;
+            var z = threat.Project(x + TensorOps.AscentDirection(grad, threat.Norm) * TensorOps.PerSample(step, x), clean);
+            var next = threat.Project(x + (z - x) * a + previous * (1.0 - a), clean);
+            xOld.Dispose();
+            xOld = x;
+            x = next.MoveToOuterDisposeScope();
+
+            var (l, g, lg) = lossAndGrad(x);
+            Swap(ref grad, g);
+            var pred = lg.argmax(1).eq(labels);
+            Swap(ref bestAdv, TensorOps.WhereRows(pred.logical_not(), x, bestAdv));
+            Swap(ref notFooled, notFooled.logical_and(pred));
+
+            Swap(ref increases, increases + l.gt(prevLoss).to_type(ScalarType.Int32));
+            var improved = l.gt(lossBest);
+            Swap(ref xBest, TensorOps.WhereRows(improved, x, xBest));
+            Swap(ref gradBest, TensorOps.WhereRows(improved, grad, gradBest));
+            Swap(ref lossBest, where(improved, l, lossBest));
+            Swap(ref prevLoss, l);
+
+            sinceCheck++;
+            if (sinceCheck == interval)
+            {
+                var oscillating = increases.to_type(ScalarType.Float64).le(interval * rho);
+                var stalled = halvedLastCheck.logical_not().logical_and(lossBestLastCheck.ge(lossBest));
+                var halve = oscillating.logical_or(stalled);
+                Swap(ref halvedLastCheck, halve);
+                Swap(ref lossBestLastCheck, lossBest.clone());
+                Swap(ref step, where(halve, step * 0.5, step));
+                Swap(ref x, TensorOps.WhereRows(halve, xBest, x));
+                Swap(ref grad, TensorOps.WhereRows(halve, gradBest, grad));
+                Swap(ref increases, zeros_like(increases));
+                interval = Math.Max(interval - decrease, minimum);
+                sinceCheck = 0;
+            }
+        }
+
+        return new RunResult(bestAdv.MoveToOuterDisposeScope(), notFooled.logical_not().MoveToOuterDisposeScope(),
+            lossBest.MoveToOuterDisposeScope(), xBest.MoveToOuterDisposeScope());
+    }
+
+    private static void Swap(ref Tensor state, Tensor next)
+    {
+        next.MoveToOuterDisposeScope();
+        if (!ReferenceEquals(state, next))
+            state.Dispose();
+        state = next;
+    }
+}

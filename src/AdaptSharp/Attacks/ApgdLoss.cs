@@ -1,0 +1,8 @@
+namespace AdaptSharp.Attacks;
+
+/// <summary>Loss of untargeted APGD.</summary>
+public enum ApgdLoss
+{
+    CrossEntropy,
+    Dlr,
+}

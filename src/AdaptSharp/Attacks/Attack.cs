@@ -1,0 +1,87 @@
+using AdaptSharp.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AdaptSharp.Attacks;
+
+/// <summary>
+/// Base of every attack. <see cref="Perturb"/> generates adversarial images on the view it is given
+/// (adaptive = f_P, prompt-agnostic = f_0); scoring is the caller's business. Attacks use input
+/// gradients only (<c>torch.autograd.grad</c>), never weight gradients, and re-seed on every call.
+/// </summary>
+public abstract class Attack
+{
+    protected Attack(string name, ThreatModel threat, long seed)
+    {
+        Name = name;
+        Threat = threat;
+        Seed = seed;
+    }
+
+    public string Name { get; }
+
+    public ThreatModel Threat { get; }
+
+    public long Seed { get; }
+
+    /// <summary>Per-image forward+backward passes so far (one image through one gradient = 1).</summary>
+    public long GradientEvaluations { get; protected set; }
+
+    /// <summary>Per-image forward-only passes so far (model queries without gradient).</summary>
+    public long Queries { get; protected set; }
+
+    public void ResetCounters()
+    {
+        GradientEvaluations = 0;
+        Queries = 0;
+    }
+
+    /// <summary>
+    /// Returns adversarial images (same shape as <paramref name="images"/>, inside the threat model unless
+    /// an option explicitly says otherwise) for <paramref name="labels"/> (true labels, or target labels
+    /// for attacks configured as targeted). The result belongs to the caller's dispose scope.
+    /// </summary>
+    public abstract Tensor Perturb(ModelView model, Tensor images, Tensor labels);
+
+    public override string ToString() => $"{Name} ({Threat}, seed {Seed})";
+
+    /// <summary>Per-sample loss, its input gradient and the logits at <paramref name="x"/> (all detached).</summary>
+    protected (Tensor Loss, Tensor Grad, Tensor Logits) LossAndGradient(
+        ModelView model, Tensor x, Tensor labels, Func<Tensor, Tensor, Tensor> loss)
+    {
+        using var scope = NewDisposeScope();
+        using var grad = enable_grad();
+        var input = x.detach().clone();
+        input.requires_grad_(true);
+        var logits = model.Forward(input);
+        var perSample = loss(logits, labels);
+        var g = autograd.grad(new[] { perSample.sum() }, new[] { input })[0];
+        GradientEvaluations += x.shape[0];
+        return (perSample.detach().MoveToOuterDisposeScope(), g.detach().MoveToOuterDisposeScope(),
+            logits.detach().MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Logits without gradient (counted as queries).</summary>
+    protected Tensor Logits(ModelView model, Tensor x)
+    {
+        using var noGrad = no_grad();
+        Queries += x.shape[0];
+        return model.Forward(x);
+    }
+
+    /// <summary>Predicted classes without gradient (counted as queries).</summary>
+    protected Tensor Predict(ModelView model, Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return Logits(model, x).argmax(1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Replaces <paramref name="state"/> by <paramref name="next"/> (moved to the enclosing scope) and frees the old one.</summary>
+    protected static void Swap(ref Tensor state, Tensor next)
+    {
+        next.MoveToOuterDisposeScope();
+        if (!ReferenceEquals(state, next))
+            state.Dispose();
+        state = next;
+    }
+}

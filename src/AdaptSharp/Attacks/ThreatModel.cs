@@ -1,0 +1,130 @@
+using System.Globalization;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AdaptSharp.Attacks;
+
+/// <summary>
+/// A perturbation ball of radius <see cref="Eps"/> in pixel units ([0,1] images) under
+/// <see cref="Norm"/>, intersected with the [0,1] box.
+/// </summary>
+public sealed record ThreatModel(AttackNorm Norm, double Eps)
+{
+    /// <summary>Slack allowed by <see cref="Validate"/> for float rounding.</summary>
+    public const double Tolerance = 1e-6;
+
+    public static ThreatModel LInf(double eps) => new(AttackNorm.LInf, eps);
+
+    public static ThreatModel L2(double eps) => new(AttackNorm.L2, eps);
+
+    /// <summary>Parses "linf"/"inf"/"l_inf" or "l2" and an eps such as "8/255" or "0.1".</summary>
+    public static ThreatModel Parse(string norm, string eps) => new(ParseNorm(norm), ParseEps(eps));
+
+    public static AttackNorm ParseNorm(string norm) => norm.Trim().ToLowerInvariant() switch
+    {
+        "linf" or "inf" or "l_inf" or "l-inf" => AttackNorm.LInf,
+        "l2" or "2" or "l_2" => AttackNorm.L2,
+        _ => throw new ArgumentException($"unknown norm '{norm}': expected linf or l2"),
+    };
+
+    /// <summary>Parses a decimal number or a fraction "a/b" (e.g. "8/255").</summary>
+    public static double ParseEps(string text)
+    {
+        var s = text.Trim();
+        double value;
+        var slash = s.IndexOf('/');
+        if (slash >= 0)
+        {
+            if (!double.TryParse(s[..slash], NumberStyles.Float, CultureInfo.InvariantCulture, out var num)
+                || !double.TryParse(s[(slash + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var den)
+                || den == 0)
+                throw new ArgumentException($"bad eps '{text}': expected a number or a fraction like 8/255");
+            value = num / den;
+        }
+        else if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out value))
+        {
+            throw new ArgumentException($"bad eps '{text}': expected a number or a fraction like 8/255");
+        }
+        if (!(value >= 0) || double.IsInfinity(value))
+            throw new ArgumentException($"bad eps '{text}': must be a finite number >= 0");
+        return value;
+    }
+
+    /// <summary>Per-sample perturbation norms of (adv - clean), shape (N).</summary>
+    public Tensor Norms(Tensor adv, Tensor clean)
+    {
+        using var scope = NewDisposeScope();
+        var delta = (adv - clean).flatten(1);
+        var norms = Norm == AttackNorm.LInf ? delta.abs().amax(1) : delta.square().sum(1).sqrt();
+        return norms.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Projects onto the ball around <paramref name="clean"/>, then onto [0,1].</summary>
+    public Tensor Project(Tensor adv, Tensor clean)
+    {
+        using var scope = NewDisposeScope();
+        Tensor inBall;
+        if (Norm == AttackNorm.LInf)
+        {
+            inBall = minimum(maximum(adv, clean - Eps), clean + Eps);
+        }
+        else
+        {
+            var delta = adv - clean;
+            var norms = delta.flatten(1).square().sum(1).sqrt();
+            var factor = (Eps / (norms + 1e-12)).clamp_max(1.0);
+            inBall = clean + delta * TensorOps.PerSample(factor, delta);
+        }
+        // Clipping to the box moves every coordinate towards the clean value, so it never leaves the ball.
+        return inBall.clamp(0.0, 1.0).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>A random point in the ball (uniform per coordinate for L-inf; random direction and radius for L2), in [0,1].</summary>
+    internal Tensor RandomStart(Tensor clean, AttackRandom random, double radiusMultiplier = 1.0)
+    {
+        using var scope = NewDisposeScope();
+        var radius = Eps * radiusMultiplier;
+        Tensor delta;
+        if (Norm == AttackNorm.LInf)
+        {
+            delta = random.Uniform(clean, -radius, radius);
+        }
+        else
+        {
+            var direction = TensorOps.NormalizeL2(random.Normal(clean));
+            var r = random.Uniform(clean.shape[0], 0.0, radius, clean);
+            delta = direction * TensorOps.PerSample(r, direction);
+        }
+        return (clean + delta).clamp(0.0, 1.0).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Checks an adversarial batch before it is counted: same shape, finite, inside [0,1] and inside the
+    /// ball (norm &lt;= eps + 1e-6). Returns the largest perturbation norm in the batch; throws
+    /// <see cref="ThreatModelViolationException"/> otherwise.
+    /// </summary>
+    public double Validate(Tensor adv, Tensor clean)
+    {
+        if (!adv.shape.SequenceEqual(clean.shape))
+            throw new ThreatModelViolationException(
+                $"adversarial batch has shape [{string.Join(",", adv.shape)}], clean has [{string.Join(",", clean.shape)}]");
+        if (adv.shape[0] == 0)
+            return 0.0;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        if (!isfinite(adv).all().item<bool>())
+            throw new ThreatModelViolationException("adversarial batch contains NaN or infinite values");
+        var min = adv.min().ToDouble();
+        var max = adv.max().ToDouble();
+        if (min < 0.0 || max > 1.0)
+            throw new ThreatModelViolationException($"adversarial batch leaves [0,1]: min {min}, max {max}");
+        var largest = Norms(adv, clean).max().ToDouble();
+        if (largest > Eps + Tolerance)
+            throw new ThreatModelViolationException(
+                $"adversarial batch leaves the {Norm} ball: norm {largest:G9} > eps {Eps:G9}");
+        return largest;
+    }
+
+    public override string ToString() =>
+        $"{(Norm == AttackNorm.LInf ? "Linf" : "L2")} eps={Eps.ToString("G6", CultureInfo.InvariantCulture)}";
+}

@@ -1,0 +1,13 @@
+namespace AdaptSharp.Training;
+
+/// <summary>Learning-rate schedule shapes offered by the trainer.</summary>
+public enum ScheduleKind
+{
+    /// <summary>The paper's triangular one-cycle: min -> max at the peak -> min, updated every step.</summary>
+    OneCycle,
+    /// <summary>Linear warm-up to max, then cosine decay to min.</summary>
+    Cosine,
+    /// <summary>Constant max, multiplied by a factor at each drop point.</summary>
+    Drops,
+    Constant,
+}

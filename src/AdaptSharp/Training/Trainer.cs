@@ -1,0 +1,331 @@
+using System.Diagnostics;
+using System.Globalization;
+using AdaptSharp.Attacks;
+using AdaptSharp.Checkpoints;
+using AdaptSharp.Data;
+using AdaptSharp.Models;
+using TorchSharp;
+using Parameter = TorchSharp.Modules.Parameter;
+using DataLoader = AdaptSharp.Data.DataLoader;
+using static TorchSharp.torch;
+
+namespace AdaptSharp.Training;
+
+/// <summary>
+/// Trains a <see cref="VisionTransformer"/>'s trainable set with a <see cref="TrainingObjective"/>: one optimizer
+/// step per batch with the schedule's rate for that step, global gradient clipping over all trainables,
+/// per-epoch evaluation (clean and adaptive PGD on a held-out set), metrics.jsonl and atomic checkpoints in the
+/// run folder. Every random choice is a function of (seed, step) or of the data loader's seeds, so a run is
+/// reproducible and a resumed run continues bit for bit. UI-free: progress goes to an <see cref="IProgress{T}"/>.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    public const string CheckpointFileName = "checkpoint.safetensors";
+    public const string MetricsFileName = "metrics.jsonl";
+    private const string AccumulatorKey = "epoch_accumulator";
+
+    private readonly DataLoader data;
+    private readonly (Tensor Images, Tensor Labels)? evaluation;
+    private readonly List<EpochMetrics> history = new();
+    private EpochAccumulator accumulator = new();
+    private int batchInEpoch;
+
+    public Trainer(VisionTransformer model, TrainingObjective objective, DataLoader data, TrainerOptions options,
+        (Tensor Images, Tensor Labels)? evaluation = null)
+    {
+        options.Validate();
+        if (data.BatchesPerEpoch < 1)
+            throw new ArgumentException("the training data has no batches");
+        Model = model;
+        Objective = objective;
+        this.data = data;
+        Options = options;
+        this.evaluation = evaluation;
+        model.SetTrainable(options.Trainable);
+        Parameters = model.TrainableParameters().ToList();
+        Optimizer = ParameterOptimizer.Create(Parameters, options.Optimizer);
+    }
+
+    public VisionTransformer Model { get; }
+
+    public TrainingObjective Objective { get; }
+
+    public TrainerOptions Options { get; }
+
+    public ParameterOptimizer Optimizer { get; }
+
+    public IReadOnlyList<(string Name, Parameter Parameter)> Parameters { get; }
+
+    /// <summary>Epochs fully done.</summary>
+    public int EpochsCompleted { get; private set; }
+
+    /// <summary>Optimizer steps done.</summary>
+    public long Step { get; private set; }
+
+    public long TotalSteps => (long)Options.Epochs * data.BatchesPerEpoch;
+
+    public IReadOnlyList<EpochMetrics> History => history;
+
+    public string? CheckpointPath => Options.RunDirectory is null ? null : Path.Combine(Options.RunDirectory, CheckpointFileName);
+
+    public string? MetricsPath => Options.RunDirectory is null ? null : Path.Combine(Options.RunDirectory, MetricsFileName);
+
+    /// <summary>The seed of the inner attack at a step (a pure function of the run seed and the step).</summary>
+    public long StepSeed(long step) => unchecked((long)DeterministicRandom.Derive(Options.Seed, 1, step));
+
+    /// <summary>
+    /// Trains up to <see cref="TrainerOptions.Epochs"/> (or until <paramref name="stopAfterEpoch"/> epochs are done,
+    /// checkpointing there). On cancellation it saves a resumable checkpoint at the current batch and returns.
+    /// </summary>
+    public TrainingResult Run(IProgress<TrainingProgress>? progress = null, CancellationToken cancellation = default,
+        int? stopAfterEpoch = null)
+    {
+        if (Options.RunDirectory is not null)
+        {
+            Directory.CreateDirectory(Options.RunDirectory);
+            WriteMetrics();
+        }
+        var batches = data.BatchesPerEpoch;
+        for (var epoch = EpochsCompleted; epoch < Options.Epochs; epoch++)
+        {
+            var clock = Stopwatch.StartNew();
+            var secondsBefore = accumulator.Seconds;
+            foreach (var batch in data.Epoch(epoch, batchInEpoch))
+            {
+                using (batch)
+                {
+                    if (cancellation.IsCancellationRequested)
+                        return Interrupt(progress);
+                    TrainStep(batch.Images, batch.Labels);
+                }
+                batchInEpoch++;
+                accumulator.Seconds = secondsBefore + clock.Elapsed.TotalSeconds;
+                progress?.Report(Report(TrainingPhase.Training, epoch + 1));
+            }
+            if (cancellation.IsCancellationRequested && epoch + 1 < Options.Epochs)
+                return Interrupt(progress);
+
+            progress?.Report(Report(TrainingPhase.Evaluating, epoch + 1));
+            var metrics = FinishEpoch(epoch + 1);
+            history.Add(metrics);
+            WriteMetrics();
+            EpochsCompleted = epoch + 1;
+            batchInEpoch = 0;
+            accumulator = new EpochAccumulator();
+
+            var last = EpochsCompleted == Options.Epochs;
+            var stopping = stopAfterEpoch is int stop && EpochsCompleted >= stop && !last;
+            if (CheckpointPath is not null && (last || stopping || (Options.CheckpointEvery > 0 && EpochsCompleted % Options.CheckpointEvery == 0)))
+            {
+                progress?.Report(Report(TrainingPhase.Checkpointing, EpochsCompleted, metrics));
+                SaveCheckpoint(CheckpointPath);
+            }
+            progress?.Report(Report(last ? TrainingPhase.Finished : TrainingPhase.Training, EpochsCompleted, metrics));
+            if (stopping)
+                break;
+        }
+        return new TrainingResult(EpochsCompleted, Step, false, history, CheckpointPath);
+    }
+
+    private TrainingResult Interrupt(IProgress<TrainingProgress>? progress)
+    {
+        if (CheckpointPath is not null)
+            SaveCheckpoint(CheckpointPath);
+        progress?.Report(Report(TrainingPhase.Interrupted, EpochsCompleted + 1));
+        return new TrainingResult(EpochsCompleted, Step, true, history, CheckpointPath);
+    }
+
+    /// <summary>One optimizer step on a batch; returns the loss.</summary>
+    public double TrainStep(Tensor images, Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        var device = Parameters[0].Parameter.device;
+        var x = images.device == device ? images : images.to(device);
+        var y = labels.device == device ? labels : labels.to(device);
+        var lr = Options.Schedule.At(Step, TotalSteps);
+
+        using var output = Objective.Compute(Model, x, y, StepSeed(Step));
+        Optimizer.ZeroGrad();
+        output.Loss.backward();
+        var norm = Options.GradientClipNorm is double clip
+            ? GradientClipping.ClipGlobalNorm(Parameters.Select(p => p.Parameter), clip)
+            : GradientClipping.GlobalNorm(Parameters.Select(p => p.Parameter));
+        Optimizer.Step(lr);
+        Step++;
+
+        var n = x.shape[0];
+        var loss = output.Loss.ToDouble();
+        accumulator.LossSum += loss * n;
+        accumulator.Images += n;
+        accumulator.GradientNormSum += norm;
+        accumulator.Steps++;
+        accumulator.LastLearningRate = lr;
+        if (output.CleanLogits is not null)
+        {
+            accumulator.CleanCorrect += output.CleanLogits.argmax(1).eq(y).sum().ToInt64();
+            accumulator.CleanCount += n;
+        }
+        if (output.AdversarialLogits is not null)
+        {
+            accumulator.AdversarialCorrect += output.AdversarialLogits.argmax(1).eq(y).sum().ToInt64();
+            accumulator.AdversarialCount += n;
+        }
+        return loss;
+    }
+
+    private EpochMetrics FinishEpoch(int epoch)
+    {
+        var metrics = new EpochMetrics
+        {
+            Epoch = epoch,
+            Step = Step,
+            LearningRate = accumulator.LastLearningRate,
+            TrainLoss = accumulator.Loss,
+            TrainCleanAccuracy = accumulator.CleanAccuracy,
+            TrainAdversarialAccuracy = accumulator.AdversarialAccuracy,
+            GradientNorm = accumulator.GradientNorm,
+            ImagesPerSecond = accumulator.ImagesPerSecond,
+            Seconds = accumulator.Seconds,
+        };
+        var evaluate = evaluation is not null && (epoch % Options.EvaluateEvery == 0 || epoch == Options.Epochs);
+        if (!evaluate) return metrics;
+        var e = Evaluate();
+        return metrics with
+        {
+            EvalPoints = e.Points,
+            EvalCleanAccuracy = e.Clean,
+            EvalAdversarialAccuracy = e.Adaptive,
+            EvalPromptAgnosticAccuracy = e.PromptAgnostic,
+        };
+    }
+
+    /// <summary>
+    /// Accuracy on the held-out set: clean, under adaptive PGD (f_P) and, if requested, under prompt-agnostic
+    /// PGD (attack on f_0, scored on f_P). The PGD seed is fixed so epochs are comparable.
+    /// </summary>
+    public (int Points, double Clean, double? Adaptive, double? PromptAgnostic) Evaluate()
+    {
+        if (evaluation is not (var images, var labels))
+            throw new InvalidOperationException("no evaluation set was given");
+        var n = (int)images.shape[0];
+        long clean = 0, adaptive = 0, agnostic = 0;
+        var attack = Options.EvaluationAttack;
+        var withAgnostic = attack is not null && Options.EvaluatePromptAgnostic && Model.HasPrompts;
+        var device = Parameters[0].Parameter.device;
+        for (int start = 0, index = 0; start < n; start += Options.EvaluationBatchSize, index++)
+        {
+            using var scope = NewDisposeScope();
+            var count = Math.Min(Options.EvaluationBatchSize, n - start);
+            var x = images.narrow(0, start, count).to(device);
+            var y = labels.narrow(0, start, count).to(device);
+            using (no_grad())
+                clean += Model.Forward(x, usePrompts: true).argmax(1).eq(y).sum().ToInt64();
+            if (attack is null) continue;
+            var pgdOptions = new PgdOptions(attack.Steps, attack.StepSize, Start: attack.RandomStart ? PgdStart.Uniform : PgdStart.None);
+            var seed = unchecked((long)DeterministicRandom.Derive(Options.Seed, 2, index));
+            var adv = new Pgd(attack.Threat, pgdOptions, seed, "eval-pgd").Perturb(Model.Prompted, x, y);
+            using (no_grad())
+                adaptive += Model.Forward(adv, usePrompts: true).argmax(1).eq(y).sum().ToInt64();
+            if (!withAgnostic) continue;
+            var advAgnostic = new Pgd(attack.Threat, pgdOptions, seed, "eval-pgd-f0").Perturb(Model.Unprompted, x, y);
+            using (no_grad())
+                agnostic += Model.Forward(advAgnostic, usePrompts: true).argmax(1).eq(y).sum().ToInt64();
+        }
+        double Rate(long c) => n == 0 ? double.NaN : (double)c / n;
+        return (n, Rate(clean), attack is null ? null : Rate(adaptive), withAgnostic ? Rate(agnostic) : null);
+    }
+
+    private TrainingProgress Report(TrainingPhase phase, int epoch, EpochMetrics? last = null) =>
+        new(phase, epoch, Options.Epochs, batchInEpoch, data.BatchesPerEpoch, Step, accumulator.Images == 0 ? last?.TrainLoss ?? double.NaN : accumulator.Loss,
+            accumulator.Images == 0 ? last?.TrainCleanAccuracy : accumulator.CleanAccuracy,
+            accumulator.Images == 0 ? last?.TrainAdversarialAccuracy : accumulator.AdversarialAccuracy,
+            Options.Schedule.At(Math.Max(0, Step - 1), TotalSteps),
+            accumulator.Images == 0 ? last?.ImagesPerSecond ?? 0 : accumulator.ImagesPerSecond,
+            last ?? history.LastOrDefault());
+
+    /// <summary>The current state (trainable parameters, optimizer state, progress); the caller owns the result.</summary>
+    public TrainingCheckpoint CaptureCheckpoint()
+    {
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, p) in Parameters)
+            tensors[name] = p.detach().clone().DetachFromDisposeScope();
+        foreach (var (name, t) in Optimizer.StateTensors())
+            tensors[name] = t.detach().clone().DetachFromDisposeScope();
+        var inv = CultureInfo.InvariantCulture;
+        var metadata = new Dictionary<string, string>
+        {
+            [TrainingCheckpoint.EpochKey] = EpochsCompleted.ToString(inv),
+            [TrainingCheckpoint.BatchKey] = batchInEpoch.ToString(inv),
+            [TrainingCheckpoint.StepKey] = Step.ToString(inv),
+            [TrainingCheckpoint.SeedKey] = Options.Seed.ToString(inv),
+            [TrainingCheckpoint.OptimizerStepsKey] = Optimizer.StepCount.ToString(inv),
+            [AccumulatorKey] = accumulator.ToJson(),
+            ["epochs"] = Options.Epochs.ToString(inv),
+            ["objective"] = Objective.Options.Describe(),
+            ["optimizer"] = Options.Optimizer.Kind.ToString().ToLowerInvariant(),
+            ["schedule"] = Options.Schedule.ToString(),
+            ["trainable"] = TrainableSets.Format(Options.Trainable),
+            ["model_config"] = Model.Config.ToJson(),
+            ["prompts"] = Model.PromptConfig.ToString(),
+        };
+        return new TrainingCheckpoint(tensors, metadata);
+    }
+
+    public void SaveCheckpoint(string path)
+    {
+        using var checkpoint = CaptureCheckpoint();
+        checkpoint.Save(path);
+    }
+
+    /// <summary>
+    /// Continues from a checkpoint of the same run: restores the trainable parameters, the optimizer state,
+    /// the step, the epoch (and position inside it) and the epoch's running sums; keeps metrics lines up to
+    /// the checkpoint's epoch.
+    /// </summary>
+    public void Resume(TrainingCheckpoint checkpoint)
+    {
+        if (checkpoint.Seed != Options.Seed)
+            throw new ArgumentException($"the checkpoint was made with seed {checkpoint.Seed}, this run uses {Options.Seed}: resuming would not continue the same run");
+        if (checkpoint.Epoch > Options.Epochs)
+            throw new ArgumentException($"the checkpoint has {checkpoint.Epoch} epochs done, more than the {Options.Epochs} asked for");
+        var byName = Parameters.ToDictionary(p => p.Name, p => p.Parameter, StringComparer.Ordinal);
+        var stored = checkpoint.ModelTensors.ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal);
+        var missing = byName.Keys.Where(k => !stored.ContainsKey(k)).ToList();
+        if (missing.Count > 0)
+            throw new ArgumentException($"the checkpoint lacks trainable tensor(s) {string.Join(", ", missing.Take(5))}: was it made with another trainable set?");
+        using (no_grad())
+        {
+            foreach (var (name, p) in byName)
+            {
+                var t = stored[name];
+                if (!t.shape.SequenceEqual(p.shape))
+                    throw new ArgumentException($"checkpoint tensor '{name}' has shape [{string.Join(",", t.shape)}], the model has [{string.Join(",", p.shape)}]");
+                p.copy_(t);
+            }
+        }
+        var optimizerSteps = long.Parse(checkpoint.Metadata[TrainingCheckpoint.OptimizerStepsKey], CultureInfo.InvariantCulture);
+        Optimizer.LoadState(checkpoint.OptimizerTensors.ToDictionary(t => t.Key, t => t.Value), optimizerSteps);
+        Step = checkpoint.Step;
+        EpochsCompleted = checkpoint.Epoch;
+        batchInEpoch = checkpoint.Batch;
+        accumulator = checkpoint.Metadata.TryGetValue(AccumulatorKey, out var json) ? EpochAccumulator.FromJson(json) : new EpochAccumulator();
+        history.Clear();
+        if (MetricsPath is not null && File.Exists(MetricsPath))
+            history.AddRange(EpochMetrics.ReadFile(MetricsPath).Where(m => m.Epoch <= EpochsCompleted));
+    }
+
+    public void Resume(string checkpointPath)
+    {
+        using var checkpoint = TrainingCheckpoint.Load(checkpointPath);
+        Resume(checkpoint);
+    }
+
+    private void WriteMetrics()
+    {
+        if (MetricsPath is null) return;
+        var text = string.Concat(history.Select(m => m.ToJsonLine() + "\n"));
+        AtomicFile.WriteAllText(MetricsPath, text);
+    }
+
+    public void Dispose() => Optimizer.Dispose();
+}

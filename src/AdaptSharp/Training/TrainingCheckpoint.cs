@@ -1,0 +1,78 @@
+using System.Globalization;
+using AdaptSharp.Checkpoints;
+using static TorchSharp.torch;
+
+namespace AdaptSharp.Training;
+
+/// <summary>
+/// A resumable training state: the trainable parameters under their model names, the optimizer state under
+/// <c>optim.*</c> names, and metadata (progress, seed, run identity). Stored as one safetensors file, written
+/// atomically. Owns its tensors.
+/// </summary>
+public sealed class TrainingCheckpoint : IDisposable
+{
+    public const string KindKey = "adaptsharp.kind";
+    public const string KindValue = "training-checkpoint";
+    public const string EpochKey = "epoch";
+    public const string BatchKey = "batch";
+    public const string StepKey = "step";
+    public const string SeedKey = "seed";
+    public const string OptimizerStepsKey = "optimizer_steps";
+
+    public TrainingCheckpoint(Dictionary<string, Tensor> tensors, Dictionary<string, string> metadata)
+    {
+        Tensors = tensors;
+        Metadata = metadata;
+    }
+
+    public Dictionary<string, Tensor> Tensors { get; }
+
+    public Dictionary<string, string> Metadata { get; }
+
+    /// <summary>Epochs fully done.</summary>
+    public int Epoch => GetInt(EpochKey);
+
+    /// <summary>Batches done in the epoch after <see cref="Epoch"/> (non-zero for an interrupted epoch).</summary>
+    public int Batch => GetInt(BatchKey);
+
+    public long Step => GetLong(StepKey);
+
+    public long Seed => GetLong(SeedKey);
+
+    public IEnumerable<KeyValuePair<string, Tensor>> ModelTensors =>
+        Tensors.Where(t => !t.Key.StartsWith(ParameterOptimizer.StatePrefix, StringComparison.Ordinal));
+
+    public IEnumerable<KeyValuePair<string, Tensor>> OptimizerTensors =>
+        Tensors.Where(t => t.Key.StartsWith(ParameterOptimizer.StatePrefix, StringComparison.Ordinal));
+
+    public void Save(string path)
+    {
+        var metadata = new Dictionary<string, string>(Metadata) { [KindKey] = KindValue };
+        SafetensorsWriter.Write(path, Tensors, metadata);
+    }
+
+    public static TrainingCheckpoint Load(string path)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"checkpoint '{path}' does not exist", path);
+        using var reader = SafetensorsReader.Open(path);
+        if (!reader.Metadata.TryGetValue(KindKey, out var kind) || kind != KindValue)
+            throw new CheckpointFormatException($"'{path}' is not an AdaptSharp training checkpoint (no '{KindKey}: {KindValue}' metadata)");
+        var tensors = reader.ReadAll();
+        foreach (var t in tensors.Values) t.DetachFromDisposeScope();
+        return new TrainingCheckpoint(tensors, new Dictionary<string, string>(reader.Metadata));
+    }
+
+    private int GetInt(string key) => (int)GetLong(key);
+
+    private long GetLong(string key) =>
+        Metadata.TryGetValue(key, out var v) && long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)
+            ? n
+            : throw new CheckpointFormatException($"training checkpoint lacks integer metadata '{key}'");
+
+    public void Dispose()
+    {
+        foreach (var t in Tensors.Values) t.Dispose();
+        Tensors.Clear();
+    }
+}

@@ -1,0 +1,199 @@
+using TorchSharp;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using AdaptSharp.Checkpoints;
+using AdaptSharp.Data;
+using AdaptSharp.Models;
+using AdaptSharp.Runtime;
+using static TorchSharp.torch;
+using DataLoader = AdaptSharp.Data.DataLoader;
+
+namespace AdaptSharp.Training;
+
+/// <summary>
+/// Runs a <see cref="TrainingJobSpec"/> end to end: builds the model (backbone file or preset), reads the data,
+/// trains with <see cref="Trainer"/>, writes config.json, metrics.jsonl and checkpoints to the run folder, and the
+/// result: a prompt file for prompt tuning and linear probing, a backbone file for full fine-tuning (plus, when the
+/// model has prompts, a prompt file tied to that new backbone).
+/// </summary>
+public static class TrainingJob
+{
+    public const string ConfigFileName = "config.json";
+
+    public static TrainingJobResult Run(TrainingJobSpec spec, IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancellation = default, Action<string>? log = null)
+    {
+        log ??= _ => { };
+        var recipe = spec.Recipe;
+        var trainable = TrainableSets.Parse(recipe.Trainable);
+        var prompts = trainable == TrainableSet.Head && recipe.Prompts != "none" ? PromptConfig.None : PromptConfig.Parse(recipe.Prompts);
+        if (trainable == TrainableSet.Head && recipe.Prompts != "none")
+            log("linear probing: no prompts");
+        var fullTraining = trainable.HasFlag(TrainableSet.Backbone);
+        if (spec.BackbonePath is null && !fullTraining)
+            throw new ArgumentException("prompt tuning and linear probing need a pretrained --backbone (train one with 'adapt pretrain')");
+        var device = TorchRuntime.ResolveDevice(spec.Device);
+        var runDirectory = spec.ResolvedRunDirectory;
+        var checkpointPath = Path.Combine(runDirectory, Trainer.CheckpointFileName);
+        if (spec.Resume && !File.Exists(checkpointPath))
+            throw new ArgumentException($"--resume: no checkpoint at {checkpointPath}");
+        if (!spec.Resume && File.Exists(checkpointPath))
+            throw new ArgumentException($"{runDirectory} already holds a checkpoint: pass --resume to continue it, or choose another --run-dir");
+
+        log($"reading {spec.Data} (train)");
+        using var train = DatasetLoader.Load(spec.Data, DatasetSplit.Train, spec.TrainLimit);
+        var classes = train.NumClasses;
+
+        using var loaded = BuildModel(spec, prompts, classes, device, log);
+        var model = loaded.Model;
+        var config = model.Config;
+        var attack = recipe.Attack ?? InnerAttackOptions.ForDataset(spec.Data.Name);
+        var objectiveOptions = new ObjectiveOptions(recipe.Method, attack, recipe.Lambda, spec.AttackSource);
+        var objective = objectiveOptions.Create();
+
+        var transform = TransformPipeline.ForModel(config.ImageSize, config.InChannels);
+        if (recipe.Augment)
+            transform = transform.WithDefaultAugmentation(spec.Data, train.Height);
+        var loader = new DataLoader(train, new DataLoaderOptions
+        {
+            BatchSize = recipe.BatchSize, ShuffleSeed = spec.Seed, AugmentationSeed = spec.Seed + 1, Prefetch = spec.Prefetch,
+            Transform = transform,
+        });
+
+        (Tensor Images, Tensor Labels)? evaluation = null;
+        if (recipe.EvalPoints > 0)
+        {
+            log($"reading {spec.Data} (first {recipe.EvalPoints} test points for per-epoch evaluation)");
+            evaluation = DatasetLoader.LoadEvaluationSet(spec.Data, recipe.EvalPoints, config.ImageSize, config.InChannels);
+        }
+
+        var options = new TrainerOptions
+        {
+            Epochs = recipe.Epochs,
+            Trainable = trainable,
+            Optimizer = recipe.Optimizer,
+            Schedule = LearningRateSchedule.Parse(recipe.Schedule, recipe.LearningRate),
+            GradientClipNorm = recipe.GradientClipNorm,
+            Seed = spec.Seed,
+            EvaluationAttack = attack,
+            EvaluatePromptAgnostic = spec.EvaluatePromptAgnostic,
+            CheckpointEvery = recipe.CheckpointEvery,
+            RunDirectory = runDirectory,
+        };
+        try
+        {
+            using var trainer = new Trainer(model, objective, loader, options, evaluation);
+            Directory.CreateDirectory(runDirectory);
+            if (spec.Resume)
+            {
+                trainer.Resume(checkpointPath);
+                log($"resuming at epoch {trainer.EpochsCompleted + 1}, step {trainer.Step} of {trainer.TotalSteps}");
+            }
+            WriteConfig(Path.Combine(runDirectory, ConfigFileName), spec, objectiveOptions, options, config, prompts, loaded.Fingerprint, trainer.TotalSteps);
+            var counts = model.CountParameters();
+            log($"{objectiveOptions.Describe()}; trainable {TrainableSets.Format(trainable)}: {counts.Trainable:N0} of {counts.Total:N0} parameters ({counts.TrainablePercent:0.###}%)");
+
+            var result = trainer.Run(progress, cancellation);
+            if (result.Interrupted)
+                return new TrainingJobResult(null, null, runDirectory, result, counts, loaded.Fingerprint);
+
+            string? extraPrompts = null;
+            var method = objectiveOptions.Describe();
+            var threat = string.Create(CultureInfo.InvariantCulture, $"linf eps={attack.Epsilon:G6} pgd-{attack.Steps} step={attack.StepSize:G6}");
+            if (fullTraining)
+            {
+                var fingerprint = BackboneFile.Save(spec.OutputPath, model, new Dictionary<string, string>
+                {
+                    ["method"] = method, ["threat_model"] = threat, ["dataset"] = spec.Data.ToString(),
+                });
+                if (model.HasPrompts)
+                {
+                    extraPrompts = Path.ChangeExtension(spec.OutputPath, null) + ".prompts.safetensors";
+                    PromptFile.Save(extraPrompts, model, new PromptFileInfo
+                    {
+                        BackboneFingerprint = fingerprint, Trainable = TrainableSet.Prompts, Method = method, ThreatModel = threat,
+                    });
+                }
+            }
+            else
+            {
+                PromptFile.Save(spec.OutputPath, model, new PromptFileInfo
+                {
+                    BackboneFingerprint = loaded.Fingerprint!, Trainable = trainable, Method = method, ThreatModel = threat,
+                    Extra = new Dictionary<string, string> { ["dataset"] = spec.Data.ToString(), ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture) },
+                });
+            }
+            return new TrainingJobResult(spec.OutputPath, extraPrompts, runDirectory, result, counts, loaded.Fingerprint);
+        }
+        finally
+        {
+            if (evaluation is var (images, labels))
+            {
+                images.Dispose();
+                labels.Dispose();
+            }
+        }
+    }
+
+    private sealed record BuiltModel(VisionTransformer Model, string? Fingerprint) : IDisposable
+    {
+        public void Dispose() => Model.Dispose();
+    }
+
+    private static BuiltModel BuildModel(TrainingJobSpec spec, PromptConfig prompts, int classes, Device device, Action<string> log)
+    {
+        var recipe = spec.Recipe;
+        if (spec.BackbonePath is null)
+        {
+            var preset = spec.ModelPreset ?? ModelPresets.CpuPreset;
+            var config = ModelPresets.Get(preset, classes, recipe.ImageSize);
+            log($"building {config.Name} from scratch (random weights, seed {spec.Seed})");
+            var model = new VisionTransformer(config, prompts, spec.Seed);
+            model.to(device);
+            return new BuiltModel(model, null);
+        }
+        if (!File.Exists(spec.BackbonePath))
+            throw new FileNotFoundException($"backbone file '{spec.BackbonePath}' does not exist", spec.BackbonePath);
+        var stored = BackboneFile.ReadConfig(spec.BackbonePath)
+            ?? (spec.ModelPreset is null
+                ? throw new ArgumentException($"{spec.BackbonePath} is a plain timm file: name its architecture with --model PRESET")
+                : ModelPresets.Get(spec.ModelPreset));
+        var wanted = stored with { NumClasses = classes, ImageSize = recipe.ImageSize ?? stored.ImageSize };
+        var loaded = BackboneFile.Load(spec.BackbonePath, wanted, prompts, spec.Seed, device);
+        log($"backbone {spec.BackbonePath} ({wanted.Name}, fingerprint {BackboneFingerprint.Short(loaded.Fingerprint)})");
+        foreach (var note in loaded.Report.Lines())
+            log($"  {note}");
+        return new BuiltModel(loaded.Model, loaded.Fingerprint);
+    }
+
+    private static void WriteConfig(string path, TrainingJobSpec spec, ObjectiveOptions objective, TrainerOptions options,
+        VitConfig config, PromptConfig prompts, string? fingerprint, long totalSteps)
+    {
+        var payload = new
+        {
+            created_utc = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+            backbone = spec.BackbonePath,
+            backbone_fingerprint = fingerprint,
+            model_preset = spec.ModelPreset,
+            model = config,
+            prompts = prompts.ToString(),
+            dataset = spec.Data.ToString(),
+            train_limit = spec.TrainLimit,
+            output = Path.GetFullPath(spec.OutputPath),
+            seed = spec.Seed,
+            device = spec.Device,
+            recipe = spec.Recipe,
+            objective = objective.Describe(),
+            attack_source = objective.EffectiveSource.ToString(),
+            schedule = options.Schedule.ToString(),
+            total_steps = totalSteps,
+        };
+        var json = JsonSerializer.Serialize(payload, new JsonSerializerOptions
+        {
+            WriteIndented = true,
+            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        });
+        AtomicFile.WriteAllText(path, json + "\n");
+    }
+}

@@ -1,0 +1,10 @@
+namespace AdaptSharp.Training;
+
+public enum TrainingPhase
+{
+    Training,
+    Evaluating,
+    Checkpointing,
+    Finished,
+    Interrupted,
+}
