@@ -1,0 +1,48 @@
+using AdaptSharp.Runtime;
+using AdaptSharp.Training;
+using static TorchSharp.torch;
+
+namespace AdaptSharp.Bench;
+
+/// <summary>
+/// Suite <c>train</c>: images/s of one Trainer.TrainStep per objective (natural, nfgsm, at, trades, mart, adapt-ce,
+/// adapt-kl) on the CPU preset (PGD-10) and the vit-tiny / vit-small shapes (PGD-2, to keep the run short), with
+/// achieved FLOP/s and its ratio to the GEMM peak measured in the same run.
+/// Options: --device, --repeats N (2), --quick (CPU preset and vit-tiny only), --objectives a,b,...
+/// </summary>
+public static class TrainBenchmark
+{
+    public static int Run(string[] args) => Run(new BenchContext(args), "train");
+
+    public static int Run(BenchContext context, string suite)
+    {
+        var report = new BenchReport(suite, context, $"dotnet run -c Release --project bench/AdaptSharp.Bench -- {suite} {string.Join(' ', context.Args)}".TrimEnd());
+        Console.WriteLine($"== {suite}: {report.Machine}");
+        report.MeasureGemmPeak();
+        var objectives = context.StringOption("--objectives", null) is string list
+            ? list.Split(',').Select(ObjectiveOptions.ParseKind).ToArray()
+            : Workloads.AllObjectives;
+        var repeats = context.Args.Contains("--repeats") ? context.Repeats : 2;
+        var shapes = Workloads.Standard(context).Take(context.Quick ? 2 : 3);
+        foreach (var shape in shapes)
+        {
+            using var scope = NewDisposeScope();
+            using var model = Workloads.Model(shape, context.Device);
+            var (x, y) = Workloads.Batch(shape.Config, shape.Batch, context.Device);
+            var name = $"{shape.Label} {shape.Prompts}";
+            foreach (var kind in objectives)
+            {
+                using var trainer = Workloads.Trainer(model, kind, shape.PgdSteps, x, y);
+                var flops = FlopCounter.TrainingStep(shape.Config, shape.Prompts, kind, shape.PgdSteps, trainer.Options.Trainable);
+                var row = report.Measure("train", $"{ObjectiveOptions.FormatKind(kind)} step (PGD-{shape.PgdSteps})", name, shape.Batch,
+                    shape.Tokens, shape.Config.ImageSize, flops, Workloads.TrainStep(trainer, x, y), repeats);
+                if (kind == ObjectiveKind.AdaptCe)
+                    report.Values[$"{shape.Label}_adapt_ce_peak_fraction"] = row.PeakFraction;
+            }
+        }
+        report.Notes.Add("Trainer.TrainStep on a fixed batch: inner attack, outer loss, backward, global-norm clip, SGD step; prompts + head + patch embedding trainable.");
+        report.Notes.Add("FLOPs per image from FlopCounter.TrainingStep (see the perf suite's notes); 'best / GEMM peak' uses the best run.");
+        report.Write();
+        return 0;
+    }
+}
