@@ -12,7 +12,7 @@ namespace AdaptSharp.Bench;
 /// frozen vs trainable weights during an attack step (autograd.grad w.r.t. the input only), scaled-dot-product
 /// attention vs softmax(QK^T)V (forward + input backward at the models' head shapes), torch threads 1 vs cores,
 /// and ADAPT's clean + adversarial outer forward batched vs separate.
-/// Options: --device, --repeats N (3), --quick.
+/// Options: --device, --repeats N (3), --quick, --only cpu-preset|vit-small, --groups patch,weights,attention,threads,outer.
 /// </summary>
 public static class AblationBenchmark
 {
@@ -24,12 +24,16 @@ public static class AblationBenchmark
         Console.WriteLine($"== {suite}: {report.Machine}");
         report.MeasureGemmPeak();
         var shapes = Workloads.Standard(context);
-        foreach (var shape in new[] { shapes[0], shapes[2] })
+        var only = context.StringOption("--only", null);
+        var groups = context.StringOption("--groups", null)?.Split(',');
+        bool Wanted(string group) => groups is null || groups.Contains(group);
+        foreach (var shape in new[] { shapes[0], shapes[2] }.Where(s => only is null || s.Label == only))
         {
-            FrozenVsTrainable(report, context, shape);
-            Attention(report, context, shape);
-            Threads(report, context, shape);
-            BatchedOuter(report, context, shape);
+            if (Wanted("patch")) PatchEmbedding(report, context, shape);
+            if (Wanted("weights")) FrozenVsTrainable(report, context, shape);
+            if (Wanted("attention")) Attention(report, context, shape);
+            if (Wanted("threads")) Threads(report, context, shape);
+            if (Wanted("outer")) BatchedOuter(report, context, shape);
         }
         report.Notes.Add("Each pair is measured back to back in one process; compare 'ms best' within a pair.");
         report.Write();
@@ -54,6 +58,38 @@ public static class AblationBenchmark
             Workloads.AttackStep(model, x, y));
         report.Values[$"{shape.Label}_attack_trainable_over_frozen"] = all.MinSeconds / frozen.MinSeconds;
         report.Values[$"{shape.Label}_attack_tuning_over_frozen"] = tuning.MinSeconds / frozen.MinSeconds;
+    }
+
+    private static void PatchEmbedding(BenchReport report, BenchContext context, Workloads.Shape shape)
+    {
+        using var scope = NewDisposeScope();
+        var c = shape.Config;
+        var (x, _) = Workloads.Batch(c, shape.Batch, context.Device);
+        var g = new Generator(7);
+        using var weight = randn(new long[] { c.Width, c.InChannels, c.PatchSize, c.PatchSize }, generator: g).to(context.Device);
+        using var bias = zeros(new long[] { c.Width }, device: context.Device);
+        var flops = 2 * FlopCounter.PatchEmbedding(c);
+        var (p, grid) = ((long)c.PatchSize, (long)c.GridSize);
+        var name = $"{shape.Label} {c.InChannels}x{c.ImageSize}^2 p{p}";
+        Action Run(bool conv) => () =>
+        {
+            using var s = NewDisposeScope();
+            using var grad = enable_grad();
+            var input = x.detach().clone();
+            input.requires_grad_(true);
+            Tensor tokens;
+            if (conv)
+                tokens = F.conv2d(input, weight, bias, strides: new[] { p, p }).flatten(2).transpose(1, 2);
+            else
+            {
+                var patches = input.reshape(x.shape[0], c.InChannels, grid, p, grid, p).permute(0, 2, 4, 1, 3, 5)
+                    .reshape(x.shape[0], grid * grid, c.InChannels * p * p);
+                tokens = F.linear(patches, weight.reshape(c.Width, -1), bias);
+            }
+            autograd.grad(new[] { tokens.square().sum() }, new[] { input });
+        };
+        report.Measure("patch", "conv2d, fwd + input grad", name, shape.Batch, shape.Tokens, c.ImageSize, flops, Run(true));
+        report.Measure("patch", "unfold + linear, fwd + input grad", name, shape.Batch, shape.Tokens, c.ImageSize, flops, Run(false));
     }
 
     private static void Attention(BenchReport report, BenchContext context, Workloads.Shape shape)
