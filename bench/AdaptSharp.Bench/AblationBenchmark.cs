@@ -27,7 +27,7 @@ public static class AblationBenchmark
         var only = context.StringOption("--only", null);
         var groups = context.StringOption("--groups", null)?.Split(',');
         bool Wanted(string group) => groups is null || groups.Contains(group);
-        foreach (var shape in new[] { shapes[0], shapes[2] }.Where(s => only is null || s.Label == only))
+        foreach (var shape in new[] { shapes[0], shapes[2] with { Batch = Math.Max(2, shapes[2].Batch / 2) } }.Where(s => only is null || s.Label == only))
         {
             if (Wanted("patch")) PatchEmbedding(report, context, shape);
             if (Wanted("weights")) FrozenVsTrainable(report, context, shape);

@@ -53,6 +53,41 @@ public sealed class BenchReport
         return row;
     }
 
+    /// <summary>
+    /// As <see cref="Measure"/>, but each timed run is preceded by a GEMM-peak run and the row's
+    /// <see cref="BenchRow.PeakFraction"/> is the median of the per-run ratios: on a shared machine whose load drifts,
+    /// each ratio compares two numbers taken seconds apart.
+    /// </summary>
+    public BenchRow MeasurePaired(string group, string workload, string model, int batch, int tokens, int imageSize,
+        double flopsPerImage, Action action, int? repeats = null, string note = "")
+    {
+        var n = repeats ?? Context.Repeats;
+        var gemmSize = Context.IsCuda ? 8192 : 2048;
+        using var a = randn(new long[] { gemmSize, gemmSize }, device: Context.Device);
+        using var b = randn(new long[] { gemmSize, gemmSize }, device: Context.Device);
+        action();
+        Context.Synchronize();
+        BenchContext.ResetPeakResident();
+        var seconds = new double[n];
+        var ratios = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            var gemm = Context.Time(() => { using var r = a.mm(b); }, 1).Min;
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            action();
+            Context.Synchronize();
+            seconds[i] = watch.Elapsed.TotalSeconds;
+            ratios[i] = (flopsPerImage * batch / seconds[i]) / (FlopCounter.SquareMatmul(gemmSize) / gemm);
+        }
+        var timing = Timing.From(seconds);
+        var ratio = Timing.From(ratios).Median;
+        var row = new BenchRow(group, workload, model, batch, tokens, imageSize, timing.Median, timing.Min, batch / timing.Median,
+            flopsPerImage, flopsPerImage * batch / timing.Median / 1e9, ratio, BenchContext.PeakResidentMb(),
+            string.IsNullOrEmpty(note) ? "ratio paired with adjacent GEMM runs" : note);
+        Add(row);
+        return row;
+    }
+
     public void Add(BenchRow row)
     {
         Rows.Add(row);

@@ -30,6 +30,7 @@ public static class PerformanceBenchmark
             "Attack step = forward + input-gradient backward with frozen weights (linear layers 1x forward, attention products 2x, patch conv 1x). " +
             "Training step = inner PGD steps + the outer forward/backward (activation gradients plus trainable weights' gradients).");
         report.Notes.Add("ms median / best over --repeats runs after one warm-up; images/s and GFLOP/s from the median; 'best / GEMM peak' from the best run against the best GEMM run of the same process (the machine is shared: best-of is the least disturbed figure).");
+        report.Notes.Add("Rows noted 'ratio paired': each timed run follows its own GEMM-peak run and 'best / GEMM peak' is the median of the per-run ratios (robust to the load drifting during the suite).");
         report.Notes.Add("peak RSS: the process's resident high-water mark while that row was timed (Linux /proc/self/status VmHWM, reset per row), model and .NET runtime included.");
         report.Write();
         return 0;
@@ -44,7 +45,7 @@ public static class PerformanceBenchmark
         var name = $"{shape.Label} {p}";
         report.Measure("shape", "forward", name, shape.Batch, shape.Tokens, c.ImageSize, FlopCounter.Forward(c, p), Workloads.Forward(model, x));
         model.SetTrainable(TrainableSet.Prompts | TrainableSet.Head | TrainableSet.PatchEmbed);
-        var attack = report.Measure("shape", "attack step (fwd + input grad)", name, shape.Batch, shape.Tokens, c.ImageSize,
+        var attack = report.MeasurePaired("shape", "attack step (fwd + input grad)", name, shape.Batch, shape.Tokens, c.ImageSize,
             FlopCounter.AttackStep(c, p), Workloads.AttackStep(model, x, y));
         using var trainer = Workloads.Trainer(model, ObjectiveKind.AdaptCe, shape.PgdSteps, x, y);
         var step = report.Measure("shape", $"adapt-ce step (PGD-{shape.PgdSteps})", name, shape.Batch, shape.Tokens, c.ImageSize,

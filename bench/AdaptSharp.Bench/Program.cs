@@ -12,6 +12,19 @@ public static class Program
 
     public static int Main(string[] args)
     {
+        try
+        {
+            return RunSuite(args);
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"bench: {e.Message}");
+            return 2;
+        }
+    }
+
+    private static int RunSuite(string[] args)
+    {
         var suite = args.Length > 0 ? args[0] : "";
         var rest = args.Skip(1).ToArray();
         switch (suite)
