@@ -27,7 +27,7 @@ public sealed class Apgd : Attack
     public override Tensor Perturb(ModelView model, Tensor images, Tensor labels)
     {
         using var scope = NewDisposeScope();
-        using var random = new AttackRandom(Seed);
+        using var random = NewRandom();
         var clean = images.detach();
         var loss = Options.CustomLoss ?? (Options.Loss == ApgdLoss.Dlr ? Losses.Dlr : Losses.CrossEntropy);
         var adv = clean.clone();

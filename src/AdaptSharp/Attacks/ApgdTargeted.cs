@@ -37,7 +37,7 @@ public sealed class ApgdTargeted : Attack
     public override Tensor Perturb(ModelView model, Tensor images, Tensor labels)
     {
         using var scope = NewDisposeScope();
-        using var random = new AttackRandom(Seed);
+        using var random = NewRandom();
         var clean = images.detach();
         var cleanLogits = Logits(model, clean);
         var classes = cleanLogits.shape[1];

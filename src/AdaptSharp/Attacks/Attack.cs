@@ -30,6 +30,28 @@ public abstract class Attack
     /// <summary>Per-image forward-only passes so far (model queries without gradient).</summary>
     public long Queries { get; protected set; }
 
+    /// <summary>
+    /// False (default): every call re-seeds with <see cref="Seed"/>, so the same batch always gets the same
+    /// result (evaluation). True: call k uses a seed derived from (Seed, k), so a training loop gets fresh
+    /// random starts per batch while a run stays reproducible from its seed.
+    /// </summary>
+    public bool VaryRandomnessPerCall { get; init; }
+
+    private long calls;
+
+    /// <summary>The seeded random source for one <see cref="Perturb"/> call.</summary>
+    internal AttackRandom NewRandom()
+    {
+        if (!VaryRandomnessPerCall)
+            return new AttackRandom(Seed);
+        var k = calls++;
+        // splitmix64 of (seed, call) so neighbouring calls get unrelated streams
+        var z = unchecked((ulong)Seed + 0x9E3779B97F4A7C15UL * (ulong)(k + 1));
+        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+        return new AttackRandom(unchecked((long)(z ^ (z >> 31))));
+    }
+
     public void ResetCounters()
     {
         GradientEvaluations = 0;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using AdaptSharp.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -39,6 +38,9 @@ public sealed class AutoAttack : Attack
     public int BatchSize { get; }
 
     public IReadOnlyList<Attack> Stages { get; }
+
+    /// <summary>Optional progress sink (one line per attacked batch).</summary>
+    public Action<string>? Log { get; set; }
 
     /// <summary>Names of black-box (score- or decision-based) attacks, for the gradient-masking check.</summary>
     public static bool IsBlackBox(Attack attack) => attack is Square or Rays;
@@ -148,7 +150,7 @@ public sealed class AutoAttack : Attack
     /// </summary>
     internal AttackStageResult RunStage(Attack attack, ModelView generating, ModelView scoring, Tensor clean,
         Tensor labels, Tensor robust, Tensor adv, int n, bool cascade) =>
-        SuiteRunner.RunStage(attack, Threat, generating, scoring, clean, labels, robust, robust, adv, n, BatchSize, cascade, null);
+        SuiteRunner.RunStage(attack, Threat, generating, scoring, clean, labels, robust, robust, adv, n, BatchSize, cascade, Log);
 
     private Tensor BatchedPredict(ModelView model, Tensor x)
     {

@@ -1,3 +1,6 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
 namespace AdaptSharp.Attacks;
 
 /// <summary>
@@ -19,4 +22,9 @@ public sealed record AutoAttackResult(
     bool RandomizedOutput,
     int ZeroGradientPoints,
     int BlackBoxOnlyBreaks,
-    IReadOnlyList<string> Warnings);
+    IReadOnlyList<string> Warnings)
+{
+    /// <summary>JSON with every flag.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this,
+        new JsonSerializerOptions { WriteIndented = true, Converters = { new JsonStringEnumConverter() } });
+}

@@ -26,7 +26,7 @@ public sealed class Fab : Attack
     public override Tensor Perturb(ModelView model, Tensor images, Tensor labels)
     {
         using var scope = NewDisposeScope();
-        using var random = new AttackRandom(Seed);
+        using var random = NewRandom();
         var clean = images.detach();
         var robust = Predict(model, clean).eq(labels);
         var adv = clean.clone();

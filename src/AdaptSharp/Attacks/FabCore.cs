@@ -1,4 +1,3 @@
-using AdaptSharp.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 

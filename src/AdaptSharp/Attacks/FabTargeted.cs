@@ -32,7 +32,7 @@ public sealed class FabTargeted : Attack
     public override Tensor Perturb(ModelView model, Tensor images, Tensor labels)
     {
         using var scope = NewDisposeScope();
-        using var random = new AttackRandom(Seed);
+        using var random = NewRandom();
         var clean = images.detach();
         var cleanLogits = Logits(model, clean);
         var ranking = cleanLogits.argsort(1, descending: true);

@@ -21,7 +21,7 @@ public sealed class Fgsm : Attack
     public override Tensor Perturb(ModelView model, Tensor images, Tensor labels)
     {
         using var scope = NewDisposeScope();
-        using var random = new AttackRandom(Seed);
+        using var random = NewRandom();
         var clean = images.detach();
         var noise = Options.RandomStartMultiplier > 0 ? Noise(clean, random) : zeros_like(clean);
         var start = (clean + noise).clamp(0.0, 1.0);

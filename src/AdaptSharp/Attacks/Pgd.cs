@@ -29,7 +29,7 @@ public sealed class Pgd : Attack
     public override Tensor Perturb(ModelView model, Tensor images, Tensor labels)
     {
         using var scope = NewDisposeScope();
-        using var random = new AttackRandom(Seed);
+        using var random = NewRandom();
         var clean = images.detach();
         var loss = Options.Loss ?? Losses.CrossEntropy;
         var alpha = Options.ResolveStepSize(Threat);

@@ -63,7 +63,7 @@ public sealed class Square : Attack
         if (images.dim() != 4)
             throw new ArgumentException("Square needs images shaped (N,C,H,W)");
         using var scope = NewDisposeScope();
-        using var random = new AttackRandom(Seed);
+        using var random = NewRandom();
         var clean = images.detach();
         var adv = clean.clone();
         var robust = Predict(model, clean).eq(labels);

@@ -1,3 +1,6 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
 namespace AdaptSharp.Attacks;
 
 /// <summary>
@@ -13,4 +16,17 @@ public sealed record SuiteResult(
     double CleanAccuracy,
     IReadOnlyList<AttackStageResult> Stages,
     bool[] WorstCaseRobust,
-    double WorstCaseAccuracy);
+    double WorstCaseAccuracy)
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    /// <summary>JSON with every flag, for reports and for resuming a run.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static SuiteResult FromJson(string json) =>
+        JsonSerializer.Deserialize<SuiteResult>(json, Json) ?? throw new JsonException("empty suite result");
+}

@@ -79,7 +79,7 @@ public class CascadeAndSuiteTests
         using var scope = NewDisposeScope();
         var threat = ThreatModel.LInf(0.03);
         var model = TinyModels.Mlp(16, 16, 10, seed: 121, scale: 3.0);
-        var x = TinyModels.Images(10, ImageShape, seed: 122);
+        var x = TinyModels.Images(6, ImageShape, seed: 122);
         var y = TinyModels.Predict(model, x);
         var result = new AutoAttack(threat, seed: 1).Evaluate(model, model, x, y);
         Assert.Equal(4, result.Stages.Count);
@@ -158,6 +158,53 @@ public class CascadeAndSuiteTests
         // a cascade suite attacks only what is still robust
         var cascade = AttackSuite.Parse(threat, "fgsm,pgd5", seed: 4, cascade: true).Run(fP, fP, x, y);
         Assert.Equal(cascade.Stages[0].RobustAfter, cascade.Stages[1].Attacked);
+    }
+
+    [Fact]
+    public void SuiteResultRoundTripsThroughJsonAndResumesFromIt()
+    {
+        using var scope = NewDisposeScope();
+        var threat = ThreatModel.LInf(8.0 / 255);
+        var model = TinyModels.Mlp(16, 24, 10, seed: 161, scale: 3.0);
+        var x = TinyModels.Images(20, ImageShape, seed: 162);
+        var y = TinyModels.Predict(model, x);
+        var suite = AttackSuite.Parse(threat, "fgsm,pgd5", seed: 2, batchSize: 7);
+        var result = suite.Run(model, model, x, y);
+        var back = SuiteResult.FromJson(result.ToJson());
+        Assert.Equal(result.Threat, back.Threat);
+        Assert.Equal(result.WorstCaseRobust, back.WorstCaseRobust);
+        Assert.Equal(result.Stages[1].Fooled, back.Stages[1].Fooled);
+        Assert.Equal(result.Stages[1].Elapsed, back.Stages[1].Elapsed);
+        var resumed = suite.Run(model, model, x, y, resume: back);
+        Assert.Equal(result.WorstCaseRobust, resumed.WorstCaseRobust);
+        Assert.Equal(back.Stages[1].Elapsed, resumed.Stages[1].Elapsed);
+        // a result from other data is refused
+        Assert.Throws<ArgumentException>(() => suite.Run(model, model, x.slice(0, 0, 10, 1), y.slice(0, 0, 10, 1), resume: back));
+    }
+
+    [Fact]
+    public void AutoAttackInsideASuiteReportsItsComponentsOverTheWholeDataSet()
+    {
+        using var scope = NewDisposeScope();
+        var threat = ThreatModel.LInf(0.05);
+        var model = TinyModels.Mlp(16, 24, 10, seed: 171, scale: 2.0);
+        var x = TinyModels.Images(25, ImageShape, seed: 172);
+        var y = TinyModels.Predict(model, x);
+        var aa = new AutoAttack(threat, AutoAttackVersion.Custom, 1, new Attack[]
+        {
+            new Apgd(threat, new ApgdOptions(10), 1, "apgd-ce"),
+            new Square(threat, 100, seed: 1),
+        });
+        var suite = new AttackSuite(threat, new[] { new SuiteEntry(new Fgsm(threat), true), new SuiteEntry(aa, true) }, batchSize: 6);
+        var result = suite.Run(model, model, x, y);
+        var stage = result.Stages[1];
+        Assert.NotNull(stage.Components);
+        Assert.Equal(new[] { "apgd-ce", "square" }, stage.Components!.Select(c => c.Name));
+        var union = stage.Components[0].Fooled.Zip(stage.Components[1].Fooled, (a, b) => a || b).ToArray();
+        Assert.Equal(stage.Fooled, union);
+        Assert.Equal(stage.Attacked, stage.Components[0].Attacked);
+        Assert.Equal(stage.RobustAfter, stage.Components[1].RobustAfter);
+        Assert.Equal(result.WorstCaseAccuracy, stage.Components[1].CumulativeAccuracy);
     }
 
     [Fact]

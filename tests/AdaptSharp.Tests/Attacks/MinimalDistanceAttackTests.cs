@@ -145,7 +145,7 @@ public class MinimalDistanceAttackTests
         var (model, x, y, w) = Linear(2, 31);
         var optimum = BoundaryDistance(w, x, y, 1 - y);
         var threat = ThreatModel.LInf(optimum.min().ToDouble() * 0.9);
-        var adv = new Rays(threat, 2000, 1).Perturb(model, x, y);
+        var adv = new Rays(threat, 500, 1).Perturb(model, x, y);
         threat.Validate(adv, x);
         Assert.True(TinyModels.Predict(model, adv).eq(y).all().item<bool>());
     }
