@@ -9,11 +9,11 @@ public static class Program
     {
         var root = new RootCommand("AdaptSharp: robust prompt tuning of Vision Transformers (ADAPT) and honest robustness evaluation.");
         root.Subcommands.Add(InfoCommand.Create());
-        root.Subcommands.Add(PredictCommand.Create());
-        root.Subcommands.Add(DataCommand.Create());
         root.Subcommands.Add(PretrainCommand.Create());
         root.Subcommands.Add(TuneCommand.Create());
         root.Subcommands.Add(PlotCommand.Create());
+        root.Subcommands.Add(PredictCommand.Create());
+        root.Subcommands.Add(DataCommand.Create());
         return CliRunner.Run(root, args);
     }
 }

@@ -36,7 +36,7 @@ public static class TrainingConsole
                     var progress = new InlineProgress(p =>
                     {
                         task ??= context.AddTask("training", maxValue: (double)p.Epochs * p.BatchesPerEpoch);
-                        task.Value = Math.Min(task.MaxValue, (double)(p.Epoch - 1) * p.BatchesPerEpoch + p.Batch);
+                        task.Value = Math.Min(task.MaxValue, p.Step);
                         task.Description = Markup.Escape(Describe(p));
                         if (p.LastEpoch is { } m && m.Epoch > printed)
                         {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AdaptSharp.Checkpoints;
 using AdaptSharp.Data;
 using AdaptSharp.Models;
 using AdaptSharp.Training;
@@ -18,7 +19,7 @@ public static class TuneCommand
         var method = new Option<string?>("--method") { Description = "adapt-ce | adapt-kl | at | trades | mart | nfgsm | natural (default: the recipe's, adapt-ce)" };
         var lambda = new Option<double?>("--lambda") { Description = "Weight of the robust term (beta in TRADES/MART and the paper's code; default 6)" };
         var attackSource = new Option<string?>("--attack-source") { Description = "Where the inner attack runs: adaptive (f_P) or agnostic (f_0); default: the method's own" };
-        var prompts = new Option<string?>("--prompts") { Description = "deep:T | shallow:T | none (default: the recipe's)" };
+        var prompts = new Option<string?>("--prompts") { Description = "deep:T | shallow:T | none, or a prompt file to continue from (default: the recipe's)" };
         var train = new Option<string?>("--train") { Description = "Trainable set: head,patch | prompts | full | linear (default: head,patch)" };
         var shared = new TrainingCommandOptions();
         command.Options.Add(backbone);
@@ -37,7 +38,8 @@ public static class TuneCommand
             var recipe = result.GetValue(shared.Recipe) is string name ? TrainingRecipe.Get(name) : TrainingRecipe.DefaultFor(data.Name);
             if (result.GetValue(method) is string m) recipe = recipe with { Method = ObjectiveOptions.ParseKind(m) };
             if (result.GetValue(lambda) is double l) recipe = recipe with { Lambda = l >= 0 ? l : throw new ArgumentException("--lambda must be >= 0") };
-            if (result.GetValue(prompts) is string p) recipe = recipe with { Prompts = PromptConfig.Parse(p).ToString() };
+            if (result.GetValue(prompts) is string p)
+                recipe = recipe with { Prompts = ModelLoader.IsPromptFile(p) ? p : PromptConfig.Parse(p).ToString() };
             if (result.GetValue(train) is string t) recipe = recipe with { Trainable = TrainableSets.Format(TrainableSets.Parse(t)) };
             recipe = shared.Apply(result, recipe, data.Name);
             var backbonePath = result.GetValue(backbone);

@@ -85,7 +85,6 @@ public sealed class Trainer : IDisposable
             Directory.CreateDirectory(Options.RunDirectory);
             WriteMetrics();
         }
-        var batches = data.BatchesPerEpoch;
         for (var epoch = EpochsCompleted; epoch < Options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();

@@ -27,9 +27,13 @@ public static class TrainingJob
         log ??= _ => { };
         var recipe = spec.Recipe;
         var trainable = TrainableSets.Parse(recipe.Trainable);
-        var prompts = trainable == TrainableSet.Head && recipe.Prompts != "none" ? PromptConfig.None : PromptConfig.Parse(recipe.Prompts);
-        if (trainable == TrainableSet.Head && recipe.Prompts != "none")
+        var linear = trainable == TrainableSet.Head;
+        var promptSpec = linear ? "none" : recipe.Prompts;
+        if (linear && recipe.Prompts != "none")
             log("linear probing: no prompts");
+        var fromPromptFile = ModelLoader.IsPromptFile(promptSpec);
+        if (!fromPromptFile)
+            PromptConfig.Parse(promptSpec);
         var fullTraining = trainable.HasFlag(TrainableSet.Backbone);
         if (spec.BackbonePath is null && !fullTraining)
             throw new ArgumentException("prompt tuning and linear probing need a pretrained --backbone (train one with 'adapt pretrain')");
@@ -45,7 +49,7 @@ public static class TrainingJob
         using var train = DatasetLoader.Load(spec.Data, DatasetSplit.Train, spec.TrainLimit);
         var classes = train.NumClasses;
 
-        using var loaded = BuildModel(spec, prompts, classes, device, log);
+        using var loaded = BuildModel(spec, promptSpec, classes, device, log);
         var model = loaded.Model;
         var config = model.Config;
         var attack = recipe.Attack ?? InnerAttackOptions.ForDataset(spec.Data.Name);
@@ -90,13 +94,13 @@ public static class TrainingJob
                 trainer.Resume(checkpointPath);
                 log($"resuming at epoch {trainer.EpochsCompleted + 1}, step {trainer.Step} of {trainer.TotalSteps}");
             }
-            WriteConfig(Path.Combine(runDirectory, ConfigFileName), spec, objectiveOptions, options, config, prompts, loaded.Fingerprint, trainer.TotalSteps);
+            WriteConfig(Path.Combine(runDirectory, ConfigFileName), spec, objectiveOptions, options, config, model.PromptConfig, loaded.BackboneFingerprint, trainer.TotalSteps);
             var counts = model.CountParameters();
             log($"{objectiveOptions.Describe()}; trainable {TrainableSets.Format(trainable)}: {counts.Trainable:N0} of {counts.Total:N0} parameters ({counts.TrainablePercent:0.###}%)");
 
             var result = trainer.Run(progress, cancellation);
             if (result.Interrupted)
-                return new TrainingJobResult(null, null, runDirectory, result, counts, loaded.Fingerprint);
+                return new TrainingJobResult(null, null, runDirectory, result, counts, loaded.BackboneFingerprint);
 
             string? extraPrompts = null;
             var method = objectiveOptions.Describe();
@@ -120,11 +124,11 @@ public static class TrainingJob
             {
                 PromptFile.Save(spec.OutputPath, model, new PromptFileInfo
                 {
-                    BackboneFingerprint = loaded.Fingerprint!, Trainable = trainable, Method = method, ThreatModel = threat,
+                    BackboneFingerprint = loaded.BackboneFingerprint!, Trainable = trainable, Method = method, ThreatModel = threat,
                     Extra = new Dictionary<string, string> { ["dataset"] = spec.Data.ToString(), ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture) },
                 });
             }
-            return new TrainingJobResult(spec.OutputPath, extraPrompts, runDirectory, result, counts, loaded.Fingerprint);
+            return new TrainingJobResult(spec.OutputPath, extraPrompts, runDirectory, result, counts, loaded.BackboneFingerprint);
         }
         finally
         {
@@ -136,35 +140,17 @@ public static class TrainingJob
         }
     }
 
-    private sealed record BuiltModel(VisionTransformer Model, string? Fingerprint) : IDisposable
+    private static LoadedModel BuildModel(TrainingJobSpec spec, string prompts, int classes, Device device, Action<string> log)
     {
-        public void Dispose() => Model.Dispose();
-    }
-
-    private static BuiltModel BuildModel(TrainingJobSpec spec, PromptConfig prompts, int classes, Device device, Action<string> log)
-    {
-        var recipe = spec.Recipe;
-        if (spec.BackbonePath is null)
-        {
-            var preset = spec.ModelPreset ?? ModelPresets.CpuPreset;
-            var config = ModelPresets.Get(preset, classes, recipe.ImageSize);
-            log($"building {config.Name} from scratch (random weights, seed {spec.Seed})");
-            var model = new VisionTransformer(config, prompts, spec.Seed);
-            model.to(device);
-            return new BuiltModel(model, null);
-        }
-        if (!File.Exists(spec.BackbonePath))
-            throw new FileNotFoundException($"backbone file '{spec.BackbonePath}' does not exist", spec.BackbonePath);
-        var stored = BackboneFile.ReadConfig(spec.BackbonePath)
-            ?? (spec.ModelPreset is null
-                ? throw new ArgumentException($"{spec.BackbonePath} is a plain timm file: name its architecture with --model PRESET")
-                : ModelPresets.Get(spec.ModelPreset));
-        var wanted = stored with { NumClasses = classes, ImageSize = recipe.ImageSize ?? stored.ImageSize };
-        var loaded = BackboneFile.Load(spec.BackbonePath, wanted, prompts, spec.Seed, device);
-        log($"backbone {spec.BackbonePath} ({wanted.Name}, fingerprint {BackboneFingerprint.Short(loaded.Fingerprint)})");
-        foreach (var note in loaded.Report.Lines())
-            log($"  {note}");
-        return new BuiltModel(loaded.Model, loaded.Fingerprint);
+        var preset = spec.ModelPreset ?? (spec.BackbonePath is null ? ModelPresets.CpuPreset : null);
+        var loaded = ModelLoader.Load(new ModelRequest(spec.BackbonePath, preset, spec.Recipe.ImageSize, classes, prompts, Seed: spec.Seed), device);
+        log(loaded.BackboneFingerprint is null
+            ? $"{loaded.Source} ({loaded.Model.Config.Name}, seed {spec.Seed})"
+            : $"{loaded.Source} ({loaded.Model.Config.Name}, fingerprint {BackboneFingerprint.Short(loaded.BackboneFingerprint)})");
+        if (loaded.Import is { } report)
+            foreach (var line in report.Lines())
+                log($"  {line}");
+        return loaded;
     }
 
     private static void WriteConfig(string path, TrainingJobSpec spec, ObjectiveOptions objective, TrainerOptions options,
