@@ -13,7 +13,8 @@ namespace AdaptSharp.Bench;
 /// augmentation, against the model's own throughput in the same run at the same batch size: plain
 /// forward, and one adversarial training step (PGD-K on the input, then forward+backward on the
 /// trainables). The loader must deliver at least 10x the images/s an adversarial step consumes.
-/// Options: --batch N (64), --pgd-steps K (10), --steps S (model steps timed, 3), --quick (fewer images).
+/// Options: --batch N (64), --pgd-steps K (10), --steps S (model steps timed, 3), --quick (10k images),
+/// --threads T (torch intra-op threads, default one per core), --loader-only (skip the model; the ViT-B PGD step takes minutes on a CPU).
 /// </summary>
 public static class LoaderBenchmark
 {
@@ -25,7 +26,8 @@ public static class LoaderBenchmark
         var pgdSteps = IntOption(args, "--pgd-steps", 10);
         var modelSteps = IntOption(args, "--steps", 3);
         var quick = args.Contains("--quick");
-        TorchRuntime.ConfigureThreads();
+        var loaderOnly = args.Contains("--loader-only");
+        TorchRuntime.ConfigureThreads(IntOption(args, "--threads", Environment.ProcessorCount));
         Console.WriteLine($"loader benchmark: batch {batch}, PGD-{pgdSteps} adversarial step, {Environment.ProcessorCount} cores, torch threads {get_num_threads()}");
         Console.WriteLine();
 
@@ -69,6 +71,11 @@ public static class LoaderBenchmark
             Console.WriteLine($"   loader, augmented + prefetch 2 : {augPrefetch,12:N0} images/s (consumer idle)");
             Console.WriteLine($"   resident memory across the 3 x 2 epochs: {rssBefore / 1e6:N0} MB -> {rssAfter / 1e6:N0} MB");
 
+            if (loaderOnly)
+            {
+                Console.WriteLine();
+                continue;
+            }
             var (forward, adversarial) = MeasureModel(s, batch, pgdSteps, modelSteps);
             Console.WriteLine($"   model forward (eval)          : {forward,12:N1} images/s");
             Console.WriteLine($"   adversarial step (PGD-{pgdSteps} + update): {adversarial,10:N1} images/s");

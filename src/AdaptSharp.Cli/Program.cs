@@ -8,12 +8,14 @@ public static class Program
     public static int Main(string[] args)
     {
         var root = new RootCommand("AdaptSharp: robust prompt tuning of Vision Transformers (ADAPT) and honest robustness evaluation.");
+        root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(PretrainCommand.Create());
         root.Subcommands.Add(TuneCommand.Create());
         root.Subcommands.Add(PlotCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
         root.Subcommands.Add(DataCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
         return CliRunner.Run(root, args);
     }
 }

@@ -51,7 +51,7 @@ public static class PredictCommand
             NpyFile.Write(result.GetValue(output)!, all);
             using var predicted = all.argmax(1);
             var counts = predicted.data<long>().ToArray().GroupBy(c => c).OrderBy(g => g.Key).Select(g => $"{g.Key}:{g.Count()}");
-            AnsiConsole.WriteLine($"{names.Count} image(s), model {loaded.Source}, {(usePrompts ? "f_P (with prompts)" : "f_0 (without prompts)")}");
+            AnsiConsole.WriteLine($"{names.Count} image(s), model {loaded.Source}, {(!vit.HasPrompts ? "no prompts" : usePrompts ? "f_P (with prompts)" : "f_0 (prompts ignored)")}");
             AnsiConsole.WriteLine($"predicted classes: {string.Join(" ", counts)}");
             AnsiConsole.WriteLine($"wrote {result.GetValue(output)} ({all.shape[0]}x{all.shape[1]} float32 logits)");
             return 0;

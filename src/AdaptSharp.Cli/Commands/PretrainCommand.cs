@@ -37,6 +37,7 @@ public static class PretrainCommand
                 Device = result.GetValue(shared.Device)!,
                 Seed = result.GetValue(shared.Seed),
                 TrainLimit = result.GetValue(shared.Limit),
+                CommandLine = "adapt " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
             };
             AnsiConsole.MarkupLine($"[bold]adapt pretrain[/] recipe {Markup.Escape(recipe.Name)}: {Markup.Escape(recipe.Description)}");
             return TuneCommand.Report(TrainingConsole.Run(spec));

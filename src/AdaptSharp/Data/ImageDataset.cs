@@ -4,42 +4,59 @@ using static TorchSharp.torch;
 namespace AdaptSharp.Data;
 
 /// <summary>
-/// A dataset held in memory: one uint8 tensor (N,C,H,W) of pixels, int64 labels (N) and class names.
-/// Pixels are converted to float [0,1] per batch by <see cref="DataLoader"/> or <see cref="ToTensors"/>.
-/// The dataset owns its tensors (they are detached from any dispose scope) and frees them on Dispose.
+/// A dataset held in memory: one uint8 buffer of pixels laid out (N,C,H,W), int64 labels and class
+/// names. <see cref="Images"/> is a uint8 tensor sharing that buffer (no copy), so torch ops and the
+/// loader's managed gather read the same bytes. Pixels become float [0,1] per batch in
+/// <see cref="DataLoader"/> or <see cref="ToTensors"/>. The dataset owns its tensors (they belong to
+/// no dispose scope) and frees them on Dispose. One dataset holds at most 2^31 - 1 pixel bytes
+/// (e.g. Imagenette train at 224x224 is 1.4 GB).
 /// </summary>
 public sealed class ImageDataset : IDisposable
 {
+    private readonly byte[] pixels;
+    private readonly long[] labels;
     private bool disposed;
 
-    /// <summary>Takes ownership of <paramref name="images"/> (uint8 N,C,H,W) and <paramref name="labels"/> (int64 N).</summary>
-    public ImageDataset(string name, Tensor images, Tensor labels, IReadOnlyList<string> classNames)
+    /// <summary>Takes ownership of <paramref name="pixels"/> (N*C*H*W bytes) and <paramref name="labels"/>.</summary>
+    private ImageDataset(string name, byte[] pixels, int count, int channels, int height, int width, long[] labels, IReadOnlyList<string> classNames)
+    {
+        if (pixels.LongLength != (long)count * channels * height * width)
+            throw new ArgumentException($"pixel buffer has {pixels.LongLength} bytes, expected {count}x{channels}x{height}x{width}");
+        if (labels.Length != count)
+            throw new ArgumentException($"{labels.Length} labels for {count} images");
+        Name = name;
+        this.pixels = pixels;
+        this.labels = labels;
+        Count = count;
+        Channels = channels;
+        Height = height;
+        Width = width;
+        ClassNames = classNames;
+        using var scope = NewDisposeScope();
+        Images = frombuffer(pixels, ScalarType.Byte).reshape(count, channels, height, width).DetachFromDisposeScope();
+        Labels = tensor(labels, [count], ScalarType.Int64).DetachFromDisposeScope();
+    }
+
+    /// <summary>Builds a dataset from raw pixels laid out N,C,H,W (the array is taken over, not copied).</summary>
+    public static ImageDataset FromPixels(string name, byte[] pixels, int count, int channels, int height, int width,
+        long[] labels, IReadOnlyList<string> classNames) =>
+        new(name, pixels, count, channels, height, width, labels, classNames);
+
+    /// <summary>Builds a dataset from a uint8 (N,C,H,W) tensor and int64 (N) labels (both copied).</summary>
+    public static ImageDataset FromTensors(string name, Tensor images, Tensor labels, IReadOnlyList<string> classNames)
     {
         if (images.dtype != ScalarType.Byte || images.dim() != 4)
             throw new ArgumentException($"images must be uint8 (N,C,H,W), got {images.dtype} {string.Join("x", images.shape)}");
         if (labels.dtype != ScalarType.Int64 || labels.dim() != 1 || labels.shape[0] != images.shape[0])
             throw new ArgumentException("labels must be int64 (N) with one label per image");
-        Name = name;
-        Images = images.DetachFromDisposeScope();
-        Labels = labels.DetachFromDisposeScope();
-        ClassNames = classNames;
-    }
-
-    /// <summary>Builds a dataset from raw pixels laid out N,C,H,W.</summary>
-    public static ImageDataset FromPixels(string name, byte[] pixels, int count, int channels, int height, int width,
-        long[] labels, IReadOnlyList<string> classNames)
-    {
-        if (pixels.LongLength != (long)count * channels * height * width)
-            throw new ArgumentException($"pixel buffer has {pixels.LongLength} bytes, expected {count}x{channels}x{height}x{width}");
-        using var scope = NewDisposeScope();
-        var images = tensor(pixels, [count, channels, height, width], ScalarType.Byte);
-        var labelTensor = tensor(labels, [count], ScalarType.Int64);
-        return new ImageDataset(name, images, labelTensor, classNames);
+        using var cpu = images.cpu().contiguous();
+        return new(name, cpu.data<byte>().ToArray(), (int)images.shape[0], (int)images.shape[1], (int)images.shape[2], (int)images.shape[3],
+            labels.cpu().data<long>().ToArray(), classNames);
     }
 
     public string Name { get; }
 
-    /// <summary>uint8 pixels (N,C,H,W).</summary>
+    /// <summary>uint8 pixels (N,C,H,W), sharing the dataset's buffer: read it, do not modify it.</summary>
     public Tensor Images { get; }
 
     /// <summary>int64 labels (N).</summary>
@@ -47,18 +64,34 @@ public sealed class ImageDataset : IDisposable
 
     public IReadOnlyList<string> ClassNames { get; }
 
-    public int Count => (int)Images.shape[0];
-    public int Channels => (int)Images.shape[1];
-    public int Height => (int)Images.shape[2];
-    public int Width => (int)Images.shape[3];
+    public int Count { get; }
+    public int Channels { get; }
+    public int Height { get; }
+    public int Width { get; }
     public int NumClasses => ClassNames.Count;
+
+    /// <summary>The pixel buffer (N,C,H,W), for fast managed gathers. Read only.</summary>
+    internal ReadOnlySpan<byte> PixelSpan => pixels;
+
+    /// <summary>Labels as an array (a copy).</summary>
+    public long[] LabelArray() => (long[])labels.Clone();
+
+    internal long LabelAt(int index) => labels[index];
 
     /// <summary>A new dataset of the given samples, in the given order.</summary>
     public ImageDataset Select(IReadOnlyList<long> indices, string? name = null)
     {
-        using var scope = NewDisposeScope();
-        using var idx = tensor(indices.ToArray(), [indices.Count], ScalarType.Int64);
-        return new ImageDataset(name ?? Name, Images.index_select(0, idx), Labels.index_select(0, idx), ClassNames);
+        var size = Channels * Height * Width;
+        var selected = new byte[(long)indices.Count * size];
+        var selectedLabels = new long[indices.Count];
+        for (var i = 0; i < indices.Count; i++)
+        {
+            var source = checked((int)indices[i]);
+            if (source < 0 || source >= Count) throw new ArgumentOutOfRangeException(nameof(indices), $"index {source} outside 0..{Count - 1}");
+            Buffer.BlockCopy(pixels, source * size, selected, i * size, size);
+            selectedLabels[i] = labels[source];
+        }
+        return new ImageDataset(name ?? Name, selected, indices.Count, Channels, Height, Width, selectedLabels, ClassNames);
     }
 
     /// <summary>The first <paramref name="count"/> samples (all of them if fewer), as a new dataset.</summary>
@@ -66,8 +99,7 @@ public sealed class ImageDataset : IDisposable
     {
         if (count < 0) throw new ArgumentOutOfRangeException(nameof(count));
         var n = Math.Min(count, Count);
-        using var scope = NewDisposeScope();
-        return new ImageDataset(Name, Images.narrow(0, 0, n).clone(), Labels.narrow(0, 0, n).clone(), ClassNames);
+        return Select(Enumerable.Range(0, n).Select(i => (long)i).ToArray());
     }
 
     /// <summary>
@@ -80,22 +112,20 @@ public sealed class ImageDataset : IDisposable
         if (start < 0 || start > Count) throw new ArgumentOutOfRangeException(nameof(start));
         var n = Math.Min(count ?? Count - start, Count - start);
         using var scope = NewDisposeScope();
-        var pixels = Images.narrow(0, start, n);
-        var images = transform.Apply(pixels, rng: null);
-        var labels = Labels.narrow(0, start, n).clone();
+        var images = transform.Apply(Images.narrow(0, start, n), rng: null);
+        var batchLabels = Labels.narrow(0, start, n).clone();
         if (device is not null && device.type != DeviceType.CPU)
         {
             images = images.to(device);
-            labels = labels.to(device);
+            batchLabels = batchLabels.to(device);
         }
-        return (images.MoveToOuterDisposeScope(), labels.MoveToOuterDisposeScope());
+        return (images.MoveToOuterDisposeScope(), batchLabels.MoveToOuterDisposeScope());
     }
 
     /// <summary>Number of images of each class (index = label).</summary>
     public long[] ClassCounts()
     {
         var counts = new long[NumClasses];
-        var labels = Labels.data<long>().ToArray();
         foreach (var l in labels)
             if (l >= 0 && l < counts.Length) counts[l]++;
         return counts;

@@ -47,6 +47,9 @@ public static class ImageFolderReader
         if (limit is { } n && n < samples.Count)
             samples = samples.Take(n).ToList();
 
+        if (imageSize is { } target && (long)samples.Count * 3 * target * target > Array.MaxLength)
+            throw new DatasetException(
+                $"{splitDir}: {samples.Count} images of 3x{target}x{target} exceed the 2 GB in-memory limit; use --limit or a smaller --image-size");
         var decoded = new byte[samples.Count][];
         var sizes = new (int Height, int Width)[samples.Count];
         var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) };
@@ -80,6 +83,9 @@ public static class ImageFolderReader
                     $"{samples[i].File}: image is {sizes[i].Width}x{sizes[i].Height} but {samples[0].File} is {width}x{height}; give an image size (--image-size N) to resize on load");
 
         var plane = 3 * height * width;
+        if ((long)samples.Count * plane > Array.MaxLength)
+            throw new DatasetException(
+                $"{splitDir}: {samples.Count} images of 3x{height}x{width} exceed the 2 GB in-memory limit; use --limit or a smaller --image-size");
         var all = new byte[(long)samples.Count * plane];
         for (var i = 0; i < samples.Count; i++)
             Buffer.BlockCopy(decoded[i], 0, all, i * plane, plane);

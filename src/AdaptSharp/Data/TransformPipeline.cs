@@ -43,12 +43,20 @@ public sealed record TransformPipeline(int? ImageSize = null, int? Channels = nu
         x = x.dtype == ScalarType.Byte
             ? x.to_type(ScalarType.Float32).div_(255.0)
             : x.to_type(ScalarType.Float32, copy: true);
+        return ResizeAndMatchChannels(x).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The non-random tail of <see cref="Apply"/> on a float batch: channel match and resize. Returns a new handle.</summary>
+    internal Tensor ResizeAndMatchChannels(Tensor x)
+    {
+        using var scope = NewDisposeScope();
         // Reduce channels before resizing and expand after: both orders give the same result, this one is cheaper.
         var channels = Channels ?? (int)x.shape[1];
         if (channels < x.shape[1]) x = Transforms.MatchChannels(x, channels);
         if (ImageSize is { } size) x = Transforms.Resize(x, size, size);
         if (channels > x.shape[1]) x = Transforms.MatchChannels(x, channels);
-        return x.contiguous().MoveToOuterDisposeScope();
+        // alias first: a fresh handle even when nothing changed, so the caller's input handle is never moved out of its scope
+        return x.alias().contiguous().MoveToOuterDisposeScope();
     }
 
     /// <summary>The (C,H,W) the pipeline produces from stored images of (C,H,W).</summary>

@@ -110,6 +110,10 @@ public static class TrainingJob
                 var fingerprint = BackboneFile.Save(spec.OutputPath, model, new Dictionary<string, string>
                 {
                     ["method"] = method, ["threat_model"] = threat, ["dataset"] = spec.Data.ToString(),
+                    ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture),
+                    ["train_limit"] = spec.TrainLimit?.ToString(CultureInfo.InvariantCulture) ?? "all",
+                    ["recipe"] = JsonSerializer.Serialize(recipe),
+                    ["command"] = spec.CommandLine ?? "",
                 });
                 if (model.HasPrompts)
                 {

@@ -29,6 +29,8 @@ public sealed record TrainingJobSpec
     public bool EvaluatePromptAgnostic { get; init; }
     /// <summary>Background batches prepared while the model runs.</summary>
     public int Prefetch { get; init; } = 2;
+    /// <summary>The command that started the job, recorded in a backbone file's metadata so it can be reproduced.</summary>
+    public string? CommandLine { get; init; }
 
     public string ResolvedRunDirectory =>
         RunDirectory ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(OutputPath))!, Path.GetFileNameWithoutExtension(OutputPath) + ".run");

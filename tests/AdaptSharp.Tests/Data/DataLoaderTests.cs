@@ -89,6 +89,54 @@ public class DataLoaderTests
         Assert.NotEqual(full[0].Images, other[0].Images);
     }
 
+    [Theory]
+    [InlineData(3, true, 3, 12)]
+    [InlineData(2, false, 1, 5)]
+    [InlineData(0, true, 3, 7)]
+    public void LoaderAugmentationEqualsThePipelineOnTheSameDraws(int padding, bool flip, int channels, int size)
+    {
+        var r = new DeterministicRandom(99);
+        var pixels = new byte[37 * 3 * 7 * 5];
+        for (var i = 0; i < pixels.Length; i++) pixels[i] = (byte)(1 + r.NextInt(255));
+        using var data = ImageDataset.FromPixels("random", pixels, 37, 3, 7, 5, new long[37], ["only"]);
+        var transform = new TransformPipeline(size, channels, padding, flip);
+        var loader = new DataLoader(data, new DataLoaderOptions { BatchSize = 8, ShuffleSeed = 4, AugmentationSeed = 12, Transform = transform, Prefetch = 1 });
+        foreach (var batch in loader.Epoch(2))
+            using (batch)
+            using (var scope = NewDisposeScope())
+            {
+                var idx = tensor(batch.SampleIndices, [batch.Count], ScalarType.Int64);
+                var expected = transform.Apply(data.Images.index_select(0, idx),
+                    transform.Augments ? new DeterministicRandom(DeterministicRandom.Derive(12, 2, batch.Index)) : null);
+                Assert.Equal(expected.shape, batch.Images.shape);
+                // same crops and flips; float conversion may differ in the last bit (x/255 vs x*(1/255))
+                Assert.True((expected - batch.Images).abs().max().item<float>() < 1e-6f);
+            }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void HeldBatchesKeepTheirContentWhileLaterOnesAreBuilt(int prefetch)
+    {
+        using var data = Numbered(60);
+        var loader = new DataLoader(data, new DataLoaderOptions { BatchSize = 6, ShuffleSeed = 8, Prefetch = prefetch });
+        var held = loader.Epoch(0).ToList();
+        try
+        {
+            foreach (var batch in held)
+            {
+                var values = batch.Images.data<float>().ToArray();
+                for (var k = 0; k < batch.Count; k++)
+                    Assert.Equal(batch.SampleIndices[k] / 255f, values[k * 36], 6);
+            }
+        }
+        finally
+        {
+            held.ForEach(b => b.Dispose());
+        }
+    }
+
     [Fact]
     public void LeavingAnEpochEarlyStopsThePrefetcher()
     {

@@ -1,0 +1,97 @@
+using System.CommandLine;
+using AdaptSharp.Checkpoints;
+using AdaptSharp.Demo;
+using AdaptSharp.Models;
+using AdaptSharp.Runtime;
+using AdaptSharp.Training;
+using Spectre.Console;
+
+namespace AdaptSharp.Cli.Commands;
+
+/// <summary>adapt demo: the embedded default, offline on a CPU: backbone, three tunings, evaluation, report.</summary>
+public static class DemoCommand
+{
+    public const string ShippedBackbone = "assets/vit-fmnist-cpu.safetensors";
+
+    public static Command Create()
+    {
+        var command = new Command("demo",
+            "Robustify a small pretrained ViT on Fashion-MNIST with ADAPT and compare it with natural and prompt-agnostic AT prompts " +
+            "(clean, prompt-agnostic vs adaptive PGD, AutoAttack); writes demo-out/report.md.");
+        var full = new Option<bool>("--full") { Description = "The same study at full size (all 60,000 training images, more epochs, AutoAttack on all 10,000 test points)" };
+        var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "demo-out" };
+        var data = new Option<string?>("--data") { Description = "Folder with the Fashion-MNIST IDX files (default: the dataset-fashion-mnist package's)" };
+        var backbone = new Option<string?>("--backbone") { Description = "Backbone to tune instead of the shipped one" };
+        var pretrain = new Option<bool>("--pretrain") { Description = "Pretrain the backbone here (adapt pretrain, cached in ~/.cache/adaptsharp) instead of using the shipped one" };
+        var fresh = new Option<bool>("--fresh") { Description = "Discard earlier results in the output folder" };
+        var device = CommonOptions.Device();
+        var seed = CommonOptions.Seed();
+        foreach (var o in new Option[] { full, output, data, backbone, pretrain, fresh, device, seed })
+            command.Options.Add(o);
+        command.SetAction(result =>
+        {
+            TorchRuntime.ConfigureThreads();
+            void Log(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
+            var plan = (result.GetValue(full) ? DemoPlan.Full : DemoPlan.Quick) with { Seed = result.GetValue(seed) };
+            var outDir = result.GetValue(output)!;
+            if (result.GetValue(fresh) && Directory.Exists(outDir))
+                Directory.Delete(outDir, recursive: true);
+
+            var spec = FashionMnistProvider.Ensure(result.GetValue(data), Log);
+            var (backbonePath, source) = ResolveBackbone(result.GetValue(backbone), result.GetValue(pretrain), spec, result.GetValue(device)!, Log);
+            AnsiConsole.MarkupLine(Markup.Escape($"adapt demo ({plan.Name}): {string.Join(", ", plan.Methods.Select(DemoStudy.MethodName))} prompt tuning on {spec}, eps {plan.Eps}; backbone {backbonePath}"));
+
+            var study = new DemoStudy(plan, backbonePath, spec, outDir, result.GetValue(device)!, Log);
+            var demo = study.Run(
+                TrainingConsole.Run,
+                (evaluator, x, y, title) =>
+                {
+                    AnsiConsole.MarkupLine($"[bold]{Markup.Escape(title)}[/]");
+                    return EvaluationConsole.Run(evaluator, x, y, null, _ => { }, CancellationToken.None);
+                },
+                source);
+            DemoReport.Write(outDir, demo);
+            AnsiConsole.WriteLine();
+            AnsiConsole.Write(new Markup(Markup.Escape(DemoReport.Table(demo))));
+            foreach (var line in DemoReport.Reading(DemoReport.Rows(demo)))
+                AnsiConsole.MarkupLine(Markup.Escape("- " + line));
+            AnsiConsole.MarkupLine(Markup.Escape($"wrote {Path.Combine(outDir, DemoReport.MarkdownFile)} (+ {DemoReport.JsonFile}, {DemoReport.PlotFile}) in {demo.TotalSeconds / 60:0.0} min"));
+            return 0;
+        });
+        return command;
+    }
+
+    private static (string Path, string Source) ResolveBackbone(string? given, bool pretrain, Data.DatasetSpec data, string device, Action<string> log)
+    {
+        if (given is not null)
+            return File.Exists(given) ? (given, "given with --backbone") : throw new FileNotFoundException($"backbone file not found: {given}");
+        var shipped = Path.Combine(AppContext.BaseDirectory, ShippedBackbone);
+        if (!pretrain && File.Exists(shipped))
+        {
+            using var reader = SafetensorsReader.Open(shipped);
+            var command = reader.Metadata.GetValueOrDefault("command") is { Length: > 0 } c ? c : "adapt pretrain";
+            return (shipped, $"shipped with AdaptSharp, made by `{command}`");
+        }
+        var cacheRoot = Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg
+            ? xdg
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
+        var cached = Path.Combine(cacheRoot, "adaptsharp", $"{ModelPresets.CpuPreset}.safetensors");
+        if (File.Exists(cached))
+            return (cached, "pretrained earlier by adapt demo --pretrain (cached)");
+        log($"pretraining the backbone ({TrainingRecipe.PretrainFashionMnistCpu.Description}) -> {cached}");
+        Directory.CreateDirectory(Path.GetDirectoryName(cached)!);
+        var job = TrainingConsole.Run(new TrainingJobSpec
+        {
+            ModelPreset = ModelPresets.CpuPreset,
+            Data = data,
+            Recipe = TrainingRecipe.PretrainFashionMnistCpu,
+            OutputPath = cached,
+            RunDirectory = cached + ".run",
+            Device = device,
+            CommandLine = $"adapt pretrain --model {ModelPresets.CpuPreset} --recipe {TrainingRecipe.PretrainFashionMnistCpu.Name} --data {data} --out {cached}",
+        });
+        if (job.OutputPath is null)
+            throw new OperationCanceledException("pretraining interrupted");
+        return (cached, "pretrained here by adapt demo (cached)");
+    }
+}

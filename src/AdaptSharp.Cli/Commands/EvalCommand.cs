@@ -1,0 +1,134 @@
+using System.CommandLine;
+using System.Globalization;
+using AdaptSharp.Attacks;
+using AdaptSharp.Data;
+using AdaptSharp.Evaluation;
+using AdaptSharp.Runtime;
+using Spectre.Console;
+
+namespace AdaptSharp.Cli.Commands;
+
+/// <summary><c>adapt eval</c>: runs a robustness suite and writes report.json, flags.npy, report.md and plots.</summary>
+public static class EvalCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("eval",
+            "Evaluate robustness: attacks generated on f_P (adaptive) and/or f_0 (prompt-agnostic), scored on f_P, " +
+            "pointwise worst case, gradient-masking checklist; writes report.json, flags.npy, report.md and plots to --out.");
+        var backbone = CommonOptions.Backbone();
+        var model = CommonOptions.Model();
+        var imageSize = CommonOptions.ImageSize();
+        var classes = CommonOptions.Classes();
+        var prompts = new Option<string>("--prompts") { Description = "Prompt file (trained on --backbone), or a layout (deep:25, shallow:10, none)", DefaultValueFactory = _ => "none" };
+        var data = new Option<string>("--data") { Description = "Dataset: fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR, imagefolder:DIR", Required = true };
+        var split = new Option<string>("--split") { Description = "train or test", DefaultValueFactory = _ => "test" };
+        var limit = new Option<int?>("--limit") { Description = "Evaluate the first N points of the split (default: all)" };
+        var norm = new Option<string>("--norm") { Description = "linf or l2", DefaultValueFactory = _ => "linf" };
+        var eps = new Option<string>("--eps") { Description = "Radius in pixel units, e.g. 8/255 or 0.1", DefaultValueFactory = _ => "8/255" };
+        var attacks = new Option<string>("--attacks")
+        {
+            Description = "Comma-separated suite: clean, fgsm, fgsm-rs, pgdN, pgdNxR (R restarts), cwN, apgd-ce, apgd-dlr, apgd-t, fab-t, fab, square[Q], rays[Q], autoattack, autoattack-plus, autoattack-rand",
+            DefaultValueFactory = _ => "clean,fgsm,pgd10,cw20,autoattack",
+        };
+        var source = new Option<string>("--source") { Description = "adaptive (attack f_P), agnostic (attack f_0) or both; always scored on f_P", DefaultValueFactory = _ => "adaptive" };
+        var seed = CommonOptions.Seed();
+        var batchSize = new Option<int>("--batch-size") { Description = "Points per attack batch", DefaultValueFactory = _ => 128 };
+        var output = new Option<string>("--out") { Description = "Output directory", Required = true };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out, skipping attacks and points already done" };
+        var noChecks = new Option<bool>("--no-checks") { Description = "Skip the checklist's extra attacks (checks 4-6 are then 'not run')" };
+        var checkPoints = new Option<int>("--check-points") { Description = "Points used by the checklist's extra attacks", DefaultValueFactory = _ => 200 };
+        var largeEps = new Option<string?>("--large-eps") { Description = "Eps of the 'accuracy near 0' check (default 0.5 for linf)" };
+        var sweep = new Option<string?>("--eps-sweep") { Description = "Comma-separated eps values for the robust accuracy vs eps curve, e.g. 0,2/255,4/255,8/255,16/255" };
+        var sweepAttack = new Option<string?>("--sweep-attack") { Description = "Attack of the eps sweep (default: the suite's first PGD, else pgd10)" };
+        var noPlots = new Option<bool>("--no-plots") { Description = "Do not write PNG plots" };
+        var device = CommonOptions.Device();
+        foreach (var o in new Option[] { backbone, model, imageSize, classes, prompts, data, split, limit, norm, eps, attacks, source, seed,
+                     batchSize, output, resume, noChecks, checkPoints, largeEps, sweep, sweepAttack, noPlots, device })
+            command.Options.Add(o);
+
+        command.SetAction((result, cancellationToken) =>
+        {
+            var outDir = result.GetValue(output)!;
+            var threat = ThreatModel.Parse(result.GetValue(norm)!, result.GetValue(eps)!);
+            var spec = DatasetSpec.Parse(result.GetValue(data)!);
+            var datasetSplit = DatasetSplits.Parse(result.GetValue(split)!);
+            if (result.GetValue(limit) is < 1)
+                throw new ArgumentException("--limit must be >= 1");
+            var options = new EvaluationOptions
+            {
+                Threat = threat,
+                Attacks = AttackCatalog.ParseList(result.GetValue(attacks)!),
+                Sources = AttackSources.Parse(result.GetValue(source)!),
+                Seed = result.GetValue(seed),
+                BatchSize = result.GetValue(batchSize),
+                RunChecks = !result.GetValue(noChecks),
+                CheckPoints = result.GetValue(checkPoints),
+                LargeEps = result.GetValue(largeEps) is { } l ? ThreatModel.ParseEps(l) : null,
+                EpsSweep = result.GetValue(sweep) is { } s ? ParseEpsList(s) : [],
+                SweepAttack = result.GetValue(sweepAttack),
+                Data = spec.ToString(),
+                Split = datasetSplit.ToString().ToLowerInvariant(),
+            };
+            options.Validate();
+
+            var previous = ReportWriter.TryLoad(outDir);
+            if (previous is not null && !result.GetValue(resume))
+                throw new ArgumentException($"{outDir} already holds a report: pass --resume to continue it, or choose another --out");
+
+            TorchRuntime.ConfigureThreads();
+            using var loaded = ModelLoading.Load(result.GetValue(backbone), result.GetValue(model), result.GetValue(imageSize),
+                result.GetValue(classes), result.GetValue(prompts)!, result.GetValue(device)!);
+            var vit = loaded.Model;
+            var (images, labels) = DatasetLoader.LoadEvaluationSet(spec, result.GetValue(limit) ?? int.MaxValue,
+                vit.Config.ImageSize, vit.Config.InChannels, datasetSplit);
+            using var imagesScope = images;
+            using var labelsScope = labels;
+            if (labels.shape[0] == 0)
+                throw new ArgumentException($"{spec} ({options.Split}) has no points");
+            if (labels.max().item<long>() >= vit.Config.NumClasses)
+                throw new ArgumentException($"{spec} has labels up to {labels.max().item<long>()} but the model has {vit.Config.NumClasses} classes (set --classes)");
+
+            AnsiConsole.MarkupLine(Markup.Escape($"model: {loaded.Source}; prompts {vit.PromptConfig}"));
+            AnsiConsole.MarkupLine(Markup.Escape($"data: {spec} ({options.Split}), n = {labels.shape[0]}; threat model {threat}; seed {options.Seed}" +
+                                                 (previous is not null ? $"; resuming {outDir}" : "")));
+
+            var evaluator = new RobustnessEvaluator(vit, options);
+            var final = EvaluationConsole.Run(evaluator, images, labels, previous, state => ReportWriter.WriteState(outDir, state), cancellationToken);
+
+            ReportWriter.WriteAll(outDir, final, plots: !result.GetValue(noPlots));
+            Print(final.Report, outDir);
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    private static IReadOnlyList<double> ParseEpsList(string text) =>
+        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ThreatModel.ParseEps).ToList();
+
+    private static void Print(RobustnessReport report, string outDir)
+    {
+        var table = new Table().AddColumn("attack").AddColumn("source")
+            .AddColumn(new TableColumn("robust acc.").RightAligned()).AddColumn(new TableColumn("cumulative").RightAligned())
+            .AddColumn(new TableColumn("max norm").RightAligned()).AddColumn(new TableColumn("time (s)").RightAligned());
+        foreach (var a in report.Attacks)
+            table.AddRow(Markup.Escape(a.Name), Markup.Escape(ReportMarkdown.SourceLabel(a)), Pct(a.RobustAccuracy),
+                Pct(a.CumulativeRobustAccuracy), a.MaxPerturbation.ToString("0.#####", CultureInfo.InvariantCulture),
+                a.Seconds.ToString("0.0", CultureInfo.InvariantCulture));
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine($"robust accuracy (worst case over the suite): [bold]{Pct(report.RobustAccuracy)}[/] of n = {report.N}");
+        foreach (var c in report.Checklist)
+        {
+            var status = c.Status switch
+            {
+                CheckStatus.Passed => "[green]passed [/]",
+                CheckStatus.Flagged => "[red]FLAGGED[/]",
+                _ => "[grey]not run[/]",
+            };
+            AnsiConsole.MarkupLine($"  {c.Number}. {status} {Markup.Escape(c.Title)}: {Markup.Escape(c.Detail)}");
+        }
+        AnsiConsole.MarkupLine(Markup.Escape($"wrote {Path.Combine(outDir, ReportWriter.ReportFile)}, {ReportWriter.FlagsFile}, {ReportWriter.MarkdownFile}"));
+    }
+
+    private static string Pct(double v) => (100 * v).ToString("0.00", CultureInfo.InvariantCulture) + "%";
+}

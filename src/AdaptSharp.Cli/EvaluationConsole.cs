@@ -1,0 +1,48 @@
+using System.CommandLine;
+using System.Globalization;
+using AdaptSharp.Attacks;
+using AdaptSharp.Data;
+using AdaptSharp.Evaluation;
+using AdaptSharp.Runtime;
+using Spectre.Console;
+
+namespace AdaptSharp.Cli;
+
+/// <summary>Renders an evaluation run: Spectre progress bars when interactive, one line per stage otherwise.</summary>
+public static class EvaluationConsole
+{
+    /// <summary>Runs with Spectre progress bars (points done, robust accuracy so far) or, when not interactive, one line per stage.</summary>
+    public static EvaluationResult Run(RobustnessEvaluator evaluator, TorchSharp.torch.Tensor images, TorchSharp.torch.Tensor labels,
+        EvaluationResult? previous, Action<EvaluationResult> save, CancellationToken cancellationToken)
+    {
+        static string Line(EvaluationProgress p) =>
+            $"{p.Stage,-34} {p.PointsDone,6}/{p.PointsTotal} pts, robust {(100 * p.RobustAccuracy).ToString("0.0", CultureInfo.InvariantCulture)}%";
+
+        if (!AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            return evaluator.Run(images, labels, p =>
+            {
+                if (p.PointsDone == p.PointsTotal)
+                    Console.WriteLine(Line(p));
+            }, previous, save, cancellationToken);
+        }
+
+        EvaluationResult result = null!;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+                new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var tasks = new Dictionary<string, ProgressTask>();
+                result = evaluator.Run(images, labels, p =>
+                {
+                    if (!tasks.TryGetValue(p.Stage, out var task))
+                        tasks[p.Stage] = task = ctx.AddTask(Markup.Escape(p.Stage), maxValue: Math.Max(1, p.PointsTotal));
+                    task.Value = p.PointsDone;
+                    task.Description = Markup.Escape(Line(p));
+                }, previous, save, cancellationToken);
+            });
+        return result;
+    }
+}

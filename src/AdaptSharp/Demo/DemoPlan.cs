@@ -1,0 +1,49 @@
+using AdaptSharp.Training;
+
+namespace AdaptSharp.Demo;
+
+/// <summary>
+/// Sizes of the embedded-default study. <see cref="Quick"/> is chosen by measurement to finish in about ten
+/// minutes on a 2-core CPU; <see cref="Full"/> is the same study on all the data.
+/// </summary>
+public sealed record DemoPlan
+{
+    public required string Name { get; init; }
+
+    /// <summary>Methods tuned on the backbone, in table order.</summary>
+    public IReadOnlyList<ObjectiveKind> Methods { get; init; } = [ObjectiveKind.Natural, ObjectiveKind.At, ObjectiveKind.AdaptCe];
+
+    public string Prompts { get; init; } = "deep:8";
+
+    public string Trainable { get; init; } = "prompts,head";
+
+    /// <summary>Training images used (the first N of the training split); null = all 60,000.</summary>
+    public int? TrainImages { get; init; }
+
+    public int Epochs { get; init; } = 2;
+
+    public int BatchSize { get; init; } = 128;
+
+    public double LearningRate { get; init; } = 0.1;
+
+    public double Eps { get; init; } = 0.1;
+
+    public int InnerSteps { get; init; } = 10;
+
+    /// <summary>Test points for clean and PGD (the first N of the test split).</summary>
+    public int EvalPoints { get; init; } = 1000;
+
+    /// <summary>Test points (the first N of <see cref="EvalPoints"/>) for AutoAttack standard.</summary>
+    public int AutoAttackPoints { get; init; } = 1000;
+
+    public int EvalBatchSize { get; init; } = 250;
+
+    public long Seed { get; init; }
+
+    public static DemoPlan Quick { get; } = new() { Name = "quick", TrainImages = 10_000, Epochs = 2, AutoAttackPoints = 200 };
+
+    public static DemoPlan Full { get; } = new()
+    {
+        Name = "full", TrainImages = null, Epochs = 10, EvalPoints = 10_000, AutoAttackPoints = 10_000, Prompts = "deep:8",
+    };
+}

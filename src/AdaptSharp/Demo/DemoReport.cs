@@ -1,0 +1,177 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using AdaptSharp.Checkpoints;
+using AdaptSharp.Evaluation;
+using ScottPlot;
+using AttackSource = AdaptSharp.Evaluation.AttackSource;
+
+namespace AdaptSharp.Demo;
+
+/// <summary>The demo's report: report.md (table, sizes, masking flags, a plain reading), report.json and a bar chart.</summary>
+public static class DemoReport
+{
+    public const string MarkdownFile = "report.md";
+    public const string JsonFile = "report.json";
+    public const string PlotFile = "robust-accuracy.png";
+
+    public sealed record Row(
+        string Method, long Trainable, double TrainablePercent, long PromptFileBytes, double Clean,
+        double PgdAgnostic, double PgdAdaptive, double AutoAttack, int AutoAttackPoints, int Flags, double TrainSeconds);
+
+    public static IReadOnlyList<Row> Rows(DemoResult result) => result.Methods.Select(m => new Row(
+        m.Method, m.Parameters.Trainable, m.Parameters.TrainablePercent, m.PromptFileBytes, m.Pgd.CleanAccuracy,
+        Accuracy(m.Pgd, DemoStudy.PgdAttack, AttackSource.Agnostic), Accuracy(m.Pgd, DemoStudy.PgdAttack, AttackSource.Adaptive),
+        m.AutoAttack.RobustAccuracy, m.AutoAttack.N, m.Pgd.Checklist.Count(c => c.Status == CheckStatus.Flagged), m.TrainSeconds)).ToList();
+
+    private static double Accuracy(RobustnessReport report, string attack, AttackSource source) =>
+        report.Find(attack, source)?.RobustAccuracy ?? double.NaN;
+
+    public static string Pct(double v) => double.IsNaN(v) ? "-" : (100 * v).ToString("0.0", CultureInfo.InvariantCulture) + "%";
+
+    private static string Size(long bytes) => bytes >= 1 << 20
+        ? (bytes / (1024.0 * 1024)).ToString("0.00", CultureInfo.InvariantCulture) + " MiB"
+        : (bytes / 1024.0).ToString("0.0", CultureInfo.InvariantCulture) + " KiB";
+
+    public static string Table(DemoResult result)
+    {
+        var rows = Rows(result);
+        var n = result.Methods.FirstOrDefault()?.Pgd.N ?? 0;
+        var m = rows.FirstOrDefault()?.AutoAttackPoints ?? 0;
+        var sb = new StringBuilder();
+        sb.AppendLine($"| method | trained params | prompt file | clean | PGD-10 prompt-agnostic | PGD-10 adaptive | AutoAttack (adaptive, n={m}) | masking flags |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in rows)
+            sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {r.Method} | {r.Trainable:N0} ({r.TrainablePercent:0.00}%) | {Size(r.PromptFileBytes)} | {Pct(r.Clean)} | {Pct(r.PgdAgnostic)} | {Pct(r.PgdAdaptive)} | {Pct(r.AutoAttack)} | {r.Flags} |"));
+        return sb.ToString();
+    }
+
+    public static string Markdown(DemoResult result)
+    {
+        var rows = Rows(result);
+        var first = result.Methods.FirstOrDefault();
+        var threat = first?.Pgd.Threat.ToString() ?? "";
+        var sb = new StringBuilder();
+        sb.AppendLine("# AdaptSharp demo: robust prompt tuning on Fashion-MNIST");
+        sb.AppendLine();
+        sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"Plan `{result.Plan.Name}`, {result.CreatedUtc}, {result.TotalSeconds / 60:0.0} min on {result.Machine}."));
+        sb.AppendLine();
+        sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"Threat model {threat} in pixel units. Robust accuracy on the first {first?.Pgd.N ?? 0} Fashion-MNIST test points (AutoAttack on the first {rows.FirstOrDefault()?.AutoAttackPoints ?? 0}), seed {result.Plan.Seed}. " +
+            $"PGD-10: step eps/4, uniform random start, CE loss; generated on f_0 (prompt-agnostic) or on f_P (adaptive), always scored on f_P. AutoAttack: standard (APGD-CE, APGD-T, FAB-T, Square 5000 queries) on f_P."));
+        sb.AppendLine();
+        sb.Append(Table(result));
+        sb.AppendLine();
+        sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"Backbone: `{result.Backbone}` ({Size(result.BackboneBytes)}; {result.BackboneSource}); clean accuracy without prompts {Pct(result.BackboneCleanAccuracy)}. " +
+            $"Each method stores only its prompt file (prompts `{result.Plan.Prompts}` + head), {Size(rows.FirstOrDefault()?.PromptFileBytes ?? 0)} against the backbone's {Size(result.BackboneBytes)}."));
+        sb.AppendLine();
+        sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"Tuning: {result.Plan.Epochs} epoch(s) on the first {result.Plan.TrainImages?.ToString("N0") ?? "60,000"} training images, batch {result.Plan.BatchSize}, SGD one-cycle peak lr {result.Plan.LearningRate}, inner PGD-{result.Plan.InnerSteps} at eps {result.Plan.Eps}. " +
+            $"Training time: {string.Join(", ", rows.Select(r => $"{r.Method} {r.TrainSeconds:0}s"))}."));
+        sb.AppendLine();
+        sb.AppendLine("![robust accuracy](" + PlotFile + ")");
+        sb.AppendLine();
+        sb.AppendLine("## What this shows");
+        foreach (var line in Reading(rows))
+            sb.AppendLine("- " + line);
+        sb.AppendLine();
+        sb.AppendLine("## Gradient-masking checklist (EVALUATION.md), per method");
+        foreach (var m in result.Methods)
+        {
+            sb.AppendLine();
+            sb.AppendLine($"**{m.Method}**");
+            foreach (var c in m.Pgd.Checklist)
+                sb.AppendLine($"- {c.Number}. {(c.Status == CheckStatus.Flagged ? "**FLAGGED**" : c.Status == CheckStatus.Passed ? "passed" : "not run")}: {c.Title} — {c.Detail}");
+        }
+        sb.AppendLine();
+        sb.AppendLine("Per-method reports with per-point flags: `eval/<method>/{pgd,autoattack}/report.{md,json}`, `flags.npy`; training curves: `runs/<method>/metrics.jsonl`.");
+        return sb.ToString();
+    }
+
+    /// <summary>A short plain-language reading of the numbers, with the thresholds stated.</summary>
+    public static IReadOnlyList<string> Reading(IReadOnlyList<Row> rows)
+    {
+        var lines = new List<string>();
+        var natural = rows.FirstOrDefault(r => r.Method == "natural");
+        var at = rows.FirstOrDefault(r => r.Method == "at");
+        var adapt = rows.FirstOrDefault(r => r.Method.StartsWith("adapt", StringComparison.Ordinal));
+        if (natural is not null)
+            lines.Add($"Naturally tuned prompts keep {Pct(natural.PgdAdaptive)} under adaptive PGD: the clean backbone is not robust by itself.");
+        if (at is not null)
+        {
+            var gap = at.PgdAgnostic - at.PgdAdaptive;
+            lines.Add(gap > 0.02
+                ? $"Prompt-agnostic AT looks robust when the attack ignores its prompts ({Pct(at.PgdAgnostic)}) but falls to {Pct(at.PgdAdaptive)} under the adaptive attack: a gap of {Pct(gap)}, the paper's gradient-obfuscation finding."
+                : $"Prompt-agnostic AT: {Pct(at.PgdAgnostic)} under the prompt-agnostic attack vs {Pct(at.PgdAdaptive)} adaptive (gap {Pct(gap)}); here the prompt-agnostic evaluation did not overstate robustness by more than 2 points.");
+        }
+        if (adapt is not null)
+        {
+            lines.Add($"ADAPT ({adapt.Method}) keeps {Pct(adapt.PgdAdaptive)} under adaptive PGD and {Pct(adapt.AutoAttack)} under AutoAttack, training {adapt.TrainablePercent:0.00}% of the parameters.");
+            if (natural is not null)
+                lines.Add($"Compared with natural prompts, ADAPT raises adaptive-PGD accuracy by {Pct(adapt.PgdAdaptive - natural.PgdAdaptive)} at a clean-accuracy cost of {Pct(natural.Clean - adapt.Clean)}.");
+        }
+        if (rows.Any(r => r.Flags > 0))
+            lines.Add($"Checklist flags were raised for: {string.Join(", ", rows.Where(r => r.Flags > 0).Select(r => $"{r.Method} ({r.Flags})"))}; see below.");
+        return lines;
+    }
+
+    public static void Write(string directory, DemoResult result)
+    {
+        Directory.CreateDirectory(directory);
+        var json = JsonSerializer.Serialize(new
+        {
+            plan = result.Plan,
+            result.Backbone,
+            result.BackboneSource,
+            result.BackboneBytes,
+            result.BackboneCleanAccuracy,
+            rows = Rows(result),
+            result.TotalSeconds,
+            result.Machine,
+            result.CreatedUtc,
+        }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
+        AtomicFile.WriteAllText(Path.Combine(directory, JsonFile), json);
+        WritePlot(result, Path.Combine(directory, PlotFile));
+        AtomicFile.WriteAllText(Path.Combine(directory, MarkdownFile), Markdown(result));
+    }
+
+    private static void WritePlot(DemoResult result, string path)
+    {
+        var rows = Rows(result);
+        var series = new (string Label, Func<Row, double> Value, string Color)[]
+        {
+            ("clean", r => r.Clean, "#2ca02c"),
+            ("PGD-10 prompt-agnostic", r => r.PgdAgnostic, "#ff7f0e"),
+            ("PGD-10 adaptive", r => r.PgdAdaptive, "#1f77b4"),
+            ("AutoAttack (adaptive)", r => r.AutoAttack, "#d62728"),
+        };
+        var plot = new Plot();
+        var bars = new List<Bar>();
+        const double width = 0.2;
+        for (int i = 0; i < rows.Count; i++)
+            for (int s = 0; s < series.Length; s++)
+            {
+                var v = series[s].Value(rows[i]);
+                bars.Add(new Bar
+                {
+                    Position = i + (s - 1.5) * width,
+                    Value = double.IsNaN(v) ? 0 : 100 * v,
+                    Size = width * 0.95,
+                    FillColor = Color.FromHex(series[s].Color),
+                    Label = double.IsNaN(v) ? "" : (100 * v).ToString("0", CultureInfo.InvariantCulture),
+                });
+            }
+        plot.Add.Bars(bars);
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, rows.Count).Select(i => (double)i).ToArray(), rows.Select(r => r.Method).ToArray());
+        foreach (var (label, _, color) in series)
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = label, FillColor = Color.FromHex(color) });
+        plot.ShowLegend(Alignment.UpperRight);
+        plot.Axes.SetLimitsY(0, 110);
+        plot.YLabel("accuracy on f_P (%)");
+        plot.Title("Fashion-MNIST, L-inf eps " + result.Plan.Eps.ToString(CultureInfo.InvariantCulture));
+        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(900, 500, ImageFormat.Png));
+    }
+}

@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using AdaptSharp.Attacks;
+using AdaptSharp.Checkpoints;
+using AdaptSharp.Data;
+using AdaptSharp.Evaluation;
+using AdaptSharp.Models;
+using AdaptSharp.Runtime;
+using AdaptSharp.Training;
+using static TorchSharp.torch;
+using AttackSource = AdaptSharp.Evaluation.AttackSource;
+
+namespace AdaptSharp.Demo;
+
+/// <summary>
+/// The embedded default: tune prompts on a pretrained backbone with several methods, evaluate all of them on the
+/// same test points (clean, prompt-agnostic and adaptive PGD, AutoAttack on the adaptive view), and report.
+/// UI-free: the caller supplies how a training job and an evaluation are run (with or without progress bars).
+/// </summary>
+public sealed class DemoStudy
+{
+    public const string PgdAttack = "pgd10";
+
+    private readonly DemoPlan plan;
+    private readonly string backbone;
+    private readonly DatasetSpec data;
+    private readonly string outputDirectory;
+    private readonly string device;
+    private readonly Action<string> log;
+
+    public DemoStudy(DemoPlan plan, string backbone, DatasetSpec data, string outputDirectory, string device, Action<string>? log = null)
+    {
+        this.plan = plan;
+        this.backbone = backbone;
+        this.data = data;
+        this.outputDirectory = outputDirectory;
+        this.device = device;
+        this.log = log ?? (_ => { });
+    }
+
+    public static string MethodName(ObjectiveKind kind) => ObjectiveOptions.FormatKind(kind);
+
+    public TrainingRecipe RecipeFor(ObjectiveKind method) => TrainingRecipe.FashionMnistCpu with
+    {
+        Name = $"demo-{plan.Name}-{MethodName(method)}",
+        Description = $"demo ({plan.Name}): {MethodName(method)} prompt tuning at eps {plan.Eps}",
+        Method = method,
+        Prompts = plan.Prompts,
+        Trainable = plan.Trainable,
+        Epochs = plan.Epochs,
+        BatchSize = plan.BatchSize,
+        LearningRate = plan.LearningRate,
+        EvalPoints = 0,
+        CheckpointEvery = 0,
+        Attack = new InnerAttackOptions(plan.Eps, plan.Eps / 4, plan.InnerSteps),
+    };
+
+    /// <summary>Runs every method; already finished artifacts and reports in the output folder are reused.</summary>
+    public DemoResult Run(
+        Func<TrainingJobSpec, TrainingJobResult> train,
+        Func<RobustnessEvaluator, Tensor, Tensor, string, EvaluationResult> evaluate,
+        string backboneSource)
+    {
+        var clock = Stopwatch.StartNew();
+        Directory.CreateDirectory(outputDirectory);
+        var threat = ThreatModel.LInf(plan.Eps);
+        var results = new List<DemoMethodResult>();
+        double backboneClean = double.NaN;
+
+        foreach (var method in plan.Methods)
+        {
+            var name = MethodName(method);
+            var promptFile = Path.Combine(outputDirectory, "prompts", $"{name}.safetensors");
+            var runDirectory = Path.Combine(outputDirectory, "runs", name);
+            var trainClock = Stopwatch.StartNew();
+            if (!File.Exists(promptFile))
+            {
+                if (Directory.Exists(runDirectory))
+                    Directory.Delete(runDirectory, recursive: true); // an interrupted earlier attempt
+                Directory.CreateDirectory(Path.GetDirectoryName(promptFile)!);
+                log($"tuning prompts: {name}");
+                var job = train(new TrainingJobSpec
+                {
+                    BackbonePath = backbone,
+                    Data = data,
+                    Recipe = RecipeFor(method),
+                    OutputPath = promptFile,
+                    RunDirectory = runDirectory,
+                    Device = device,
+                    Seed = plan.Seed,
+                    TrainLimit = plan.TrainImages,
+                });
+                if (job.OutputPath is null)
+                    throw new OperationCanceledException("demo interrupted during training");
+            }
+            else
+            {
+                log($"reusing {promptFile}");
+            }
+            var trainSeconds = trainClock.Elapsed.TotalSeconds;
+
+            using var loaded = ModelLoader.Load(new ModelRequest(backbone, null, Prompts: promptFile), TorchRuntime.ResolveDevice(device));
+            var model = loaded.Model;
+            model.SetTrainable(TrainableSets.Parse(plan.Trainable));
+            var parameters = model.CountParameters();
+            model.SetTrainable(TrainableSet.None);
+
+            var (images, labels) = DatasetLoader.LoadEvaluationSet(data, plan.EvalPoints, model.Config.ImageSize, model.Config.InChannels, DatasetSplit.Test);
+            using var imagesScope = images;
+            using var labelsScope = labels;
+            var dev = model.parameters().First().device;
+            using var x = images.to(dev);
+            using var y = labels.to(dev);
+
+            var pgd = EvaluateCached(Path.Combine(outputDirectory, "eval", name, "pgd"), model, x, y, evaluate, new EvaluationOptions
+            {
+                Threat = threat,
+                Attacks = ["clean", PgdAttack],
+                Sources = [AttackSource.Adaptive, AttackSource.Agnostic],
+                Seed = plan.Seed,
+                BatchSize = plan.EvalBatchSize,
+                RunChecks = true,
+                CheckPoints = Math.Min(200, plan.EvalPoints),
+                Data = data.ToString(),
+                ModelName = $"{model.Config.Name} + {name} prompts",
+            }, $"{name}: clean + PGD-10 (agnostic, adaptive), n={plan.EvalPoints}");
+
+            var m = Math.Min(plan.AutoAttackPoints, plan.EvalPoints);
+            using var xa = x.narrow(0, 0, m);
+            using var ya = y.narrow(0, 0, m);
+            var autoAttack = EvaluateCached(Path.Combine(outputDirectory, "eval", name, "autoattack"), model, xa, ya, evaluate, new EvaluationOptions
+            {
+                Threat = threat,
+                Attacks = ["clean", "autoattack"],
+                Sources = [AttackSource.Adaptive],
+                Seed = plan.Seed,
+                BatchSize = plan.EvalBatchSize,
+                RunChecks = false,
+                Data = data.ToString(),
+                ModelName = $"{model.Config.Name} + {name} prompts",
+            }, $"{name}: AutoAttack standard (adaptive), n={m}");
+
+            if (double.IsNaN(backboneClean))
+                backboneClean = CleanAccuracy(model, x, y);
+            results.Add(new DemoMethodResult(name, promptFile, new FileInfo(promptFile).Length, parameters, trainSeconds, pgd.Report, autoAttack.Report));
+        }
+
+        return new DemoResult(plan, backbone, backboneSource, new FileInfo(backbone).Length, backboneClean, results,
+            clock.Elapsed.TotalSeconds, MachineDescription.Describe(), DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'"));
+    }
+
+    private EvaluationResult EvaluateCached(string directory, VisionTransformer model, Tensor x, Tensor y,
+        Func<RobustnessEvaluator, Tensor, Tensor, string, EvaluationResult> evaluate, EvaluationOptions options, string title)
+    {
+        var previous = ReportWriter.TryLoad(directory);
+        if (previous is { Report.Complete: true } && previous.Report.N == x.shape[0])
+        {
+            log($"reusing {directory}");
+            return previous;
+        }
+        Directory.CreateDirectory(directory);
+        var result = evaluate(new RobustnessEvaluator(model, options), x, y, title);
+        ReportWriter.WriteAll(directory, result, plots: true);
+        return result;
+    }
+
+    /// <summary>Clean accuracy of the backbone alone (f_0 of the first model carries the tuned head, so build f_0 from the file).</summary>
+    private double CleanAccuracy(VisionTransformer tuned, Tensor x, Tensor y)
+    {
+        using var plain = ModelLoader.Load(new ModelRequest(backbone, null), TorchRuntime.ResolveDevice(device));
+        using var _ = no_grad();
+        long correct = 0;
+        for (long start = 0; start < x.shape[0]; start += plan.EvalBatchSize)
+        {
+            using var scope = NewDisposeScope();
+            var n = Math.Min(plan.EvalBatchSize, x.shape[0] - start);
+            correct += plain.Model.forward(x.narrow(0, start, n)).argmax(1).eq(y.narrow(0, start, n)).sum().item<long>();
+        }
+        return (double)correct / x.shape[0];
+    }
+}

@@ -1,0 +1,24 @@
+namespace AdaptSharp.Evaluation;
+
+/// <summary>
+/// One suite column's result. <see cref="RobustAccuracy"/>: fraction of the evaluated points still correctly
+/// classified by f_P under this attack (and clean). <see cref="CumulativeRobustAccuracy"/>: fraction robust to
+/// this attack and every column before it (pointwise worst case). <see cref="PointsDone"/> &lt; N marks a
+/// partial (resumable) column; the accuracies then cover the points done so far.
+/// </summary>
+public sealed record AttackResult(
+    string Name,
+    AttackSource Source,
+    string Settings,
+    int PointsDone,
+    int Robust,
+    double RobustAccuracy,
+    double CumulativeRobustAccuracy,
+    double MaxPerturbation,
+    double Seconds,
+    long GradientEvaluations,
+    long Queries)
+{
+    [System.Text.Json.Serialization.JsonIgnore]
+    public SuiteColumn Column => new(Name, Source);
+}

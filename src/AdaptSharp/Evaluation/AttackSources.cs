@@ -1,0 +1,22 @@
+namespace AdaptSharp.Evaluation;
+
+/// <summary>Parses the <c>--source adaptive|agnostic|both</c> option.</summary>
+public static class AttackSources
+{
+    public static IReadOnlyList<AttackSource> Parse(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "adaptive" or "fp" or "f_p" => [AttackSource.Adaptive],
+        "agnostic" or "prompt-agnostic" or "f0" or "f_0" => [AttackSource.Agnostic],
+        "both" => [AttackSource.Adaptive, AttackSource.Agnostic],
+        _ => throw new ArgumentException($"bad source '{text}': expected adaptive, agnostic or both"),
+    };
+
+    public static string Format(AttackSource source) => source == AttackSource.Adaptive ? "adaptive" : "agnostic";
+
+    public static AttackSource ParseOne(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "adaptive" => AttackSource.Adaptive,
+        "agnostic" => AttackSource.Agnostic,
+        _ => throw new ArgumentException($"bad source '{text}': expected adaptive or agnostic"),
+    };
+}

@@ -1,0 +1,9 @@
+namespace AdaptSharp.Evaluation;
+
+/// <summary>Outcome of one gradient-masking check.</summary>
+public enum CheckStatus
+{
+    Passed,
+    Flagged,
+    NotRun,
+}

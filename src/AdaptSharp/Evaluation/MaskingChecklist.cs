@@ -1,0 +1,167 @@
+using System.Globalization;
+
+namespace AdaptSharp.Evaluation;
+
+/// <summary>
+/// The gradient-masking checklist of EVALUATION.md, computed from suite results and the checklist's subset
+/// runs. Each item is Passed, Flagged (with the numbers) or NotRun (with what it would need). "Clearly" and
+/// "near 0" are defined by <see cref="ChecklistThresholds"/>.
+/// </summary>
+public static class MaskingChecklist
+{
+    public const string PurposeConvergenceBase = "convergence-base";
+    public const string PurposeConvergenceStrong = "convergence-strong";
+    public const string PurposeLargeEps = "large-eps";
+    public const string PurposeAgnosticPgd = "agnostic-pgd";
+    public const string PurposeFgsm = "fgsm";
+
+    public static readonly IReadOnlyList<string> Titles =
+    [
+        "adaptive PGD not clearly below prompt-agnostic PGD",
+        "FGSM not clearly below PGD",
+        "black-box attacks not clearly below white-box attacks",
+        "accuracy near 0 at a very large eps",
+        "more PGD steps and restarts do not lower accuracy clearly",
+        "input gradients finite and non-zero",
+    ];
+
+    /// <summary>
+    /// Evaluates all six checks. <paramref name="attacks"/>: complete suite columns on <paramref name="n"/> points;
+    /// <paramref name="checkRuns"/>: subset runs (by purpose); <paramref name="gradients"/>: null if not measured;
+    /// <paramref name="hasPrompts"/>: false makes check 1 not applicable (f_P = f_0).
+    /// </summary>
+    public static IReadOnlyList<CheckResult> Evaluate(
+        IReadOnlyList<AttackResult> attacks, int n, IReadOnlyList<SubsetRun> checkRuns, GradientStatistics? gradients,
+        bool hasPrompts, ChecklistThresholds thresholds)
+    {
+        var complete = attacks.Where(a => a.PointsDone == n && n > 0).ToList();
+        return
+        [
+            AdaptiveVersusAgnostic(complete, n, checkRuns, hasPrompts, thresholds),
+            FgsmVersusPgd(complete, n, checkRuns, thresholds),
+            BlackBoxVersusWhiteBox(complete, n, thresholds),
+            LargeEps(checkRuns, thresholds),
+            Convergence(checkRuns, thresholds),
+            Gradients(gradients, thresholds),
+        ];
+    }
+
+    private static CheckResult AdaptiveVersusAgnostic(List<AttackResult> attacks, int n, IReadOnlyList<SubsetRun> runs, bool hasPrompts,
+        ChecklistThresholds t)
+    {
+        const int number = 1;
+        if (!hasPrompts)
+            return NotRun(number, "the model has no prompts (f_P = f_0)");
+        var pairs = attacks.Where(a => a.Source == AttackSource.Adaptive && AttackCatalog.IsWhiteBox(a.Name))
+            .Select(a => (Adaptive: a, Agnostic: attacks.FirstOrDefault(b => b.Name == a.Name && b.Source == AttackSource.Agnostic)))
+            .Where(p => p.Agnostic is not null)
+            .OrderByDescending(p => AttackCatalog.IsPgd(p.Adaptive.Name))
+            .ToList();
+        if (pairs.Count == 0)
+        {
+            var subsetAdaptive = runs.FirstOrDefault(r => r.Purpose == PurposeConvergenceBase);
+            var subsetAgnostic = runs.FirstOrDefault(r => r.Purpose == PurposeAgnosticPgd);
+            if (subsetAdaptive is null || subsetAgnostic is null)
+                return NotRun(number, "needs a white-box attack (e.g. pgd10) with --source both, or the checklist runs");
+            var m = Math.Min(subsetAdaptive.Points, subsetAgnostic.Points);
+            var subsetFlagged = t.IsClearlyBelow(subsetAdaptive.Accuracy, subsetAgnostic.Accuracy, m);
+            return Result(number, subsetFlagged,
+                $"{subsetAdaptive.Attack} on the checklist subset: adaptive {Pct(subsetAdaptive.Accuracy)} vs agnostic {Pct(subsetAgnostic.Accuracy)} " +
+                $"(gap {Pts(subsetAgnostic.Accuracy - subsetAdaptive.Accuracy)}, clear above {Pts(t.ClearGap(subsetAgnostic.Accuracy, subsetAdaptive.Accuracy, m))}, n={m})" +
+                (subsetFlagged ? "; prompt-agnostic robustness is obfuscated: trust the adaptive numbers" : ""));
+        }
+        var (adaptive, agnostic) = pairs[0];
+        var flagged = t.IsClearlyBelow(adaptive.RobustAccuracy, agnostic!.RobustAccuracy, n);
+        return Result(number, flagged,
+            $"{adaptive.Name}: adaptive {Pct(adaptive.RobustAccuracy)} vs agnostic {Pct(agnostic.RobustAccuracy)} " +
+            $"(gap {Pts(agnostic.RobustAccuracy - adaptive.RobustAccuracy)}, clear above {Pts(t.ClearGap(agnostic.RobustAccuracy, adaptive.RobustAccuracy, n))}, n={n})" +
+            (flagged ? "; prompt-agnostic robustness is obfuscated: trust the adaptive numbers" : ""));
+    }
+
+    private static CheckResult FgsmVersusPgd(List<AttackResult> attacks, int n, IReadOnlyList<SubsetRun> runs, ChecklistThresholds t)
+    {
+        const int number = 2;
+        foreach (var source in new[] { AttackSource.Adaptive, AttackSource.Agnostic })
+        {
+            var fgsm = attacks.FirstOrDefault(a => AttackCatalog.IsFgsm(a.Name) && a.Source == source);
+            var pgd = attacks.FirstOrDefault(a => AttackCatalog.IsPgd(a.Name) && a.Source == source);
+            if (fgsm is null || pgd is null)
+                continue;
+            var flagged = t.IsClearlyBelow(fgsm.RobustAccuracy, pgd.RobustAccuracy, n);
+            return Result(number, flagged,
+                $"{AttackSources.Format(source)}: fgsm {Pct(fgsm.RobustAccuracy)} vs {pgd.Name} {Pct(pgd.RobustAccuracy)} " +
+                $"(clear above {Pts(t.ClearGap(pgd.RobustAccuracy, fgsm.RobustAccuracy, n))}, n={n})");
+        }
+        var subsetFgsm = runs.FirstOrDefault(r => r.Purpose == PurposeFgsm);
+        var subsetPgd = runs.FirstOrDefault(r => r.Purpose == PurposeConvergenceBase);
+        if (subsetFgsm is null || subsetPgd is null)
+            return NotRun(number, "needs fgsm and a pgd attack from the same source, or the checklist runs");
+        var m = Math.Min(subsetFgsm.Points, subsetPgd.Points);
+        var subsetFlagged = t.IsClearlyBelow(subsetFgsm.Accuracy, subsetPgd.Accuracy, m);
+        return Result(number, subsetFlagged,
+            $"checklist subset, adaptive: {subsetFgsm.Attack} {Pct(subsetFgsm.Accuracy)} vs {subsetPgd.Attack} {Pct(subsetPgd.Accuracy)} " +
+            $"(clear above {Pts(t.ClearGap(subsetPgd.Accuracy, subsetFgsm.Accuracy, m))}, n={m})");
+    }
+
+    private static CheckResult BlackBoxVersusWhiteBox(List<AttackResult> attacks, int n, ChecklistThresholds t)
+    {
+        const int number = 3;
+        var blackBox = attacks.Where(a => AttackCatalog.IsBlackBox(a.Name)).OrderBy(a => a.RobustAccuracy).FirstOrDefault();
+        var whiteBox = attacks.Where(a => AttackCatalog.IsWhiteBox(a.Name) && a.Source == AttackSource.Adaptive)
+            .OrderBy(a => a.RobustAccuracy).FirstOrDefault();
+        if (blackBox is null || whiteBox is null)
+            return NotRun(number, "needs a black-box attack (square or rays) and an adaptive white-box attack");
+        var flagged = t.IsClearlyBelow(blackBox.RobustAccuracy, whiteBox.RobustAccuracy, n);
+        return Result(number, flagged,
+            $"best black-box {blackBox.Name} {Pct(blackBox.RobustAccuracy)} vs best white-box {whiteBox.Name} {Pct(whiteBox.RobustAccuracy)} " +
+            $"(clear above {Pts(t.ClearGap(whiteBox.RobustAccuracy, blackBox.RobustAccuracy, n))}, n={n})");
+    }
+
+    private static CheckResult LargeEps(IReadOnlyList<SubsetRun> runs, ChecklistThresholds t)
+    {
+        const int number = 4;
+        var run = runs.FirstOrDefault(r => r.Purpose == PurposeLargeEps);
+        if (run is null)
+            return NotRun(number, "checklist runs skipped (--no-checks)");
+        var flagged = run.Accuracy > t.LargeEpsMaxAccuracy;
+        return Result(number, flagged,
+            $"{run.Attack} at eps {Num(run.Threat.Eps)}: {Pct(run.Accuracy)} (near 0 means <= {Pct(t.LargeEpsMaxAccuracy)}, n={run.Points})");
+    }
+
+    private static CheckResult Convergence(IReadOnlyList<SubsetRun> runs, ChecklistThresholds t)
+    {
+        const int number = 5;
+        var weak = runs.FirstOrDefault(r => r.Purpose == PurposeConvergenceBase);
+        var strong = runs.FirstOrDefault(r => r.Purpose == PurposeConvergenceStrong);
+        if (weak is null || strong is null)
+            return NotRun(number, "checklist runs skipped (--no-checks)");
+        var n = Math.Min(weak.Points, strong.Points);
+        var flagged = t.IsClearlyBelow(strong.Accuracy, weak.Accuracy, n);
+        return Result(number, flagged,
+            $"{weak.Attack} {Pct(weak.Accuracy)} vs {strong.Attack} {Pct(strong.Accuracy)} " +
+            $"(clear above {Pts(t.ClearGap(weak.Accuracy, strong.Accuracy, n))}, n={n})" +
+            (flagged ? "; the attack has not converged: use more steps/restarts" : ""));
+    }
+
+    private static CheckResult Gradients(GradientStatistics? g, ChecklistThresholds t)
+    {
+        const int number = 6;
+        if (g is null)
+            return NotRun(number, "checklist runs skipped (--no-checks)");
+        var flagged = g.NonFiniteGradientPoints > 0 || g.ZeroFraction > t.ZeroGradientFraction;
+        return Result(number, flagged,
+            $"{g.ZeroGradientPoints} of {g.Points} points with all-zero input gradient (flag above {Pct(t.ZeroGradientFraction)}), " +
+            $"{g.NonFiniteGradientPoints} with NaN/inf, mean |grad| {g.MeanAbsGradient.ToString("G3", CultureInfo.InvariantCulture)}");
+    }
+
+    private static CheckResult Result(int number, bool flagged, string detail) =>
+        new(number, Titles[number - 1], flagged ? CheckStatus.Flagged : CheckStatus.Passed, detail);
+
+    private static CheckResult NotRun(int number, string why) => new(number, Titles[number - 1], CheckStatus.NotRun, why);
+
+    internal static string Pct(double fraction) => (100.0 * fraction).ToString("0.0", CultureInfo.InvariantCulture) + "%";
+
+    private static string Pts(double fraction) => (100.0 * fraction).ToString("0.0", CultureInfo.InvariantCulture) + " pts";
+
+    private static string Num(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
+}

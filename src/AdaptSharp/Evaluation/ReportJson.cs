@@ -1,0 +1,31 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace AdaptSharp.Evaluation;
+
+/// <summary>report.json encoding: snake_case names, enums as strings, indented.</summary>
+public static class ReportJson
+{
+    public static JsonSerializerOptions Options { get; } = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static string Serialize(RobustnessReport report) => JsonSerializer.Serialize(report, Options);
+
+    public static RobustnessReport Deserialize(string json, string label = "report")
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<RobustnessReport>(json, Options)
+                ?? throw new InvalidDataException($"{label}: empty report");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{label}: not a valid report ({e.Message})", e);
+        }
+    }
+}

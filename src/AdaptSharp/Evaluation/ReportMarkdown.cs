@@ -1,0 +1,102 @@
+using System.Globalization;
+using System.Text;
+
+namespace AdaptSharp.Evaluation;
+
+/// <summary>Renders a <see cref="RobustnessReport"/> as report.md: header, per-attack table, checklist, sweep, plots.</summary>
+public static class ReportMarkdown
+{
+    public static string Render(RobustnessReport r, IReadOnlyList<string>? plotFiles = null)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"# Robustness report: {r.Model}");
+        sb.AppendLine();
+        sb.AppendLine($"- Status: {(r.Complete ? "complete" : "**partial** (resume with --resume)")}");
+        sb.AppendLine($"- Model: `{Short(r.ModelFingerprint)}` (backbone SHA-256), prompts {r.Prompts}" +
+                      (r.PromptFingerprint is { } pf ? $" `{Short(pf)}`" : ""));
+        sb.AppendLine($"- Data: {Escape(r.Data)} ({r.Split}), n = {r.N}, seed {r.Seed}, batch size {r.BatchSize}");
+        sb.AppendLine($"- Threat model: {r.Threat} (pixel space, [0,1] box); every adversarial batch checked before counting");
+        sb.AppendLine($"- Time: {Seconds(r.TotalSeconds)}, {r.CreatedUtc}");
+        sb.AppendLine();
+        sb.AppendLine("| attack | source | robust accuracy | cumulative | max perturbation | time | gradient evals | queries | settings |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var a in r.Attacks)
+        {
+            var done = a.PointsDone == r.N ? "" : $" ({a.PointsDone}/{r.N} done)";
+            sb.AppendLine($"| {a.Name} | {SourceLabel(a)} | {Pct(a.RobustAccuracy)}{done} | {Pct(a.CumulativeRobustAccuracy)} | " +
+                          $"{a.MaxPerturbation.ToString("0.#####", CultureInfo.InvariantCulture)} | {Seconds(a.Seconds)} | " +
+                          $"{a.GradientEvaluations:N0} | {a.Queries:N0} | {Escape(a.Settings)} |");
+        }
+        sb.AppendLine();
+        var se = 100.0 * Math.Sqrt(r.RobustAccuracy * (1 - r.RobustAccuracy) / Math.Max(1, r.N));
+        sb.AppendLine($"**Robust accuracy (pointwise worst case over the suite): {Pct(r.RobustAccuracy)}** " +
+                      $"(clean {Pct(r.CleanAccuracy)}; n = {r.N}, one seed, standard error {se.ToString("0.0", CultureInfo.InvariantCulture)} points)");
+        sb.AppendLine();
+        if (r.SourceGaps.Count > 0)
+        {
+            sb.AppendLine("## Adaptive vs prompt-agnostic");
+            sb.AppendLine();
+            sb.AppendLine("| attack | adaptive (f_P) | prompt-agnostic (f_0) | gap |");
+            sb.AppendLine("|---|---:|---:|---:|");
+            foreach (var g in r.SourceGaps)
+                sb.AppendLine($"| {g.Attack} | {Pct(g.Adaptive)} | {Pct(g.Agnostic)} | {(100 * g.Gap).ToString("+0.00;-0.00;0.00", CultureInfo.InvariantCulture)} pts |");
+            sb.AppendLine();
+            sb.AppendLine("Both are scored on f_P; a positive gap is robustness that only holds against attacks that ignore the prompts.");
+            sb.AppendLine();
+        }
+        sb.AppendLine("## Gradient-masking checklist");
+        sb.AppendLine();
+        sb.AppendLine("| # | check | result | numbers |");
+        sb.AppendLine("|---|---|---|---|");
+        foreach (var c in r.Checklist)
+            sb.AppendLine($"| {c.Number} | {c.Title} | {Status(c.Status)} | {Escape(c.Detail)} |");
+        sb.AppendLine();
+        sb.AppendLine("A gap counts as clear when it exceeds both 2 binomial standard errors (at the higher accuracy, over the " +
+                      "points both numbers share) and 1 point; near 0 means at most 2%. The checklist's extra runs use the first " +
+                      "points of the evaluation set: the suite's PGD adaptive and prompt-agnostic and FGSM (used for checks 1-2 only when " +
+                      "the suite lacks them), PGD with 5x the steps and 2 restarts (check 5), PGD at a very large eps (check 4), and the " +
+                      "input gradients of the CE loss on f_P (check 6).");
+        if (r.EpsSweep.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine("## Robust accuracy vs eps");
+            sb.AppendLine();
+            sb.AppendLine("| attack | source | eps | robust accuracy | n |");
+            sb.AppendLine("|---|---|---:|---:|---:|");
+            foreach (var p in r.EpsSweep)
+                sb.AppendLine($"| {p.Attack} | {AttackSources.Format(p.Source)} | {p.Eps.ToString("0.#####", CultureInfo.InvariantCulture)} | {Pct(p.Accuracy)} | {p.Points} |");
+        }
+        if (plotFiles is { Count: > 0 })
+        {
+            sb.AppendLine();
+            sb.AppendLine("## Plots");
+            sb.AppendLine();
+            foreach (var f in plotFiles)
+                sb.AppendLine($"![{f}]({f})");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>"f_P" for clean accuracy, "adaptive (f_P)" or "agnostic (f_0)" otherwise; black-box attacks query f_P.</summary>
+    public static string SourceLabel(AttackResult a) =>
+        AttackCatalog.IsClean(a.Name) ? "f_P"
+        : AttackCatalog.IsBlackBox(a.Name) ? "black-box on f_P"
+        : a.Source == AttackSource.Adaptive ? "adaptive (f_P)" : "agnostic (f_0)";
+
+    internal static string Pct(double fraction) => (100.0 * fraction).ToString("0.00", CultureInfo.InvariantCulture) + "%";
+
+    private static string Status(CheckStatus s) => s switch
+    {
+        CheckStatus.Passed => "passed",
+        CheckStatus.Flagged => "**FLAGGED**",
+        _ => "not run",
+    };
+
+    private static string Seconds(double s) => s < 120
+        ? s.ToString("0.0", CultureInfo.InvariantCulture) + " s"
+        : TimeSpan.FromSeconds(s).ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture);
+
+    private static string Short(string hex) => hex.Length > 16 ? hex[..16] : hex;
+
+    private static string Escape(string text) => text.Replace("|", "\\|").Replace("\n", " ");
+}

@@ -1,0 +1,112 @@
+namespace AdaptSharp.Evaluation;
+
+/// <summary>
+/// Per-point robust flags, N points x C suite columns, row-major: 1 = correctly classified by f_P under
+/// that column's attack, 0 = fooled (or misclassified clean), -1 = not evaluated yet (partial runs only).
+/// Stored as flags.npy (int8).
+/// </summary>
+public sealed class RobustFlags
+{
+    public const sbyte NotDone = -1;
+
+    public RobustFlags(int points, int columns)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(points);
+        ArgumentOutOfRangeException.ThrowIfNegative(columns);
+        Points = points;
+        Columns = columns;
+        Values = new sbyte[(long)points * columns];
+        Array.Fill(Values, NotDone);
+    }
+
+    public RobustFlags(int points, int columns, sbyte[] values)
+    {
+        if (values.LongLength != (long)points * columns)
+            throw new ArgumentException($"flags hold {values.LongLength} values, expected {points} x {columns}");
+        if (values.Any(v => v is < NotDone or > 1))
+            throw new ArgumentException("flags must be -1 (not done), 0 or 1");
+        Points = points;
+        Columns = columns;
+        Values = values;
+    }
+
+    public int Points { get; }
+
+    public int Columns { get; }
+
+    /// <summary>Row-major (point, column) values.</summary>
+    public sbyte[] Values { get; }
+
+    public sbyte this[int point, int column]
+    {
+        get => Values[(long)point * Columns + column];
+        set => Values[(long)point * Columns + column] = value;
+    }
+
+    public void Set(int column, int firstPoint, IReadOnlyList<bool> robust)
+    {
+        for (var i = 0; i < robust.Count; i++)
+            this[firstPoint + i, column] = robust[i] ? (sbyte)1 : (sbyte)0;
+    }
+
+    public int DoneCount(int column)
+    {
+        var n = 0;
+        for (var p = 0; p < Points; p++)
+            if (this[p, column] != NotDone) n++;
+        return n;
+    }
+
+    /// <summary>Points done contiguously from the start of the column (where a resumed column continues).</summary>
+    public int DonePrefix(int column)
+    {
+        var p = 0;
+        while (p < Points && this[p, column] != NotDone) p++;
+        return p;
+    }
+
+    public int RobustCount(int column)
+    {
+        var n = 0;
+        for (var p = 0; p < Points; p++)
+            if (this[p, column] == 1) n++;
+        return n;
+    }
+
+    /// <summary>Points robust to every column 0..<paramref name="lastColumn"/>, and points evaluated by all of them.</summary>
+    public (int Robust, int Done) Cumulative(int lastColumn)
+    {
+        int robust = 0, done = 0;
+        for (var p = 0; p < Points; p++)
+        {
+            var allDone = true;
+            var allRobust = true;
+            for (var c = 0; c <= lastColumn; c++)
+            {
+                var v = this[p, c];
+                if (v == NotDone) { allDone = false; break; }
+                if (v == 0) allRobust = false;
+            }
+            if (!allDone) continue;
+            done++;
+            if (allRobust) robust++;
+        }
+        return (robust, done);
+    }
+
+    /// <summary>A copy with columns picked from this one by index (-1 = a new, empty column).</summary>
+    public RobustFlags Remap(IReadOnlyList<int> sourceColumns)
+    {
+        var result = new RobustFlags(Points, sourceColumns.Count);
+        for (var c = 0; c < sourceColumns.Count; c++)
+        {
+            var from = sourceColumns[c];
+            if (from < 0) continue;
+            for (var p = 0; p < Points; p++)
+                result[p, c] = this[p, from];
+        }
+        return result;
+    }
+
+    public RobustFlags Clone() => new(Points, Columns, (sbyte[])Values.Clone());
+}

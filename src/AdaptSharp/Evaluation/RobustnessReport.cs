@@ -1,0 +1,65 @@
+using AdaptSharp.Attacks;
+
+namespace AdaptSharp.Evaluation;
+
+/// <summary>
+/// The result of a robustness evaluation of one model (serialised as report.json). <see cref="Attacks"/> are
+/// the suite columns in order (the columns of flags.npy). <see cref="RobustAccuracy"/> is the pointwise worst
+/// case over the whole suite. A report with <see cref="Complete"/> false is a resumable partial state.
+/// </summary>
+public sealed record RobustnessReport
+{
+    public int FormatVersion { get; init; } = 1;
+
+    public required string Model { get; init; }
+
+    /// <summary>SHA-256 of the weights without the prompts (see <see cref="ModelFingerprint"/>).</summary>
+    public required string ModelFingerprint { get; init; }
+
+    /// <summary>SHA-256 of the prompt tokens; null for a model without prompts.</summary>
+    public string? PromptFingerprint { get; init; }
+
+    public string Prompts { get; init; } = "none";
+
+    public string Data { get; init; } = "";
+
+    public string Split { get; init; } = "test";
+
+    /// <summary>Number of evaluation points.</summary>
+    public int N { get; init; }
+
+    public long Seed { get; init; }
+
+    public required ThreatModel Threat { get; init; }
+
+    public int BatchSize { get; init; }
+
+    public IReadOnlyList<AttackResult> Attacks { get; init; } = [];
+
+    public double CleanAccuracy { get; init; }
+
+    /// <summary>Fraction of points robust to every column of the suite.</summary>
+    public double RobustAccuracy { get; init; }
+
+    /// <summary>Prompt-agnostic minus adaptive robust accuracy per attack run from both sources.</summary>
+    public IReadOnlyList<SourceGap> SourceGaps { get; init; } = [];
+
+    public IReadOnlyList<CheckResult> Checklist { get; init; } = [];
+
+    /// <summary>Extra subset runs the checklist made (PGD convergence, large eps).</summary>
+    public IReadOnlyList<SubsetRun> CheckRuns { get; init; } = [];
+
+    public GradientStatistics? Gradients { get; init; }
+
+    public IReadOnlyList<EpsSweepPoint> EpsSweep { get; init; } = [];
+
+    public bool Complete { get; init; }
+
+    public string CreatedUtc { get; init; } = "";
+
+    public double TotalSeconds { get; init; }
+
+    /// <summary>The result of a column, or null when the suite does not have it.</summary>
+    public AttackResult? Find(string attack, AttackSource source) =>
+        Attacks.FirstOrDefault(a => a.Name == attack && a.Source == source);
+}

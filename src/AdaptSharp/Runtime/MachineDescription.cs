@@ -1,0 +1,24 @@
+using System.Runtime.InteropServices;
+
+namespace AdaptSharp.Runtime;
+
+/// <summary>A one-line description of the machine, for reports: CPU model, cores, memory, OS, torch threads.</summary>
+public static class MachineDescription
+{
+    public static string Describe()
+    {
+        var cpu = "unknown CPU";
+        try
+        {
+            var line = File.Exists("/proc/cpuinfo")
+                ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))
+                : null;
+            if (line is not null) cpu = line[(line.IndexOf(':') + 1)..].Trim();
+        }
+        catch (IOException)
+        {
+        }
+        var memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024.0 * 1024 * 1024);
+        return $"{cpu}, {Environment.ProcessorCount} cores, {memory:0} GiB, {RuntimeInformation.OSDescription}, torch threads {TorchSharp.torch.get_num_threads()}";
+    }
+}

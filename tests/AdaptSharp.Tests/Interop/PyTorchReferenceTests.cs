@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using AdaptSharp.Checkpoints;
+using static TorchSharp.torch;
+
+namespace AdaptSharp.Tests.Interop;
+
+/// <summary>A timm-named checkpoint written by PyTorch loads, and predicts what PyTorch predicts.</summary>
+public class PyTorchReferenceTests
+{
+    private static string RepoRoot()
+    {
+        var dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "AdaptSharp.sln")))
+            dir = Path.GetDirectoryName(dir);
+        return dir ?? throw new InvalidOperationException("repository root not found");
+    }
+
+    [PyTorchFact]
+    public void PredictMatchesPyTorchOnATimmCheckpoint()
+    {
+        var dir = Directory.CreateTempSubdirectory("adapt-pt-").FullName;
+        try
+        {
+            var script = Path.Combine(RepoRoot(), "scripts", "timm_reference.py");
+            using (var p = Process.Start(new ProcessStartInfo(PyTorchFactAttribute.Python, $"{script} {dir} --depth 12 --n 3")
+                   { RedirectStandardOutput = true, RedirectStandardError = true })!)
+            {
+                var err = p.StandardError.ReadToEnd();
+                p.WaitForExit();
+                Assert.True(p.ExitCode == 0, err);
+            }
+            var ours = Path.Combine(dir, "ours.npy");
+            var exit = AdaptSharp.Cli.Program.Main([
+                "predict", "--backbone", Path.Combine(dir, "model.safetensors"), "--model", "vit-tiny-patch16",
+                "--img-size", "32", "--classes", "10", "--input", Path.Combine(dir, "input.npy"), "--out", ours, "--device", "cpu"]);
+            Assert.Equal(0, exit);
+            using var expected = NpyFile.Read(Path.Combine(dir, "logits.npy"));
+            using var actual = NpyFile.Read(ours);
+            Assert.Equal(expected.shape, actual.shape);
+            var diff = expected.sub(actual).abs().max().item<float>();
+            Assert.True(diff < 1e-4, $"max logit difference {diff}");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
