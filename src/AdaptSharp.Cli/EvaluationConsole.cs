@@ -1,9 +1,5 @@
-using System.CommandLine;
 using System.Globalization;
-using AdaptSharp.Attacks;
-using AdaptSharp.Data;
 using AdaptSharp.Evaluation;
-using AdaptSharp.Runtime;
 using Spectre.Console;
 
 namespace AdaptSharp.Cli;

@@ -19,6 +19,7 @@ public static class DemoCommand
             "Robustify a small pretrained ViT on Fashion-MNIST with ADAPT and compare it with natural and prompt-agnostic AT prompts " +
             "(clean, prompt-agnostic vs adaptive PGD, AutoAttack); writes demo-out/report.md.");
         var full = new Option<bool>("--full") { Description = "The same study at full size (all 60,000 training images, more epochs, AutoAttack on all 10,000 test points)" };
+        var planName = new Option<string>("--plan") { Description = "Study size: quick (default, ~10 min on 2 cores), full (same as --full), mini (a smoke test in about a minute)", DefaultValueFactory = _ => "quick" };
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "demo-out" };
         var data = new Option<string?>("--data") { Description = "Folder with the Fashion-MNIST IDX files (default: the dataset-fashion-mnist package's)" };
         var backbone = new Option<string?>("--backbone") { Description = "Backbone to tune instead of the shipped one" };
@@ -26,13 +27,13 @@ public static class DemoCommand
         var fresh = new Option<bool>("--fresh") { Description = "Discard earlier results in the output folder" };
         var device = CommonOptions.Device();
         var seed = CommonOptions.Seed();
-        foreach (var o in new Option[] { full, output, data, backbone, pretrain, fresh, device, seed })
+        foreach (var o in new Option[] { full, planName, output, data, backbone, pretrain, fresh, device, seed })
             command.Options.Add(o);
         command.SetAction(result =>
         {
             TorchRuntime.ConfigureThreads();
             void Log(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
-            var plan = (result.GetValue(full) ? DemoPlan.Full : DemoPlan.Quick) with { Seed = result.GetValue(seed) };
+            var plan = (result.GetValue(full) ? DemoPlan.Full : DemoPlan.Get(result.GetValue(planName)!)) with { Seed = result.GetValue(seed) };
             var outDir = result.GetValue(output)!;
             if (result.GetValue(fresh) && Directory.Exists(outDir))
                 Directory.Delete(outDir, recursive: true);

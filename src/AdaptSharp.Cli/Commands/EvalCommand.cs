@@ -36,7 +36,7 @@ public static class EvalCommand
         var batchSize = new Option<int>("--batch-size") { Description = "Points per attack batch", DefaultValueFactory = _ => 128 };
         var output = new Option<string>("--out") { Description = "Output directory", Required = true };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out, skipping attacks and points already done" };
-        var noChecks = new Option<bool>("--no-checks") { Description = "Skip the checklist's extra attacks (checks 4-6 are then 'not run')" };
+        var noChecks = new Option<bool>("--no-checks") { Description = "Skip the checklist's extra subset attacks (checks that need them show 'not run')" };
         var checkPoints = new Option<int>("--check-points") { Description = "Points used by the checklist's extra attacks", DefaultValueFactory = _ => 200 };
         var largeEps = new Option<string?>("--large-eps") { Description = "Eps of the 'accuracy near 0' check (default 0.5 for linf)" };
         var sweep = new Option<string?>("--eps-sweep") { Description = "Comma-separated eps values for the robust accuracy vs eps curve, e.g. 0,2/255,4/255,8/255,16/255" };

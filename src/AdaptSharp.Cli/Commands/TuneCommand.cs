@@ -1,3 +1,4 @@
+using AdaptSharp.Attacks;
 using System.CommandLine;
 using AdaptSharp.Checkpoints;
 using AdaptSharp.Data;

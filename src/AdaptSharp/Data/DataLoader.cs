@@ -76,7 +76,8 @@ public sealed class DataLoader
 
         // uint8 -> [0,1] in managed code as well: no torch intra-op threads for the loader's small work.
         var floats = ReusableFloats(pixels.Length);
-        for (var i = 0; i < floats.Length; i++) floats[i] = pixels[i] * (1f / 255f);
+        // true division, as torch's div_(255) in TransformPipeline.Apply: loader and ToTensors give identical floats
+        for (var i = 0; i < floats.Length; i++) floats[i] = pixels[i] / 255f;
         using var scope = NewDisposeScope();
         var raw = tensor(floats, [count, Dataset.Channels, Dataset.Height, Dataset.Width], ScalarType.Float32);
         var images = transform.ResizeAndMatchChannels(raw);

@@ -42,6 +42,20 @@ public sealed record DemoPlan
 
     public static DemoPlan Quick { get; } = new() { Name = "quick", TrainImages = 10_000, Epochs = 2, AutoAttackPoints = 200 };
 
+    /// <summary>A miniature of the study for tests and smoke runs: tiny sizes, same steps.</summary>
+    public static DemoPlan Mini { get; } = new()
+    {
+        Name = "mini", TrainImages = 128, Epochs = 1, BatchSize = 64, InnerSteps = 2, EvalPoints = 32, AutoAttackPoints = 4, EvalBatchSize = 32,
+    };
+
+    public static DemoPlan Get(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "quick" => Quick,
+        "full" => Full,
+        "mini" => Mini,
+        _ => throw new ArgumentException($"unknown demo plan '{name}' (quick, full, mini)"),
+    };
+
     public static DemoPlan Full { get; } = new()
     {
         Name = "full", TrainImages = null, Epochs = 10, EvalPoints = 10_000, AutoAttackPoints = 10_000, Prompts = "deep:8",

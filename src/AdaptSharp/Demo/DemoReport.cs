@@ -1,10 +1,10 @@
+using AdaptSharp.Attacks;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using AdaptSharp.Checkpoints;
 using AdaptSharp.Evaluation;
 using ScottPlot;
-using AttackSource = AdaptSharp.Evaluation.AttackSource;
 
 namespace AdaptSharp.Demo;
 

@@ -7,7 +7,6 @@ using AdaptSharp.Models;
 using AdaptSharp.Runtime;
 using AdaptSharp.Training;
 using static TorchSharp.torch;
-using AttackSource = AdaptSharp.Evaluation.AttackSource;
 
 namespace AdaptSharp.Demo;
 

@@ -1,3 +1,4 @@
+using AdaptSharp.Attacks;
 namespace AdaptSharp.Evaluation;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using AdaptSharp.Attacks;
 namespace AdaptSharp.Evaluation;
 
 /// <summary>Parses the <c>--source adaptive|agnostic|both</c> option.</summary>

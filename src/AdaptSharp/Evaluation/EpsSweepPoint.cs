@@ -1,3 +1,4 @@
+using AdaptSharp.Attacks;
 namespace AdaptSharp.Evaluation;
 
 /// <summary>Robust accuracy of one attack and source at one eps (for the robust accuracy vs eps curve).</summary>

@@ -1,3 +1,4 @@
+using AdaptSharp.Attacks;
 namespace AdaptSharp.Evaluation;
 
 /// <summary>One column of a suite (and of flags.npy): an attack generated from one source.</summary>

@@ -1,3 +1,4 @@
+using AdaptSharp.Attacks;
 namespace AdaptSharp.Training;
 
 /// <summary>
@@ -13,7 +14,7 @@ public sealed record ObjectiveOptions(ObjectiveKind Kind, InnerAttackOptions Att
     public AttackSource EffectiveSource => Source ?? DefaultSource(Kind);
 
     public static AttackSource DefaultSource(ObjectiveKind kind) =>
-        kind is ObjectiveKind.AdaptCe or ObjectiveKind.AdaptKl ? AttackSource.Adaptive : AttackSource.PromptAgnostic;
+        kind is ObjectiveKind.AdaptCe or ObjectiveKind.AdaptKl ? AttackSource.Adaptive : AttackSource.Agnostic;
 
     public static ObjectiveKind ParseKind(string text) => text.Trim().ToLowerInvariant() switch
     {
@@ -37,7 +38,7 @@ public sealed record ObjectiveOptions(ObjectiveKind Kind, InnerAttackOptions Att
     public static AttackSource ParseSource(string text) => text.Trim().ToLowerInvariant() switch
     {
         "adaptive" or "prompted" or "fp" => AttackSource.Adaptive,
-        "agnostic" or "prompt-agnostic" or "f0" => AttackSource.PromptAgnostic,
+        "agnostic" or "prompt-agnostic" or "f0" => AttackSource.Agnostic,
         _ => throw new ArgumentException($"bad attack source '{text}': expected adaptive or agnostic"),
     };
 

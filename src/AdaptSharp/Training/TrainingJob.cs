@@ -1,3 +1,4 @@
+using AdaptSharp.Attacks;
 using TorchSharp;
 using System.Globalization;
 using System.Text.Json;

@@ -1,3 +1,4 @@
+using AdaptSharp.Attacks;
 using AdaptSharp.Data;
 
 namespace AdaptSharp.Training;

@@ -118,15 +118,17 @@ public class ObjectiveTests
         var objective = Options(ObjectiveKind.Nfgsm).Create();
         var adv = objective.Perturb(model, x, y, seed)!;
 
-        // Reference: the same seeded noise U[-2eps, 2eps] clipped to [0,1], one signed CE step of eps on f_0,
-        // clipped to [0,1] only.
+        // Reference (de Jorge et al.): seeded noise U[-2eps, 2eps]; the gradient is taken at the noisy point
+        // clipped to [0,1]; one signed CE step of eps on f_0 is added to the unclipped noise, and only the
+        // final point is clipped to [0,1] (no projection to the eps-ball).
         using var random = new AttackRandom(seed);
-        var start = (x + random.Uniform(x, -2 * eps, 2 * eps)).clamp(0, 1);
+        var noise = random.Uniform(x, -2 * eps, 2 * eps);
+        var start = (x + noise).clamp(0, 1);
         var input = start.detach().clone();
         input.requires_grad_(true);
         var loss = Losses.CrossEntropy(model.Forward(input, usePrompts: false), y).sum();
         var grad = autograd.grad(new[] { loss }, new[] { input })[0];
-        var expected = (start + grad.sign() * eps).clamp(0, 1);
+        var expected = (x + noise + grad.sign() * eps).clamp(0, 1);
 
         Assert.True(adv.allclose(expected, rtol: 0, atol: 1e-6));
         var distance = (adv - x).abs().max().ToDouble();
@@ -195,7 +197,7 @@ public class ObjectiveTests
     [InlineData(ObjectiveKind.AdaptKl, null, true)]
     [InlineData(ObjectiveKind.At, AttackSource.Adaptive, true)]
     [InlineData(ObjectiveKind.Trades, AttackSource.Adaptive, true)]
-    [InlineData(ObjectiveKind.AdaptCe, AttackSource.PromptAgnostic, false)]
+    [InlineData(ObjectiveKind.AdaptCe, AttackSource.Agnostic, false)]
     public void OnlyAdaptiveInnerAttacksDependOnThePrompts(ObjectiveKind kind, AttackSource? source, bool adaptive)
     {
         using var scope = NewDisposeScope();
@@ -230,7 +232,7 @@ public class ObjectiveTests
         Assert.Equal(ObjectiveKind.Nfgsm, ObjectiveOptions.ParseKind("N-FGSM"));
         Assert.Throws<ArgumentException>(() => ObjectiveOptions.ParseKind("pgd"));
         Assert.Equal(AttackSource.Adaptive, new ObjectiveOptions(ObjectiveKind.AdaptKl, InnerAttackOptions.Cifar).EffectiveSource);
-        Assert.Equal(AttackSource.PromptAgnostic, new ObjectiveOptions(ObjectiveKind.Trades, InnerAttackOptions.Cifar).EffectiveSource);
+        Assert.Equal(AttackSource.Agnostic, new ObjectiveOptions(ObjectiveKind.Trades, InnerAttackOptions.Cifar).EffectiveSource);
         Assert.Equal(8.0 / 255, InnerAttackOptions.ForDataset("cifar10").Epsilon);
         Assert.Equal(0.025, InnerAttackOptions.ForDataset("fashion-mnist").StepSize);
         Assert.Equal(6.0, new ObjectiveOptions(ObjectiveKind.AdaptCe, InnerAttackOptions.Cifar).Lambda);

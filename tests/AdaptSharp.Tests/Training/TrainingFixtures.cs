@@ -1,3 +1,4 @@
+using AdaptSharp.Attacks;
 using AdaptSharp.Models;
 using AdaptSharp.Training;
 using TorchSharp;

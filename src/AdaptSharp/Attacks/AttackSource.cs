@@ -1,4 +1,5 @@
-namespace AdaptSharp.Evaluation;
+using AdaptSharp.Attacks;
+namespace AdaptSharp.Attacks;
 
 /// <summary>
 /// Which view an attack is generated on. It is always scored on the prompted model f_P.
