@@ -37,7 +37,12 @@ public static class TrainBenchmark
             {
                 using var trainer = Workloads.Trainer(model, kind, shape.PgdSteps, x, y);
                 var flops = FlopCounter.TrainingStep(shape.Config, shape.Prompts, kind, shape.PgdSteps, trainer.Options.Trainable);
-                var row = report.Measure("train", $"{ObjectiveOptions.FormatKind(kind)} step (PGD-{shape.PgdSteps})", name, shape.Batch,
+                var row = report.Measure("train", kind switch
+                {
+                    ObjectiveKind.Natural => "natural step",
+                    ObjectiveKind.Nfgsm => "nfgsm step (1 FGSM)",
+                    _ => $"{ObjectiveOptions.FormatKind(kind)} step (PGD-{shape.PgdSteps})",
+                }, name, shape.Batch,
                     shape.Tokens, shape.Config.ImageSize, flops, Workloads.TrainStep(trainer, x, y), repeats);
                 if (kind == ObjectiveKind.AdaptCe)
                     report.Values[$"{shape.Label}_adapt_ce_peak_fraction"] = row.PeakFraction;
