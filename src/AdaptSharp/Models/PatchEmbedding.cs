@@ -4,13 +4,22 @@ using static TorchSharp.torch;
 
 namespace AdaptSharp.Models;
 
-/// <summary>Non-overlapping patches projected by a strided convolution: (N,C,H,W) -> (N, H/p * W/p, D).</summary>
+/// <summary>
+/// Non-overlapping patches projected by a strided convolution: (N,C,H,W) -> (N, H/p * W/p, D). The parameters are
+/// a Conv2d's (timm's patch_embed.proj.*), but since stride = kernel the product is computed as one GEMM over the
+/// rearranged patches, which is the same sum and about 2x faster than libtorch's strided convolution on CPU
+/// (forward + input gradient; bench suite "ablation", group "patch").
+/// </summary>
 public sealed class PatchEmbedding : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d proj;
+    private readonly int patchSize;
+    private readonly int width;
 
     public PatchEmbedding(int inChannels, int width, int patchSize) : base(nameof(PatchEmbedding))
     {
+        this.patchSize = patchSize;
+        this.width = width;
         proj = nn.Conv2d(inChannels, width, kernel_size: patchSize, stride: patchSize);
         RegisterComponents();
     }
@@ -19,7 +28,11 @@ public sealed class PatchEmbedding : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        using var y = proj.forward(x);
-        return y.flatten(2).transpose(1, 2);
+        var (n, c, p) = (x.shape[0], x.shape[1], (long)patchSize);
+        var (rows, cols) = (x.shape[2] / p, x.shape[3] / p);
+        // (N, C, rows, p, cols, p) -> (N, rows, cols, C, p, p): each patch flattened in the kernel's (C, kh, kw) order.
+        using var patches = x.reshape(n, c, rows, p, cols, p).permute(0, 2, 4, 1, 3, 5).reshape(n, rows * cols, c * p * p);
+        using var kernel = proj.weight!.reshape(width, -1);
+        return nn.functional.linear(patches, kernel, proj.bias);
     }
 }

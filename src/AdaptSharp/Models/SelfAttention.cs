@@ -4,12 +4,20 @@ using static TorchSharp.torch;
 
 namespace AdaptSharp.Models;
 
-/// <summary>Multi-head self-attention with a fused qkv projection (rows q, k, v as in timm).</summary>
+/// <summary>
+/// Multi-head self-attention with a fused qkv projection (rows q, k, v as in timm). Short sequences use
+/// softmax(QK^T / sqrt(d)) V directly: at a few dozen tokens libtorch's fused CPU kernel is about 2x slower
+/// (forward + input gradient, bench suite "ablation", group "attention"); longer ones use
+/// scaled_dot_product_attention, which is as fast or faster there and picks flash/memory-efficient kernels on CUDA.
+/// </summary>
 public sealed class SelfAttention : nn.Module<Tensor, Tensor>
 {
     private readonly Linear qkv;
     private readonly Linear proj;
     private readonly int heads;
+
+    /// <summary>Sequences up to this length use the explicit softmax(QK^T)V on CPU.</summary>
+    public const int ExplicitAttentionMaxTokens = 64;
 
     public SelfAttention(int width, int heads) : base(nameof(SelfAttention))
     {
@@ -26,8 +34,17 @@ public sealed class SelfAttention : nn.Module<Tensor, Tensor>
         using var q = packed[0];
         using var k = packed[1];
         using var v = packed[2];
-        using var attended = nn.functional.scaled_dot_product_attention(q, k, v);
+        using var attended = n <= ExplicitAttentionMaxTokens && x.device_type == DeviceType.CPU
+            ? ExplicitAttention(q, k, v)
+            : nn.functional.scaled_dot_product_attention(q, k, v);
         using var merged = attended.transpose(1, 2).reshape(b, n, d);
         return proj.forward(merged);
+    }
+
+    private static Tensor ExplicitAttention(Tensor q, Tensor k, Tensor v)
+    {
+        using var scope = NewDisposeScope();
+        var scores = matmul(q, k.transpose(-2, -1)).mul_(1.0 / Math.Sqrt(q.shape[^1]));
+        return matmul(scores.softmax(-1), v).MoveToOuterDisposeScope();
     }
 }

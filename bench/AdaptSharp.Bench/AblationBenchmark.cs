@@ -1,0 +1,171 @@
+using AdaptSharp.Models;
+using AdaptSharp.Runtime;
+using AdaptSharp.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace AdaptSharp.Bench;
+
+/// <summary>
+/// Suite <c>ablation</c>: the speed levers, each measured against its alternative in the same run:
+/// frozen vs trainable weights during an attack step (autograd.grad w.r.t. the input only), scaled-dot-product
+/// attention vs softmax(QK^T)V (forward + input backward at the models' head shapes), torch threads 1 vs cores,
+/// and ADAPT's clean + adversarial outer forward batched vs separate.
+/// Options: --device, --repeats N (3), --quick, --only cpu-preset|vit-small, --groups patch,weights,attention,threads,outer.
+/// </summary>
+public static class AblationBenchmark
+{
+    public static int Run(string[] args) => Run(new BenchContext(args), "ablation");
+
+    public static int Run(BenchContext context, string suite)
+    {
+        var report = new BenchReport(suite, context, $"dotnet run -c Release --project bench/AdaptSharp.Bench -- {suite} {string.Join(' ', context.Args)}".TrimEnd());
+        Console.WriteLine($"== {suite}: {report.Machine}");
+        report.MeasureGemmPeak();
+        var shapes = Workloads.Standard(context);
+        var only = context.StringOption("--only", null);
+        var groups = context.StringOption("--groups", null)?.Split(',');
+        bool Wanted(string group) => groups is null || groups.Contains(group);
+        foreach (var shape in new[] { shapes[0], shapes[2] with { Batch = Math.Max(2, shapes[2].Batch / 2) } }.Where(s => only is null || s.Label == only))
+        {
+            if (Wanted("patch")) PatchEmbedding(report, context, shape);
+            if (Wanted("weights")) FrozenVsTrainable(report, context, shape);
+            if (Wanted("attention")) Attention(report, context, shape);
+            if (Wanted("threads")) Threads(report, context, shape);
+            if (Wanted("outer")) BatchedOuter(report, context, shape);
+        }
+        report.Notes.Add("Each pair is measured back to back in one process; compare 'ms best' within a pair.");
+        report.Write();
+        return 0;
+    }
+
+    private static void FrozenVsTrainable(BenchReport report, BenchContext context, Workloads.Shape shape)
+    {
+        using var scope = NewDisposeScope();
+        using var model = Workloads.Model(shape, context.Device);
+        var (x, y) = Workloads.Batch(shape.Config, shape.Batch, context.Device);
+        var name = $"{shape.Label} {shape.Prompts}";
+        var flops = FlopCounter.AttackStep(shape.Config, shape.Prompts);
+        model.SetTrainable(TrainableSet.Backbone | TrainableSet.Prompts);
+        var all = report.Measure("weights", "attack step, all weights trainable", name, shape.Batch, shape.Tokens, shape.Config.ImageSize, flops,
+            Workloads.AttackStep(model, x, y));
+        model.SetTrainable(TrainableSet.Prompts | TrainableSet.Head | TrainableSet.PatchEmbed);
+        var tuning = report.Measure("weights", "attack step, prompt-tuning set", name, shape.Batch, shape.Tokens, shape.Config.ImageSize, flops,
+            Workloads.AttackStep(model, x, y));
+        model.SetTrainable(TrainableSet.None);
+        var frozen = report.Measure("weights", "attack step, all frozen", name, shape.Batch, shape.Tokens, shape.Config.ImageSize, flops,
+            Workloads.AttackStep(model, x, y));
+        report.Values[$"{shape.Label}_attack_trainable_over_frozen"] = all.MinSeconds / frozen.MinSeconds;
+        report.Values[$"{shape.Label}_attack_tuning_over_frozen"] = tuning.MinSeconds / frozen.MinSeconds;
+    }
+
+    private static void PatchEmbedding(BenchReport report, BenchContext context, Workloads.Shape shape)
+    {
+        using var scope = NewDisposeScope();
+        var c = shape.Config;
+        var (x, _) = Workloads.Batch(c, shape.Batch, context.Device);
+        var g = new Generator(7);
+        using var weight = randn(new long[] { c.Width, c.InChannels, c.PatchSize, c.PatchSize }, generator: g).to(context.Device);
+        using var bias = zeros(new long[] { c.Width }, device: context.Device);
+        var flops = 2 * FlopCounter.PatchEmbedding(c);
+        var (p, grid) = ((long)c.PatchSize, (long)c.GridSize);
+        var name = $"{shape.Label} {c.InChannels}x{c.ImageSize}^2 p{p}";
+        Action Run(bool conv) => () =>
+        {
+            using var s = NewDisposeScope();
+            using var grad = enable_grad();
+            var input = x.detach().clone();
+            input.requires_grad_(true);
+            Tensor tokens;
+            if (conv)
+                tokens = F.conv2d(input, weight, bias, strides: new[] { p, p }).flatten(2).transpose(1, 2);
+            else
+            {
+                var patches = input.reshape(x.shape[0], c.InChannels, grid, p, grid, p).permute(0, 2, 4, 1, 3, 5)
+                    .reshape(x.shape[0], grid * grid, c.InChannels * p * p);
+                tokens = F.linear(patches, weight.reshape(c.Width, -1), bias);
+            }
+            autograd.grad(new[] { tokens.square().sum() }, new[] { input });
+        };
+        report.Measure("patch", "conv2d, fwd + input grad", name, shape.Batch, shape.Tokens, c.ImageSize, flops, Run(true));
+        report.Measure("patch", "unfold + linear, fwd + input grad", name, shape.Batch, shape.Tokens, c.ImageSize, flops, Run(false));
+    }
+
+    private static void Attention(BenchReport report, BenchContext context, Workloads.Shape shape)
+    {
+        using var scope = NewDisposeScope();
+        var c = shape.Config;
+        var (b, h, t, d) = ((long)shape.Batch, (long)c.Heads, (long)shape.Tokens, (long)(c.Width / c.Heads));
+        var g = new Generator(5);
+        using var qkv = randn(new long[] { 3, b, h, t, d }, generator: g).to(context.Device);
+        var flops = 3.0 * FlopCounter.BlockAttention(c, shape.Tokens); // forward + both-operand backward
+        var name = $"{shape.Label} (B{b} H{h} T{t} d{d})";
+        Action Run(bool fused) => () =>
+        {
+            using var s = NewDisposeScope();
+            using var grad = enable_grad();
+            var input = qkv.detach().clone();
+            input.requires_grad_(true);
+            var (q, k, v) = (input[0], input[1], input[2]);
+            var o = fused
+                ? F.scaled_dot_product_attention(q, k, v)
+                : matmul(softmax(matmul(q, k.transpose(-2, -1)) * (1.0 / Math.Sqrt(d)), -1), v);
+            autograd.grad(new[] { o.square().sum() }, new[] { input });
+        };
+        var fusedRow = report.Measure("attention", "scaled_dot_product_attention", name, shape.Batch, shape.Tokens, c.ImageSize, flops, Run(true));
+        var manualRow = report.Measure("attention", "softmax(QK^T)V", name, shape.Batch, shape.Tokens, c.ImageSize, flops, Run(false));
+        report.Values[$"{shape.Label}_manual_over_sdpa"] = manualRow.MinSeconds / fusedRow.MinSeconds;
+    }
+
+    private static void Threads(BenchReport report, BenchContext context, Workloads.Shape shape)
+    {
+        if (context.IsCuda) return;
+        using var scope = NewDisposeScope();
+        using var model = Workloads.Model(shape, context.Device);
+        model.SetTrainable(TrainableSet.Prompts | TrainableSet.Head | TrainableSet.PatchEmbed);
+        var (x, y) = Workloads.Batch(shape.Config, shape.Batch, context.Device);
+        var name = $"{shape.Label} {shape.Prompts}";
+        var flops = FlopCounter.AttackStep(shape.Config, shape.Prompts);
+        var cores = Environment.ProcessorCount;
+        var before = get_num_threads();
+        try
+        {
+            foreach (var n in new[] { 1, cores }.Distinct())
+            {
+                set_num_threads(n);
+                report.Measure("threads", $"attack step, {n} thread(s)", name, shape.Batch, shape.Tokens, shape.Config.ImageSize, flops,
+                    Workloads.AttackStep(model, x, y));
+            }
+        }
+        finally
+        {
+            set_num_threads(before);
+        }
+    }
+
+    private static void BatchedOuter(BenchReport report, BenchContext context, Workloads.Shape shape)
+    {
+        using var scope = NewDisposeScope();
+        using var model = Workloads.Model(shape, context.Device);
+        model.SetTrainable(TrainableSet.Prompts | TrainableSet.Head | TrainableSet.PatchEmbed);
+        var (x, y) = Workloads.Batch(shape.Config, shape.Batch, context.Device);
+        var (adv, _) = Workloads.Batch(shape.Config, shape.Batch, context.Device, seed: 2);
+        var name = $"{shape.Label} {shape.Prompts}";
+        var trainable = TrainableSet.Prompts | TrainableSet.Head | TrainableSet.PatchEmbed;
+        var flops = 2 * (FlopCounter.Forward(shape.Config, shape.Prompts) + FlopCounter.TrainingBackward(shape.Config, shape.Prompts, trainable));
+        foreach (var batched in new[] { false, true })
+        {
+            var options = new ObjectiveOptions(ObjectiveKind.AdaptCe, new InnerAttackOptions(0.1, 0.025, 1)) { BatchCleanAndAdversarial = batched };
+            var objective = options.Create();
+            report.Measure("outer", $"adapt-ce outer loss + backward, {(batched ? "one batched forward" : "two forwards")}", name, shape.Batch,
+                shape.Tokens, shape.Config.ImageSize, flops, () =>
+                {
+                    using var s = NewDisposeScope();
+                    model.zero_grad();
+                    using var output = objective.Loss(model, x, adv, y);
+                    output.Loss.backward();
+                });
+        }
+    }
+}
