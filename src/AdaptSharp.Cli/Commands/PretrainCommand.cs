@@ -1,3 +1,4 @@
+using AdaptSharp.Runtime;
 using System.CommandLine;
 using AdaptSharp.Data;
 using AdaptSharp.Models;
@@ -21,6 +22,7 @@ public static class PretrainCommand
         shared.AddTo(command);
         command.SetAction(result =>
         {
+            TorchRuntime.ConfigureThreads();
             var data = DatasetSpec.Parse(result.GetValue(shared.Data) ?? "fashion-mnist");
             var output = result.GetValue(shared.Out) ?? throw new ArgumentException("name the output with --out FILE (e.g. backbone.safetensors)");
             var recipe = result.GetValue(shared.Recipe) is string name ? TrainingRecipe.Get(name) : TrainingRecipe.PretrainFashionMnistCpu;

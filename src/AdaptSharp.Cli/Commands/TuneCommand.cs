@@ -1,3 +1,4 @@
+using AdaptSharp.Runtime;
 using AdaptSharp.Attacks;
 using System.CommandLine;
 using AdaptSharp.Checkpoints;
@@ -34,6 +35,7 @@ public static class TuneCommand
 
         command.SetAction(result =>
         {
+            TorchRuntime.ConfigureThreads();
             var data = DatasetSpec.Parse(result.GetValue(shared.Data) ?? throw new ArgumentException("name the training data with --data SPEC"));
             var output = result.GetValue(shared.Out) ?? throw new ArgumentException("name the output with --out FILE (e.g. prompts.safetensors)");
             var recipe = result.GetValue(shared.Recipe) is string name ? TrainingRecipe.Get(name) : TrainingRecipe.DefaultFor(data.Name);

@@ -30,10 +30,14 @@ public static class TorchRuntime
         throw new ArgumentException($"bad device '{spec}': expected cpu, cuda or cuda:N");
     }
 
-    /// <summary>Uses one intra-op thread per core unless told otherwise.</summary>
+    /// <summary>
+    /// Uses one intra-op thread per core unless told otherwise (argument, or the ADAPT_THREADS variable: on a
+    /// machine shared with other jobs, one thread can be several times faster than two, see docs/performance.md).
+    /// </summary>
     public static void ConfigureThreads(int? threads = null)
     {
-        var n = threads ?? Environment.ProcessorCount;
+        var fromEnvironment = int.TryParse(Environment.GetEnvironmentVariable("ADAPT_THREADS"), out var t) && t > 0 ? t : (int?)null;
+        var n = threads ?? fromEnvironment ?? Environment.ProcessorCount;
         if (n > 0 && torch.get_num_threads() != n)
             torch.set_num_threads(n);
     }
