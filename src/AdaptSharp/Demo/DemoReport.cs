@@ -66,7 +66,7 @@ public static class DemoReport
         sb.AppendLine();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"Backbone: `{result.Backbone}` ({Size(result.BackboneBytes)}; {result.BackboneSource}); clean accuracy without prompts {Pct(result.BackboneCleanAccuracy)}. " +
-            $"Each method stores only its prompt file (prompts `{result.Plan.Prompts}` + head), {Size(rows.FirstOrDefault()?.PromptFileBytes ?? 0)} against the backbone's {Size(result.BackboneBytes)}."));
+            $"Each method stores only its prompt file (prompts `{result.Plan.Prompts}` and the trained set `{result.Plan.Trainable}`), {Size(rows.FirstOrDefault()?.PromptFileBytes ?? 0)} against the backbone's {Size(result.BackboneBytes)}."));
         sb.AppendLine();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"Tuning: {result.Plan.Epochs} epoch(s) on the first {result.Plan.TrainImages?.ToString("N0") ?? "60,000"} training images, batch {result.Plan.BatchSize}, SGD one-cycle peak lr {result.Plan.LearningRate}, inner PGD-{result.Plan.InnerSteps} at eps {result.Plan.Eps}. " +
