@@ -125,7 +125,7 @@ public static class EvalCommand
                 CheckStatus.Flagged => "[red]FLAGGED[/]",
                 _ => "[grey]not run[/]",
             };
-            AnsiConsole.MarkupLine($"  {c.Number}. {status} {Markup.Escape(c.Title)}: {Markup.Escape(c.Detail)}");
+            AnsiConsole.MarkupLine($"  {c.Number}. {status} (expected: {Markup.Escape(c.Title)}) {Markup.Escape(c.Detail)}");
         }
         AnsiConsole.MarkupLine(Markup.Escape($"wrote {Path.Combine(outDir, ReportWriter.ReportFile)}, {ReportWriter.FlagsFile}, {ReportWriter.MarkdownFile}"));
     }

@@ -84,7 +84,7 @@ public static class DemoReport
             sb.AppendLine();
             sb.AppendLine($"**{m.Method}**");
             foreach (var c in m.Pgd.Checklist)
-                sb.AppendLine($"- {c.Number}. {(c.Status == CheckStatus.Flagged ? "**FLAGGED**" : c.Status == CheckStatus.Passed ? "passed" : "not run")}: {c.Title} — {c.Detail}");
+                sb.AppendLine($"- {c.Number}. expected: {c.Title} — {(c.Status == CheckStatus.Flagged ? "**FLAGGED**" : c.Status == CheckStatus.Passed ? "passed" : "not run")}: {c.Detail}");
         }
         sb.AppendLine();
         sb.AppendLine("Per-method reports with per-point flags: `eval/<method>/{pgd,autoattack}/report.{md,json}`, `flags.npy`; training curves: `runs/<method>/metrics.jsonl`.");
