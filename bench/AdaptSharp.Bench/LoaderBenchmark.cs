@@ -108,7 +108,12 @@ public static class LoaderBenchmark
     {
         var loader = new DataLoader(data, new DataLoaderOptions
         {
-            BatchSize = batch, ShuffleSeed = 0, AugmentationSeed = 0, Transform = transform, Prefetch = prefetch, DropLast = true,
+            BatchSize = batch,
+            ShuffleSeed = 0,
+            AugmentationSeed = 0,
+            Transform = transform,
+            Prefetch = prefetch,
+            DropLast = true,
         });
         long images = 0;
         var watch = new Stopwatch();
@@ -129,8 +134,13 @@ public static class LoaderBenchmark
         using var model = new VisionTransformer(s.Model, s.Prompts, seed: 0);
         model.SetTrainable(s.Train);
         var trainables = model.TrainableParameters().Select(p => p.Parameter).ToArray();
-        var loader = new DataLoader(s.Data, new DataLoaderOptions { BatchSize = batch, ShuffleSeed = 0, Prefetch = 0,
-            Transform = TransformPipeline.ForModel(s.Model.ImageSize, s.Model.InChannels) });
+        var loader = new DataLoader(s.Data, new DataLoaderOptions
+        {
+            BatchSize = batch,
+            ShuffleSeed = 0,
+            Prefetch = 0,
+            Transform = TransformPipeline.ForModel(s.Model.ImageSize, s.Model.InChannels)
+        });
         using var first = loader.Epoch(0).First();
         var (x, y) = first;
 

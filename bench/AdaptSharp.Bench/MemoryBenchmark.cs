@@ -33,7 +33,11 @@ public static class MemoryBenchmark
             Enumerable.Range(0, config.NumClasses).Select(i => $"c{i}").ToArray());
         var loader = new DataLoader(dataset, new DataLoaderOptions
         {
-            BatchSize = batch, ShuffleSeed = 0, AugmentationSeed = 1, Prefetch = 2, DropLast = true,
+            BatchSize = batch,
+            ShuffleSeed = 0,
+            AugmentationSeed = 1,
+            Prefetch = 2,
+            DropLast = true,
             Transform = TransformPipeline.ForModel(config.ImageSize, config.InChannels).WithDefaultAugmentation(DatasetSpec.Parse("fashion-mnist"), config.ImageSize),
         });
         using var model = new VisionTransformer(config, PromptConfig.Parse("deep:8"), seed: 0);

@@ -82,7 +82,10 @@ public static class Workloads
             Enumerable.Range(0, Math.Max(1, c.NumClasses)).Select(i => $"c{i}").ToArray());
         var loader = new DataLoader(dataset, new DataLoaderOptions
         {
-            BatchSize = n, ShuffleSeed = 0, Prefetch = 0, Transform = TransformPipeline.ForModel(c.ImageSize, c.InChannels),
+            BatchSize = n,
+            ShuffleSeed = 0,
+            Prefetch = 0,
+            Transform = TransformPipeline.ForModel(c.ImageSize, c.InChannels),
         });
         return new Trainer(model, objective, loader, new TrainerOptions { Epochs = 1 });
     }

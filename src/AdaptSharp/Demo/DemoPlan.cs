@@ -49,7 +49,14 @@ public sealed record DemoPlan
     /// <summary>A miniature of the study for tests and smoke runs: tiny sizes, same steps.</summary>
     public static DemoPlan Mini { get; } = new()
     {
-        Name = "mini", TrainImages = 128, Epochs = 1, BatchSize = 64, InnerSteps = 2, EvalPoints = 32, AutoAttackPoints = 4, EvalBatchSize = 32,
+        Name = "mini",
+        TrainImages = 128,
+        Epochs = 1,
+        BatchSize = 64,
+        InnerSteps = 2,
+        EvalPoints = 32,
+        AutoAttackPoints = 4,
+        EvalBatchSize = 32,
     };
 
     public static DemoPlan Get(string name) => name.Trim().ToLowerInvariant() switch
@@ -62,6 +69,11 @@ public sealed record DemoPlan
 
     public static DemoPlan Full { get; } = new()
     {
-        Name = "full", TrainImages = null, Epochs = 10, EvalPoints = 10_000, AutoAttackPoints = 10_000, Prompts = "deep:8",
+        Name = "full",
+        TrainImages = null,
+        Epochs = 10,
+        EvalPoints = 10_000,
+        AutoAttackPoints = 10_000,
+        Prompts = "deep:8",
     };
 }

@@ -194,7 +194,7 @@ public sealed class RobustnessEvaluator
                 var stage = $"sweep: {attack}/{AttackSources.Format(source)} at eps {eps.ToString("G4", CultureInfo.InvariantCulture)}";
                 var run = RunOnPoints(stage, index, state, images, labels, state.N, attack, source, threat, $"sweep-{eps:R}", progress, cancellationToken);
                 state.Sweep.Add(new EpsSweepPoint(eps, attack, source, state.N, run.Robust));
-                    checkpoint?.Invoke(state.Snapshot(complete: false));
+                checkpoint?.Invoke(state.Snapshot(complete: false));
             }
         }
     }

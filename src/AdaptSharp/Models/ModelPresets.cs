@@ -14,8 +14,17 @@ public static class ModelPresets
         ["vit-large-patch16"] = new() { Name = "vit-large-patch16", Width = 1024, Depth = 24, Heads = 16 },
         [CpuPreset] = new()
         {
-            Name = CpuPreset, ImageSize = 28, PatchSize = 7, InChannels = 1, Width = 64, Depth = 4, Heads = 4,
-            MlpRatio = 2.0, NumClasses = 10, Mean = [0.2860f], Std = [0.3530f],
+            Name = CpuPreset,
+            ImageSize = 28,
+            PatchSize = 7,
+            InChannels = 1,
+            Width = 64,
+            Depth = 4,
+            Heads = 4,
+            MlpRatio = 2.0,
+            NumClasses = 10,
+            Mean = [0.2860f],
+            Std = [0.3530f],
         },
     };
 

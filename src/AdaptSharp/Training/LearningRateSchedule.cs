@@ -36,27 +36,27 @@ public sealed record LearningRateSchedule
         switch (Kind)
         {
             case ScheduleKind.OneCycle:
-            {
-                var peak = Math.Clamp(PeakFraction, 1e-9, 1.0);
-                return t <= peak
-                    ? MinLr + (MaxLr - MinLr) * t / peak
-                    : MinLr + (MaxLr - MinLr) * (1.0 - t) / Math.Max(1e-9, 1.0 - peak);
-            }
+                {
+                    var peak = Math.Clamp(PeakFraction, 1e-9, 1.0);
+                    return t <= peak
+                        ? MinLr + (MaxLr - MinLr) * t / peak
+                        : MinLr + (MaxLr - MinLr) * (1.0 - t) / Math.Max(1e-9, 1.0 - peak);
+                }
             case ScheduleKind.Cosine:
-            {
-                var warmupSteps = (long)Math.Round(WarmupFraction * totalSteps);
-                if (step < warmupSteps)
-                    return MaxLr * (step + 1.0) / warmupSteps;
-                var progress = (step - warmupSteps + 0.5) / Math.Max(1, totalSteps - warmupSteps);
-                return MinLr + (MaxLr - MinLr) * 0.5 * (1.0 + Math.Cos(Math.PI * Math.Clamp(progress, 0.0, 1.0)));
-            }
+                {
+                    var warmupSteps = (long)Math.Round(WarmupFraction * totalSteps);
+                    if (step < warmupSteps)
+                        return MaxLr * (step + 1.0) / warmupSteps;
+                    var progress = (step - warmupSteps + 0.5) / Math.Max(1, totalSteps - warmupSteps);
+                    return MinLr + (MaxLr - MinLr) * 0.5 * (1.0 + Math.Cos(Math.PI * Math.Clamp(progress, 0.0, 1.0)));
+                }
             case ScheduleKind.Drops:
-            {
-                var lr = MaxLr;
-                foreach (var f in DropFractions)
-                    if (t >= f) lr *= DropFactor;
-                return lr;
-            }
+                {
+                    var lr = MaxLr;
+                    foreach (var f in DropFractions)
+                        if (t >= f) lr *= DropFactor;
+                    return lr;
+                }
             default:
                 return MaxLr;
         }
@@ -85,7 +85,8 @@ public sealed record LearningRateSchedule
             "cosine" => Cosine(maxLr, arg is null ? 0.05 : Fraction(arg)),
             "drops" or "step" => new LearningRateSchedule
             {
-                Kind = ScheduleKind.Drops, MaxLr = maxLr,
+                Kind = ScheduleKind.Drops,
+                MaxLr = maxLr,
                 DropFractions = arg is null ? [0.75, 0.9] : arg.Split(',').Select(Fraction).ToArray(),
             },
             "constant" => Constant(maxLr),

@@ -62,7 +62,10 @@ public static class TrainingJob
             transform = transform.WithDefaultAugmentation(spec.Data, train.Height);
         var loader = new DataLoader(train, new DataLoaderOptions
         {
-            BatchSize = recipe.BatchSize, ShuffleSeed = spec.Seed, AugmentationSeed = spec.Seed + 1, Prefetch = spec.Prefetch,
+            BatchSize = recipe.BatchSize,
+            ShuffleSeed = spec.Seed,
+            AugmentationSeed = spec.Seed + 1,
+            Prefetch = spec.Prefetch,
             Transform = transform,
         });
 
@@ -110,7 +113,9 @@ public static class TrainingJob
             {
                 var fingerprint = BackboneFile.Save(spec.OutputPath, model, new Dictionary<string, string>
                 {
-                    ["method"] = method, ["threat_model"] = threat, ["dataset"] = spec.Data.ToString(),
+                    ["method"] = method,
+                    ["threat_model"] = threat,
+                    ["dataset"] = spec.Data.ToString(),
                     ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture),
                     ["train_limit"] = spec.TrainLimit?.ToString(CultureInfo.InvariantCulture) ?? "all",
                     ["recipe"] = JsonSerializer.Serialize(recipe),
@@ -121,7 +126,10 @@ public static class TrainingJob
                     extraPrompts = Path.ChangeExtension(spec.OutputPath, null) + ".prompts.safetensors";
                     PromptFile.Save(extraPrompts, model, new PromptFileInfo
                     {
-                        BackboneFingerprint = fingerprint, Trainable = TrainableSet.Prompts, Method = method, ThreatModel = threat,
+                        BackboneFingerprint = fingerprint,
+                        Trainable = TrainableSet.Prompts,
+                        Method = method,
+                        ThreatModel = threat,
                     });
                 }
             }
@@ -129,7 +137,10 @@ public static class TrainingJob
             {
                 PromptFile.Save(spec.OutputPath, model, new PromptFileInfo
                 {
-                    BackboneFingerprint = loaded.BackboneFingerprint!, Trainable = trainable, Method = method, ThreatModel = threat,
+                    BackboneFingerprint = loaded.BackboneFingerprint!,
+                    Trainable = trainable,
+                    Method = method,
+                    ThreatModel = threat,
                     Extra = new Dictionary<string, string> { ["dataset"] = spec.Data.ToString(), ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture) },
                 });
             }

@@ -10,8 +10,15 @@ public class VitAttackTests
 {
     private static VitConfig Tiny() => new()
     {
-        Name = "attack-tiny", ImageSize = 8, PatchSize = 4, InChannels = 3, Width = 16, Depth = 2, Heads = 2,
-        MlpRatio = 2, NumClasses = 10,
+        Name = "attack-tiny",
+        ImageSize = 8,
+        PatchSize = 4,
+        InChannels = 3,
+        Width = 16,
+        Depth = 2,
+        Heads = 2,
+        MlpRatio = 2,
+        NumClasses = 10,
     };
 
     [Fact]

@@ -51,7 +51,10 @@ public sealed class SafetensorsTests : IDisposable
         var path = temp.File($"{dtype}.safetensors");
         SafetensorsWriter.Write(path, new Dictionary<string, Tensor>
         {
-            ["m"] = matrix, ["v"] = vector, ["s"] = scalar, ["e"] = emptyTensor,
+            ["m"] = matrix,
+            ["v"] = vector,
+            ["s"] = scalar,
+            ["e"] = emptyTensor,
         });
 
         using var reader = SafetensorsReader.Open(path);

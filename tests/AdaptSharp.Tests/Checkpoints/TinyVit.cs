@@ -8,9 +8,17 @@ internal static class TinyVit
 {
     public static VitConfig Config(int classes = 5, int imageSize = 8, int patchSize = 4, int channels = 3, int depth = 2) => new()
     {
-        Name = "ckpt-tiny", ImageSize = imageSize, PatchSize = patchSize, InChannels = channels, Width = 16, Depth = depth,
-        Heads = 2, MlpRatio = 2, NumClasses = classes,
-        Mean = Enumerable.Repeat(0.5f, channels).ToArray(), Std = Enumerable.Repeat(0.25f, channels).ToArray(),
+        Name = "ckpt-tiny",
+        ImageSize = imageSize,
+        PatchSize = patchSize,
+        InChannels = channels,
+        Width = 16,
+        Depth = depth,
+        Heads = 2,
+        MlpRatio = 2,
+        NumClasses = classes,
+        Mean = Enumerable.Repeat(0.5f, channels).ToArray(),
+        Std = Enumerable.Repeat(0.25f, channels).ToArray(),
     };
 
     public static Tensor Images(VitConfig config, int n = 4, long seed = 11) =>

@@ -72,7 +72,9 @@ public class DataLoaderTests
         using var data = Numbered(40);
         var options = new DataLoaderOptions
         {
-            BatchSize = 6, ShuffleSeed = 1, AugmentationSeed = 77,
+            BatchSize = 6,
+            ShuffleSeed = 1,
+            AugmentationSeed = 77,
             Transform = TransformPipeline.ForModel(8, 3).WithDefaultAugmentation(DatasetSpec.Parse("fashion-mnist"), 6),
         };
         var full = Collect(new DataLoader(data, options), epoch: 3);

@@ -11,8 +11,17 @@ internal static class EvaluationFixtures
 {
     public static readonly VitConfig TinyConfig = new()
     {
-        Name = "vit-test-tiny", ImageSize = 8, PatchSize = 4, InChannels = 1, Width = 16, Depth = 2, Heads = 2,
-        MlpRatio = 2.0, NumClasses = 4, Mean = [0.5f], Std = [0.25f],
+        Name = "vit-test-tiny",
+        ImageSize = 8,
+        PatchSize = 4,
+        InChannels = 1,
+        Width = 16,
+        Depth = 2,
+        Heads = 2,
+        MlpRatio = 2.0,
+        NumClasses = 4,
+        Mean = [0.5f],
+        Std = [0.25f],
     };
 
     /// <summary>

@@ -23,7 +23,7 @@ public class PyTorchReferenceTests
         {
             var script = Path.Combine(RepoRoot(), "scripts", "timm_reference.py");
             using (var p = Process.Start(new ProcessStartInfo(PyTorchFactAttribute.Python, $"{script} {dir} --depth 12 --n 3")
-                   { RedirectStandardOutput = true, RedirectStandardError = true })!)
+            { RedirectStandardOutput = true, RedirectStandardError = true })!)
             {
                 var err = p.StandardError.ReadToEnd();
                 p.WaitForExit();

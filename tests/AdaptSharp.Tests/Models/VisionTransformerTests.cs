@@ -8,8 +8,15 @@ public class VisionTransformerTests
 {
     internal static VitConfig Tiny(int classes = 5) => new()
     {
-        Name = "test-tiny", ImageSize = 8, PatchSize = 4, InChannels = 3, Width = 16, Depth = 2, Heads = 2,
-        MlpRatio = 2, NumClasses = classes,
+        Name = "test-tiny",
+        ImageSize = 8,
+        PatchSize = 4,
+        InChannels = 3,
+        Width = 16,
+        Depth = 2,
+        Heads = 2,
+        MlpRatio = 2,
+        NumClasses = classes,
     };
 
     private static Tensor Images(int n = 3, long seed = 1)

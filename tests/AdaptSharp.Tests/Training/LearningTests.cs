@@ -25,7 +25,9 @@ public class LearningTests(ITestOutputHelper output)
         var objective = new ObjectiveOptions(kind, attack, Lambda: 3.0).Create();
         var options = new TrainerOptions
         {
-            Epochs = epochs, Seed = 7, Trainable = trainable,
+            Epochs = epochs,
+            Seed = 7,
+            Trainable = trainable,
             Optimizer = OptimizerOptions.AdamW(0.0),
             Schedule = LearningRateSchedule.OneCycle(0.01),
             EvaluationAttack = attack,

@@ -19,7 +19,9 @@ public sealed class TrainerTests : IDisposable
 
     private static TrainerOptions Options(string trainable, int epochs = 1, string? run = null, OptimizerOptions? optimizer = null) => new()
     {
-        Epochs = epochs, Seed = 3, Trainable = TrainableSets.Parse(trainable),
+        Epochs = epochs,
+        Seed = 3,
+        Trainable = TrainableSets.Parse(trainable),
         Optimizer = optimizer ?? OptimizerOptions.Sgd(0.9, 1e-4),
         Schedule = LearningRateSchedule.OneCycle(0.05),
         EvaluationAttack = new InnerAttackOptions(0.1, 0.03, 2),
@@ -71,7 +73,9 @@ public sealed class TrainerTests : IDisposable
         const double lr = 0.5, clip = 1e-3;
         var options = Options("head,patch") with
         {
-            Optimizer = OptimizerOptions.Sgd(0.0, 0.0), Schedule = LearningRateSchedule.Constant(lr), GradientClipNorm = clip,
+            Optimizer = OptimizerOptions.Sgd(0.0, 0.0),
+            Schedule = LearningRateSchedule.Constant(lr),
+            GradientClipNorm = clip,
         };
         using var trainer = new Trainer(model, TrainingFixtures.Options(ObjectiveKind.Natural).Create(), SyntheticQuadrants.Loader(data, 16), options);
         var batch = SyntheticQuadrants.Tensors(data);

@@ -11,8 +11,17 @@ internal static class TrainingFixtures
 {
     public static VitConfig TinyConfig(int classes = 4) => new()
     {
-        Name = "train-tiny", ImageSize = 8, PatchSize = 4, InChannels = 1, Width = 16, Depth = 2, Heads = 2,
-        MlpRatio = 2, NumClasses = classes, Mean = [0.5f], Std = [0.25f],
+        Name = "train-tiny",
+        ImageSize = 8,
+        PatchSize = 4,
+        InChannels = 1,
+        Width = 16,
+        Depth = 2,
+        Heads = 2,
+        MlpRatio = 2,
+        NumClasses = classes,
+        Mean = [0.5f],
+        Std = [0.25f],
     };
 
     public static VisionTransformer TinyModel(string prompts = "deep:3", long seed = 11, int classes = 4) =>
@@ -60,13 +69,13 @@ internal static class SyntheticQuadrants
             labels[i] = c;
             var hidden = shortcut > 0 && i % 16 >= 12;
             for (var r = 0; r < 8; r++)
-            for (var col = 0; col < 8; col++)
-            {
-                var quadrant = (r / 4) * 2 + col / 4;
-                var mark = shortcut > 0 && r == 0 && col / 2 == c ? shortcut : 0;
-                var v = 50 + (quadrant == c && !hidden ? contrast : 0) + mark + rng.Next(-noise, noise + 1);
-                pixels[i * 64 + r * 8 + col] = (byte)Math.Clamp(v, 0, 255);
-            }
+                for (var col = 0; col < 8; col++)
+                {
+                    var quadrant = (r / 4) * 2 + col / 4;
+                    var mark = shortcut > 0 && r == 0 && col / 2 == c ? shortcut : 0;
+                    var v = 50 + (quadrant == c && !hidden ? contrast : 0) + mark + rng.Next(-noise, noise + 1);
+                    pixels[i * 64 + r * 8 + col] = (byte)Math.Clamp(v, 0, 255);
+                }
         }
         return AdaptSharp.Data.ImageDataset.FromPixels("quadrants", pixels, count, 1, 8, 8, labels, ["q0", "q1", "q2", "q3"]);
     }
@@ -74,7 +83,10 @@ internal static class SyntheticQuadrants
     public static AdaptSharp.Data.DataLoader Loader(AdaptSharp.Data.ImageDataset dataset, int batchSize = 32, long seed = 3, bool augment = false) =>
         new(dataset, new AdaptSharp.Data.DataLoaderOptions
         {
-            BatchSize = batchSize, ShuffleSeed = seed, AugmentationSeed = seed + 1, Prefetch = 0,
+            BatchSize = batchSize,
+            ShuffleSeed = seed,
+            AugmentationSeed = seed + 1,
+            Prefetch = 0,
             Transform = new AdaptSharp.Data.TransformPipeline(8, 1, augment ? 1 : 0, augment),
         });
 
