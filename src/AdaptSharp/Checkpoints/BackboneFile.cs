@@ -15,6 +15,8 @@ public static class BackboneFile
     /// <summary>Writes the model's backbone atomically and returns its fingerprint.</summary>
     public static string Save(string path, VisionTransformer model, IReadOnlyDictionary<string, string>? extraMetadata = null)
     {
+        // ExportState's intermediates (detach/cpu views) belong to this scope, not to the caller's.
+        using var scope = torch.NewDisposeScope();
         var state = TimmCheckpoint.ExportState(model);
         try
         {
