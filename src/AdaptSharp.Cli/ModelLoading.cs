@@ -16,11 +16,13 @@ public static class ModelLoading
         var groups = new Dictionary<string, (long P, long T)>();
         foreach (var (name, p) in model.named_parameters())
         {
-            var group = name == VisionTransformer.PromptParameterName ? "prompts"
-                : name.StartsWith("head.") ? "head"
-                : name.StartsWith("patch_embed.") ? "patch embedding"
-                : name.StartsWith("blocks.") ? "blocks"
-                : "embeddings + norm";
+            var group = VisionTransformer.GroupOf(name) switch
+            {
+                TrainableSet.Prompts => "prompts",
+                TrainableSet.Head => "head",
+                TrainableSet.PatchEmbed => "patch embedding",
+                _ => name.StartsWith("blocks.", StringComparison.Ordinal) ? "blocks" : "embeddings + norm",
+            };
             groups.TryGetValue(group, out var v);
             groups[group] = (v.P + p.numel(), v.T + (p.requires_grad ? p.numel() : 0));
         }

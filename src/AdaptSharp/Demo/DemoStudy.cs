@@ -65,86 +65,104 @@ public sealed class DemoStudy
         var results = new List<DemoMethodResult>();
         double backboneClean = double.NaN;
 
-        foreach (var method in plan.Methods)
+        (Tensor X, Tensor Y)? evaluationSet = null;
+        try
         {
-            var name = MethodName(method);
-            var promptFile = Path.Combine(outputDirectory, "prompts", $"{name}.safetensors");
-            var runDirectory = Path.Combine(outputDirectory, "runs", name);
-            var trainClock = Stopwatch.StartNew();
-            if (!File.Exists(promptFile))
+            foreach (var method in plan.Methods)
             {
-                if (Directory.Exists(runDirectory))
-                    Directory.Delete(runDirectory, recursive: true); // an interrupted earlier attempt
-                Directory.CreateDirectory(Path.GetDirectoryName(promptFile)!);
-                log($"tuning prompts: {name}");
-                var job = train(new TrainingJobSpec
+                var name = MethodName(method);
+                var promptFile = Path.Combine(outputDirectory, "prompts", $"{name}.safetensors");
+                var runDirectory = Path.Combine(outputDirectory, "runs", name);
+                var trainClock = Stopwatch.StartNew();
+                if (!File.Exists(promptFile))
                 {
-                    BackbonePath = backbone,
-                    Data = data,
-                    Recipe = RecipeFor(method),
-                    OutputPath = promptFile,
-                    RunDirectory = runDirectory,
-                    Device = device,
+                    if (Directory.Exists(runDirectory))
+                        Directory.Delete(runDirectory, recursive: true); // an interrupted earlier attempt
+                    Directory.CreateDirectory(Path.GetDirectoryName(promptFile)!);
+                    log($"tuning prompts: {name}");
+                    var job = train(new TrainingJobSpec
+                    {
+                        BackbonePath = backbone,
+                        Data = data,
+                        Recipe = RecipeFor(method),
+                        OutputPath = promptFile,
+                        RunDirectory = runDirectory,
+                        Device = device,
+                        Seed = plan.Seed,
+                        TrainLimit = plan.TrainImages,
+                    });
+                    if (job.OutputPath is null)
+                        throw new OperationCanceledException("demo interrupted during training");
+                }
+                else
+                {
+                    log($"reusing {promptFile}");
+                }
+                var trainSeconds = trainClock.Elapsed.TotalSeconds;
+
+                using var loaded = ModelLoader.Load(new ModelRequest(backbone, null, Prompts: promptFile), TorchRuntime.ResolveDevice(device));
+                var model = loaded.Model;
+                model.SetTrainable(TrainableSets.Parse(plan.Trainable));
+                var parameters = model.CountParameters();
+                model.SetTrainable(TrainableSet.None);
+
+                // Every method shares the backbone's input shape: read the test points once.
+                evaluationSet ??= LoadEvaluationSet(model);
+                var (x, y) = evaluationSet.Value;
+
+                var pgd = EvaluateCached(Path.Combine(outputDirectory, "eval", name, "pgd"), model, x, y, evaluate, new EvaluationOptions
+                {
+                    Threat = threat,
+                    Attacks = ["clean", PgdAttack],
+                    Sources = [AttackSource.Adaptive, AttackSource.Agnostic],
                     Seed = plan.Seed,
-                    TrainLimit = plan.TrainImages,
-                });
-                if (job.OutputPath is null)
-                    throw new OperationCanceledException("demo interrupted during training");
+                    BatchSize = plan.EvalBatchSize,
+                    RunChecks = true,
+                    CheckPoints = Math.Min(200, plan.EvalPoints),
+                    Data = data.ToString(),
+                    ModelName = $"{model.Config.Name} + {name} prompts",
+                }, $"{name}: clean + PGD-10 (agnostic, adaptive), n={plan.EvalPoints}");
+
+                var m = Math.Min(plan.AutoAttackPoints, plan.EvalPoints);
+                using var xa = x.narrow(0, 0, m);
+                using var ya = y.narrow(0, 0, m);
+                var autoAttack = EvaluateCached(Path.Combine(outputDirectory, "eval", name, "autoattack"), model, xa, ya, evaluate, new EvaluationOptions
+                {
+                    Threat = threat,
+                    Attacks = ["clean", "autoattack"],
+                    Sources = [AttackSource.Adaptive],
+                    Seed = plan.Seed,
+                    BatchSize = plan.EvalBatchSize,
+                    RunChecks = false,
+                    Data = data.ToString(),
+                    ModelName = $"{model.Config.Name} + {name} prompts",
+                }, $"{name}: AutoAttack standard (adaptive), n={m}");
+
+                if (double.IsNaN(backboneClean))
+                    backboneClean = BackboneCleanAccuracy(x, y);
+                results.Add(new DemoMethodResult(name, promptFile, new FileInfo(promptFile).Length, parameters, trainSeconds, pgd.Report, autoAttack.Report));
             }
-            else
-            {
-                log($"reusing {promptFile}");
-            }
-            var trainSeconds = trainClock.Elapsed.TotalSeconds;
 
-            using var loaded = ModelLoader.Load(new ModelRequest(backbone, null, Prompts: promptFile), TorchRuntime.ResolveDevice(device));
-            var model = loaded.Model;
-            model.SetTrainable(TrainableSets.Parse(plan.Trainable));
-            var parameters = model.CountParameters();
-            model.SetTrainable(TrainableSet.None);
-
-            var (images, labels) = DatasetLoader.LoadEvaluationSet(data, plan.EvalPoints, model.Config.ImageSize, model.Config.InChannels, DatasetSplit.Test);
-            using var imagesScope = images;
-            using var labelsScope = labels;
-            var dev = model.parameters().First().device;
-            using var x = images.to(dev);
-            using var y = labels.to(dev);
-
-            var pgd = EvaluateCached(Path.Combine(outputDirectory, "eval", name, "pgd"), model, x, y, evaluate, new EvaluationOptions
-            {
-                Threat = threat,
-                Attacks = ["clean", PgdAttack],
-                Sources = [AttackSource.Adaptive, AttackSource.Agnostic],
-                Seed = plan.Seed,
-                BatchSize = plan.EvalBatchSize,
-                RunChecks = true,
-                CheckPoints = Math.Min(200, plan.EvalPoints),
-                Data = data.ToString(),
-                ModelName = $"{model.Config.Name} + {name} prompts",
-            }, $"{name}: clean + PGD-10 (agnostic, adaptive), n={plan.EvalPoints}");
-
-            var m = Math.Min(plan.AutoAttackPoints, plan.EvalPoints);
-            using var xa = x.narrow(0, 0, m);
-            using var ya = y.narrow(0, 0, m);
-            var autoAttack = EvaluateCached(Path.Combine(outputDirectory, "eval", name, "autoattack"), model, xa, ya, evaluate, new EvaluationOptions
-            {
-                Threat = threat,
-                Attacks = ["clean", "autoattack"],
-                Sources = [AttackSource.Adaptive],
-                Seed = plan.Seed,
-                BatchSize = plan.EvalBatchSize,
-                RunChecks = false,
-                Data = data.ToString(),
-                ModelName = $"{model.Config.Name} + {name} prompts",
-            }, $"{name}: AutoAttack standard (adaptive), n={m}");
-
-            if (double.IsNaN(backboneClean))
-                backboneClean = CleanAccuracy(model, x, y);
-            results.Add(new DemoMethodResult(name, promptFile, new FileInfo(promptFile).Length, parameters, trainSeconds, pgd.Report, autoAttack.Report));
+        }
+        finally
+        {
+            evaluationSet?.X.Dispose();
+            evaluationSet?.Y.Dispose();
         }
 
         return new DemoResult(plan, backbone, backboneSource, new FileInfo(backbone).Length, backboneClean, results,
             clock.Elapsed.TotalSeconds, MachineDescription.Describe(), DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'"));
+    }
+
+    private (Tensor X, Tensor Y) LoadEvaluationSet(VisionTransformer model)
+    {
+        var (images, labels) = DatasetLoader.LoadEvaluationSet(data, plan.EvalPoints, model.Config.ImageSize, model.Config.InChannels, DatasetSplit.Test);
+        var device = model.parameters().First().device;
+        if (images.device == device)
+            return (images, labels);
+        using (images)
+        using (labels)
+            return (images.to(device), labels.to(device));
     }
 
     private EvaluationResult EvaluateCached(string directory, VisionTransformer model, Tensor x, Tensor y,
@@ -162,8 +180,8 @@ public sealed class DemoStudy
         return result;
     }
 
-    /// <summary>Clean accuracy of the backbone alone (f_0 of the first model carries the tuned head, so build f_0 from the file).</summary>
-    private double CleanAccuracy(VisionTransformer tuned, Tensor x, Tensor y)
+    /// <summary>Clean accuracy of the backbone file alone: f_0 of a tuned model carries the tuned head and patch embedding.</summary>
+    private double BackboneCleanAccuracy(Tensor x, Tensor y)
     {
         using var plain = ModelLoader.Load(new ModelRequest(backbone, null), TorchRuntime.ResolveDevice(device));
         using var _ = no_grad();

@@ -32,6 +32,12 @@ public static class ImageInputs
 
     private static Tensor ToModelInput(Tensor array, string label, VitConfig config)
     {
+        using var scope = NewDisposeScope();
+        return Convert(array, label, config).MoveToOuterDisposeScope();
+    }
+
+    private static Tensor Convert(Tensor array, string label, VitConfig config)
+    {
         if (array.dim() == 3)
             array = array.unsqueeze(0);
         if (array.dim() != 4)
@@ -49,10 +55,9 @@ public static class ImageInputs
         if (min < 0 || max > 1 || float.IsNaN(min) || float.IsNaN(max))
             throw new ArgumentException($"{label}: values must lie in [0,1] (found {min}..{max}); the model normalises internally");
         var channels = Transforms.MatchChannels(x, config.InChannels);
-        if (channels.shape[2] == config.ImageSize && channels.shape[3] == config.ImageSize)
-            return channels;
-        using (channels)
-            return Transforms.Resize(channels, config.ImageSize, config.ImageSize).clamp_(0, 1);
+        return channels.shape[2] == config.ImageSize && channels.shape[3] == config.ImageSize
+            ? channels
+            : Transforms.Resize(channels, config.ImageSize, config.ImageSize).clamp_(0, 1);
     }
 
     private static (Tensor Images, IReadOnlyList<string> Names) ReadFolder(string folder, VitConfig config)

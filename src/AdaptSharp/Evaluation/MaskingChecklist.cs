@@ -53,29 +53,28 @@ public static class MaskingChecklist
         const int number = 1;
         if (!hasPrompts)
             return NotRun(number, "the model has no prompts (f_P = f_0)");
-        var pairs = attacks.Where(a => a.Source == AttackSource.Adaptive && AttackCatalog.IsWhiteBox(a.Name))
-            .Select(a => (Adaptive: a, Agnostic: attacks.FirstOrDefault(b => b.Name == a.Name && b.Source == AttackSource.Agnostic)))
-            .Where(p => p.Agnostic is not null)
-            .OrderByDescending(p => AttackCatalog.IsPgd(p.Adaptive.Name))
-            .ToList();
-        if (pairs.Count == 0)
+        // Prefer a suite attack run from both sources (a PGD if there is one), else the checklist's subset runs.
+        string label;
+        double adaptive, agnostic;
+        int m;
+        var gap = SourceGap.From(attacks, n).OrderByDescending(g => AttackCatalog.IsPgd(g.Attack)).FirstOrDefault();
+        if (gap is not null)
+        {
+            (label, adaptive, agnostic, m) = (gap.Attack, gap.Adaptive, gap.Agnostic, n);
+        }
+        else
         {
             var subsetAdaptive = runs.FirstOrDefault(r => r.Purpose == PurposeConvergenceBase);
             var subsetAgnostic = runs.FirstOrDefault(r => r.Purpose == PurposeAgnosticPgd);
             if (subsetAdaptive is null || subsetAgnostic is null)
                 return NotRun(number, "needs a white-box attack (e.g. pgd10) with --source both, or the checklist runs");
-            var m = Math.Min(subsetAdaptive.Points, subsetAgnostic.Points);
-            var subsetFlagged = t.IsClearlyBelow(subsetAdaptive.Accuracy, subsetAgnostic.Accuracy, m);
-            return Result(number, subsetFlagged,
-                $"{subsetAdaptive.Attack} on the checklist subset: adaptive {Pct(subsetAdaptive.Accuracy)} vs agnostic {Pct(subsetAgnostic.Accuracy)} " +
-                $"(gap {Pts(subsetAgnostic.Accuracy - subsetAdaptive.Accuracy)}, clear above {Pts(t.ClearGap(subsetAgnostic.Accuracy, subsetAdaptive.Accuracy, m))}, n={m})" +
-                (subsetFlagged ? "; prompt-agnostic robustness is obfuscated: trust the adaptive numbers" : ""));
+            (label, adaptive, agnostic, m) = ($"{subsetAdaptive.Attack} on the checklist subset", subsetAdaptive.Accuracy,
+                subsetAgnostic.Accuracy, Math.Min(subsetAdaptive.Points, subsetAgnostic.Points));
         }
-        var (adaptive, agnostic) = pairs[0];
-        var flagged = t.IsClearlyBelow(adaptive.RobustAccuracy, agnostic!.RobustAccuracy, n);
+        var flagged = t.IsClearlyBelow(adaptive, agnostic, m);
         return Result(number, flagged,
-            $"{adaptive.Name}: adaptive {Pct(adaptive.RobustAccuracy)} vs agnostic {Pct(agnostic.RobustAccuracy)} " +
-            $"(gap {Pts(agnostic.RobustAccuracy - adaptive.RobustAccuracy)}, clear above {Pts(t.ClearGap(agnostic.RobustAccuracy, adaptive.RobustAccuracy, n))}, n={n})" +
+            $"{label}: adaptive {Pct(adaptive)} vs agnostic {Pct(agnostic)} " +
+            $"(gap {Pts(agnostic - adaptive)}, clear above {Pts(t.ClearGap(agnostic, adaptive, m))}, n={m})" +
             (flagged ? "; prompt-agnostic robustness is obfuscated: trust the adaptive numbers" : ""));
     }
 

@@ -122,17 +122,18 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
             p.requires_grad = IsInSet(name, set);
     }
 
+    /// <summary>The trainable group a parameter belongs to: Prompts, Head, PatchEmbed, or Backbone for the rest.</summary>
+    public static TrainableSet GroupOf(string parameterName) =>
+        parameterName == PromptParameterName ? TrainableSet.Prompts
+        : parameterName.StartsWith("head.", StringComparison.Ordinal) ? TrainableSet.Head
+        : parameterName.StartsWith("patch_embed.", StringComparison.Ordinal) ? TrainableSet.PatchEmbed
+        : TrainableSet.Backbone;
+
     public static bool IsInSet(string parameterName, TrainableSet set)
     {
-        if (parameterName == PromptParameterName)
-            return set.HasFlag(TrainableSet.Prompts);
-        if (set.HasFlag(TrainableSet.Backbone))
-            return true;
-        if (parameterName.StartsWith("head.", StringComparison.Ordinal))
-            return set.HasFlag(TrainableSet.Head);
-        if (parameterName.StartsWith("patch_embed.", StringComparison.Ordinal))
-            return set.HasFlag(TrainableSet.PatchEmbed);
-        return false;
+        var group = GroupOf(parameterName);
+        // Full fine-tuning (Backbone) trains every group except prompts, which need their own flag.
+        return set.HasFlag(group) || (group != TrainableSet.Prompts && set.HasFlag(TrainableSet.Backbone));
     }
 
     public IEnumerable<(string Name, Parameter Parameter)> TrainableParameters() =>

@@ -56,15 +56,10 @@ public class VisionTransformerTests
     [Fact]
     public void DeepPromptsReplaceThePreviousBlocksPromptOutputs()
     {
-        // Silence block 0's residual branches: it becomes the identity, so block-0 prompts would
-        // reach block 1 unchanged if they were kept. Replacement must discard them.
+        // With block 0 the identity, block-0 prompts would reach block 1 unchanged if they were kept.
+        // Replacement must discard them.
         using var model = new VisionTransformer(Tiny(), PromptConfig.Parse("deep:4"), seed: 5);
-        using (no_grad())
-        {
-            foreach (var (name, p) in model.named_parameters())
-                if (name.StartsWith("blocks.0.attn.proj.") || name.StartsWith("blocks.0.mlp.fc2."))
-                    p.zero_();
-        }
+        SilenceBlockZero(model);
         using var x = Images();
         using var before = model.forward(x);
         using (no_grad()) model.PromptTokens![0].add_(randn(4, 16) * 3.0);
@@ -75,16 +70,20 @@ public class VisionTransformerTests
         Assert.True(before.sub(afterSet1).abs().max().item<float>() > 1e-3, "block-1 prompts had no effect");
     }
 
+    /// <summary>Zeroes block 0's residual branches, making that block the identity.</summary>
+    private static void SilenceBlockZero(VisionTransformer model)
+    {
+        using var _ = no_grad();
+        foreach (var (name, p) in model.named_parameters())
+            if (name.StartsWith("blocks.0.attn.proj.") || name.StartsWith("blocks.0.mlp.fc2."))
+                p.zero_();
+    }
+
     [Fact]
     public void ShallowPromptsTravelThroughAllBlocks()
     {
         using var model = new VisionTransformer(Tiny(), PromptConfig.Parse("shallow:4"), seed: 5);
-        using (no_grad())
-        {
-            foreach (var (name, p) in model.named_parameters())
-                if (name.StartsWith("blocks.0.attn.proj.") || name.StartsWith("blocks.0.mlp.fc2."))
-                    p.zero_();
-        }
+        SilenceBlockZero(model);
         using var x = Images();
         using var before = model.forward(x);
         using (no_grad()) model.PromptTokens![0].add_(randn(4, 16) * 3.0);
