@@ -6,6 +6,9 @@ public static class ModelPresets
     /// <summary>The small from-scratch preset for 28x28 grey images on a CPU (the embedded default).</summary>
     public const string CpuPreset = "vit-fmnist-cpu";
 
+    /// <summary>Narrower and deeper than <see cref="CpuPreset"/>: more backbone per token, so the trained share is smaller.</summary>
+    public const string DeepCpuPreset = "vit-fmnist-cpu-d8";
+
     private static readonly Dictionary<string, VitConfig> Presets = new(StringComparer.OrdinalIgnoreCase)
     {
         ["vit-tiny-patch16"] = new() { Name = "vit-tiny-patch16", Width = 192, Depth = 12, Heads = 3 },
@@ -22,6 +25,20 @@ public static class ModelPresets
             Depth = 4,
             Heads = 4,
             MlpRatio = 2.0,
+            NumClasses = 10,
+            Mean = [0.2860f],
+            Std = [0.3530f],
+        },
+        [DeepCpuPreset] = new()
+        {
+            Name = DeepCpuPreset,
+            ImageSize = 28,
+            PatchSize = 7,
+            InChannels = 1,
+            Width = 48,
+            Depth = 8,
+            Heads = 4,
+            MlpRatio = 4.0,
             NumClasses = 10,
             Mean = [0.2860f],
             Std = [0.3530f],
