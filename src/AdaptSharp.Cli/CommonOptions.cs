@@ -12,7 +12,7 @@ public static class CommonOptions
 
     public static Option<string?> Model() => new("--model")
     {
-        Description = "Architecture preset (vit-tiny-patch16, vit-small-patch16, vit-base-patch16, vit-large-patch16, vit-fmnist-cpu); needed for raw timm files",
+        Description = "Architecture preset (vit-tiny-patch16, vit-small-patch16, vit-base-patch16, vit-large-patch16, vit-fmnist-cpu, vit-fmnist-cpu-d8); needed for raw timm files",
     };
 
     public static Option<int?> ImageSize() => new("--img-size") { Description = "Input image size when it differs from the preset's" };

@@ -16,6 +16,7 @@ public static class Program
         root.Subcommands.Add(PredictCommand.Create());
         root.Subcommands.Add(DataCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(StudyCommand.Create());
         return CliRunner.Run(root, args);
     }
 }

@@ -1,0 +1,99 @@
+using System.CommandLine;
+using System.Globalization;
+using AdaptSharp.Demo;
+using AdaptSharp.Runtime;
+using AdaptSharp.Study;
+using Spectre.Console;
+
+namespace AdaptSharp.Cli.Commands;
+
+/// <summary>adapt study: the reproduction study (methods x attacks, seeds, ablations), resumable, writes results.md.</summary>
+public static class StudyCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("study",
+            "Reproduce the paper's findings on Fashion-MNIST: prompt-tuning defenses vs ADAPT vs full fine-tuning and linear probing, " +
+            "prompt-agnostic vs adaptive attacks, AutoAttack, RayS, 3 seeds, ablations. Resumable: finished runs are reused. Writes OUT/results.md and results.json.");
+        var planName = new Option<string>("--plan") { Description = "Study size: cpu (the documented study) or mini (toy sizes, a smoke test)", DefaultValueFactory = _ => "cpu" };
+        var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "study-out" };
+        var data = new Option<string?>("--data") { Description = "Folder with the Fashion-MNIST IDX files (default: the dataset-fashion-mnist package's)" };
+        var backbone = new Option<string?>("--backbone") { Description = $"Backbone to study (default: the shipped {DemoCommand.ShippedBackbone})" };
+        var runs = new Option<string?>("--runs") { Description = "Only these runs: comma-separated run ids or groups (main, seeds, prompt-length, prompt-mode, lambda, patch); see --list" };
+        var shard = new Option<string?>("--shard") { Description = "K/N: run only every N-th run starting at the K-th (1-based), to split the study across processes" };
+        var list = new Option<bool>("--list") { Description = "List the runs with their status and training commands, then stop" };
+        var reportOnly = new Option<bool>("--report-only") { Description = "Write results.md from what is finished; run nothing" };
+        var device = CommonOptions.Device();
+        foreach (var o in new Option[] { planName, output, data, backbone, runs, shard, list, reportOnly, device })
+            command.Options.Add(o);
+        command.SetAction(result =>
+        {
+            TorchRuntime.ConfigureThreads();
+            void Log(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
+            var plan = StudyPlan.Get(result.GetValue(planName)!);
+            var outDir = result.GetValue(output)!;
+            var backbonePath = result.GetValue(backbone) ?? Path.Combine(AppContext.BaseDirectory, DemoCommand.ShippedBackbone);
+            if (!File.Exists(backbonePath))
+                throw new FileNotFoundException($"backbone file not found: {backbonePath}");
+            var selected = Select(plan.Runs, result.GetValue(runs), result.GetValue(shard));
+            var spec = FashionMnistProvider.Ensure(result.GetValue(data), Log);
+            var runner = new StudyRunner(plan, backbonePath, spec, outDir, result.GetValue(device)!, Log);
+
+            if (result.GetValue(list))
+            {
+                foreach (var run in plan.Runs)
+                    AnsiConsole.WriteLine($"{run.Id,-22} {run.Group,-14} {(runner.TryLoad(run) is null ? "todo" : "done"),-5} {(selected.Contains(run) ? "*" : " ")} {runner.TuneCommand(run)}");
+                return 0;
+            }
+            if (!result.GetValue(reportOnly))
+            {
+                AnsiConsole.MarkupLine(Markup.Escape($"adapt study ({plan.Name}): {selected.Count} of {plan.Runs.Count} runs on {spec}, backbone {backbonePath}, output {outDir}"));
+                foreach (var run in selected)
+                    runner.Run(run, TrainingConsole.Run, (evaluator, x, y, title) =>
+                    {
+                        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(title)}[/]");
+                        return EvaluationConsole.Run(evaluator, x, y, null, _ => { }, CancellationToken.None);
+                    });
+            }
+
+            var finished = new List<StudyRunResult>();
+            var missing = new List<StudyRun>();
+            foreach (var run in plan.Runs)
+            {
+                if (runner.TryLoad(run) is { } done) finished.Add(done);
+                else missing.Add(run);
+            }
+            StudyReport.Write(outDir, plan, backbonePath, MachineDescription.Describe(), finished, missing, runner.TuneCommand);
+            AnsiConsole.WriteLine();
+            AnsiConsole.Write(new Markup(Markup.Escape(StudyReport.MainTable(finished))));
+            if (missing.Count > 0)
+                AnsiConsole.MarkupLine(Markup.Escape($"{missing.Count} run(s) not finished: {string.Join(", ", missing.Select(m => m.Id))}"));
+            AnsiConsole.MarkupLine(Markup.Escape($"wrote {Path.Combine(outDir, StudyReport.MarkdownFile)} and {StudyReport.JsonFile}"));
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>The runs named by --runs (ids or groups) and --shard K/N, in plan order.</summary>
+    public static IReadOnlyList<StudyRun> Select(IReadOnlyList<StudyRun> all, string? names, string? shard)
+    {
+        IEnumerable<StudyRun> runs = all;
+        if (!string.IsNullOrWhiteSpace(names))
+        {
+            var wanted = names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.OrdinalIgnoreCase);
+            var unknown = wanted.Where(w => !all.Any(r => r.Id.Equals(w, StringComparison.OrdinalIgnoreCase) || r.Group.Equals(w, StringComparison.OrdinalIgnoreCase))).ToList();
+            if (unknown.Count > 0)
+                throw new ArgumentException($"--runs: unknown run or group '{unknown[0]}' (see adapt study --list)");
+            runs = runs.Where(r => wanted.Contains(r.Id) || wanted.Contains(r.Group));
+        }
+        if (!string.IsNullOrWhiteSpace(shard))
+        {
+            var parts = shard.Split('/');
+            if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var k)
+                || !int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < 1 || k < 1 || k > n)
+                throw new ArgumentException($"--shard: expected K/N with 1 <= K <= N, got '{shard}'");
+            runs = runs.Where((_, i) => i % n == k - 1);
+        }
+        return runs.ToList();
+    }
+}

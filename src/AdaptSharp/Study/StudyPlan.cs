@@ -1,0 +1,132 @@
+using AdaptSharp.Training;
+
+namespace AdaptSharp.Study;
+
+/// <summary>
+/// Sizes and runs of the reproduction study (issue: methods x attacks, obfuscation gap, ablations, seeds).
+/// <see cref="Cpu"/> is the documented study; <see cref="Mini"/> the same runs at toy sizes for tests.
+/// </summary>
+public sealed record StudyPlan
+{
+    public required string Name { get; init; }
+
+    /// <summary>Training images (the first N of the training split); null = all 60,000.</summary>
+    public int? TrainImages { get; init; }
+
+    public int Epochs { get; init; } = 3;
+
+    public int BatchSize { get; init; } = 128;
+
+    /// <summary>Peak one-cycle SGD learning rate for prompt tuning and linear probing.</summary>
+    public double PromptLearningRate { get; init; } = 0.1;
+
+    /// <summary>Peak one-cycle SGD learning rate when every parameter is trained.</summary>
+    public double FullLearningRate { get; init; } = 0.01;
+
+    public double Eps { get; init; } = 0.1;
+
+    /// <summary>Inner attack of every adversarial objective: PGD steps and step size (uniform random start).</summary>
+    public int InnerSteps { get; init; } = 5;
+
+    public double InnerStep { get; init; } = 0.03;
+
+    public bool Augment { get; init; }
+
+    /// <summary>Test points (the first N of the test split) for every column but AutoAttack and RayS.</summary>
+    public int EvalPoints { get; init; } = 1000;
+
+    public int AutoAttackPoints { get; init; } = 1000;
+
+
+    /// <summary>Test points (the first N) for RayS: a hard-label attack that spends its whole budget on robust points.</summary>
+    public int RaysPoints { get; init; } = 200;
+
+    public int RaysQueries { get; init; } = 10_000;
+
+    public int CheckPoints { get; init; } = 200;
+
+    public int EvalBatchSize { get; init; } = 250;
+
+    /// <summary>The main prompt layout; the length ablation varies T in deep:T.</summary>
+    public string Prompts { get; init; } = "deep:5";
+
+    public IReadOnlyList<int> PromptLengths { get; init; } = [5, 10, 25, 50];
+
+    public IReadOnlyList<double> Lambdas { get; init; } = [1, 3, 6, 12];
+
+    public IReadOnlyList<long> Seeds { get; init; } = [0, 1, 2];
+
+    public IReadOnlyList<StudyRun> Runs => BuildRuns();
+
+    public static StudyPlan Cpu { get; } = new() { Name = "cpu", TrainImages = 15_000, Epochs = 3 };
+
+    public static StudyPlan Mini { get; } = new()
+    {
+        Name = "mini",
+        TrainImages = 64,
+        Epochs = 1,
+        BatchSize = 32,
+        InnerSteps = 2,
+        EvalPoints = 24,
+        AutoAttackPoints = 4,
+        RaysPoints = 4,
+        RaysQueries = 50,
+        CheckPoints = 8,
+        EvalBatchSize = 24,
+        Prompts = "deep:2",
+        PromptLengths = [2, 3],
+        Lambdas = [1, 6],
+        Seeds = [0, 1],
+    };
+
+    public static StudyPlan Get(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "cpu" => Cpu,
+        "mini" => Mini,
+        _ => throw new ArgumentException($"unknown study plan '{name}' (cpu, mini)"),
+    };
+
+    private IReadOnlyList<StudyRun> BuildRuns()
+    {
+        var runs = new List<StudyRun>();
+        var seed0 = Seeds.Count > 0 ? Seeds[0] : 0;
+        var length = MainPromptLength();
+        StudyRun Prompt(ObjectiveKind method, bool aa = false, bool rays = false) => new()
+        {
+            Id = $"pt-{ObjectiveOptions.FormatKind(method)}",
+            Group = StudyGroups.Main,
+            Label = $"prompt tuning: {ObjectiveOptions.FormatKind(method)}",
+            Method = method,
+            Prompts = Prompts,
+            Seed = seed0,
+            AutoAttack = aa,
+            Rays = rays,
+        };
+        runs.Add(Prompt(ObjectiveKind.Natural, aa: true));
+        runs.Add(Prompt(ObjectiveKind.At, aa: true, rays: true));
+        runs.Add(Prompt(ObjectiveKind.Trades, aa: true));
+        runs.Add(Prompt(ObjectiveKind.Mart));
+        runs.Add(Prompt(ObjectiveKind.Nfgsm));
+        runs.Add(Prompt(ObjectiveKind.AdaptCe, aa: true, rays: true));
+        runs.Add(Prompt(ObjectiveKind.AdaptKl, aa: true));
+        runs.Add(new StudyRun { Id = "full-at", Group = StudyGroups.Main, Label = "full fine-tuning: at", Method = ObjectiveKind.At, Prompts = "none", Trainable = "full", Seed = seed0, AutoAttack = true });
+        runs.Add(new StudyRun { Id = "full-trades", Group = StudyGroups.Main, Label = "full fine-tuning: trades", Method = ObjectiveKind.Trades, Prompts = "none", Trainable = "full", Seed = seed0 });
+        runs.Add(new StudyRun { Id = "linear-at", Group = StudyGroups.Main, Label = "linear probing: at", Method = ObjectiveKind.At, Prompts = "none", Trainable = "linear", Seed = seed0 });
+
+        StudyRun Ablation(string id, string group, string label) => new() { Id = id, Group = group, Label = label, Prompts = Prompts, Seed = seed0 };
+        foreach (var t in PromptLengths.Where(t => t != length))
+            runs.Add(Ablation($"abl-deep{t}", StudyGroups.PromptLength, $"adapt-ce, deep:{t}") with { Prompts = $"deep:{t}" });
+        runs.Add(Ablation($"abl-shallow{length}", StudyGroups.PromptMode, $"adapt-ce, shallow:{length}") with { Prompts = $"shallow:{length}" });
+        foreach (var l in Lambdas.Where(l => l != 6.0))
+            runs.Add(Ablation($"abl-lambda{l:G}", StudyGroups.Lambda, $"adapt-ce, lambda {l:G}") with { Lambda = l });
+        runs.Add(Ablation("abl-frozen-patch", StudyGroups.Patch, "adapt-ce, patch embedding frozen") with { Trainable = "head" });
+
+        foreach (var seed in Seeds.Skip(1))
+            foreach (var method in new[] { ObjectiveKind.Natural, ObjectiveKind.At, ObjectiveKind.AdaptCe })
+                runs.Add(Prompt(method) with { Id = $"pt-{ObjectiveOptions.FormatKind(method)}-seed{seed}", Group = StudyGroups.Seeds, Seed = seed, AutoAttack = false, Rays = false });
+        return runs;
+    }
+
+    /// <summary>T of the main layout (deep:T or shallow:T).</summary>
+    public int MainPromptLength() => int.Parse(Prompts[(Prompts.IndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,195 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using AdaptSharp.Attacks;
+using AdaptSharp.Checkpoints;
+using AdaptSharp.Evaluation;
+
+namespace AdaptSharp.Study;
+
+/// <summary>
+/// The study's tables: methods x attacks, the seed repeats (mean +- std), one table per ablation, the checklist
+/// flags of every run, and the command behind each artifact. Written as results.md and results.json.
+/// </summary>
+public static class StudyReport
+{
+    public const string MarkdownFile = "results.md";
+    public const string JsonFile = "results.json";
+
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static string Pct(double? v) => v is double d && !double.IsNaN(d) ? (100 * d).ToString("0.0", Inv) : "-";
+
+    public static double? Accuracy(RobustnessReport report, string attack, AttackSource source) =>
+        report.Find(attack, source)?.RobustAccuracy;
+
+    public static int Flags(StudyRunResult r) =>
+        r.Main.Checklist.Count(c => c.Status == CheckStatus.Flagged) + (BlackBoxBeatsWhiteBox(r) ? 1 : 0);
+
+    /// <summary>Checklist item 3 for RayS, which runs on a subset: RayS accuracy clearly below adaptive PGD on the same points.</summary>
+    public static bool BlackBoxBeatsWhiteBox(StudyRunResult r) =>
+        r.Rays is not null && r.RaysPgdAdaptive is double pgd && r.Rays.RobustAccuracy < pgd - 0.02;
+
+    public static string MainTable(IReadOnlyList<StudyRunResult> results)
+    {
+        var main = results.Where(r => r.Run.Group == StudyGroups.Main).ToList();
+        var n = main.FirstOrDefault()?.Main.N ?? 0;
+        var aaN = main.FirstOrDefault(r => r.AutoAttack is not null)?.AutoAttack!.N;
+        var raysN = main.FirstOrDefault(r => r.Rays is not null)?.Rays!.N;
+        var sb = new StringBuilder();
+        sb.AppendLine($"| run | trained params | clean | FGSM | PGD-10 prompt-agnostic | PGD-10 adaptive | CW-20 adaptive | AutoAttack (adaptive, n={aaN?.ToString(Inv) ?? "-"}) | RayS (n={raysN?.ToString(Inv) ?? "-"}) | flags | train time |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in main)
+            sb.AppendLine(string.Create(Inv,
+                $"| {r.Run.Label} | {r.Parameters.Trainable:N0} ({r.Parameters.TrainablePercent:0.00}%) | {Pct(r.Main.CleanAccuracy)} | {Pct(Accuracy(r.Main, StudyRunner.FgsmAttack, AttackSource.Adaptive))} | " +
+                $"{Pct(Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Agnostic))} | {Pct(Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Adaptive))} | " +
+                $"{Pct(Accuracy(r.Main, StudyRunner.CwAttack, AttackSource.Adaptive))} | {Pct(r.AutoAttack?.RobustAccuracy)} | " +
+                $"{(r.Rays is null ? "-" : $"{Pct(r.Rays.RobustAccuracy)} (PGD {Pct(r.RaysPgdAdaptive)})")} | {Flags(r)} | {Minutes(r.TrainSeconds)} |"));
+        return sb.ToString();
+    }
+
+    public static string SeedTable(IReadOnlyList<StudyRunResult> results)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine("| method | seeds | clean | PGD-10 prompt-agnostic | PGD-10 adaptive | CW-20 adaptive |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var group in results.Where(r => r.Run.Group is StudyGroups.Main or StudyGroups.Seeds && !r.Run.FullFineTuning && !r.Run.LinearProbing)
+                     .GroupBy(r => r.Run.Method).Where(g => g.Count() > 1))
+        {
+            var runs = group.ToList();
+            sb.AppendLine(string.Create(Inv,
+                $"| {ObjectiveOptionsName(group.Key)} | {string.Join(",", runs.Select(r => r.Run.Seed))} | {MeanStd(runs, r => r.Main.CleanAccuracy)} | " +
+                $"{MeanStd(runs, r => Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Agnostic))} | {MeanStd(runs, r => Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Adaptive))} | " +
+                $"{MeanStd(runs, r => Accuracy(r.Main, StudyRunner.CwAttack, AttackSource.Adaptive))} |"));
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>One ablation table: the reference adapt-ce run of the main table, then the group's runs.</summary>
+    public static string AblationTable(IReadOnlyList<StudyRunResult> results, string group)
+    {
+        var reference = results.FirstOrDefault(r => r.Run.Group == StudyGroups.Main && r.Run.Id == "pt-adapt-ce");
+        var rows = results.Where(r => r.Run.Group == group).ToList();
+        if (reference is not null)
+            rows.Insert(0, reference);
+        rows = group switch
+        {
+            StudyGroups.PromptLength => [.. rows.OrderBy(r => PromptLength(r.Run.Prompts))],
+            StudyGroups.Lambda => [.. rows.OrderBy(r => r.Run.Lambda)],
+            _ => rows,
+        };
+        var sb = new StringBuilder();
+        sb.AppendLine("| run | prompts | trained | lambda | trained params | clean | PGD-10 prompt-agnostic | PGD-10 adaptive | CW-20 adaptive | flags |");
+        sb.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in rows)
+            sb.AppendLine(string.Create(Inv,
+                $"| {r.Run.Id} | {r.Run.Prompts} | prompts+{r.Run.Trainable} | {r.Run.Lambda:G} | {r.Parameters.Trainable:N0} ({r.Parameters.TrainablePercent:0.00}%) | {Pct(r.Main.CleanAccuracy)} | " +
+                $"{Pct(Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Agnostic))} | {Pct(Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Adaptive))} | " +
+                $"{Pct(Accuracy(r.Main, StudyRunner.CwAttack, AttackSource.Adaptive))} | {Flags(r)} |"));
+        return sb.ToString();
+    }
+
+    public static string Markdown(StudyPlan plan, string backbone, string machine, IReadOnlyList<StudyRunResult> results,
+        IReadOnlyList<StudyRun> missing, Func<StudyRun, string> command)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"# AdaptSharp study `{plan.Name}` (generated by `adapt study`)");
+        sb.AppendLine();
+        sb.AppendLine(string.Create(Inv,
+            $"Backbone `{backbone}`; Fashion-MNIST, L-inf eps {plan.Eps:G} in pixel units. Training: the first {plan.TrainImages?.ToString("N0", Inv) ?? "60,000"} training images, " +
+            $"{plan.Epochs} epochs, batch {plan.BatchSize}, SGD one-cycle (peak lr {plan.PromptLearningRate:G} for prompts/head/patch, {plan.FullLearningRate:G} for full fine-tuning), " +
+            $"inner PGD-{plan.InnerSteps} step {plan.InnerStep:G} with uniform start{(plan.Augment ? "" : ", no augmentation")}. " +
+            $"Evaluation on the first {plan.EvalPoints} test points: FGSM (one step of eps), PGD-10 (step eps/4, uniform start, CE), CW-20 (margin loss), each generated on f_P (adaptive) and on f_0 (prompt-agnostic), always scored on f_P; " +
+            $"AutoAttack standard on the first {plan.AutoAttackPoints}; RayS ({plan.RaysQueries} queries) on the first {plan.RaysPoints}. Machine: {machine}."));
+        sb.AppendLine();
+        sb.AppendLine("## Methods x attacks (robust accuracy, %)");
+        sb.AppendLine();
+        sb.Append(MainTable(results));
+        sb.AppendLine();
+        sb.AppendLine("## Seeds (mean +- std over seeds, %)");
+        sb.AppendLine();
+        sb.Append(SeedTable(results));
+        foreach (var (group, title) in new[] { (StudyGroups.PromptLength, "prompt length"), (StudyGroups.PromptMode, "shallow vs deep"), (StudyGroups.Lambda, "lambda"), (StudyGroups.Patch, "patch embedding trained vs frozen") })
+        {
+            sb.AppendLine();
+            sb.AppendLine($"## Ablation on adapt-ce: {title}");
+            sb.AppendLine();
+            sb.Append(AblationTable(results, group));
+        }
+        sb.AppendLine();
+        sb.AppendLine("## Gradient-masking flags per run");
+        sb.AppendLine();
+        foreach (var r in results)
+        {
+            var flagged = r.Main.Checklist.Where(c => c.Status == CheckStatus.Flagged).Select(c => $"{c.Number}. {c.Title}: {c.Detail}").ToList();
+            if (BlackBoxBeatsWhiteBox(r))
+                flagged.Add($"3. RayS {Pct(r.Rays!.RobustAccuracy)} below adaptive PGD-10 {Pct(r.RaysPgdAdaptive)} on the same {r.Rays.N} points");
+            sb.AppendLine($"- **{r.Run.Id}**: {(flagged.Count == 0 ? "none" : string.Join("; ", flagged))}");
+        }
+        sb.AppendLine();
+        sb.AppendLine("## Runs: command, wall time");
+        sb.AppendLine();
+        sb.AppendLine("| run | training | evaluation | command |");
+        sb.AppendLine("|---|---:|---:|---|");
+        foreach (var r in results)
+        {
+            var eval = r.Main.TotalSeconds + (r.AutoAttack?.TotalSeconds ?? 0) + (r.Rays?.TotalSeconds ?? 0);
+            sb.AppendLine($"| {r.Run.Id} | {Minutes(r.TrainSeconds)} | {Minutes(eval)} | `{command(r.Run)}` |");
+        }
+        if (missing.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine($"Not finished yet: {string.Join(", ", missing.Select(m => m.Id))}.");
+        }
+        return sb.ToString();
+    }
+
+    public static void Write(string directory, StudyPlan plan, string backbone, string machine, IReadOnlyList<StudyRunResult> results,
+        IReadOnlyList<StudyRun> missing, Func<StudyRun, string> command)
+    {
+        var json = JsonSerializer.Serialize(new
+        {
+            plan = plan.Name,
+            backbone,
+            machine,
+            runs = results.Select(r => new
+            {
+                r.Run,
+                r.ArtifactBytes,
+                trainable = r.Parameters.Trainable,
+                total = r.Parameters.Total,
+                r.TrainSeconds,
+                clean = r.Main.CleanAccuracy,
+                attacks = r.Main.Attacks.Select(a => new { a.Name, source = a.Source.ToString().ToLowerInvariant(), a.RobustAccuracy }),
+                autoattack = r.AutoAttack?.RobustAccuracy,
+                autoattackPoints = r.AutoAttack?.N,
+                rays = r.Rays?.RobustAccuracy,
+                raysPoints = r.Rays?.N,
+                raysPgdAdaptive = r.RaysPgdAdaptive,
+                flags = Flags(r),
+                command = command(r.Run),
+            }),
+            missing = missing.Select(m => m.Id),
+        }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
+        Directory.CreateDirectory(directory);
+        AtomicFile.WriteAllText(Path.Combine(directory, JsonFile), json);
+        AtomicFile.WriteAllText(Path.Combine(directory, MarkdownFile), Markdown(plan, backbone, machine, results, missing, command));
+    }
+
+    private static string MeanStd(IReadOnlyList<StudyRunResult> runs, Func<StudyRunResult, double?> value)
+    {
+        var values = runs.Select(value).Where(v => v is double d && !double.IsNaN(d)).Select(v => 100 * v!.Value).ToList();
+        if (values.Count == 0)
+            return "-";
+        var mean = values.Average();
+        var std = values.Count > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1)) : 0;
+        return string.Create(Inv, $"{mean:0.0} +- {std:0.0}");
+    }
+
+    private static string ObjectiveOptionsName(Training.ObjectiveKind kind) => Training.ObjectiveOptions.FormatKind(kind);
+
+    private static int PromptLength(string prompts) =>
+        int.TryParse(prompts[(prompts.IndexOf(':') + 1)..], NumberStyles.Integer, Inv, out var t) ? t : 0;
+
+    private static string Minutes(double seconds) => double.IsNaN(seconds) ? "-" : string.Create(Inv, $"{seconds / 60:0.0} min");
+}

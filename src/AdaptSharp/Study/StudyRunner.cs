@@ -1,0 +1,239 @@
+using AdaptSharp.Attacks;
+using AdaptSharp.Checkpoints;
+using AdaptSharp.Data;
+using AdaptSharp.Evaluation;
+using AdaptSharp.Models;
+using AdaptSharp.Runtime;
+using AdaptSharp.Training;
+using static TorchSharp.torch;
+
+namespace AdaptSharp.Study;
+
+/// <summary>
+/// Trains and evaluates the runs of a <see cref="StudyPlan"/> in an output folder. Every step is skipped when its
+/// result is already there (artifact file, complete report), and an interrupted training resumes from its run
+/// folder's checkpoint, so the study can be stopped and restarted, and split across processes with disjoint runs.
+/// Layout: artifacts/ID.safetensors, runs/ID/ (metrics.jsonl, checkpoint), eval/ID/{main,autoattack,rays}/.
+/// </summary>
+public sealed class StudyRunner
+{
+    public const string PgdAttack = "pgd10";
+    public const string CwAttack = "cw20";
+    public const string FgsmAttack = "fgsm";
+
+    private readonly StudyPlan plan;
+    private readonly string backbone;
+    private readonly DatasetSpec data;
+    private readonly string outputDirectory;
+    private readonly string device;
+    private readonly Action<string> log;
+
+    public StudyRunner(StudyPlan plan, string backbone, DatasetSpec data, string outputDirectory, string device = "auto", Action<string>? log = null)
+    {
+        this.plan = plan;
+        this.backbone = backbone;
+        this.data = data;
+        this.outputDirectory = outputDirectory;
+        this.device = device;
+        this.log = log ?? (_ => { });
+    }
+
+    public string ArtifactPath(StudyRun run) => Path.Combine(outputDirectory, "artifacts", $"{run.Id}.safetensors");
+
+    public string RunDirectory(StudyRun run) => Path.Combine(outputDirectory, "runs", run.Id);
+
+    public string EvalDirectory(StudyRun run, string part) => Path.Combine(outputDirectory, "eval", run.Id, part);
+
+    /// <summary>The recipe a run trains with; its name and description label the run folder's config.json.</summary>
+    public TrainingRecipe RecipeFor(StudyRun run) => new()
+    {
+        Name = $"study-{plan.Name}-{run.Id}",
+        Description = $"study ({plan.Name}): {run.Label}",
+        Method = run.Method,
+        Lambda = run.Lambda,
+        Prompts = run.Prompts,
+        Trainable = run.Trainable,
+        Epochs = plan.Epochs,
+        BatchSize = plan.BatchSize,
+        LearningRate = run.LearningRate ?? (run.FullFineTuning ? plan.FullLearningRate : plan.PromptLearningRate),
+        Augment = plan.Augment,
+        EvalPoints = 0,
+        CheckpointEvery = 1,
+        Attack = new InnerAttackOptions(plan.Eps, plan.InnerStep, plan.InnerSteps),
+    };
+
+    /// <summary>The `adapt tune` command equivalent to a run's training (recorded in docs and the artifact).</summary>
+    public string TuneCommand(StudyRun run)
+    {
+        var r = RecipeFor(run);
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        return string.Create(inv,
+            $"adapt tune --backbone {backbone} --data {data} --method {ObjectiveOptions.FormatKind(run.Method)} --lambda {run.Lambda:G} " +
+            $"--prompts {run.Prompts} --train {run.Trainable} --epochs {r.Epochs} --batch-size {r.BatchSize} --lr {r.LearningRate:G} " +
+            $"--eps {plan.Eps:G} --step {plan.InnerStep:G} --steps {plan.InnerSteps}{(plan.Augment ? "" : " --no-augment")}" +
+            $"{(plan.TrainImages is int n ? $" --limit {n}" : "")} --seed {run.Seed} --eval-points 0 --out {ArtifactPath(run)}");
+    }
+
+    /// <summary>Trains (or reuses) and evaluates one run.</summary>
+    public StudyRunResult Run(StudyRun run,
+        Func<TrainingJobSpec, TrainingJobResult> train,
+        Func<RobustnessEvaluator, Tensor, Tensor, string, EvaluationResult> evaluate)
+    {
+        var artifact = ArtifactPath(run);
+        var runDirectory = RunDirectory(run);
+        if (!File.Exists(artifact))
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(artifact)!);
+            var resume = File.Exists(Path.Combine(runDirectory, Trainer.CheckpointFileName));
+            log(resume ? $"{run.Id}: resuming training" : $"{run.Id}: training ({run.Label})");
+            var job = train(new TrainingJobSpec
+            {
+                BackbonePath = backbone,
+                Data = data,
+                Recipe = RecipeFor(run),
+                OutputPath = artifact,
+                RunDirectory = runDirectory,
+                Resume = resume,
+                Device = device,
+                Seed = run.Seed,
+                TrainLimit = plan.TrainImages,
+                CommandLine = TuneCommand(run),
+            });
+            if (job.OutputPath is null)
+                throw new OperationCanceledException($"study interrupted while training {run.Id}; run it again to resume");
+        }
+        else
+        {
+            log($"{run.Id}: reusing {artifact}");
+        }
+
+        var metricsPath = Path.Combine(runDirectory, Trainer.MetricsFileName);
+        var trainSeconds = File.Exists(metricsPath) ? EpochMetrics.ReadFile(metricsPath).Sum(m => m.Seconds) : double.NaN;
+
+        var request = run.FullFineTuning
+            ? new ModelRequest(artifact, null)
+            : new ModelRequest(backbone, null, Prompts: artifact);
+        using var loaded = ModelLoader.Load(request, TorchRuntime.ResolveDevice(device));
+        var model = loaded.Model;
+        model.SetTrainable(TrainableSets.Parse(run.Trainable));
+        var parameters = model.CountParameters();
+        model.SetTrainable(TrainableSet.None);
+
+        var (x, y) = DatasetLoader.LoadEvaluationSet(data, plan.EvalPoints, model.Config.ImageSize, model.Config.InChannels, DatasetSplit.Test);
+        using (x)
+        using (y)
+        {
+            var modelDevice = model.parameters().First().device;
+            using var xd = x.to(modelDevice);
+            using var yd = y.to(modelDevice);
+            var threat = ThreatModel.LInf(plan.Eps);
+            var name = $"{model.Config.Name} + {run.Label}";
+
+            var main = EvaluateCached(EvalDirectory(run, "main"), model, xd, yd, evaluate, new EvaluationOptions
+            {
+                Threat = threat,
+                Attacks = ["clean", FgsmAttack, PgdAttack, CwAttack],
+                Sources = [AttackSource.Adaptive, AttackSource.Agnostic],
+                Seed = run.Seed,
+                BatchSize = plan.EvalBatchSize,
+                RunChecks = true,
+                CheckPoints = Math.Min(plan.CheckPoints, plan.EvalPoints),
+                Data = data.ToString(),
+                ModelName = name,
+            }, $"{run.Id}: clean, FGSM, PGD-10, CW-20 (adaptive and prompt-agnostic), n={plan.EvalPoints}");
+
+            EvaluationResult? autoAttack = null;
+            if (run.AutoAttack)
+                autoAttack = EvaluateSubset(run, "autoattack", model, xd, yd, evaluate, threat, name, plan.AutoAttackPoints, ["clean", "autoattack"],
+                    "AutoAttack standard (adaptive)");
+
+            EvaluationResult? rays = null;
+            double? raysPgd = null;
+            if (run.Rays)
+            {
+                rays = EvaluateSubset(run, "rays", model, xd, yd, evaluate, threat, name, plan.RaysPoints, ["clean", $"rays{plan.RaysQueries}"],
+                    $"RayS ({plan.RaysQueries} queries)");
+                raysPgd = SubsetAccuracy(main, PgdAttack, AttackSource.Adaptive, (int)Math.Min(plan.RaysPoints, plan.EvalPoints));
+            }
+
+            return new StudyRunResult(run, artifact, new FileInfo(artifact).Length, parameters, trainSeconds,
+                main.Report, autoAttack?.Report, rays?.Report, raysPgd);
+        }
+    }
+
+    private EvaluationResult EvaluateSubset(StudyRun run, string part, VisionTransformer model, Tensor x, Tensor y,
+        Func<RobustnessEvaluator, Tensor, Tensor, string, EvaluationResult> evaluate, ThreatModel threat, string name,
+        int points, IReadOnlyList<string> attacks, string title)
+    {
+        var m = Math.Min(points, (int)x.shape[0]);
+        using var xs = x.narrow(0, 0, m);
+        using var ys = y.narrow(0, 0, m);
+        return EvaluateCached(EvalDirectory(run, part), model, xs, ys, evaluate, new EvaluationOptions
+        {
+            Threat = threat,
+            Attacks = attacks,
+            Sources = [AttackSource.Adaptive],
+            Seed = run.Seed,
+            BatchSize = plan.EvalBatchSize,
+            RunChecks = false,
+            Data = data.ToString(),
+            ModelName = name,
+        }, $"{run.Id}: {title}, n={m}");
+    }
+
+    /// <summary>Accuracy of one column on the first <paramref name="points"/> points, from the per-point flags.</summary>
+    public static double? SubsetAccuracy(EvaluationResult result, string attack, AttackSource source, int points)
+    {
+        var index = result.Report.Attacks.ToList().FindIndex(a => a.Name == attack && a.Source == source);
+        if (index < 0 || points <= 0)
+            return null;
+        var robust = 0;
+        for (int p = 0; p < points; p++)
+            if (result.Flags[p, index] == 1)
+                robust++;
+        return (double)robust / points;
+    }
+
+    private EvaluationResult EvaluateCached(string directory, VisionTransformer model, Tensor x, Tensor y,
+        Func<RobustnessEvaluator, Tensor, Tensor, string, EvaluationResult> evaluate, EvaluationOptions options, string title)
+    {
+        var previous = ReportWriter.TryLoad(directory);
+        if (previous is { Report.Complete: true } && previous.Report.N == x.shape[0])
+        {
+            log($"reusing {directory}");
+            return previous;
+        }
+        Directory.CreateDirectory(directory);
+        var result = evaluate(new RobustnessEvaluator(model, options), x, y, title);
+        ReportWriter.WriteAll(directory, result, plots: true);
+        return result;
+    }
+
+    /// <summary>Loads what is already finished (artifact and main report present) without running anything.</summary>
+    public StudyRunResult? TryLoad(StudyRun run)
+    {
+        var artifact = ArtifactPath(run);
+        var main = ReportWriter.TryLoad(EvalDirectory(run, "main"));
+        if (!File.Exists(artifact) || main is not { Report.Complete: true })
+            return null;
+        var aa = run.AutoAttack ? ReportWriter.TryLoad(EvalDirectory(run, "autoattack")) : null;
+        var rays = run.Rays ? ReportWriter.TryLoad(EvalDirectory(run, "rays")) : null;
+        var metricsPath = Path.Combine(RunDirectory(run), Trainer.MetricsFileName);
+        var trainSeconds = File.Exists(metricsPath) ? EpochMetrics.ReadFile(metricsPath).Sum(m => m.Seconds) : double.NaN;
+        var info = ReadParameterCount(run);
+        return new StudyRunResult(run, artifact, new FileInfo(artifact).Length, info, trainSeconds, main.Report,
+            aa is { Report.Complete: true } ? aa.Report : null,
+            rays is { Report.Complete: true } ? rays.Report : null,
+            rays is { Report.Complete: true } ? SubsetAccuracy(main, PgdAttack, AttackSource.Adaptive, rays.Report.N) : null);
+    }
+
+    private ParameterCount ReadParameterCount(StudyRun run)
+    {
+        var request = run.FullFineTuning ? new ModelRequest(ArtifactPath(run), null) : new ModelRequest(backbone, null, Prompts: ArtifactPath(run));
+        using var loaded = ModelLoader.Load(request, CPU);
+        loaded.Model.SetTrainable(TrainableSets.Parse(run.Trainable));
+        var count = loaded.Model.CountParameters();
+        loaded.Model.SetTrainable(TrainableSet.None);
+        return count;
+    }
+}

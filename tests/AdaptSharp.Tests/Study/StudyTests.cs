@@ -1,0 +1,98 @@
+using System.Text.Json;
+using AdaptSharp.Cli.Commands;
+using AdaptSharp.Study;
+using AdaptSharp.Tests.Data;
+using AdaptSharp.Training;
+
+namespace AdaptSharp.Tests.Study;
+
+public class StudyTests
+{
+    [Fact]
+    public void CpuPlanHasEveryRowTheIssueNames()
+    {
+        var runs = StudyPlan.Cpu.Runs;
+        Assert.Equal(runs.Count, runs.Select(r => r.Id).Distinct().Count());
+        var main = runs.Where(r => r.Group == StudyGroups.Main).ToList();
+        var prompt = main.Where(r => r.Trainable == "head,patch").Select(r => r.Method).ToHashSet();
+        Assert.Equal(new[] { ObjectiveKind.Natural, ObjectiveKind.At, ObjectiveKind.Trades, ObjectiveKind.Mart, ObjectiveKind.Nfgsm, ObjectiveKind.AdaptCe, ObjectiveKind.AdaptKl }.ToHashSet(), prompt);
+        Assert.Contains(main, r => r.FullFineTuning && r.Method == ObjectiveKind.At && r.AutoAttack);
+        Assert.Contains(main, r => r.FullFineTuning && r.Method == ObjectiveKind.Trades);
+        Assert.Contains(main, r => r.LinearProbing && r.Method == ObjectiveKind.At);
+        foreach (var m in new[] { ObjectiveKind.Natural, ObjectiveKind.At, ObjectiveKind.Trades, ObjectiveKind.AdaptCe, ObjectiveKind.AdaptKl })
+            Assert.Contains(main, r => r.Method == m && r.AutoAttack && !r.FullFineTuning);
+        Assert.Equal(new[] { ObjectiveKind.At, ObjectiveKind.AdaptCe }, main.Where(r => r.Rays).Select(r => r.Method));
+
+        // Ablations on adapt-ce: the main run is one point of each sweep, the others differ in exactly that setting.
+        var reference = main.Single(r => r.Id == "pt-adapt-ce");
+        var lengths = runs.Where(r => r.Group == StudyGroups.PromptLength).Select(r => r.Prompts).Append(reference.Prompts).Order().ToList();
+        Assert.Equal(new[] { "deep:10", "deep:25", "deep:5", "deep:50" }, lengths);
+        var lambdas = runs.Where(r => r.Group == StudyGroups.Lambda).Select(r => r.Lambda).Append(reference.Lambda).Order();
+        Assert.Equal(new[] { 1.0, 3, 6, 12 }, lambdas);
+        Assert.Equal("shallow:5", runs.Single(r => r.Group == StudyGroups.PromptMode).Prompts);
+        Assert.Equal("head", runs.Single(r => r.Group == StudyGroups.Patch).Trainable);
+        Assert.All(runs.Where(r => r.Group is not StudyGroups.Main and not StudyGroups.Seeds), r => Assert.Equal(ObjectiveKind.AdaptCe, r.Method));
+
+        // Key rows with 3 seeds.
+        foreach (var m in new[] { ObjectiveKind.Natural, ObjectiveKind.At, ObjectiveKind.AdaptCe })
+            Assert.Equal(new long[] { 0, 1, 2 }, runs.Where(r => r.Method == m && r.Trainable == "head,patch" && r.Prompts == reference.Prompts && r.Lambda == 6 && r.Group is StudyGroups.Main or StudyGroups.Seeds).Select(r => r.Seed).Order());
+    }
+
+    [Fact]
+    public void ShardsPartitionTheRuns()
+    {
+        var runs = StudyPlan.Cpu.Runs;
+        var shards = Enumerable.Range(1, 3).Select(k => StudyCommand.Select(runs, null, $"{k}/3")).ToList();
+        Assert.Equal(runs.Count, shards.Sum(s => s.Count));
+        Assert.Equal(runs.Select(r => r.Id).Order(), shards.SelectMany(s => s).Select(r => r.Id).Order());
+        Assert.Equal(new[] { "pt-at", "full-at", "linear-at" }, StudyCommand.Select(runs, "pt-at,full-at,linear-at", null).Select(r => r.Id));
+        Assert.Equal(2, StudyCommand.Select(runs, "seeds", null).Count(r => r.Method == ObjectiveKind.AdaptCe));
+        Assert.Throws<ArgumentException>(() => StudyCommand.Select(runs, "no-such-run", null));
+        Assert.Throws<ArgumentException>(() => StudyCommand.Select(runs, null, "4/3"));
+    }
+
+    [FashionMnistFact]
+    public void MiniStudyRunsResumesAndReports()
+    {
+        var outDir = Directory.CreateTempSubdirectory("adapt-study-").FullName;
+        try
+        {
+            string[] Args(string runs) => ["study", "--plan", "mini", "--out", outDir, "--device", "cpu", "--runs", runs];
+            Assert.Equal(0, AdaptSharp.Cli.Program.Main(Args("pt-natural,pt-at,full-at,linear-at,abl-shallow2")));
+            var resultsPath = Path.Combine(outDir, StudyReport.JsonFile);
+            using (var json = JsonDocument.Parse(File.ReadAllText(resultsPath)))
+            {
+                var runs = json.RootElement.GetProperty("runs").EnumerateArray().ToList();
+                Assert.Equal(5, runs.Count);
+                foreach (var r in runs)
+                {
+                    var clean = r.GetProperty("clean").GetDouble();
+                    foreach (var a in r.GetProperty("attacks").EnumerateArray())
+                        Assert.True(a.GetProperty("RobustAccuracy").GetDouble() <= clean + 1e-9, "robust accuracy never exceeds clean");
+                    Assert.True(r.GetProperty("trainable").GetInt64() <= r.GetProperty("total").GetInt64());
+                }
+                var byId = runs.ToDictionary(r => r.GetProperty("Run").GetProperty("Id").GetString()!);
+                Assert.Equal(byId["full-at"].GetProperty("total").GetInt64(), byId["full-at"].GetProperty("trainable").GetInt64());
+                Assert.True(byId["linear-at"].GetProperty("trainable").GetInt64() < byId["pt-at"].GetProperty("trainable").GetInt64());
+                // Full fine-tuning has no prompts: f_0 = f_P, so the prompt-agnostic and adaptive attacks are the same attack.
+                double Pgd(JsonElement run, string source) => run.GetProperty("attacks").EnumerateArray()
+                    .Single(a => a.GetProperty("Name").GetString() == "pgd10" && a.GetProperty("source").GetString() == source).GetProperty("RobustAccuracy").GetDouble();
+                Assert.Equal(Pgd(byId["full-at"], "adaptive"), Pgd(byId["full-at"], "agnostic"));
+                Assert.Contains("pt-adapt-ce", json.RootElement.GetProperty("missing").EnumerateArray().Select(m => m.GetString()));
+            }
+            var markdown = File.ReadAllText(Path.Combine(outDir, StudyReport.MarkdownFile));
+            Assert.Contains("## Methods x attacks", markdown);
+            Assert.Contains("adapt tune --backbone", markdown);
+
+            // A second call with the same runs trains nothing: artifacts keep their timestamps.
+            var artifact = Path.Combine(outDir, "artifacts", "pt-at.safetensors");
+            var written = File.GetLastWriteTimeUtc(artifact);
+            Assert.Equal(0, AdaptSharp.Cli.Program.Main(Args("pt-at")));
+            Assert.Equal(written, File.GetLastWriteTimeUtc(artifact));
+        }
+        finally
+        {
+            Directory.Delete(outDir, recursive: true);
+        }
+    }
+}
