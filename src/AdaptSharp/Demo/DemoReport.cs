@@ -69,7 +69,7 @@ public static class DemoReport
             $"Each method stores only its prompt file (prompts `{result.Plan.Prompts}` and the trained set `{result.Plan.Trainable}`), {Size(rows.FirstOrDefault()?.PromptFileBytes ?? 0)} against the backbone's {Size(result.BackboneBytes)}."));
         sb.AppendLine();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"Tuning: {result.Plan.Epochs} epoch(s) on the first {result.Plan.TrainImages?.ToString("N0") ?? "60,000"} training images, batch {result.Plan.BatchSize}, SGD one-cycle peak lr {result.Plan.LearningRate}, inner PGD-{result.Plan.InnerSteps} at eps {result.Plan.Eps}. " +
+            $"Tuning: {result.Plan.Epochs} epoch(s) on the first {result.Plan.TrainImages?.ToString("N0") ?? "60,000"} training images, batch {result.Plan.BatchSize}, SGD one-cycle peak lr {result.Plan.LearningRate}, inner PGD-{result.Plan.InnerSteps} (step {result.Plan.InnerStep}) at eps {result.Plan.Eps}{(result.Plan.Augment ? "" : ", no augmentation")}. " +
             $"Training time: {string.Join(", ", rows.Select(r => $"{r.Method} {r.TrainSeconds:0}s"))}."));
         sb.AppendLine();
         sb.AppendLine("![robust accuracy](" + PlotFile + ")");

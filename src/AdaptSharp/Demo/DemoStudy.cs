@@ -50,7 +50,8 @@ public sealed class DemoStudy
         LearningRate = plan.LearningRate,
         EvalPoints = 0,
         CheckpointEvery = 0,
-        Attack = new InnerAttackOptions(plan.Eps, plan.Eps / 4, plan.InnerSteps),
+        Augment = plan.Augment,
+        Attack = new InnerAttackOptions(plan.Eps, plan.InnerStep, plan.InnerSteps),
     };
 
     /// <summary>Runs every method; already finished artifacts and reports in the output folder are reused.</summary>
