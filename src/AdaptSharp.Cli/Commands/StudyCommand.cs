@@ -20,8 +20,8 @@ public static class StudyCommand
         var data = new Option<string?>("--data") { Description = "Folder with the Fashion-MNIST IDX files (default: the dataset-fashion-mnist package's)" };
         var backbone = new Option<string?>("--backbone") { Description = $"Backbone to study (default: the shipped {DemoCommand.ShippedBackbone})" };
         var runs = new Option<string?>("--runs") { Description = "Only these runs: comma-separated run ids or groups (main, seeds, prompt-length, prompt-mode, lambda, patch); see --list" };
-        var shard = new Option<string?>("--shard") { Description = "K/N: run only every N-th run starting at the K-th (1-based), to split the study across processes" };
-        var list = new Option<bool>("--list") { Description = "List the runs with their status and training commands, then stop" };
+        var shard = new Option<string?>("--shard") { Description = "K/N: run only the K-th of N shards (1-based; balanced by estimated cost), to split the study across processes" };
+        var list = new Option<bool>("--list") { Description = "List the runs (id, group, done or todo, selected by --runs/--shard), then stop" };
         var reportOnly = new Option<bool>("--report-only") { Description = "Write results.md from what is finished; run nothing" };
         var device = CommonOptions.Device();
         foreach (var o in new Option[] { planName, output, data, backbone, runs, shard, list, reportOnly, device })
@@ -35,14 +35,14 @@ public static class StudyCommand
             var backbonePath = result.GetValue(backbone) ?? Path.Combine(AppContext.BaseDirectory, DemoCommand.ShippedBackbone);
             if (!File.Exists(backbonePath))
                 throw new FileNotFoundException($"backbone file not found: {backbonePath}");
-            var selected = Select(plan.Runs, result.GetValue(runs), result.GetValue(shard));
+            var selected = Select(plan, result.GetValue(runs), result.GetValue(shard));
             var spec = FashionMnistProvider.Ensure(result.GetValue(data), Log);
             var runner = new StudyRunner(plan, backbonePath, spec, outDir, result.GetValue(device)!, Log);
 
             if (result.GetValue(list))
             {
                 foreach (var run in plan.Runs)
-                    AnsiConsole.WriteLine($"{run.Id,-22} {run.Group,-14} {(runner.TryLoad(run) is null ? "todo" : "done"),-5} {(selected.Contains(run) ? "*" : " ")} {runner.TuneCommand(run)}");
+                    Console.WriteLine($"{run.Id,-20} {run.Group,-14} {(runner.TryLoad(run) is null ? "todo" : "done"),-5}{(selected.Contains(run) ? " selected" : "")}");
                 return 0;
             }
             if (!result.GetValue(reportOnly))
@@ -75,8 +75,9 @@ public static class StudyCommand
     }
 
     /// <summary>The runs named by --runs (ids or groups) and --shard K/N, in plan order.</summary>
-    public static IReadOnlyList<StudyRun> Select(IReadOnlyList<StudyRun> all, string? names, string? shard)
+    public static IReadOnlyList<StudyRun> Select(StudyPlan plan, string? names, string? shard)
     {
+        var all = plan.Runs;
         IEnumerable<StudyRun> runs = all;
         if (!string.IsNullOrWhiteSpace(names))
         {
@@ -92,7 +93,7 @@ public static class StudyCommand
             if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var k)
                 || !int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < 1 || k < 1 || k > n)
                 throw new ArgumentException($"--shard: expected K/N with 1 <= K <= N, got '{shard}'");
-            runs = runs.Where((_, i) => i % n == k - 1);
+            runs = plan.Shard(runs.ToList(), k, n);
         }
         return runs.ToList();
     }

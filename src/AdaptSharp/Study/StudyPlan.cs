@@ -127,6 +127,45 @@ public sealed record StudyPlan
         return runs;
     }
 
+    /// <summary>
+    /// A rough relative cost for splitting runs across processes: training passes per image (inner steps + 2 for the
+    /// adversarial objectives) times tokens, plus AutoAttack and RayS budgets.
+    /// </summary>
+    public double EstimatedCost(StudyRun run)
+    {
+        var tokens = 17.0 + (run.Prompts.Contains(':') ? int.Parse(run.Prompts[(run.Prompts.IndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture) : 0);
+        var passes = run.Method switch
+        {
+            ObjectiveKind.Natural => 3.0,
+            ObjectiveKind.Nfgsm => 6.0,
+            _ => 3.0 * (InnerSteps + 2),
+        };
+        var cost = passes * tokens * (TrainImages ?? 60_000) * Epochs;
+        cost += 3.0 * 60 * tokens * EvalPoints;
+        if (run.AutoAttack)
+            cost += 3.0 * 1000 * tokens * AutoAttackPoints;
+        if (run.Rays)
+            cost += 0.5 * RaysQueries * tokens * RaysPoints;
+        return cost;
+    }
+
+    /// <summary>
+    /// The runs of shard <paramref name="k"/> of <paramref name="n"/> (1-based): longest runs first, each to the
+    /// least loaded shard, so shards finish at about the same time. Deterministic, and the shards partition the runs.
+    /// </summary>
+    public IReadOnlyList<StudyRun> Shard(IReadOnlyList<StudyRun> runs, int k, int n)
+    {
+        var load = new double[n];
+        var owner = new Dictionary<string, int>();
+        foreach (var run in runs.OrderByDescending(EstimatedCost).ThenBy(r => r.Id, StringComparer.Ordinal))
+        {
+            var least = Array.IndexOf(load, load.Min());
+            owner[run.Id] = least;
+            load[least] += EstimatedCost(run);
+        }
+        return runs.Where(r => owner[r.Id] == k - 1).ToList();
+    }
+
     /// <summary>T of the main layout (deep:T or shallow:T).</summary>
     public int MainPromptLength() => int.Parse(Prompts[(Prompts.IndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
 }
