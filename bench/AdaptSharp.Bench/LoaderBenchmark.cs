@@ -45,7 +45,7 @@ public static class LoaderBenchmark
             fmData = Synthetic(quick ? 10000 : 60000, 1, 28, 10);
             fmName = "fashion-mnist-sized synthetic (package not installed)";
         }
-        setups.Add(new Setup(fmName, fmData, fmnist, ModelPresets.Get(ModelPresets.CpuPreset), PromptConfig.Parse("deep:10"),
+        setups.Add(new Setup(fmName, fmData, fmnist, ModelPresets.Get(ModelPresets.SmallCpuPreset), PromptConfig.Parse("deep:10"),
             TrainableSets.Parse("prompts")));
         // The paper's CIFAR recipe: ViT-B/16 at 32x32, deep prompts of 25, head + patch embedding + prompts trained.
         setups.Add(new Setup("cifar-sized synthetic 50k x 3x32x32", Synthetic(quick ? 10000 : 50000, 3, 32, 10),

@@ -23,7 +23,7 @@ public static class MemoryBenchmark
         var steps = context.IntOption("--steps", context.Quick ? 300 : 1000);
         var batch = context.IntOption("--batch", 16);
         var pgdSteps = context.IntOption("--pgd-steps", 3);
-        var config = ModelPresets.Get(ModelPresets.CpuPreset);
+        var config = ModelPresets.Get(ModelPresets.SmallCpuPreset);
         const int batchesPerEpoch = 10;
         var count = batch * batchesPerEpoch;
         var pixels = new byte[(long)count * config.InChannels * config.ImageSize * config.ImageSize];

@@ -23,7 +23,7 @@ public static class Workloads
         var quick = context.Quick;
         return
         [
-            new Shape("cpu-preset", ModelPresets.Get(ModelPresets.CpuPreset), PromptConfig.Parse("deep:8"), 128, 10),
+            new Shape("cpu-preset", ModelPresets.Get(ModelPresets.SmallCpuPreset), PromptConfig.Parse("deep:8"), 128, 10),
             new Shape("vit-tiny", ModelPresets.Get("vit-tiny-patch16", numClasses: 10), PromptConfig.Parse("deep:25"), quick ? 4 : 16, 2),
             new Shape("vit-small", ModelPresets.Get("vit-small-patch16", numClasses: 10), PromptConfig.Parse("deep:25"), quick ? 4 : 8, 2),
         ];

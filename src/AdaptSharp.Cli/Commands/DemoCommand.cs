@@ -11,7 +11,7 @@ namespace AdaptSharp.Cli.Commands;
 /// <summary>adapt demo: the embedded default, offline on a CPU: backbone, three tunings, evaluation, report.</summary>
 public static class DemoCommand
 {
-    public const string ShippedBackbone = "assets/vit-fmnist-cpu.safetensors";
+    public const string ShippedBackbone = "assets/vit-fmnist-cpu-d8.safetensors";
 
     public static Command Create()
     {

@@ -1,6 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
+using System.Globalization;
 using AdaptSharp.Models;
+using AdaptSharp.Runtime;
+using AdaptSharp.Training;
 using Spectre.Console;
 
 namespace AdaptSharp.Cli.Commands;
@@ -17,6 +20,11 @@ public static class InfoCommand
         var prompts = new Option<string>("--prompts") { Description = "Prompt layout (deep:25, shallow:10, none) or a prompt file", DefaultValueFactory = _ => "none" };
         var train = new Option<string>("--train") { Description = "Trainable set: head,patch | prompts | full | linear", DefaultValueFactory = _ => "head,patch" };
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON" };
+        var method = new Option<string>("--method") { Description = "Training objective for the cost estimate (natural, at, trades, mart, nfgsm, adapt-ce, adapt-kl)", DefaultValueFactory = _ => "adapt-ce" };
+        var steps = new Option<int>("--steps") { Description = "Inner PGD steps for the cost estimate", DefaultValueFactory = _ => 10 };
+        var images = new Option<long?>("--images") { Description = "Training images per epoch: print the training cost (FLOPs, and time at --gflops)" };
+        var epochs = new Option<int>("--epochs") { Description = "Epochs for the cost estimate", DefaultValueFactory = _ => 1 };
+        var gflops = new Option<string>("--gflops") { Description = "Comma-separated sustained GFLOP/s to convert the cost into time", DefaultValueFactory = _ => "" };
         command.Options.Add(backbone);
         command.Options.Add(model);
         command.Options.Add(imageSize);
@@ -24,6 +32,8 @@ public static class InfoCommand
         command.Options.Add(prompts);
         command.Options.Add(train);
         command.Options.Add(json);
+        foreach (var o in new Option[] { method, steps, images, epochs, gflops })
+            command.Options.Add(o);
         command.SetAction(result =>
         {
             using var loaded = ModelLoading.Load(result.GetValue(backbone), result.GetValue(model), result.GetValue(imageSize),
@@ -57,8 +67,31 @@ public static class InfoCommand
             table.AddRow("[bold]total[/]", $"[bold]{count.Total:N0}[/]", $"[bold]{count.Trainable:N0}[/]");
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine($"trainable: [bold]{count.Trainable:N0}[/] of {count.Total:N0} ({count.TrainablePercent:0.000}%)");
+            if (result.GetValue(images) is long n)
+                PrintCost(vit, set, ObjectiveOptions.ParseKind(result.GetValue(method)!), result.GetValue(steps), n, result.GetValue(epochs), result.GetValue(gflops)!);
             return 0;
         });
         return command;
+    }
+
+    private static void PrintCost(VisionTransformer vit, TrainableSet set, ObjectiveKind kind, int steps, long images, int epochs, string gflops)
+    {
+        if (images < 1 || epochs < 1 || steps < 0)
+            throw new ArgumentException("--images and --epochs must be >= 1 and --steps >= 0");
+        var inv = CultureInfo.InvariantCulture;
+        var c = vit.Config;
+        var perImage = FlopCounter.TrainingStep(c, vit.PromptConfig, kind, steps, set);
+        var total = perImage * images * epochs;
+        AnsiConsole.WriteLine(string.Create(inv,
+            $"FLOPs per image: forward {FlopCounter.Forward(c, vit.PromptConfig) / 1e9:0.###} G, attack step {FlopCounter.AttackStep(c, vit.PromptConfig) / 1e9:0.###} G, " +
+            $"{ObjectiveOptions.FormatKind(kind)} training step (PGD-{steps}) {perImage / 1e9:0.###} G"));
+        AnsiConsole.WriteLine(string.Create(inv, $"training cost: {images:N0} images x {epochs} epochs = {total / 1e15:0.###} PFLOP"));
+        foreach (var part in gflops.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!double.TryParse(part, NumberStyles.Float, inv, out var rate) || !(rate > 0))
+                throw new ArgumentException($"--gflops: bad rate '{part}'");
+            var seconds = total / (rate * 1e9);
+            AnsiConsole.WriteLine(string.Create(inv, $"  at {rate:N0} GFLOP/s sustained: {seconds / 3600:0.#} h ({seconds / 86400:0.##} days)"));
+        }
     }
 }
