@@ -32,12 +32,13 @@ public static class StudyCommand
             void Log(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
             var plan = StudyPlan.Get(result.GetValue(planName)!);
             var outDir = result.GetValue(output)!;
+            var backboneLabel = result.GetValue(backbone) ?? DemoCommand.ShippedBackbone;
             var backbonePath = result.GetValue(backbone) ?? Path.Combine(AppContext.BaseDirectory, DemoCommand.ShippedBackbone);
             if (!File.Exists(backbonePath))
                 throw new FileNotFoundException($"backbone file not found: {backbonePath}");
             var selected = Select(plan, result.GetValue(runs), result.GetValue(shard));
             var spec = FashionMnistProvider.Ensure(result.GetValue(data), Log);
-            var runner = new StudyRunner(plan, backbonePath, spec, outDir, result.GetValue(device)!, Log);
+            var runner = new StudyRunner(plan, backbonePath, spec, outDir, result.GetValue(device)!, Log, backboneLabel);
 
             if (result.GetValue(list))
             {
@@ -47,7 +48,7 @@ public static class StudyCommand
             }
             if (!result.GetValue(reportOnly))
             {
-                AnsiConsole.MarkupLine(Markup.Escape($"adapt study ({plan.Name}): {selected.Count} of {plan.Runs.Count} runs on {spec}, backbone {backbonePath}, output {outDir}"));
+                AnsiConsole.MarkupLine(Markup.Escape($"adapt study ({plan.Name}): {selected.Count} of {plan.Runs.Count} runs on {spec}, backbone {backboneLabel}, output {outDir}"));
                 foreach (var run in selected)
                     runner.Run(run, TrainingConsole.Run, (evaluator, x, y, title) =>
                     {
@@ -63,7 +64,7 @@ public static class StudyCommand
                 if (runner.TryLoad(run) is { } done) finished.Add(done);
                 else missing.Add(run);
             }
-            StudyReport.Write(outDir, plan, backbonePath, MachineDescription.Describe(), finished, missing, runner.TuneCommand);
+            StudyReport.Write(outDir, plan, backboneLabel, MachineDescription.Describe(), finished, missing, runner.TuneCommand);
             AnsiConsole.WriteLine();
             AnsiConsole.Write(new Markup(Markup.Escape(StudyReport.MainTable(finished))));
             if (missing.Count > 0)

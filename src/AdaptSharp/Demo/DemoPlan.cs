@@ -55,7 +55,7 @@ public sealed record DemoPlan
 
     public long Seed { get; init; }
 
-    public static DemoPlan Quick { get; } = new() { Name = "quick", TrainImages = 15_000, Epochs = 4, AutoAttackPoints = 200 };
+    public static DemoPlan Quick { get; } = new() { Name = "quick", TrainImages = 15_000, Epochs = 4, AutoAttackPoints = 100 };
 
     /// <summary>A miniature of the study for tests and smoke runs: tiny sizes, same steps.</summary>
     public static DemoPlan Mini { get; } = new()

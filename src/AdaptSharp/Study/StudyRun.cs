@@ -19,7 +19,7 @@ public sealed record StudyRun
 
     public ObjectiveKind Method { get; init; } = ObjectiveKind.AdaptCe;
 
-    public string Prompts { get; init; } = "deep:5";
+    public string Prompts { get; init; } = "deep:4";
 
     public string Trainable { get; init; } = "head,patch";
 

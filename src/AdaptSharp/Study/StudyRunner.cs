@@ -27,9 +27,13 @@ public sealed class StudyRunner
     private readonly string outputDirectory;
     private readonly string device;
     private readonly Action<string> log;
+    private readonly string backboneLabel;
 
-    public StudyRunner(StudyPlan plan, string backbone, DatasetSpec data, string outputDirectory, string device = "auto", Action<string>? log = null)
+    /// <param name="backboneLabel">How the backbone is named in commands and reports (default: its path).</param>
+    public StudyRunner(StudyPlan plan, string backbone, DatasetSpec data, string outputDirectory, string device = "auto",
+        Action<string>? log = null, string? backboneLabel = null)
     {
+        this.backboneLabel = backboneLabel ?? backbone;
         this.plan = plan;
         this.backbone = backbone;
         this.data = data;
@@ -68,7 +72,7 @@ public sealed class StudyRunner
         var r = RecipeFor(run);
         var inv = System.Globalization.CultureInfo.InvariantCulture;
         return string.Create(inv,
-            $"adapt tune --backbone {backbone} --data {data} --method {ObjectiveOptions.FormatKind(run.Method)} --lambda {run.Lambda:G} " +
+            $"adapt tune --backbone {backboneLabel} --data {data} --method {ObjectiveOptions.FormatKind(run.Method)} --lambda {run.Lambda:G} " +
             $"--prompts {run.Prompts} --train {run.Trainable} --epochs {r.Epochs} --batch-size {r.BatchSize} --lr {r.LearningRate:G} " +
             $"--eps {plan.Eps:G} --step {plan.InnerStep:G} --steps {plan.InnerSteps}{(plan.Augment ? "" : " --no-augment")}" +
             $"{(plan.TrainImages is int n ? $" --limit {n}" : "")} --seed {run.Seed} --eval-points 0 --out {ArtifactPath(run)}");

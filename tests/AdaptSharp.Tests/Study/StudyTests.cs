@@ -26,10 +26,10 @@ public class StudyTests
         // Ablations on adapt-ce: the main run is one point of each sweep, the others differ in exactly that setting.
         var reference = main.Single(r => r.Id == "pt-adapt-ce");
         var lengths = runs.Where(r => r.Group == StudyGroups.PromptLength).Select(r => r.Prompts).Append(reference.Prompts).Order().ToList();
-        Assert.Equal(new[] { "deep:10", "deep:25", "deep:5", "deep:50" }, lengths);
+        Assert.Equal(new[] { "deep:10", "deep:25", "deep:4", "deep:5", "deep:50" }, lengths);
         var lambdas = runs.Where(r => r.Group == StudyGroups.Lambda).Select(r => r.Lambda).Append(reference.Lambda).Order();
         Assert.Equal(new[] { 1.0, 3, 6, 12 }, lambdas);
-        Assert.Equal("shallow:5", runs.Single(r => r.Group == StudyGroups.PromptMode).Prompts);
+        Assert.Equal("shallow:4", runs.Single(r => r.Group == StudyGroups.PromptMode).Prompts);
         Assert.Equal("head", runs.Single(r => r.Group == StudyGroups.Patch).Trainable);
         Assert.All(runs.Where(r => r.Group is not StudyGroups.Main and not StudyGroups.Seeds), r => Assert.Equal(ObjectiveKind.AdaptCe, r.Method));
 
