@@ -111,7 +111,7 @@ public sealed class DemoStudy
                 evaluationSet ??= LoadEvaluationSet(model);
                 var (x, y) = evaluationSet.Value;
 
-                var pgd = EvaluateCached(Path.Combine(outputDirectory, "eval", name, "pgd"), model, x, y, evaluate, new EvaluationOptions
+                var pgd = CachedEvaluation.Run(Path.Combine(outputDirectory, "eval", name, "pgd"), model, x, y, evaluate, new EvaluationOptions
                 {
                     Threat = threat,
                     Attacks = ["clean", PgdAttack],
@@ -122,12 +122,12 @@ public sealed class DemoStudy
                     CheckPoints = Math.Min(200, plan.EvalPoints),
                     Data = data.ToString(),
                     ModelName = $"{model.Config.Name} + {name} prompts",
-                }, $"{name}: clean + PGD-10 (agnostic, adaptive), n={plan.EvalPoints}");
+                }, $"{name}: clean + PGD-10 (agnostic, adaptive), n={plan.EvalPoints}", log);
 
                 var m = Math.Min(plan.AutoAttackPoints, plan.EvalPoints);
                 using var xa = x.narrow(0, 0, m);
                 using var ya = y.narrow(0, 0, m);
-                var autoAttack = EvaluateCached(Path.Combine(outputDirectory, "eval", name, "autoattack"), model, xa, ya, evaluate, new EvaluationOptions
+                var autoAttack = CachedEvaluation.Run(Path.Combine(outputDirectory, "eval", name, "autoattack"), model, xa, ya, evaluate, new EvaluationOptions
                 {
                     Threat = threat,
                     Attacks = ["clean", "autoattack"],
@@ -137,7 +137,7 @@ public sealed class DemoStudy
                     RunChecks = false,
                     Data = data.ToString(),
                     ModelName = $"{model.Config.Name} + {name} prompts",
-                }, $"{name}: AutoAttack standard (adaptive), n={m}");
+                }, $"{name}: AutoAttack standard (adaptive), n={m}", log);
 
                 if (double.IsNaN(backboneClean))
                     backboneClean = BackboneCleanAccuracy(x, y);
@@ -164,21 +164,6 @@ public sealed class DemoStudy
         using (images)
         using (labels)
             return (images.to(device), labels.to(device));
-    }
-
-    private EvaluationResult EvaluateCached(string directory, VisionTransformer model, Tensor x, Tensor y,
-        Func<RobustnessEvaluator, Tensor, Tensor, string, EvaluationResult> evaluate, EvaluationOptions options, string title)
-    {
-        var previous = ReportWriter.TryLoad(directory);
-        if (previous is { Report.Complete: true } && previous.Report.N == x.shape[0])
-        {
-            log($"reusing {directory}");
-            return previous;
-        }
-        Directory.CreateDirectory(directory);
-        var result = evaluate(new RobustnessEvaluator(model, options), x, y, title);
-        ReportWriter.WriteAll(directory, result, plots: true);
-        return result;
     }
 
     /// <summary>Clean accuracy of the backbone file alone: f_0 of a tuned model carries the tuned head and patch embedding.</summary>

@@ -133,7 +133,7 @@ public sealed class StudyRunner
             var threat = ThreatModel.LInf(plan.Eps);
             var name = $"{model.Config.Name} + {run.Label}";
 
-            var main = EvaluateCached(EvalDirectory(run, "main"), model, xd, yd, evaluate, new EvaluationOptions
+            var main = CachedEvaluation.Run(EvalDirectory(run, "main"), model, xd, yd, evaluate, new EvaluationOptions
             {
                 Threat = threat,
                 Attacks = ["clean", FgsmAttack, PgdAttack, CwAttack],
@@ -144,7 +144,7 @@ public sealed class StudyRunner
                 CheckPoints = Math.Min(plan.CheckPoints, plan.EvalPoints),
                 Data = data.ToString(),
                 ModelName = name,
-            }, $"{run.Id}: clean, FGSM, PGD-10, CW-20 (adaptive and prompt-agnostic), n={plan.EvalPoints}");
+            }, $"{run.Id}: clean, FGSM, PGD-10, CW-20 (adaptive and prompt-agnostic), n={plan.EvalPoints}", log);
 
             EvaluationResult? autoAttack = null;
             if (run.AutoAttack)
@@ -172,7 +172,7 @@ public sealed class StudyRunner
         var m = Math.Min(points, (int)x.shape[0]);
         using var xs = x.narrow(0, 0, m);
         using var ys = y.narrow(0, 0, m);
-        return EvaluateCached(EvalDirectory(run, part), model, xs, ys, evaluate, new EvaluationOptions
+        return CachedEvaluation.Run(EvalDirectory(run, part), model, xs, ys, evaluate, new EvaluationOptions
         {
             Threat = threat,
             Attacks = attacks,
@@ -182,7 +182,7 @@ public sealed class StudyRunner
             RunChecks = false,
             Data = data.ToString(),
             ModelName = name,
-        }, $"{run.Id}: {title}, n={m}");
+        }, $"{run.Id}: {title}, n={m}", log);
     }
 
     /// <summary>Accuracy of one column on the first <paramref name="points"/> points, from the per-point flags.</summary>
@@ -196,21 +196,6 @@ public sealed class StudyRunner
             if (result.Flags[p, index] == 1)
                 robust++;
         return (double)robust / points;
-    }
-
-    private EvaluationResult EvaluateCached(string directory, VisionTransformer model, Tensor x, Tensor y,
-        Func<RobustnessEvaluator, Tensor, Tensor, string, EvaluationResult> evaluate, EvaluationOptions options, string title)
-    {
-        var previous = ReportWriter.TryLoad(directory);
-        if (previous is { Report.Complete: true } && previous.Report.N == x.shape[0])
-        {
-            log($"reusing {directory}");
-            return previous;
-        }
-        Directory.CreateDirectory(directory);
-        var result = evaluate(new RobustnessEvaluator(model, options), x, y, title);
-        ReportWriter.WriteAll(directory, result, plots: true);
-        return result;
     }
 
     /// <summary>Loads what is already finished (artifact and main report present) without running anything.</summary>

@@ -90,5 +90,9 @@ public sealed class TrainingCommandsTests : IDisposable
         Assert.Equal(CliRunner.UserError, Adapt("tune", "--data", data, "--backbone", Path.Combine(folder, "missing.safetensors"), "--out", Path.Combine(folder, "x.safetensors")));
         Assert.Equal(CliRunner.UserError, Adapt("plot", Path.Combine(folder, "no-run")));
         Assert.Equal(CliRunner.UserError, Adapt("pretrain", "--data", data, "--schedule", "warp", "--out", Path.Combine(folder, "b.safetensors")));
+        Assert.Equal(CliRunner.UserError, Adapt("info", "--model", "vit-fmnist-cpu-d8", "--images", "100", "--gflops", "fast"));
+        Assert.Equal(CliRunner.UserError, Adapt("info", "--model", "vit-fmnist-cpu-d8", "--images", "0"));
+        Assert.Equal(CliRunner.UserError, Adapt("study", "--plan", "mini", "--runs", "no-such-run", "--data", folder));
+        Assert.Equal(0, Adapt("info", "--model", "vit-fmnist-cpu-d8", "--prompts", "deep:4", "--images", "100", "--epochs", "2", "--gflops", "100"));
     }
 }
