@@ -2,6 +2,9 @@ using System.Text.Json;
 using AdaptSharp.Cli.Commands;
 using AdaptSharp.Study;
 using AdaptSharp.Tests.Data;
+using AdaptSharp.Attacks;
+using AdaptSharp.Evaluation;
+using AdaptSharp.Models;
 using AdaptSharp.Training;
 
 namespace AdaptSharp.Tests.Study;
@@ -94,5 +97,47 @@ public class StudyTests
         {
             Directory.Delete(outDir, recursive: true);
         }
+    }
+}
+
+public class StudyReportTests
+{
+    private static StudyRunResult Result(StudyRun run, double clean, double adaptive, double agnostic, double? rays = null, double? raysPgd = null)
+    {
+        RobustnessReport Report(int n, params AttackResult[] attacks) => new()
+        {
+            Model = "test",
+            ModelFingerprint = "0",
+            Threat = ThreatModel.LInf(0.1),
+            N = n,
+            CleanAccuracy = clean,
+            Attacks = attacks,
+            Checklist = [new CheckResult(1, "adaptive not below agnostic", adaptive < agnostic - 0.02 ? CheckStatus.Flagged : CheckStatus.Passed, "")],
+        };
+        AttackResult Attack(string name, AttackSource source, double accuracy) => new(name, source, "", 1000, (int)(accuracy * 1000), accuracy, accuracy, 0.1, 1, 0, 0);
+        var main = Report(1000, Attack("clean", AttackSource.Adaptive, clean), Attack("pgd10", AttackSource.Adaptive, adaptive), Attack("pgd10", AttackSource.Agnostic, agnostic));
+        var raysReport = rays is double r ? Report(200, Attack("rays10000", AttackSource.Adaptive, r)) with { RobustAccuracy = r } : null;
+        return new StudyRunResult(run, "a.safetensors", 100, new ParameterCount(1000, 19, 8), 60, main, null, raysReport, raysPgd);
+    }
+
+    [Fact]
+    public void SeedTableReportsMeanAndSampleStandardDeviation()
+    {
+        var runs = StudyPlan.Cpu.Runs;
+        var results = new[] { 0.50, 0.52, 0.54 }.Select((acc, i) => Result(
+            runs.Single(r => r.Method == ObjectiveKind.AdaptCe && r.Seed == i && r.Group is StudyGroups.Main or StudyGroups.Seeds), 0.75, acc, 0.6)).ToList();
+        var table = StudyReport.SeedTable(results);
+        // mean 52.0, sample std sqrt(((-2)^2 + 0 + 2^2) / 2) = 2.0
+        Assert.Contains("| adapt-ce | 0,1,2 | 75.0 +- 0.0 | 60.0 +- 0.0 | 52.0 +- 2.0 |", table);
+    }
+
+    [Fact]
+    public void RaysBelowAdaptivePgdOnTheSamePointsIsFlagged()
+    {
+        var run = StudyPlan.Cpu.Runs.Single(r => r.Id == "pt-adapt-ce");
+        Assert.True(StudyReport.BlackBoxBeatsWhiteBox(Result(run, 0.75, 0.5, 0.55, rays: 0.40, raysPgd: 0.50)));
+        Assert.False(StudyReport.BlackBoxBeatsWhiteBox(Result(run, 0.75, 0.5, 0.55, rays: 0.60, raysPgd: 0.50)));
+        Assert.Equal(2, StudyReport.Flags(Result(run, 0.75, 0.1, 0.6, rays: 0.05, raysPgd: 0.1)));
+        Assert.Equal(0, StudyReport.Flags(Result(run, 0.75, 0.5, 0.5)));
     }
 }
