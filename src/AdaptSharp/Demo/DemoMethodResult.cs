@@ -3,7 +3,10 @@ using AdaptSharp.Models;
 
 namespace AdaptSharp.Demo;
 
-/// <summary>One tuned method of the demo: its artifact, parameter counts, training time and both evaluations.</summary>
+/// <summary>
+/// One tuned method of the demo: its artifact, parameter counts, training time (summed over epochs) and both
+/// evaluations. <see cref="Reused"/>: the prompt file came from an earlier run in the same output folder.
+/// </summary>
 public sealed record DemoMethodResult(
     string Method,
     string PromptFile,
@@ -11,4 +14,5 @@ public sealed record DemoMethodResult(
     ParameterCount Parameters,
     double TrainSeconds,
     RobustnessReport Pgd,
-    RobustnessReport AutoAttack);
+    RobustnessReport AutoAttack,
+    bool Reused = false);

@@ -55,8 +55,10 @@ public static class DemoReport
         var sb = new StringBuilder();
         sb.AppendLine("# AdaptSharp demo: robust prompt tuning on Fashion-MNIST");
         sb.AppendLine();
+        var reused = result.Methods.Where(m => m.Reused).Select(m => m.Method).ToList();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"Plan `{result.Plan.Name}`, {result.CreatedUtc}, {result.TotalSeconds / 60:0.0} min on {result.Machine}."));
+            $"Plan `{result.Plan.Name}`, {result.CreatedUtc}, {result.TotalSeconds / 60:0.0} min on {result.Machine}") +
+            (reused.Count > 0 ? $" (this run; reused from earlier runs in this folder: {string.Join(", ", reused)})." : "."));
         sb.AppendLine();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"Threat model {threat} in pixel units. Robust accuracy on the first {first?.Pgd.N ?? 0} Fashion-MNIST test points (AutoAttack on the first {rows.FirstOrDefault()?.AutoAttackPoints ?? 0}), seed {result.Plan.Seed}. " +

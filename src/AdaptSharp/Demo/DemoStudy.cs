@@ -74,7 +74,7 @@ public sealed class DemoStudy
                 var name = MethodName(method);
                 var promptFile = Path.Combine(outputDirectory, "prompts", $"{name}.safetensors");
                 var runDirectory = Path.Combine(outputDirectory, "runs", name);
-                var trainClock = Stopwatch.StartNew();
+                var reused = File.Exists(promptFile);
                 if (!File.Exists(promptFile))
                 {
                     if (Directory.Exists(runDirectory))
@@ -99,7 +99,9 @@ public sealed class DemoStudy
                 {
                     log($"reusing {promptFile}");
                 }
-                var trainSeconds = trainClock.Elapsed.TotalSeconds;
+                // Summed over the run's epochs, so a reused (or resumed) tuning reports the time it took when it ran.
+                var metrics = Path.Combine(runDirectory, Trainer.MetricsFileName);
+                var trainSeconds = File.Exists(metrics) ? EpochMetrics.ReadFile(metrics).Sum(m => m.Seconds) : double.NaN;
 
                 using var loaded = ModelLoader.Load(new ModelRequest(backbone, null, Prompts: promptFile), TorchRuntime.ResolveDevice(device));
                 var model = loaded.Model;
@@ -141,7 +143,7 @@ public sealed class DemoStudy
 
                 if (double.IsNaN(backboneClean))
                     backboneClean = BackboneCleanAccuracy(x, y);
-                results.Add(new DemoMethodResult(name, promptFile, new FileInfo(promptFile).Length, parameters, trainSeconds, pgd.Report, autoAttack.Report));
+                results.Add(new DemoMethodResult(name, promptFile, new FileInfo(promptFile).Length, parameters, trainSeconds, pgd.Report, autoAttack.Report, reused));
             }
 
         }

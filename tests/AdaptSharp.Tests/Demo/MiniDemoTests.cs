@@ -47,6 +47,12 @@ public class MiniDemoTests
             Assert.Equal(
                 rows.Select(r => r.GetProperty("PgdAdaptive").GetDouble()),
                 again.RootElement.GetProperty("rows").EnumerateArray().Select(r => r.GetProperty("PgdAdaptive").GetDouble()));
+            // ... and reports the training time the reused tunings took when they ran, not this run's zero.
+            Assert.Equal(
+                rows.Select(r => r.GetProperty("TrainSeconds").GetDouble()),
+                again.RootElement.GetProperty("rows").EnumerateArray().Select(r => r.GetProperty("TrainSeconds").GetDouble()));
+            Assert.All(rows, r => Assert.True(r.GetProperty("TrainSeconds").GetDouble() > 0));
+            Assert.Contains("reused from earlier runs in this folder: natural, at, adapt-ce", File.ReadAllText(Path.Combine(outDir, DemoReport.MarkdownFile)));
         }
         finally
         {
