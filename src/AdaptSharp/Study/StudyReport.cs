@@ -119,12 +119,18 @@ public static class StudyReport
         sb.AppendLine();
         sb.AppendLine("## Gradient-masking flags per run");
         sb.AppendLine();
+        sb.AppendLine("Checklist of EVALUATION.md on each run's main report (items 2, 4, 5 on the first " +
+            plan.CheckPoints.ToString(Inv) + " points); item 3 (black box below white box) where RayS ran. Only flagged items are listed.");
+        sb.AppendLine();
         foreach (var r in results)
         {
             var flagged = r.Main.Checklist.Where(c => c.Status == CheckStatus.Flagged).Select(c => $"{c.Number}. {c.Title}: {c.Detail}").ToList();
             if (BlackBoxBeatsWhiteBox(r))
                 flagged.Add($"3. RayS {Pct(r.Rays!.RobustAccuracy)} below adaptive PGD-10 {Pct(r.RaysPgdAdaptive)} on the same {r.Rays.N} points");
-            sb.AppendLine($"- **{r.Run.Id}**: {(flagged.Count == 0 ? "none" : string.Join("; ", flagged))}");
+            var blackBox = r.Rays is not null && !BlackBoxBeatsWhiteBox(r)
+                ? $" (item 3 checked with RayS: {Pct(r.Rays.RobustAccuracy)} vs adaptive PGD-10 {Pct(r.RaysPgdAdaptive)} on the same {r.Rays.N} points, not below)"
+                : "";
+            sb.AppendLine($"- **{r.Run.Id}**: {(flagged.Count == 0 ? "none" : string.Join("; ", flagged))}{blackBox}");
         }
         sb.AppendLine();
         sb.AppendLine("## Runs: command, wall time");
