@@ -54,6 +54,18 @@ public static class DatasetLoader
         return data.ToTensors(TransformPipeline.ForModel(imageSize, channels));
     }
 
+    /// <summary>As above, on <paramref name="device"/> (moved only when it is not the CPU the data is read on).</summary>
+    public static (TorchSharp.torch.Tensor Images, TorchSharp.torch.Tensor Labels) LoadEvaluationSet(
+        DatasetSpec spec, int count, int imageSize, int channels, TorchSharp.torch.Device device, DatasetSplit split = DatasetSplit.Test)
+    {
+        var (images, labels) = LoadEvaluationSet(spec, count, imageSize, channels, split);
+        if (images.device == device)
+            return (images, labels);
+        using (images)
+        using (labels)
+            return (images.to(device), labels.to(device));
+    }
+
     private static ImageDataset ReadIdxDataset(DatasetSpec spec, DatasetSplit split)
     {
         var dir = spec.ResolvedPath;

@@ -100,14 +100,11 @@ public sealed class DemoStudy
                     log($"reusing {promptFile}");
                 }
                 // Summed over the run's epochs, so a reused (or resumed) tuning reports the time it took when it ran.
-                var metrics = Path.Combine(runDirectory, Trainer.MetricsFileName);
-                var trainSeconds = File.Exists(metrics) ? EpochMetrics.ReadFile(metrics).Sum(m => m.Seconds) : double.NaN;
+                var trainSeconds = EpochMetrics.TotalSeconds(Path.Combine(runDirectory, Trainer.MetricsFileName));
 
                 using var loaded = ModelLoader.Load(new ModelRequest(backbone, null, Prompts: promptFile), TorchRuntime.ResolveDevice(device));
                 var model = loaded.Model;
-                model.SetTrainable(TrainableSets.Parse(plan.Trainable));
-                var parameters = model.CountParameters();
-                model.SetTrainable(TrainableSet.None);
+                var parameters = model.CountParameters(TrainableSets.Parse(plan.Trainable));
 
                 // Every method shares the backbone's input shape: read the test points once.
                 evaluationSet ??= LoadEvaluationSet(model);
@@ -157,16 +154,8 @@ public sealed class DemoStudy
             clock.Elapsed.TotalSeconds, MachineDescription.Describe(), DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'"));
     }
 
-    private (Tensor X, Tensor Y) LoadEvaluationSet(VisionTransformer model)
-    {
-        var (images, labels) = DatasetLoader.LoadEvaluationSet(data, plan.EvalPoints, model.Config.ImageSize, model.Config.InChannels, DatasetSplit.Test);
-        var device = model.parameters().First().device;
-        if (images.device == device)
-            return (images, labels);
-        using (images)
-        using (labels)
-            return (images.to(device), labels.to(device));
-    }
+    private (Tensor X, Tensor Y) LoadEvaluationSet(VisionTransformer model) =>
+        DatasetLoader.LoadEvaluationSet(data, plan.EvalPoints, model.Config.ImageSize, model.Config.InChannels, model.parameters().First().device);
 
     /// <summary>Clean accuracy of the backbone file alone: f_0 of a tuned model carries the tuned head and patch embedding.</summary>
     private double BackboneCleanAccuracy(Tensor x, Tensor y)

@@ -139,16 +139,22 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
     public IEnumerable<(string Name, Parameter Parameter)> TrainableParameters() =>
         named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter));
 
-    public ParameterCount CountParameters()
+    /// <summary>Counts with "trainable" = the parameters that currently require gradients.</summary>
+    public ParameterCount CountParameters() => Count(p => p.Parameter.requires_grad);
+
+    /// <summary>Counts with "trainable" = the parameters <paramref name="set"/> would train; requires_grad is left as it is.</summary>
+    public ParameterCount CountParameters(TrainableSet set) => Count(p => IsInSet(p.Name, set));
+
+    private ParameterCount Count(Func<(string Name, Parameter Parameter), bool> trainable)
     {
-        long total = 0, trainable = 0, prompts = 0;
+        long total = 0, trained = 0, prompts = 0;
         foreach (var (name, p) in named_parameters())
         {
             total += p.numel();
-            if (p.requires_grad) trainable += p.numel();
+            if (trainable((name, p))) trained += p.numel();
             if (name == PromptParameterName) prompts += p.numel();
         }
-        return new ParameterCount(total, trainable, prompts);
+        return new ParameterCount(total, trained, prompts);
     }
 
     /// <summary>(Re)initialises the prompts only, e.g. after loading backbone weights.</summary>

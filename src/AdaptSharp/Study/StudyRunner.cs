@@ -111,25 +111,20 @@ public sealed class StudyRunner
             log($"{run.Id}: reusing {artifact}");
         }
 
-        var metricsPath = Path.Combine(runDirectory, Trainer.MetricsFileName);
-        var trainSeconds = File.Exists(metricsPath) ? EpochMetrics.ReadFile(metricsPath).Sum(m => m.Seconds) : double.NaN;
+        var trainSeconds = TrainSeconds(run);
 
         var request = run.FullFineTuning
             ? new ModelRequest(artifact, null)
             : new ModelRequest(backbone, null, Prompts: artifact);
         using var loaded = ModelLoader.Load(request, TorchRuntime.ResolveDevice(device));
         var model = loaded.Model;
-        model.SetTrainable(TrainableSets.Parse(run.Trainable));
-        var parameters = model.CountParameters();
-        model.SetTrainable(TrainableSet.None);
+        var parameters = model.CountParameters(TrainableSets.Parse(run.Trainable));
 
-        var (x, y) = DatasetLoader.LoadEvaluationSet(data, plan.EvalPoints, model.Config.ImageSize, model.Config.InChannels, DatasetSplit.Test);
-        using (x)
-        using (y)
+        var (xd, yd) = DatasetLoader.LoadEvaluationSet(data, plan.EvalPoints, model.Config.ImageSize, model.Config.InChannels,
+            model.parameters().First().device, DatasetSplit.Test);
+        using (xd)
+        using (yd)
         {
-            var modelDevice = model.parameters().First().device;
-            using var xd = x.to(modelDevice);
-            using var yd = y.to(modelDevice);
             var threat = ThreatModel.LInf(plan.Eps);
             var name = $"{model.Config.Name} + {run.Label}";
 
@@ -207,22 +202,19 @@ public sealed class StudyRunner
             return null;
         var aa = run.AutoAttack ? ReportWriter.TryLoad(EvalDirectory(run, "autoattack")) : null;
         var rays = run.Rays ? ReportWriter.TryLoad(EvalDirectory(run, "rays")) : null;
-        var metricsPath = Path.Combine(RunDirectory(run), Trainer.MetricsFileName);
-        var trainSeconds = File.Exists(metricsPath) ? EpochMetrics.ReadFile(metricsPath).Sum(m => m.Seconds) : double.NaN;
-        var info = ReadParameterCount(run);
-        return new StudyRunResult(run, artifact, new FileInfo(artifact).Length, info, trainSeconds, main.Report,
+        return new StudyRunResult(run, artifact, new FileInfo(artifact).Length, ReadParameterCount(run), TrainSeconds(run), main.Report,
             aa is { Report.Complete: true } ? aa.Report : null,
             rays is { Report.Complete: true } ? rays.Report : null,
             rays is { Report.Complete: true } ? SubsetAccuracy(main, PgdAttack, AttackSource.Adaptive, rays.Report.N) : null);
     }
 
+    /// <summary>Training time summed over the run's epochs (metrics.jsonl), so resumed and reused runs count once.</summary>
+    private double TrainSeconds(StudyRun run) => EpochMetrics.TotalSeconds(Path.Combine(RunDirectory(run), Trainer.MetricsFileName));
+
     private ParameterCount ReadParameterCount(StudyRun run)
     {
         var request = run.FullFineTuning ? new ModelRequest(ArtifactPath(run), null) : new ModelRequest(backbone, null, Prompts: ArtifactPath(run));
         using var loaded = ModelLoader.Load(request, CPU);
-        loaded.Model.SetTrainable(TrainableSets.Parse(run.Trainable));
-        var count = loaded.Model.CountParameters();
-        loaded.Model.SetTrainable(TrainableSet.None);
-        return count;
+        return loaded.Model.CountParameters(TrainableSets.Parse(run.Trainable));
     }
 }

@@ -35,6 +35,9 @@ public sealed record EpochMetrics
         JsonSerializer.Deserialize<EpochMetrics>(line, JsonOptions) ?? throw new FormatException("empty metrics line");
 
     /// <summary>Reads a metrics.jsonl file (blank lines skipped).</summary>
+    /// <summary>Sum of the epochs' seconds in a metrics.jsonl file; NaN when there is none.</summary>
+    public static double TotalSeconds(string path) => File.Exists(path) ? ReadFile(path).Sum(m => m.Seconds) : double.NaN;
+
     public static List<EpochMetrics> ReadFile(string path) =>
         File.ReadAllLines(path).Where(l => !string.IsNullOrWhiteSpace(l)).Select(FromJsonLine).ToList();
 }

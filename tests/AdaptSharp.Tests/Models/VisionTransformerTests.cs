@@ -132,6 +132,11 @@ public class VisionTransformerTests
         Assert.Equal(86_036_746, count.Total);
         Assert.Equal(230_400, count.Prompts);
         Assert.Equal(0.963, Math.Round(count.TrainablePercent, 3));
+        // Counting a set without applying it gives the same numbers and leaves requires_grad alone.
+        model.SetTrainable(TrainableSet.None);
+        Assert.Equal(count, model.CountParameters(TrainableSets.Parse("head,patch")));
+        Assert.Equal(0, model.CountParameters().Trainable);
+        Assert.Equal(count.Total, model.CountParameters(TrainableSets.Parse("full")).Trainable);
     }
 
     [Fact]
