@@ -12,6 +12,25 @@ namespace AdaptSharp.Tests.Attacks;
 public class ReferenceFaithfulnessTests
 {
     [Fact]
+    public void SquareInsideAutoAttackIndexesItsScheduleByTheQueryCount()
+    {
+        // AutoAttack: query 4999 of 5000 is past the 4000 mark only (p_init / 128): windows of
+        // round(sqrt(0.8/128 * 784)) = 2 pixels on 28x28 grey, not the 1 pixel of the rescaled schedule
+        Assert.Equal(0.8 / 128, Square.PSelection(4999, 5000, 0.8, rescale: false));
+        Assert.Equal(0.8 / 64, Square.PSelection(2500, 5000, 0.8, rescale: false));
+        Assert.Equal(0.8 / 2, Square.PSelection(11, 5000, 0.8, rescale: false));
+        // the standalone option maps the budget onto 10,000 queries
+        Assert.Equal(0.8 / 512, Square.PSelection(4999, 5000, 0.8, rescale: true));
+        Assert.Equal(0.8 / 128, Square.PSelection(2500, 5000, 0.8, rescale: true));
+
+        var threat = ThreatModel.LInf(8.0 / 255);
+        foreach (var version in new[] { AutoAttackVersion.Standard, AutoAttackVersion.Plus })
+            Assert.All(new AutoAttack(threat, version).Stages.OfType<Square>(), s => Assert.False(s.RescaleSchedule));
+        Assert.False(((Square)AttackPresets.Create("square", threat)).RescaleSchedule);
+        Assert.True(new Square(threat, 1000, rescaleSchedule: true).RescaleSchedule);
+    }
+
+    [Fact]
     public void L2ApgdTakesAFirstStepOfTwiceEps()
     {
         using var scope = NewDisposeScope();
@@ -43,5 +62,62 @@ public class ReferenceFaithfulnessTests
         var found = adv.flatten().to_type(ScalarType.Float64).data<double>().ToArray();
         for (var i = 0; i < 16; i++)
             Assert.True(Math.Abs(found[i] - expected[i]) < 1e-5, $"coordinate {i}: {found[i]} vs {expected[i]}");
+    }
+
+    [Fact]
+    public void L2SquareMovesWindowMassPerChannelAndKeepsTheNorm()
+    {
+        using var scope = NewDisposeScope();
+        const double eps = 0.5;
+        const int c = 3, h = 6, w = 6, s = 3;
+        var g = new Generator(11);
+        var delta = randn(new long[] { 2, c, h, w }, ScalarType.Float64, generator: g);
+        // sample 0 uses 70% of the budget, sample 1 all of it
+        var scale = tensor(new[] { 0.7 * eps, eps }, ScalarType.Float64);
+        delta = delta / TensorOps.PerSample(TensorOps.L2Norms(delta), delta) * TensorOps.PerSample(scale, delta);
+        var bump = randn(new long[] { 2, c, s, s }, ScalarType.Float64, generator: g);
+        (int H, int W) target = (1, 2), source = (3, 0);   // overlapping at (3, 2)
+
+        var updated = Square.MoveL2Mass(delta, bump, target, source, eps);
+
+        var d = delta.data<double>().ToArray();
+        var u = updated.data<double>().ToArray();
+        bool In((int H, int W) corner, int r, int col) =>
+            r >= corner.H && r < corner.H + s && col >= corner.W && col < corner.W + s;
+        double At(double[] a, int n, int ch, int r, int col) => a[((n * c + ch) * h + r) * w + col];
+        for (var n = 0; n < 2; n++)
+        {
+            var imageSq = 0.0;
+            for (var ch = 0; ch < c; ch++)
+                for (var r = 0; r < h; r++)
+                    for (var col = 0; col < w; col++)
+                        imageSq += At(d, n, ch, r, col) * At(d, n, ch, r, col);
+            var total = 0.0;
+            for (var ch = 0; ch < c; ch++)
+            {
+                double windowsSq = 0, targetSq = 0;
+                for (var r = 0; r < h; r++)
+                {
+                    for (var col = 0; col < w; col++)
+                    {
+                        var inTarget = In(target, r, col);
+                        var inSource = In(source, r, col);
+                        if (inTarget || inSource)
+                            windowsSq += At(d, n, ch, r, col) * At(d, n, ch, r, col);
+                        if (inTarget)
+                            targetSq += At(u, n, ch, r, col) * At(u, n, ch, r, col);
+                        else if (inSource)
+                            Assert.Equal(0.0, At(u, n, ch, r, col));
+                        else
+                            Assert.Equal(At(d, n, ch, r, col), At(u, n, ch, r, col));
+                        total += At(u, n, ch, r, col) * At(u, n, ch, r, col);
+                    }
+                }
+                // each channel: its own windows' mass plus an equal share of the unused budget
+                var budget = Math.Sqrt(Math.Max(eps * eps - imageSq, 0) / c + windowsSq);
+                Assert.True(Math.Abs(Math.Sqrt(targetSq) - budget) < 1e-9, $"sample {n} channel {ch}: {Math.Sqrt(targetSq)} vs {budget}");
+            }
+            Assert.True(Math.Abs(Math.Sqrt(total) - eps) < 1e-9, $"sample {n}: proposal norm {Math.Sqrt(total)}");
+        }
     }
 }
