@@ -120,4 +120,49 @@ public class ReferenceFaithfulnessTests
             Assert.True(Math.Abs(Math.Sqrt(total) - eps) < 1e-9, $"sample {n}: proposal norm {Math.Sqrt(total)}");
         }
     }
+
+    [Fact]
+    public void RaysReturnsPointsBeyondTheBoundaryByItsTolerance()
+    {
+        using var scope = NewDisposeScope();
+        const int dim = 16;
+        // two classes split by the hyperplane v.(x - 0.5) = 0; points within 0.1 of the centre, so no box clipping
+        var v = new double[dim];
+        for (var i = 0; i < dim; i++)
+            v[i] = Math.Cos(2.3 * i + 0.4) * (1 + i % 3);
+        var weight = tensor(new float[dim].Concat(v.Select(e => (float)e)).ToArray()).reshape(2, dim);
+        var bias = tensor(new float[] { 0, (float)-(0.5 * v.Sum()) });
+        var model = TinyModels.Linear(weight, bias);
+        var x = TinyModels.Images(12, new long[] { 1, 4, 4 }, seed: 3, low: 0.4, high: 0.6);
+        var y = TinyModels.Predict(model, x);
+        var threat = ThreatModel.LInf(0.3);
+        var rays = new Rays(threat, 2000, seed: 1);
+
+        var adv = rays.Perturb(model, x, y);
+        threat.Validate(adv, x);
+
+        Assert.All(rays.LastBroken, Assert.True);
+        var xs = x.flatten(1).to_type(ScalarType.Float64).data<double>().ToArray();
+        var advs = adv.flatten(1).to_type(ScalarType.Float64).data<double>().ToArray();
+        var labels = y.data<long>().ToArray();
+        for (var n = 0; n < 12; n++)
+        {
+            // the returned point is x + r s / sqrt(dim) for a sign vector s; find r and s, then the boundary along s
+            var step = Enumerable.Range(0, dim).Select(i => advs[n * dim + i] - xs[n * dim + i]).ToArray();
+            var r = step.Average(Math.Abs) * Math.Sqrt(dim);
+            Assert.True(step.All(e => Math.Abs(Math.Abs(e) - r / Math.Sqrt(dim)) < 1e-6), $"point {n} is not on a ray");
+            var sign = labels[n] == 1 ? 1.0 : -1.0;   // margin of the true class: sign * v.(x - 0.5)
+            var margin0 = sign * Enumerable.Range(0, dim).Sum(i => v[i] * (xs[n * dim + i] - 0.5));
+            var slope = sign * Enumerable.Range(0, dim).Sum(i => v[i] * Math.Sign(step[i])) / Math.Sqrt(dim);
+            var boundary = -margin0 / slope;
+            // binary search ends within the tolerance above the boundary; the returned point is one tolerance further
+            Assert.True(r - boundary >= rays.Tolerance * (1 - 1e-3), $"point {n}: {r - boundary} beyond the boundary");
+            Assert.True(r - boundary <= 2 * rays.Tolerance + 1e-5, $"point {n}: {r - boundary} beyond the boundary");
+            Assert.True(rays.LastDistances[n] <= r / Math.Sqrt(dim) + 1e-6);
+        }
+        // scored alone or in any batch, every returned point is adversarial
+        Assert.True(TinyModels.Predict(model, adv).ne(y).all().item<bool>());
+        for (var n = 0; n < 12; n++)
+            Assert.NotEqual(labels[n], TinyModels.Predict(model, adv.slice(0, n, n + 1, 1)).item<long>());
+    }
 }
