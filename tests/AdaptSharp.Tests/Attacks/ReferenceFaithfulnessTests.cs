@@ -165,4 +165,20 @@ public class ReferenceFaithfulnessTests
         for (var n = 0; n < 12; n++)
             Assert.NotEqual(labels[n], TinyModels.Predict(model, adv.slice(0, n, n + 1, 1)).item<long>());
     }
+
+    [Fact]
+    public void CwLossKeepsItsGradientOnConfidentlyCorrectPoints()
+    {
+        using var scope = NewDisposeScope();
+        // standard CW (kappa 10): only the misclassified side is floored; a margin of +30 is attacked with full
+        // gradient (the paper's code floors the loss at -10 and leaves such points alone)
+        var z = tensor(new float[] { 30, 0, 0, -30, 0, 0 }).reshape(2, 3);
+        z.requires_grad_(true);
+        var y = tensor(new long[] { 0, 0 });
+        var loss = Losses.CwLoss(z, y);
+        Assert.Equal(new[] { -30f, 10f }, loss.detach().data<float>().ToArray());
+        var grad = autograd.grad(new[] { loss.sum() }, new[] { z })[0];
+        Assert.Equal(-1f, grad[0, 0].item<float>());
+        Assert.Equal(0f, grad[1].abs().sum().item<float>());
+    }
 }
