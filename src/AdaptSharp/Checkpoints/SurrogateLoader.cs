@@ -5,8 +5,8 @@ namespace AdaptSharp.Checkpoints;
 
 /// <summary>
 /// Loads the surrogates of a transfer attack and checks that each can stand in for the evaluated model: same
-/// input channels, a trained head for the same classes (from the backbone file or its prompt file), and prompts
-/// tuned on that very backbone. Every refusal is one line naming the file.
+/// input channels, a trained head for the same classes (from the backbone file or its prompt file; the loader
+/// refuses a random one), and prompts tuned on that very backbone. Every refusal is one line naming the file.
 /// </summary>
 public static class SurrogateLoader
 {
@@ -23,8 +23,11 @@ public static class SurrogateLoader
         if (!hasMetadata && preset is null)
             throw CheckpointFormatException.For(spec.Backbone,
                 "is a plain timm file without AdaptSharp metadata: name its architecture with --surrogate-model PRESET");
-        var request = new ModelRequest(spec.Backbone, hasMetadata ? null : preset,
-            Classes: hasMetadata ? null : target.NumClasses, Prompts: spec.Prompts ?? "none");
+        // inference use: the class count comes from the checkpoint's (or the prompt file's) trained head, never random
+        var request = new ModelRequest(spec.Backbone, hasMetadata ? null : preset, Prompts: spec.Prompts ?? "none")
+        {
+            Use = ModelUse.Inference,
+        };
         var loaded = ModelLoader.Load(request, device);
         try
         {
@@ -35,11 +38,6 @@ public static class SurrogateLoader
             if (config.NumClasses != target.NumClasses)
                 throw CheckpointFormatException.For(spec.Prompts ?? spec.Backbone,
                     $"surrogate has {config.NumClasses} classes, the evaluated model {target.NumClasses}");
-            var headFromPrompts = loaded.PromptFile?.TensorNames.Contains("head.weight") == true;
-            var reinitialisedHead = loaded.Import?.Reinitialised.Any(n => n.Tensor.StartsWith("head.", StringComparison.Ordinal)) == true;
-            if (reinitialisedHead && !headFromPrompts)
-                throw CheckpointFormatException.For(spec.Backbone,
-                    $"has no trained head for {target.NumClasses} classes (a surrogate with a random head attacks noise): pass a prompt file with a head, FILE:PROMPTS");
             return new SurrogateModel(spec.Name, loaded.Model);
         }
         catch

@@ -111,16 +111,23 @@ public sealed class SurrogateTests : IDisposable
         e = Assert.Throws<CheckpointFormatException>(() => SurrogateLoader.Load(new SurrogateSpec(sevenClasses, null), null, target.Config, CPU));
         Assert.Contains("7 classes", e.Message);
 
-        // a raw timm file: needs --surrogate-model, and a head for the target's classes
+        // a raw timm file: needs --surrogate-model; its head decides the classes; without a head it is refused
         var raw = temp.File("raw.safetensors");
+        var headless = temp.File("headless.safetensors");
         var preset = ModelPresets.Get(ModelPresets.SmallCpuPreset, numClasses: 10);
         using (var m = new VisionTransformer(preset, seed: 2))
-            SafetensorsWriter.Write(raw, TimmCheckpoint.ExportState(m));
+        {
+            var state = TimmCheckpoint.ExportState(m);
+            SafetensorsWriter.Write(raw, state);
+            SafetensorsWriter.Write(headless, state.Where(kv => !kv.Key.StartsWith("head.", StringComparison.Ordinal)));
+        }
         var presetTarget = preset with { NumClasses = 7 };
         e = Assert.Throws<CheckpointFormatException>(() => SurrogateLoader.Load(new SurrogateSpec(raw, null), null, presetTarget, CPU));
         Assert.Contains("--surrogate-model", e.Message);
         e = Assert.Throws<CheckpointFormatException>(() => SurrogateLoader.Load(new SurrogateSpec(raw, null), ModelPresets.SmallCpuPreset, presetTarget, CPU));
-        Assert.Contains("no trained head for 7 classes", e.Message);
+        Assert.Contains("10 classes", e.Message);
+        e = Assert.Throws<CheckpointFormatException>(() => SurrogateLoader.Load(new SurrogateSpec(headless, null), ModelPresets.SmallCpuPreset, preset, CPU));
+        Assert.Contains("no classification head", e.Message);
         using var fits = SurrogateLoader.Load(new SurrogateSpec(raw, null), ModelPresets.SmallCpuPreset, preset, CPU);
         Assert.Equal(10, fits.Model.Config.NumClasses);
     }
