@@ -18,6 +18,18 @@ public static class SurrogateEnsemble
         return new ModelView(name, x => Mean(copy, x));
     }
 
+    /// <summary>
+    /// The transfer sources of a set of surrogates: each one's view ("transfer:NAME"), then, when there are
+    /// several, their ensemble ("transfer:ensemble").
+    /// </summary>
+    public static IReadOnlyList<ModelView> Sources(IReadOnlyList<SurrogateModel> surrogates)
+    {
+        var views = surrogates.Select(s => s.View).ToList();
+        if (views.Count > 1)
+            views.Add(Average(views));
+        return views;
+    }
+
     private static Tensor Mean(ModelView[] members, Tensor x)
     {
         using var scope = NewDisposeScope();

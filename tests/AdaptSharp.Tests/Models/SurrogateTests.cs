@@ -70,6 +70,12 @@ public sealed class SurrogateTests : IDisposable
         // d z0 / dx = mean of the members' first rows: ((1 - 1) / 2, (0 + 3) / 2)
         Assert.Equal([0f, 1.5f], g.data<float>().ToArray());
         Assert.Throws<ArgumentException>(() => SurrogateEnsemble.Average([]));
+
+        var config = TinyVit.Config(classes: 4, channels: 1);
+        using var one = new SurrogateModel("one", new VisionTransformer(config, seed: 1));
+        using var two = new SurrogateModel("two", new VisionTransformer(config, seed: 2));
+        Assert.Equal(["transfer:one"], SurrogateEnsemble.Sources([one]).Select(v => v.Name));
+        Assert.Equal(["transfer:one", "transfer:two", "transfer:ensemble"], SurrogateEnsemble.Sources([one, two]).Select(v => v.Name));
     }
 
     [Fact]
