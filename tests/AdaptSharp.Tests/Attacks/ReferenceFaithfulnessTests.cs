@@ -26,7 +26,7 @@ public class ReferenceFaithfulnessTests
         var threat = ThreatModel.LInf(8.0 / 255);
         foreach (var version in new[] { AutoAttackVersion.Standard, AutoAttackVersion.Plus })
             Assert.All(new AutoAttack(threat, version).Stages.OfType<Square>(), s => Assert.False(s.RescaleSchedule));
-        Assert.False(((Square)AttackPresets.Create("square", threat)).RescaleSchedule);
+        Assert.False(new Square(threat).RescaleSchedule);
         Assert.True(new Square(threat, 1000, rescaleSchedule: true).RescaleSchedule);
     }
 
