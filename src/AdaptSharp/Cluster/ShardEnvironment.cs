@@ -7,10 +7,12 @@ namespace AdaptSharp.Cluster;
 /// <list type="bullet">
 /// <item>Slurm job arrays: <c>SLURM_ARRAY_TASK_ID</c> within a range <c>--array=MIN-MAX[:STEP]</c> gives K =
 /// (ID - MIN) / STEP + 1 and N = <c>SLURM_ARRAY_TASK_COUNT</c> (so <c>--array=0-3</c> and <c>--array=1-4</c> both
-/// mean shards 1/4..4/4). An array given as a list (<c>--array=1,3,8</c>) is refused: pass --shard.</item>
-/// <item>Kubernetes Indexed Jobs: <c>JOB_COMPLETION_INDEX</c> (0-based) gives K = index + 1 and N =
-/// <c>ADAPT_SHARD_COUNT</c>, which the manifest sets to the Job's <c>completions</c> (Kubernetes does not
-/// export it).</item>
+/// mean shards 1/4..4/4). An array given as a list (<c>--array=1,3,8</c>) is refused.</item>
+/// <item>Kubernetes Indexed Jobs: <c>JOB_COMPLETION_INDEX</c> (from 0) gives K = index + 1 and N =
+/// <c>ADAPT_SHARD_COUNT</c>, which the manifest sets to the Job's <c>completions</c> (Kubernetes does not export it).</item>
+/// <item>Whenever <c>ADAPT_SHARD_COUNT</c> is set, it is N and the task index counts from 0 (K = index + 1), for Slurm
+/// too: resubmitting one failed task as <c>ADAPT_SHARD_COUNT=4 sbatch --array=2 ...</c> runs shard 3/4 (a lone
+/// <c>--array=2</c> would otherwise be an array of one task, shard 1/1).</item>
 /// </list>
 /// An explicit <c>--shard</c> wins over the environment; <c>--shard 1/1</c> runs everything inside an array task.
 /// </summary>
@@ -34,11 +36,16 @@ public static class ShardEnvironment
         if (!string.IsNullOrWhiteSpace(option))
             return (ShardSpec.Parse(option), "--shard");
         getVariable ??= Environment.GetEnvironmentVariable;
-        if (Value(getVariable, SlurmTaskId) is { } id)
-            return FromSlurm(getVariable, id);
-        if (Value(getVariable, KubernetesIndex) is { } index)
-            return FromKubernetes(getVariable, index);
-        return (null, "");
+        var (indexName, indexText) = Value(getVariable, SlurmTaskId) is { } id ? (SlurmTaskId, id)
+            : Value(getVariable, KubernetesIndex) is { } index ? (KubernetesIndex, index)
+            : (null, null);
+        if (indexName is null || indexText is null)
+            return (null, "");
+        if (Value(getVariable, ShardCount) is { } count)
+            return FromIndex(indexName, indexText, count);
+        if (indexName == KubernetesIndex)
+            Missing(ShardCount, KubernetesIndex);
+        return FromSlurm(getVariable, indexText);
     }
 
     private static (ShardSpec, string) FromSlurm(Func<string, string?> env, string idText)
@@ -56,13 +63,13 @@ public static class ShardEnvironment
         return (new ShardSpec(k, count), $"{SlurmTaskId}={id} of {SlurmTaskCount}={count}");
     }
 
-    private static (ShardSpec, string) FromKubernetes(Func<string, string?> env, string indexText)
+    private static (ShardSpec, string) FromIndex(string indexName, string indexText, string countText)
     {
-        var index = Integer(KubernetesIndex, indexText);
-        var count = Integer(ShardCount, Value(env, ShardCount) ?? Missing(ShardCount, KubernetesIndex));
+        var index = Integer(indexName, indexText);
+        var count = Integer(ShardCount, countText);
         if (count < 1 || index < 0 || index >= count)
-            throw new ArgumentException($"{KubernetesIndex}={index} with {ShardCount}={count}: expected 0 <= index < count (set {ShardCount} to the Job's completions)");
-        return (new ShardSpec(index + 1, count), $"{KubernetesIndex}={index} of {ShardCount}={count}");
+            throw new ArgumentException($"{indexName}={index} with {ShardCount}={count}: expected 0 <= index < count (indices count from 0 when {ShardCount} is set)");
+        return (new ShardSpec(index + 1, count), $"{indexName}={index} of {ShardCount}={count}");
     }
 
     private static string? Value(Func<string, string?> env, string name) => env(name) is { } v && v.Trim().Length > 0 ? v.Trim() : null;

@@ -85,6 +85,17 @@ public class ShardSpecTests
     }
 
     [Fact]
+    public void ShardCountMakesTheSlurmTaskIdTheIndexFromZero()
+    {
+        // Resubmitting task 2 of --array=0-3 alone: Slurm says an array of one task; ADAPT_SHARD_COUNT keeps it shard 3/4.
+        var alone = Env(("SLURM_ARRAY_TASK_ID", "2"), ("SLURM_ARRAY_TASK_COUNT", "1"), ("SLURM_ARRAY_TASK_MIN", "2"), ("SLURM_ARRAY_TASK_MAX", "2"));
+        Assert.Equal(new ShardSpec(1, 1), ShardEnvironment.Resolve(null, alone).Shard);
+        Func<string, string?> withCount = name => name == "ADAPT_SHARD_COUNT" ? "4" : alone(name);
+        Assert.Equal(new ShardSpec(3, 4), ShardEnvironment.Resolve(null, withCount).Shard);
+        Assert.Throws<ArgumentException>(() => ShardEnvironment.Resolve(null, Env(("SLURM_ARRAY_TASK_ID", "4"), ("ADAPT_SHARD_COUNT", "4"))));
+    }
+
+    [Fact]
     public void KubernetesCompletionIndexCountsFromZero()
     {
         var (shard, origin) = ShardEnvironment.Resolve(null, Env(("JOB_COMPLETION_INDEX", "0"), ("ADAPT_SHARD_COUNT", "4")));
