@@ -97,7 +97,7 @@ public static class BackboneFile
         }
     }
 
-    private static VitConfig? ReadConfig(SafetensorsReader reader)
+    internal static VitConfig? ReadConfig(SafetensorsReader reader)
     {
         CheckpointMetadata.CheckVersion(reader.Metadata, reader.FilePath);
         return reader.Metadata.TryGetValue(CheckpointMetadata.Config, out var json)
