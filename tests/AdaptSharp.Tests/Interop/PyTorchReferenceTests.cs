@@ -45,7 +45,9 @@ public class PyTorchReferenceTests
             Assert.Equal(new long[] { 3, 7 }, expected.shape);
             Assert.Equal(expected.shape, actual.shape);
             var diff = expected.sub(actual).abs().max().item<float>();
-            Assert.True(diff < 1e-4, $"max logit difference {diff}");
+            // Two stacks (and BLAS builds) summing in float32 through 12 blocks: a tolerance relative to the logits.
+            var scale = Math.Max(1, expected.abs().max().item<float>());
+            Assert.True(diff < 1e-4 * scale, $"max logit difference {diff} at logit scale {scale}");
 
             var refused = Path.Combine(dir, "five.npy");
             Assert.Equal(AdaptSharp.Cli.CliRunner.UserError, AdaptSharp.Cli.Program.Main([.. predict[..^4], "--classes", "5", "--out", refused, "--device", "cpu"]));
