@@ -85,6 +85,7 @@ public static class EvalCommand
             using var loaded = ModelLoading.Load(result.GetValue(backbone), result.GetValue(model), result.GetValue(imageSize),
                 result.GetValue(classes), result.GetValue(prompts) ?? "none", result.GetValue(device)!, ModelUse.Inference);
             var vit = loaded.Model;
+            PrintResizeNote(spec, datasetSplit, vit.Config.ImageSize);
             var (images, labels) = DatasetLoader.LoadEvaluationSet(spec, result.GetValue(limit) ?? int.MaxValue,
                 vit.Config.ImageSize, vit.Config.InChannels, datasetSplit);
             using var imagesScope = images;
@@ -107,6 +108,21 @@ public static class EvalCommand
             return Task.FromResult(0);
         });
         return command;
+    }
+
+    /// <summary>Says when the data is resized to the model's input (as adapt tune does), from the first image's size.</summary>
+    private static void PrintResizeNote(DatasetSpec spec, DatasetSplit split, int imageSize)
+    {
+        try
+        {
+            using var probe = DatasetLoader.Load(spec, split, 1);
+            if (probe.Height != imageSize || probe.Width != imageSize)
+                AnsiConsole.MarkupLine(Markup.Escape($"note: {spec} images are {probe.Height}x{probe.Width}; resized to the model's {imageSize}x{imageSize} input"));
+        }
+        catch (DatasetException)
+        {
+            // e.g. an image folder of mixed sizes, readable only with a target size: the real load below reports real problems
+        }
     }
 
     /// <summary>The files eval writes into --out (besides its resumable state).</summary>

@@ -55,6 +55,14 @@ public static class TuneCommand
             if (result.GetValue(train) is string t) recipe = recipe with { Trainable = TrainableSets.Format(TrainableSets.Parse(t)) };
             recipe = shared.Apply(result, recipe, data.Name);
             var backbonePath = result.GetValue(backbone);
+            if (result.GetValue(shared.ImageSize) is null && recipe.ImageSize is int size
+                && PatchSizeOf(backbonePath, result.GetValue(model)) is int patch && size % patch != 0)
+            {
+                // The recipe's size (e.g. paper-cifar10's 32) does not fit this backbone's patch grid: run at the
+                // backbone's own size and resize the data, as adapt eval does.
+                AnsiConsole.MarkupLine(Markup.Escape($"note: recipe {recipe.Name}'s input size {size} is not a multiple of the backbone's patch size {patch}; using the backbone's input size (data resized)"));
+                recipe = recipe with { ImageSize = null };
+            }
             var spec = new TrainingJobSpec
             {
                 BackbonePath = backbonePath,
@@ -74,6 +82,13 @@ public static class TuneCommand
             return Report(TrainingConsole.Run(spec));
         });
         return command;
+    }
+
+    private static int? PatchSizeOf(string? backbone, string? preset)
+    {
+        if (preset is not null)
+            return ModelPresets.Get(preset).PatchSize;
+        return backbone is not null && File.Exists(backbone) ? BackboneFile.ReadConfig(backbone)?.PatchSize : null;
     }
 
     internal static int Report(TrainingJobResult result)

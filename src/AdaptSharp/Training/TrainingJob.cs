@@ -61,6 +61,8 @@ public static class TrainingJob
         var objectiveOptions = new ObjectiveOptions(recipe.Method, attack, recipe.Lambda, spec.AttackSource);
         var objective = objectiveOptions.Create();
 
+        if (train.Height != config.ImageSize || train.Width != config.ImageSize)
+            log($"note: {spec.Data} images are {train.Height}x{train.Width}; resized to the model's {config.ImageSize}x{config.ImageSize} input");
         var transform = TransformPipeline.ForModel(config.ImageSize, config.InChannels);
         if (recipe.Augment)
             transform = transform.WithDefaultAugmentation(spec.Data, train.Height);

@@ -38,7 +38,9 @@ public class PyTorchReferenceTests
             using var actual = NpyFile.Read(ours);
             Assert.Equal(expected.shape, actual.shape);
             var diff = expected.sub(actual).abs().max().item<float>();
-            Assert.True(diff < 1e-4, $"max logit difference {diff}");
+            // Two stacks (and BLAS builds) summing in float32 through 12 blocks: a tolerance relative to the logits.
+            var scale = Math.Max(1, expected.abs().max().item<float>());
+            Assert.True(diff < 1e-4 * scale, $"max logit difference {diff} at logit scale {scale}");
         }
         finally
         {
