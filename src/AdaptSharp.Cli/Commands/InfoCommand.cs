@@ -23,9 +23,9 @@ public static class InfoCommand
         var train = new Option<string>("--train") { Description = "Trainable set: head,patch | prompts | full | linear", DefaultValueFactory = _ => "head,patch" };
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON" };
         var method = new Option<string>("--method") { Description = "Training objective for the cost estimate (natural, at, trades, mart, nfgsm, adapt-ce, adapt-kl)", DefaultValueFactory = _ => "adapt-ce" };
-        var steps = new Option<int>("--steps") { Description = "Inner PGD steps for the cost estimate", DefaultValueFactory = _ => 10 };
-        var images = new Option<long?>("--images") { Description = "Training images per epoch: print the training cost (FLOPs, and time at --gflops)" };
-        var epochs = new Option<int>("--epochs") { Description = "Epochs for the cost estimate", DefaultValueFactory = _ => 1 };
+        var steps = new Option<int>("--steps") { Description = "Inner PGD steps for the cost estimate", DefaultValueFactory = _ => 10 }.Between(0, 10_000);
+        var images = new Option<long?>("--images") { Description = "Training images per epoch: print the training cost (FLOPs, and time at --gflops)" }.Between(1);
+        var epochs = new Option<int>("--epochs") { Description = "Epochs for the cost estimate", DefaultValueFactory = _ => 1 }.Between(1, 100_000);
         var gflops = new Option<string>("--gflops") { Description = "Comma-separated sustained GFLOP/s to convert the cost into time", DefaultValueFactory = _ => "" };
         command.Options.Add(backbone);
         command.Options.Add(model);

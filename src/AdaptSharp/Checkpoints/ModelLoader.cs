@@ -154,7 +154,6 @@ public static class ModelLoader
         return new LoadPlan(config, prompts, headFromPromptFile, notes);
     }
 
-    /// <summary>The checkpoint head's class count when it is a well-formed [K, width] head, else why not.</summary>
     /// <summary>The stored config (null for a raw timm file or a PyTorch state dict) and every tensor's shape.</summary>
     private static (VitConfig? Stored, IReadOnlyDictionary<string, long[]> Shapes) ReadHeader(string backbone)
     {
@@ -165,6 +164,7 @@ public static class ModelLoader
         return (BackboneFile.ReadConfig(reader), reader.Entries.ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal));
     }
 
+    /// <summary>The checkpoint head's class count when it is a well-formed [K, width] head, else why not.</summary>
     private static (int? Classes, string? Problem) ReadHead(IReadOnlyDictionary<string, long[]> shapes, int width)
     {
         static string Text(long[] shape) => "[" + string.Join(",", shape) + "]";
