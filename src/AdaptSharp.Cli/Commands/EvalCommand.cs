@@ -58,7 +58,7 @@ public static class EvalCommand
             var options = new EvaluationOptions
             {
                 Threat = threat,
-                Attacks = AttackCatalog.ParseList(result.GetValue(attacks)!),
+                Attacks = AttackSpec.ParseList(result.GetValue(attacks)!),
                 Sources = AttackSources.Parse(result.GetValue(source)!),
                 Seed = result.GetValue(seed),
                 BatchSize = result.GetValue(batchSize),
@@ -66,7 +66,7 @@ public static class EvalCommand
                 CheckPoints = result.GetValue(checkPoints),
                 LargeEps = result.GetValue(largeEps) is { } l ? ThreatModel.ParseEps(l) : null,
                 EpsSweep = result.GetValue(sweep) is { } s ? ParseEpsList(s) : [],
-                SweepAttack = result.GetValue(sweepAttack),
+                SweepAttack = result.GetValue(sweepAttack) is { } sa ? AttackSpec.Parse(sa) : null,
                 Data = spec.ToString(),
                 Split = datasetSplit.ToString().ToLowerInvariant(),
             };

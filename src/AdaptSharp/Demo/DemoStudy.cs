@@ -113,7 +113,7 @@ public sealed class DemoStudy
                 var pgd = CachedEvaluation.Run(Path.Combine(outputDirectory, "eval", name, "pgd"), model, x, y, evaluate, new EvaluationOptions
                 {
                     Threat = threat,
-                    Attacks = ["clean", PgdAttack],
+                    Attacks = AttackSpec.ParseList($"clean,{PgdAttack}"),
                     Sources = [AttackSource.Adaptive, AttackSource.Agnostic],
                     Seed = plan.Seed,
                     BatchSize = plan.EvalBatchSize,
@@ -129,7 +129,7 @@ public sealed class DemoStudy
                 var autoAttack = CachedEvaluation.Run(Path.Combine(outputDirectory, "eval", name, "autoattack"), model, xa, ya, evaluate, new EvaluationOptions
                 {
                     Threat = threat,
-                    Attacks = ["clean", "autoattack"],
+                    Attacks = AttackSpec.ParseList("clean,autoattack"),
                     Sources = [AttackSource.Adaptive],
                     Seed = plan.Seed,
                     BatchSize = plan.EvalBatchSize,
