@@ -47,7 +47,7 @@ public static class EvalCommand
                      batchSize, output, resume, noChecks, checkPoints, largeEps, sweep, sweepAttack, noPlots, device })
             command.Options.Add(o);
 
-        command.SetAction((result, cancellationToken) =>
+        command.SetAction(result =>
         {
             var outDir = result.GetValue(output)!;
             var threat = ThreatModel.Parse(result.GetValue(norm)!, result.GetValue(eps)!);
@@ -94,11 +94,19 @@ public static class EvalCommand
                                                  (previous is not null ? $"; resuming {outDir}" : "")));
 
             var evaluator = new RobustnessEvaluator(vit, options);
-            var final = EvaluationConsole.Run(evaluator, images, labels, previous, state => ReportWriter.WriteState(outDir, state), cancellationToken);
+            EvaluationResult final;
+            try
+            {
+                final = EvaluationConsole.Run(evaluator, images, labels, previous, state => ReportWriter.WriteState(outDir, state), Interruption.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new OperationCanceledException($"interrupted: state saved in {outDir}; continue with the same command and --resume");
+            }
 
             ReportWriter.WriteAll(outDir, final, plots: !result.GetValue(noPlots));
             Print(final.Report, outDir);
-            return Task.FromResult(0);
+            return 0;
         });
         return command;
     }

@@ -49,12 +49,15 @@ public static class StudyCommand
             if (!result.GetValue(reportOnly))
             {
                 AnsiConsole.MarkupLine(Markup.Escape($"adapt study ({plan.Name}): {selected.Count} of {plan.Runs.Count} runs on {spec}, backbone {backboneLabel}, output {outDir}"));
-                foreach (var run in selected)
-                    runner.Run(run, TrainingConsole.Run, (evaluator, x, y, title) =>
-                    {
-                        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(title)}[/]");
-                        return EvaluationConsole.Run(evaluator, x, y, null, _ => { }, CancellationToken.None);
-                    });
+                try
+                {
+                    foreach (var run in selected)
+                        runner.Run(run, TrainingConsole.Run, EvaluationConsole.Driver);
+                }
+                catch (OperationCanceledException)
+                {
+                    throw new OperationCanceledException($"interrupted: finished work is kept in {outDir}; run the same command again to continue");
+                }
             }
 
             var finished = new List<StudyRunResult>();

@@ -57,7 +57,7 @@ public sealed class DemoStudy
     /// <summary>Runs every method; already finished artifacts and reports in the output folder are reused.</summary>
     public DemoResult Run(
         Func<TrainingJobSpec, TrainingJobResult> train,
-        Func<RobustnessEvaluator, Tensor, Tensor, string, EvaluationResult> evaluate,
+        EvaluationDriver evaluate,
         string backboneSource)
     {
         var clock = Stopwatch.StartNew();
@@ -77,10 +77,10 @@ public sealed class DemoStudy
                 var reused = File.Exists(promptFile);
                 if (!File.Exists(promptFile))
                 {
-                    if (Directory.Exists(runDirectory))
-                        Directory.Delete(runDirectory, recursive: true); // an interrupted earlier attempt
+                    // An interrupted earlier attempt left its checkpoint: continue it.
+                    var resume = File.Exists(Path.Combine(runDirectory, Trainer.CheckpointFileName));
                     Directory.CreateDirectory(Path.GetDirectoryName(promptFile)!);
-                    log($"tuning prompts: {name}");
+                    log(resume ? $"resuming the tuning of {name}" : $"tuning prompts: {name}");
                     var job = train(new TrainingJobSpec
                     {
                         BackbonePath = backbone,
@@ -88,6 +88,7 @@ public sealed class DemoStudy
                         Recipe = RecipeFor(method),
                         OutputPath = promptFile,
                         RunDirectory = runDirectory,
+                        Resume = resume,
                         Device = device,
                         Seed = plan.Seed,
                         TrainLimit = plan.TrainImages,

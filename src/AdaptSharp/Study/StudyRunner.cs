@@ -81,7 +81,7 @@ public sealed class StudyRunner
     /// <summary>Trains (or reuses) and evaluates one run.</summary>
     public StudyRunResult Run(StudyRun run,
         Func<TrainingJobSpec, TrainingJobResult> train,
-        Func<RobustnessEvaluator, Tensor, Tensor, string, EvaluationResult> evaluate)
+        EvaluationDriver evaluate)
     {
         var artifact = ArtifactPath(run);
         var runDirectory = RunDirectory(run);
@@ -161,7 +161,7 @@ public sealed class StudyRunner
     }
 
     private EvaluationResult EvaluateSubset(StudyRun run, string part, VisionTransformer model, Tensor x, Tensor y,
-        Func<RobustnessEvaluator, Tensor, Tensor, string, EvaluationResult> evaluate, ThreatModel threat, string name,
+        EvaluationDriver evaluate, ThreatModel threat, string name,
         int points, string attacks, string title)
     {
         var m = Math.Min(points, (int)x.shape[0]);
