@@ -36,7 +36,7 @@ public static class TrainBenchmark
             foreach (var kind in objectives)
             {
                 using var trainer = Workloads.Trainer(model, kind, shape.PgdSteps, x, y);
-                var flops = FlopCounter.TrainingStep(shape.Config, shape.Prompts, kind, shape.PgdSteps, trainer.Options.Trainable);
+                var flops = TrainingFlops.Step(shape.Config, shape.Prompts, kind, shape.PgdSteps, trainer.Options.Trainable);
                 var row = report.Measure("train", kind switch
                 {
                     ObjectiveKind.Natural => "natural step",

@@ -38,7 +38,7 @@ public static class DemoCommand
             if (result.GetValue(fresh) && Directory.Exists(outDir))
                 Directory.Delete(outDir, recursive: true);
 
-            var spec = FashionMnistProvider.Ensure(result.GetValue(data), Log);
+            var spec = FashionMnistInstaller.Ensure(result.GetValue(data), Log);
             var (backbonePath, source) = ResolveBackbone(result.GetValue(backbone), result.GetValue(pretrain), spec, result.GetValue(device)!, Log);
             AnsiConsole.MarkupLine(Markup.Escape($"adapt demo ({plan.Name}): {string.Join(", ", plan.Methods.Select(DemoStudy.MethodName))} prompt tuning on {spec}, eps {plan.Eps}; backbone {backbonePath}"));
 

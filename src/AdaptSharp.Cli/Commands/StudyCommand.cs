@@ -37,7 +37,7 @@ public static class StudyCommand
             if (!File.Exists(backbonePath))
                 throw new FileNotFoundException($"backbone file not found: {backbonePath}");
             var selected = Select(plan, result.GetValue(runs), result.GetValue(shard));
-            var spec = FashionMnistProvider.Ensure(result.GetValue(data), Log);
+            var spec = FashionMnistInstaller.Ensure(result.GetValue(data), Log);
             var runner = new StudyRunner(plan, backbonePath, spec, outDir, result.GetValue(device)!, Log, backboneLabel);
 
             if (result.GetValue(list))

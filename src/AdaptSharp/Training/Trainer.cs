@@ -1,3 +1,4 @@
+using AdaptSharp.IO;
 using System.Diagnostics;
 using System.Globalization;
 using AdaptSharp.Attacks;
