@@ -136,7 +136,7 @@ public static class DemoReport
             result.TotalSeconds,
             result.Machine,
             result.CreatedUtc,
-        }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
+        }, ReportJson.Options);
         AtomicFile.WriteAllText(Path.Combine(directory, JsonFile), json);
         WritePlot(result, Path.Combine(directory, PlotFile));
         AtomicFile.WriteAllText(Path.Combine(directory, MarkdownFile), Markdown(result));

@@ -170,7 +170,7 @@ public static class StudyReport
                 total = r.Parameters.Total,
                 r.TrainSeconds,
                 clean = r.Main.CleanAccuracy,
-                attacks = r.Main.Attacks.Select(a => new { a.Name, source = a.Source.ToString().ToLowerInvariant(), a.RobustAccuracy }),
+                attacks = r.Main.Attacks.Select(a => new { a.Name, a.Source, a.RobustAccuracy }),
                 autoattack = r.AutoAttack?.RobustAccuracy,
                 autoattackPoints = r.AutoAttack?.N,
                 rays = r.Rays?.RobustAccuracy,
@@ -180,7 +180,7 @@ public static class StudyReport
                 command = command(r.Run),
             }),
             missing = missing.Select(m => m.Id),
-        }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
+        }, ReportJson.Options);
         Directory.CreateDirectory(directory);
         AtomicFile.WriteAllText(Path.Combine(directory, JsonFile), json);
         AtomicFile.WriteAllText(Path.Combine(directory, MarkdownFile), Markdown(plan, backbone, machine, results, missing, command));

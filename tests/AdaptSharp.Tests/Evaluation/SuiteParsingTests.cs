@@ -36,7 +36,7 @@ public class SuiteParsingTests
         var specs = AttackSpec.Presets.Select(AttackSpec.Parse).ToList();
         specs.AddRange(new[] { AutoAttackVersion.Standard, AutoAttackVersion.Plus, AutoAttackVersion.Rand }
             .SelectMany(v => new AutoAttackSpec(v).Stages));
-        specs.AddRange([new PgdSpec(7, 3), new PgdSpec(1), new CwSpec(5), new SquareSpec(17), new RaysSpec(3), new FgsmSpec(true)]);
+        specs.AddRange([new PgdSpec(7, 3), new PgdSpec(1), new PgdSpec(10, 1, 2.0 / 255, false), new PgdSpec(5, 2, 0.1), new CwSpec(5), new SquareSpec(17), new RaysSpec(3), new FgsmSpec(true)]);
         foreach (var spec in specs)
         {
             Assert.Equal(spec, AttackSpec.Parse(spec.ToString()));

@@ -58,12 +58,13 @@ public abstract partial record AttackSpec
         if (Pattern().Match(s) is not { Success: true } m)
             throw new ArgumentException($"unknown attack '{text.Trim()}': expected one of {string.Join(", ", Presets)} " +
                                         "(pgdK[xR], cwK, squareQ, raysQ for other budgets)");
-        if (m.Groups["x"].Success && m.Groups["name"].Value != "pgd")
-            throw new ArgumentException($"bad attack '{text.Trim()}': only pgd takes restarts (pgdKxR)");
+        if ((m.Groups["x"].Success || m.Groups["step"].Success || m.Groups["nostart"].Success) && m.Groups["name"].Value != "pgd")
+            throw new ArgumentException($"bad attack '{text.Trim()}': only pgd takes restarts, a step size or -nostart");
         int Number(string group, int fallback) => m.Groups[group].Success ? Positive(m.Groups[group].Value, text) : fallback;
         return m.Groups["name"].Value switch
         {
-            "pgd" => new PgdSpec(Number("n", 10), Number("x", 1)),
+            "pgd" => new PgdSpec(Number("n", 10), Number("x", 1), m.Groups["step"].Success ? Step(m.Groups["step"].Value, text) : null,
+                !m.Groups["nostart"].Success),
             "cw" => new CwSpec(Number("n", 20)),
             "square" => new SquareSpec(Number("n", 5000)),
             "rays" => new RaysSpec(Number("n", 10_000)),
@@ -83,8 +84,13 @@ public abstract partial record AttackSpec
             ? v
             : throw new ArgumentException($"bad attack '{spec.Trim()}': budgets must be positive integers");
 
+    private static double Step(string digits, string spec) =>
+        double.TryParse(digits, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0 && double.IsFinite(v)
+            ? v
+            : throw new ArgumentException($"bad attack '{spec.Trim()}': the step size must be a positive number");
+
     private protected static string Num(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
 
-    [GeneratedRegex(@"^(?<name>pgd|cw|square|rays)(?<n>\d+)(?:x(?<x>\d+))?$")]
+    [GeneratedRegex(@"^(?<name>pgd|cw|square|rays)(?<n>\d+)(?:x(?<x>\d+))?(?:-step(?<step>[0-9.e+-]+))?(?<nostart>-nostart)?$")]
     private static partial Regex Pattern();
 }
