@@ -49,7 +49,7 @@ public static class TrainBenchmark
             }
         }
         report.Notes.Add("Trainer.TrainStep on a fixed batch: inner attack, outer loss, backward, global-norm clip, SGD step; prompts + head + patch embedding trainable.");
-        report.Notes.Add("FLOPs per image from FlopCounter.TrainingStep (see the perf suite's notes); 'best / GEMM peak' uses the best run.");
+        report.Notes.Add("FLOPs per image from TrainingFlops.Step (see the perf suite's notes); 'best / GEMM peak' uses the best run.");
         report.Write();
         return 0;
     }

@@ -9,6 +9,9 @@ namespace AdaptSharp.Models;
 /// a Conv2d's (timm's patch_embed.proj.*), but since stride = kernel the product is computed as one GEMM over the
 /// rearranged patches, which is the same sum and about 2x faster than libtorch's strided convolution on CPU
 /// (forward + input gradient; bench suite "ablation", group "patch").
+/// The GEMM is also the only correct path everywhere: libtorch 2.10's conv2d backward returns a wrong input gradient
+/// for 1-channel stride = kernel input on AMD Zen 4 with AVX-512 (docs/reliability.md, section 2). Never call
+/// <see cref="Projection"/>'s forward; FastPathEquivalenceTests guards that.
 /// </summary>
 public sealed class PatchEmbedding : nn.Module<Tensor, Tensor>
 {

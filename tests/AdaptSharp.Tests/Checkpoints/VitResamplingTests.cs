@@ -99,9 +99,29 @@ public sealed class VitResamplingTests
         using var patches = rand(10, 3, 4, 4, generator: gen);
         using var resampled = VitResampling.PatchKernel(kernel, 8);
         using var resized = interpolate(patches, size: [8, 8], mode: InterpolationMode.Bicubic, align_corners: false, antialias: true);
-        using var original = conv2d(patches, kernel, strides: [4, 4]).flatten();
-        using var after = conv2d(resized, resampled, strides: [8, 8]).flatten();
-        Assert.True(after.allclose(original, rtol: 1e-4, atol: 1e-4),
-            $"max difference {after.sub(original).abs().max().item<float>()}");
+        // Inner products in float64 arithmetic, not a libtorch convolution (CPU-dependent kernels, docs/reliability.md).
+        var original = InnerProducts(patches, kernel);
+        var after = InnerProducts(resized, resampled);
+        var scale = original.Max(Math.Abs);
+        var worst = original.Select((o, k) => Math.Abs(after[k] - o)).Max();
+        Assert.True(worst <= 1e-4 * Math.Max(1, scale), $"max difference {worst} at scale {scale}");
+    }
+
+    /// <summary>&lt;patch_n, kernel_d&gt; for every image n and output channel d, summed in float64.</summary>
+    private static double[] InnerProducts(Tensor images, Tensor kernels)
+    {
+        var (n, d, per) = ((int)images.shape[0], (int)kernels.shape[0], (int)(images.numel() / images.shape[0]));
+        var x = images.contiguous().data<float>().ToArray();
+        var w = kernels.contiguous().data<float>().ToArray();
+        Assert.Equal(per, (int)(kernels.numel() / kernels.shape[0]));
+        var result = new double[n * d];
+        for (var i = 0; i < n; i++)
+            for (var o = 0; o < d; o++)
+            {
+                double sum = 0;
+                for (var k = 0; k < per; k++) sum += (double)x[i * per + k] * w[o * per + k];
+                result[i * d + o] = sum;
+            }
+        return result;
     }
 }

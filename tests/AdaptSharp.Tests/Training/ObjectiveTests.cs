@@ -103,8 +103,12 @@ public class ObjectiveTests
         var separate = (Options(ObjectiveKind.AdaptKl) with { BatchCleanAndAdversarial = false }).Create();
         using var a = batched.Loss(model, x, adv, y);
         using var b = separate.Loss(model, x, adv, y);
-        Assert.Equal(b.Loss.ToDouble(), a.Loss.ToDouble(), 5);
-        Assert.True(a.AdversarialLogits!.allclose(b.AdversarialLogits!, rtol: 0, atol: 1e-5));
+        // Batch size changes the GEMM blocking (and the kernel chosen on some CPUs): float32 rounding only, so the
+        // tolerance scales with the magnitudes involved.
+        var lossScale = Math.Max(1, Math.Abs(b.Loss.ToDouble()));
+        Assert.True(Math.Abs(a.Loss.ToDouble() - b.Loss.ToDouble()) <= 1e-5 * lossScale);
+        var logitScale = Math.Max(1, b.AdversarialLogits!.abs().max().ToDouble());
+        Assert.True(a.AdversarialLogits!.sub(b.AdversarialLogits!).abs().max().ToDouble() <= 1e-5 * logitScale);
     }
 
     [Fact]
