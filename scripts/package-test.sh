@@ -20,7 +20,7 @@ done
 
 echo "package-test: dotnet tool install --tool-path T --add-source FEED AdaptSharp.Tool --version $version"
 dotnet tool install --tool-path "$work/tool" --add-source "$feed" AdaptSharp.Tool --version "$version"
-info="$("$work/tool/adapt" info --model vit-base-patch16 --prompts deep:25 --train head,patch --classes 10)"
+info="$("$work/tool/adapt" info --model vit-base-patch16 --prompt-layout deep:25 --train head,patch --classes 10)"
 echo "$info"
 grep -q "trainable: 828,682 of" <<<"$info" || { echo "package-test: installed adapt info did not report 828,682 trainable" >&2; exit 1; }
 

@@ -36,7 +36,7 @@ public static class PredictCommand
             using var loaded = ModelLoading.Load(result.GetValue(backbone), result.GetValue(model), result.GetValue(imageSize),
                 result.GetValue(classes), result.GetValue(prompts) ?? "none", result.GetValue(device)!, ModelUse.Inference);
             var vit = loaded.Model;
-            var (images, names) = ImageInputs.Read(result.GetValue(input)!, vit.Config);
+            var (images, names) = ImageInputs.Read(result.GetValue(input)!, vit.Config, note => Console.Error.WriteLine($"adapt: note: {note}"));
             using var _ = images;
             var usePrompts = !result.GetValue(noPrompts);
             var size = result.GetValue(batchSize);

@@ -76,7 +76,7 @@ public static class ModelLoader
     private static LoadPlan Plan(ModelRequest request, string? promptFile)
     {
         var backbone = request.Backbone!;
-        var (stored, headWeight, headBias) = ReadHeader(backbone);
+        var (stored, shapes) = ReadHeader(backbone);
         VitConfig baseConfig;
         if (stored is not null)
         {
@@ -96,7 +96,7 @@ public static class ModelLoader
                 : throw CheckpointFormatException.For(backbone, "is a plain timm file without AdaptSharp metadata: name the model config (e.g. --model vit-base-patch16)");
         }
 
-        var head = ReadHead(headWeight, headBias, baseConfig.Width);
+        var head = ReadHead(shapes, baseConfig.Width);
         var info = promptFile is null ? null : PromptFile.ReadInfo(promptFile);
         var headFromPromptFile = info is not null && info.Trainable.HasFlag(TrainableSet.Head) && info.Config!.NumClasses > 0;
         var notes = new List<string>();
@@ -154,40 +154,29 @@ public static class ModelLoader
         return new LoadPlan(config, prompts, headFromPromptFile, notes);
     }
 
-    /// <summary>The stored config (null for a raw timm file or a PyTorch state dict) and the head's tensor shapes.</summary>
-    private static (VitConfig? Stored, long[]? HeadWeight, long[]? HeadBias) ReadHeader(string backbone)
+    /// <summary>The stored config (null for a raw timm file or a PyTorch state dict) and every tensor's shape.</summary>
+    private static (VitConfig? Stored, IReadOnlyDictionary<string, long[]> Shapes) ReadHeader(string backbone)
     {
         if (PyTorchStateDict.IsPyTorchFile(backbone))
-        {
-            // A pickle has no separate header: read it once here for the shapes (BackboneFile.Load reads it again).
-            var state = PyTorchStateDict.Read(backbone);
-            try
-            {
-                return (null, state.GetValueOrDefault(TimmCheckpoint.HeadWeightName)?.shape, state.GetValueOrDefault(TimmCheckpoint.HeadBiasName)?.shape);
-            }
-            finally
-            {
-                foreach (var t in state.Values)
-                    t.Dispose();
-            }
-        }
+            return (null, PyTorchStateDict.ReadShapes(backbone));
         using var reader = SafetensorsReader.Open(backbone);
         CheckpointMetadata.RequireBackboneKind(reader);
-        long[]? Shape(string name) => reader.Contains(name) ? reader.GetEntry(name).Shape : null;
-        return (BackboneFile.ReadConfig(reader), Shape(TimmCheckpoint.HeadWeightName), Shape(TimmCheckpoint.HeadBiasName));
+        return (BackboneFile.ReadConfig(reader), reader.Entries.ToDictionary(e => e.Name, e => e.Shape, StringComparer.Ordinal));
     }
 
     /// <summary>The checkpoint head's class count when it is a well-formed [K, width] head, else why not.</summary>
-    private static (int? Classes, string? Problem) ReadHead(long[]? weight, long[]? bias, int width)
+    private static (int? Classes, string? Problem) ReadHead(IReadOnlyDictionary<string, long[]> shapes, int width)
     {
         static string Text(long[] shape) => "[" + string.Join(",", shape) + "]";
-        if (weight is null && bias is null)
+        var hasWeight = shapes.TryGetValue(TimmCheckpoint.HeadWeightName, out var weight);
+        var hasBias = shapes.TryGetValue(TimmCheckpoint.HeadBiasName, out var bias);
+        if (!hasWeight && !hasBias)
             return (null, "has no classification head (no head.weight)");
-        if (weight is null || bias is null)
-            return (null, $"has only {(weight is not null ? TimmCheckpoint.HeadWeightName : TimmCheckpoint.HeadBiasName)}");
-        if (weight.Length != 2 || weight[1] != width || weight[0] < 1 || weight[0] > int.MaxValue)
+        if (!hasWeight || !hasBias)
+            return (null, $"has only {(hasWeight ? TimmCheckpoint.HeadWeightName : TimmCheckpoint.HeadBiasName)}");
+        if (weight!.Length != 2 || weight[1] != width || weight[0] < 1 || weight[0] > int.MaxValue)
             return (null, $"{TimmCheckpoint.HeadWeightName} has shape {Text(weight)}, expected [classes,{width}] (transposed?)");
-        if (bias.Length != 1 || bias[0] != weight[0])
+        if (bias!.Length != 1 || bias[0] != weight[0])
             return (null, $"{TimmCheckpoint.HeadBiasName} has shape {Text(bias)}, expected [{weight[0]}]");
         return ((int)weight[0], null);
     }

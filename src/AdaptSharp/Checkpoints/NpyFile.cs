@@ -57,7 +57,8 @@ public static class NpyFile
         var headerBytes = new byte[headerLength];
         if (!TryFill(stream, headerBytes))
             throw CheckpointFormatException.For(label, $"file ended inside the .npy header (needs {headerLength} bytes)");
-        var header = NpyHeader.Parse(encoding.GetString(headerBytes), label);
+        var header = NpyHeader.Parse(Decode(encoding, headerBytes, label), label);
+        CheckDataFits(stream, header, label);
 
         var tensor = empty(header.Shape, dtype: header.Type);
         try
@@ -71,6 +72,44 @@ public static class NpyFile
             throw;
         }
     }
+
+    private static string Decode(Encoding encoding, byte[] bytes, string label)
+    {
+        if (encoding.CodePage == Encoding.UTF8.CodePage && !System.Text.Unicode.Utf8.IsValid(bytes))
+            throw CheckpointFormatException.For(label, ".npy header (format 3.0) is not valid UTF-8");
+        return encoding.GetString(bytes);
+    }
+
+    /// <summary>
+    /// The declared shape must fit in the bytes the file actually has before anything is allocated: a header may
+    /// declare any shape, and allocating first would let a 100-byte file ask for terabytes.
+    /// </summary>
+    private static void CheckDataFits(Stream stream, NpyHeader header, string label)
+    {
+        long bytes;
+        try
+        {
+            bytes = checked(header.Shape.Aggregate(1L, (n, d) => checked(n * d)) * ElementSize(header.Type));
+        }
+        catch (OverflowException)
+        {
+            throw CheckpointFormatException.For(label, $".npy shape {FormatShape(header.Shape)} is too large (its size overflows 64 bits)");
+        }
+        if (!stream.CanSeek)
+            return;
+        var available = stream.Length - stream.Position;
+        if (bytes > available)
+            throw CheckpointFormatException.For(label,
+                $".npy shape {FormatShape(header.Shape)} of {header.Descr} needs {bytes} data bytes but the file has {available} after the header (truncated, or a wrong shape)");
+    }
+
+    private static long ElementSize(ScalarType type) => type switch
+    {
+        ScalarType.Byte or ScalarType.Int8 or ScalarType.Bool => 1,
+        ScalarType.Float16 or ScalarType.Int16 => 2,
+        ScalarType.Float32 or ScalarType.Int32 => 4,
+        _ => 8,
+    };
 
     /// <summary>Writes atomically (temp file + rename).</summary>
     public static void Write(string path, Tensor tensor) => AtomicFile.Write(path, stream => Write(stream, tensor));

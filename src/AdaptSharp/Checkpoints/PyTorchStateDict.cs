@@ -93,6 +93,21 @@ public static partial class PyTorchStateDict
         return state;
     }
 
+    /// <summary>Every tensor's shape (the file is read whole: a state dict has no separate header).</summary>
+    public static IReadOnlyDictionary<string, long[]> ReadShapes(string path)
+    {
+        var state = Read(path);
+        try
+        {
+            return state.ToDictionary(kv => kv.Key, kv => kv.Value.shape, StringComparer.Ordinal);
+        }
+        finally
+        {
+            foreach (var t in state.Values)
+                t.Dispose();
+        }
+    }
+
     private static string Describe(object? value) => value switch
     {
         null => "None",

@@ -13,6 +13,8 @@ internal static class SafetensorsHeader
     public static (List<SafetensorsEntry> Entries, Dictionary<string, string> Metadata) Parse(
         ReadOnlyMemory<byte> json, long dataLength, string file)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(json.Span))
+            throw CheckpointFormatException.For(file, "header is not valid UTF-8 (safetensors headers are UTF-8 JSON)");
         JsonDocument document;
         try
         {

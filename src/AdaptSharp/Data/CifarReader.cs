@@ -1,5 +1,4 @@
 using System.Formats.Tar;
-using System.IO.Compression;
 
 namespace AdaptSharp.Data;
 
@@ -99,10 +98,8 @@ public static class CifarReader
         try
         {
             using var file = File.OpenRead(archive);
-            var isGzip = file.ReadByte() == 0x1F & file.ReadByte() == 0x8B;
-            file.Position = 0;
-            using Stream stream = isGzip ? new GZipStream(file, CompressionMode.Decompress) : file;
-            using var tar = new TarReader(stream);
+            using var gzip = GzipData.IsGzip(file) ? GzipData.Open(file, archive) : null;
+            using var tar = new TarReader(gzip ?? (Stream)file, leaveOpen: true);
             while (tar.GetNextEntry() is { } entry)
             {
                 if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile) || entry.DataStream is null)
@@ -114,8 +111,13 @@ public static class CifarReader
                 entry.DataStream.CopyTo(memory);
                 result[name] = ($"{archive}:{entry.Name}", memory.ToArray());
             }
+            // The tar reader stops at the end-of-archive blocks; the gzip trailer (CRC-32, length) comes after them.
+            gzip?.DrainToEnd();
         }
-        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or IOException)
+        // TarReader throws several types on malformed headers (seen in fuzzing: OverflowException from a PAX
+        // number, ArgumentException from a bad size); every one of them is a bad archive.
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or FormatException or IOException
+                                      or OverflowException or ArgumentException or InvalidOperationException)
         {
             throw new DatasetException($"{archive}: cannot read archive ({e.Message.ReplaceLineEndings(" ")})", e);
         }

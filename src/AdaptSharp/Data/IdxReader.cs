@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.IO.Compression;
 
 namespace AdaptSharp.Data;
 
@@ -58,23 +57,7 @@ public static class IdxReader
         try
         {
             using var file = File.OpenRead(path);
-            var b0 = file.ReadByte();
-            var b1 = file.ReadByte();
-            file.Position = 0;
-            if (b0 != 0x1F || b1 != 0x8B)
-                return File.ReadAllBytes(path);
-            using var gzip = new GZipStream(file, CompressionMode.Decompress);
-            using var memory = new MemoryStream();
-            gzip.CopyTo(memory);
-            return memory.ToArray();
-        }
-        catch (InvalidDataException e)
-        {
-            throw new DatasetException($"{path}: corrupt or truncated gzip data ({e.Message})", e);
-        }
-        catch (EndOfStreamException e)
-        {
-            throw new DatasetException($"{path}: truncated gzip data", e);
+            return GzipData.IsGzip(file) ? GzipData.ReadAll(file, path) : File.ReadAllBytes(path);
         }
         catch (IOException e) when (e is not FileNotFoundException)
         {

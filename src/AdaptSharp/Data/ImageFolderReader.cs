@@ -6,7 +6,8 @@ namespace AdaptSharp.Data;
 
 /// <summary>
 /// Reads root/&lt;split&gt;/&lt;class&gt;/*.{png,jpg,jpeg} (the Imagenette layout: train/ and val/; test/ is
-/// also accepted for the test split). Classes are the sub-folder names in ordinal order. Images are
+/// also accepted for the test split). Classes are the sub-folder names of train/ in ordinal order, the same labels
+/// for every split; an evaluation split may lack a class, but a class train/ does not have is an error. Images are
 /// decoded with SkiaSharp to RGB and stored as uint8 at one size: <paramref name="imageSize"/> x
 /// <paramref name="imageSize"/> (shorter side resized with antialiasing, then centre crop) when given,
 /// otherwise their own size, which must then be the same for all images.
@@ -25,9 +26,20 @@ public static class ImageFolderReader
         var splitDir = candidates.Select(c => Path.Combine(root, c)).FirstOrDefault(Directory.Exists)
             ?? throw new DatasetException($"{root}: no {string.Join(" or ", candidates.Select(c => c + "/"))} folder (expected root/<split>/<class>/*.png|jpg)");
 
-        var classDirs = Directory.GetDirectories(splitDir).OrderBy(d => Path.GetFileName(d), StringComparer.Ordinal).ToArray();
+        var classDirs = ClassFolders(splitDir);
         if (classDirs.Length == 0)
             throw new DatasetException($"{splitDir}: no class folders");
+        // Labels are indices into the train split's classes, whichever split is read, so a class missing from val/
+        // does not shift the labels of the classes after it.
+        var trainDir = Path.Combine(root, "train");
+        var classNames = Directory.Exists(trainDir) ? ClassFolders(trainDir).Select(Path.GetFileName).ToArray()! : classDirs.Select(Path.GetFileName).ToArray()!;
+        if (classNames.Length == 0)
+            throw new DatasetException($"{trainDir}: no class folders");
+        var labelOf = classNames.Select((name, i) => (name, i)).ToDictionary(t => t.name!, t => (long)t.i, StringComparer.Ordinal);
+        foreach (var dir in classDirs)
+            if (!labelOf.ContainsKey(Path.GetFileName(dir)))
+                throw new DatasetException(
+                    $"{dir}: class '{Path.GetFileName(dir)}' is not one of the {classNames.Length} classes of {trainDir} ({string.Join(", ", classNames.Take(10))}{(classNames.Length > 10 ? ", ..." : "")})");
         var perClass = new List<string[]>();
         foreach (var dir in classDirs)
         {
@@ -43,7 +55,7 @@ public static class ImageFolderReader
         var samples = new List<(string File, long Label)>();
         for (var rank = 0; samples.Count < perClass.Sum(f => f.Length); rank++)
             for (var c = 0; c < perClass.Count; c++)
-                if (rank < perClass[c].Length) samples.Add((perClass[c][rank], c));
+                if (rank < perClass[c].Length) samples.Add((perClass[c][rank], labelOf[Path.GetFileName(classDirs[c])]));
         if (limit is { } n && n < samples.Count)
             samples = samples.Take(n).ToList();
 
@@ -90,10 +102,12 @@ public static class ImageFolderReader
         for (var i = 0; i < samples.Count; i++)
             Buffer.BlockCopy(decoded[i], 0, all, i * plane, plane);
         var labels = samples.Select(s => s.Label).ToArray();
-        var classNames = classDirs.Select(d => Path.GetFileName(d)).ToArray();
         var name = $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(root))}/{Path.GetFileName(splitDir)}";
         return ImageDataset.FromPixels(name, all, samples.Count, 3, height, width, labels, classNames);
     }
+
+    private static string[] ClassFolders(string splitDir) =>
+        Directory.GetDirectories(splitDir).OrderBy(d => Path.GetFileName(d), StringComparer.Ordinal).ToArray();
 
     /// <summary>Decodes a PNG or JPEG to planar RGB bytes (C,H,W); alpha is dropped, grey is repeated.</summary>
     public static (byte[] Pixels, int Height, int Width) DecodeRgb(string file)

@@ -1,3 +1,4 @@
+using AdaptSharp.Attacks;
 using AdaptSharp.Checkpoints;
 using AdaptSharp.Models;
 using AdaptSharp.Tests.Attacks;
@@ -136,6 +137,38 @@ public sealed class SurrogateTests : IDisposable
         Assert.Contains("no classification head", e.Message);
         using var fits = SurrogateLoader.Load(new SurrogateSpec(raw, null), ModelPresets.SmallCpuPreset, preset, CPU);
         Assert.Equal(10, fits.Model.Config.NumClasses);
+    }
+
+    [Fact]
+    public void TransferFromTheTargetItselfMatchesTheAdaptiveAttackAndFromARandomSurrogateIsWeaker()
+    {
+        using var scope = NewDisposeScope();
+        var (backbone, prompts, target) = PromptedTarget(classes: 4);
+        using var _ = target;
+        var x = TinyVit.Images(target.Config, n: 16, seed: 21);
+        var y = TinyModels.Predict(target.Prompted, x);
+        var threat = ThreatModel.LInf(0.1);
+        bool[] Robust(ModelView generating)
+        {
+            var adv = new Pgd(threat, new PgdOptions(5), seed: 3).Perturb(generating, x, y);
+            threat.Validate(adv, x);
+            return TinyModels.Predict(target.Prompted, adv).eq(y).data<bool>().ToArray();
+        }
+
+        var adaptive = Robust(target.Prompted);
+        using var itself = SurrogateLoader.Load(new SurrogateSpec(backbone, prompts), null, target.Config, CPU);
+        Assert.Equal(adaptive, Robust(itself.View));
+
+        var randomPath = temp.File("random.safetensors");
+        using (var m = new VisionTransformer(TinyVit.Config(classes: 4, channels: 1, imageSize: 4, patchSize: 2), seed: 99))
+            BackboneFile.Save(randomPath, m);
+        using var random = SurrogateLoader.Load(new SurrogateSpec(randomPath, null), null, target.Config, CPU);
+        var transfer = Robust(random.View);
+        Assert.True(adaptive.Count(r => r) < adaptive.Length / 2, "the adaptive attack should break most points");
+        Assert.True(transfer.Count(r => r) >= adaptive.Count(r => r),
+            $"transfer from a random surrogate {transfer.Count(r => r)} vs adaptive {adaptive.Count(r => r)} robust points");
+        var ensemble = Robust(SurrogateEnsemble.Average([itself.View, random.View]));
+        Assert.True(ensemble.Count(r => r) >= adaptive.Count(r => r));
     }
 
     /// <summary>A 1-channel backbone file and a prompt file (prompts + head) tuned on it, and the prompted model.</summary>
