@@ -4,10 +4,12 @@
 Writes OUT/model.safetensors (timm names, as timm/PyTorch users have them), OUT/input.npy
 (float32 NCHW in [0,1]) and OUT/logits.npy (what PyTorch computes), so AdaptSharp's import
 and forward can be compared against an independent implementation.
-Usage: timm_reference.py OUT [--width 192 --depth 2 --heads 3 --img 32 --patch 16 --classes 10]
+With --pth it also writes OUT/model.pth (torch.save of the same state dict, as PyTorch users have it) and
+OUT/evil.pth (a state dict with a __reduce__ payload that would create OUT/pwned if a loader ran it).
+Usage: timm_reference.py OUT [--width 192 --depth 2 --heads 3 --img 32 --patch 16 --classes 10] [--pth]
 Needs only torch and numpy (Debian: python3-torch).
 """
-import argparse, json, os, struct
+import argparse, collections, json, os, struct
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -55,6 +57,25 @@ def write_safetensors(path, tensors):
             f.write(blob)
 
 
+class Payload:
+    """What a malicious checkpoint carries: unpickling it with Python's pickle runs os.system."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def write_pth(out, sd):
+    state = collections.OrderedDict((k, sd[k].clone()) for k in sorted(sd))
+    state._metadata = collections.OrderedDict({"": {"version": 1}})  # as module.state_dict() has
+    torch.save(state, os.path.join(out, "model.pth"))
+    evil = collections.OrderedDict(state)
+    evil["payload"] = Payload(os.path.join(out, "pwned"))
+    torch.save(evil, os.path.join(out, "evil.pth"))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -65,6 +86,7 @@ def main():
     ap.add_argument("--patch", type=int, default=16)
     ap.add_argument("--classes", type=int, default=10)
     ap.add_argument("--n", type=int, default=4)
+    ap.add_argument("--pth", action="store_true")
     a = ap.parse_args()
     torch.manual_seed(0)
     d, c, g = a.width, 3, a.img // a.patch
@@ -92,6 +114,8 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     write_safetensors(os.path.join(a.out, "model.safetensors"), sd)
     np.save(os.path.join(a.out, "input.npy"), x.numpy().astype("<f4"))
+    if a.pth:
+        write_pth(a.out, sd)
     np.save(os.path.join(a.out, "logits.npy"), logits.numpy().astype("<f4"))
     print(f"wrote {a.out}: logits {tuple(logits.shape)}")
 

@@ -1,9 +1,12 @@
 using System.CommandLine;
+using System.Text.RegularExpressions;
+using AdaptSharp.Checkpoints;
+using AdaptSharp.Training;
 
 namespace AdaptSharp.Cli;
 
-/// <summary>Runs the command tree; any failure becomes one line on stderr and a non-zero exit.</summary>
-public static class CliRunner
+/// <summary>Runs the command tree; any failure (a parse error included) becomes one line on stderr and a non-zero exit.</summary>
+public static partial class CliRunner
 {
     public const int UserError = 2;
     public const int InternalError = 1;
@@ -13,7 +16,13 @@ public static class CliRunner
         var config = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
         try
         {
-            return root.Parse(args).Invoke(config);
+            var parsed = root.Parse(args);
+            if (parsed.Errors.Count > 0 && args.Length > 0)
+            {
+                Console.Error.WriteLine($"adapt: {ParseErrorLine(parsed.Errors[0].Message)}");
+                return UserError;
+            }
+            return parsed.Invoke(config);
         }
         catch (OperationCanceledException)
         {
@@ -31,8 +40,30 @@ public static class CliRunner
         }
     }
 
+    /// <summary>
+    /// System.CommandLine's parse error as one line without .NET type names: "Cannot parse argument 'abc' for option
+    /// '--lr' as expected type 'System.Nullable`1[System.Double]'" becomes "--lr: 'abc' is not a number".
+    /// </summary>
+    public static string ParseErrorLine(string message)
+    {
+        var line = FirstLine(message);
+        var m = CannotParse().Match(line);
+        if (m.Success)
+        {
+            var type = m.Groups["type"].Value;
+            var expected = type.Contains("Int32", StringComparison.Ordinal) ? "an integer from -2147483648 to 2147483647"
+                : type.Contains("Int64", StringComparison.Ordinal) ? "an integer from -9223372036854775808 to 9223372036854775807"
+                : type.Contains("Double", StringComparison.Ordinal) || type.Contains("Single", StringComparison.Ordinal) ? "a number"
+                : type.Contains("Boolean", StringComparison.Ordinal) ? "true or false"
+                : "a valid value";
+            return $"{m.Groups["name"].Value}: '{m.Groups["value"].Value}' is not {expected}";
+        }
+        return TypeName().Replace(line, "a value");
+    }
+
     private static bool IsUserError(Exception e) =>
         e is ArgumentException or FormatException or IOException or InvalidDataException or UnauthorizedAccessException
+            or CheckpointFormatException or TrainingDivergedException
         || e.GetType().Name.EndsWith("FormatException", StringComparison.Ordinal)
         || e.GetType().Name.Contains("Dataset", StringComparison.Ordinal);
 
@@ -41,4 +72,10 @@ public static class CliRunner
         var line = message.Split('\n', 2)[0].Trim();
         return line.Length == 0 ? "failed" : line;
     }
+
+    [GeneratedRegex(@"Cannot parse argument '(?<value>.*)' for (?:option|command|argument) '(?<name>[^']*)' as expected type '(?<type>[^']*)'")]
+    private static partial Regex CannotParse();
+
+    [GeneratedRegex(@"'System\.[^']*'")]
+    private static partial Regex TypeName();
 }

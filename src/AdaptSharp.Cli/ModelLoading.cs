@@ -8,8 +8,15 @@ public sealed record ParameterGroup(string Group, long Parameters, long Trainabl
 
 public static class ModelLoading
 {
-    public static LoadedModel Load(string? backbone, string? preset, int? imageSize, int? classes, string prompts, string device, long seed = 0) =>
-        ModelLoader.Load(new ModelRequest(backbone, preset, imageSize, classes, prompts, Seed: seed), TorchRuntime.ResolveDevice(device));
+    public static LoadedModel Load(string? backbone, string? preset, int? imageSize, int? classes, string prompts, string device,
+        ModelUse use, long seed = 0, TextWriter? notes = null)
+    {
+        var loaded = ModelLoader.Load(new ModelRequest(backbone, preset, imageSize, classes, prompts, Seed: seed) { Use = use },
+            TorchRuntime.ResolveDevice(device));
+        foreach (var line in loaded.Notes)
+            (notes ?? Console.Out).WriteLine(line);
+        return loaded;
+    }
 
     public static IReadOnlyList<ParameterGroup> GroupCounts(VisionTransformer model)
     {

@@ -5,7 +5,10 @@ namespace AdaptSharp.Cli;
 
 public static class Program
 {
-    public static int Main(string[] args)
+    public static int Main(string[] args) => CliRunner.Run(CreateRoot(), args);
+
+    /// <summary>The full command tree (also used by tests to check parse errors without running anything).</summary>
+    public static RootCommand CreateRoot()
     {
         var root = new RootCommand("AdaptSharp: robust prompt tuning of Vision Transformers (ADAPT) and honest robustness evaluation.");
         root.Subcommands.Add(DemoCommand.Create());
@@ -17,6 +20,6 @@ public static class Program
         root.Subcommands.Add(DataCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(StudyCommand.Create());
-        return CliRunner.Run(root, args);
+        return root;
     }
 }

@@ -12,24 +12,25 @@ public sealed class TrainingCommandOptions
     public Option<string?> Out { get; } = new("--out") { Description = "Output file (prompt file, or backbone file for full training)" };
     public Option<string?> RunDir { get; } = new("--run-dir") { Description = "Run folder for metrics.jsonl, config.json and checkpoints (default: <out>.run next to the output)" };
     public Option<bool> Resume { get; } = new("--resume") { Description = "Continue the run folder's checkpoint exactly (optimizer state and position included)" };
-    public Option<int?> Epochs { get; } = new("--epochs") { Description = "Training epochs" };
-    public Option<int?> BatchSize { get; } = new("--batch-size") { Description = "Batch size" };
-    public Option<double?> LearningRate { get; } = new("--lr") { Description = "Peak learning rate" };
+    public Option<int?> Epochs { get; } = new Option<int?>("--epochs") { Description = "Training epochs" }.Between(1, 100_000);
+    public Option<int?> BatchSize { get; } = new Option<int?>("--batch-size") { Description = "Batch size" }.Between(1, 1 << 20);
+    public Option<double?> LearningRate { get; } = new Option<double?>("--lr") { Description = "Peak learning rate" }.Where(v => v > 0, "> 0");
     public Option<string?> Schedule { get; } = new("--schedule") { Description = "onecycle[:PEAK] | cosine[:WARMUP] | drops[:F1,F2] | constant" };
     public Option<string?> Optimizer { get; } = new("--optimizer") { Description = "sgd | adamw" };
-    public Option<double?> WeightDecay { get; } = new("--weight-decay") { Description = "Weight decay" };
-    public Option<double?> Momentum { get; } = new("--momentum") { Description = "SGD momentum" };
-    public Option<double?> Clip { get; } = new("--clip") { Description = "Global gradient-norm clip over all trainables incl. prompts (0 = off)" };
+    public Option<double?> WeightDecay { get; } = new Option<double?>("--weight-decay") { Description = "Weight decay" }.Where(v => v >= 0, ">= 0");
+    public Option<double?> Momentum { get; } = new Option<double?>("--momentum") { Description = "SGD momentum, in [0, 1)" }.Where(v => v is >= 0 and < 1, "in [0, 1)");
+    public Option<double?> Clip { get; } = new Option<double?>("--clip") { Description = "Global gradient-norm clip over all trainables incl. prompts (0 = off)" }.Where(v => v >= 0, ">= 0 (0 = off)");
     public Option<string?> Eps { get; } = new("--eps") { Description = "Inner-attack L-inf radius in pixel units, e.g. 8/255 or 0.1 (default per dataset)" };
     public Option<string?> Step { get; } = new("--step") { Description = "Inner PGD step (default eps/4: 2/255 at 8/255, 0.025 at 0.1)" };
-    public Option<int?> Steps { get; } = new("--steps") { Description = "Inner PGD steps (default 10)" };
+    public Option<int?> Steps { get; } = new Option<int?>("--steps") { Description = "Inner PGD steps (default 10)" }.Between(1, 10_000);
     public Option<bool> NoRandomStart { get; } = new("--no-random-start") { Description = "Start the inner PGD at the clean point" };
-    public Option<int?> ImageSize { get; } = new("--img-size") { Description = "Model input size (default: the recipe's, else the backbone's)" };
+    public Option<int?> ImageSize { get; } = new Option<int?>("--img-size") { Description = "Model input size (default: the recipe's, else the backbone's)" }.Between(1, 4096);
     public Option<bool> NoAugment { get; } = new("--no-augment") { Description = "No random crop / flip" };
-    public Option<int?> EvalPoints { get; } = new("--eval-points") { Description = "Test points evaluated (clean + adaptive PGD) after each epoch (0 = none)" };
+    public Option<int?> EvalPoints { get; } = new Option<int?>("--eval-points") { Description = "Test points evaluated (clean + adaptive PGD) after each epoch (0 = none)" }.Between(0);
     public Option<bool> EvalAgnostic { get; } = new("--eval-agnostic") { Description = "Also evaluate prompt-agnostic PGD each epoch" };
-    public Option<int?> CheckpointEvery { get; } = new("--checkpoint-every") { Description = "Checkpoint every N epochs (0 = at the end only)" };
-    public Option<int?> Limit { get; } = new("--limit") { Description = "Use only the first N training images" };
+    public Option<int?> CheckpointEvery { get; } = new Option<int?>("--checkpoint-every") { Description = "Checkpoint every N epochs (0 = at the end only)" }.Between(0);
+    public Option<int?> Limit { get; } = new Option<int?>("--limit") { Description = "Use only the first N training images" }.Between(1);
+    public Option<bool> Force { get; } = CommonOptions.Force();
     public Option<long> Seed { get; } = CommonOptions.Seed();
     public Option<string> Device { get; } = CommonOptions.Device();
 
@@ -38,7 +39,7 @@ public sealed class TrainingCommandOptions
         foreach (var option in new Option[]
                  {
                      Recipe, Data, Out, RunDir, Resume, Epochs, BatchSize, LearningRate, Schedule, Optimizer, WeightDecay, Momentum, Clip,
-                     Eps, Step, Steps, NoRandomStart, ImageSize, NoAugment, EvalPoints, EvalAgnostic, CheckpointEvery, Limit, Seed, Device,
+                     Eps, Step, Steps, NoRandomStart, ImageSize, NoAugment, EvalPoints, EvalAgnostic, CheckpointEvery, Limit, Force, Seed, Device,
                  })
             command.Options.Add(option);
     }
@@ -65,7 +66,7 @@ public sealed class TrainingCommandOptions
         if (result.GetValue(WeightDecay) is double wd) optimizer = optimizer with { WeightDecay = wd >= 0 ? wd : throw new ArgumentException("--weight-decay must be >= 0") };
         if (result.GetValue(Momentum) is double momentum) optimizer = optimizer with { Momentum = momentum };
         r = r with { Optimizer = optimizer };
-        if (result.GetValue(Clip) is double clip) r = r with { GradientClipNorm = clip > 0 ? clip : null };
+        if (result.GetValue(Clip) is double clip) r = r with { GradientClipNorm = clip > 0 ? clip : null }; // 0 = off; negative and non-finite values are parse errors
 
         var attack = r.Attack ?? InnerAttackOptions.ForDataset(datasetName);
         if (result.GetValue(Eps) is string eps) attack = attack.WithEpsilon(ThreatModel.ParseEps(eps));

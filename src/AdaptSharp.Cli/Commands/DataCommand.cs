@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using AdaptSharp.Data;
+using AdaptSharp.IO;
 using Spectre.Console;
 
 namespace AdaptSharp.Cli.Commands;
@@ -25,11 +26,12 @@ public static class DataCommand
             Description = "Dataset: fashion-mnist[:DIR], mnist:DIR, cifar10:DIR|TAR.GZ, cifar100[-coarse]:DIR|TAR.GZ, imagefolder:DIR",
         };
         var split = new Option<string>("--split") { Description = "train or test (val)", DefaultValueFactory = _ => "train" };
-        var limit = new Option<int?>("--limit") { Description = "Keep only the first N images (or N random ones with --subset-seed)" };
+        var limit = new Option<int?>("--limit") { Description = "Keep only the first N images (or N random ones with --subset-seed)" }.Between(1);
         var subsetSeed = new Option<long?>("--subset-seed") { Description = "Seed for a random subset of --limit N images" };
-        var imageSize = new Option<int?>("--image-size") { Description = "Resize image-folder images to N x N on load" };
+        var imageSize = new Option<int?>("--image-size") { Description = "Resize image-folder images to N x N on load" }.Between(1, 4096);
         var grid = new Option<string?>("--grid") { Description = "Write a PNG contact sheet of a few images per class to this file" };
-        var perClass = new Option<int>("--per-class") { Description = "Images per class on the contact sheet", DefaultValueFactory = _ => 8 };
+        var perClass = new Option<int>("--per-class") { Description = "Images per class on the contact sheet", DefaultValueFactory = _ => 8 }.Between(1, 256);
+        var force = CommonOptions.Force();
 
         var inspect = new Command("inspect", "Show counts per class, image size, channels and value range; optionally write a contact sheet.");
         inspect.Arguments.Add(spec);
@@ -39,13 +41,12 @@ public static class DataCommand
         inspect.Options.Add(imageSize);
         inspect.Options.Add(grid);
         inspect.Options.Add(perClass);
+        inspect.Options.Add(force);
         inspect.SetAction(result =>
         {
-            if (result.GetValue(perClass) <= 0)
-                throw new ArgumentException("--per-class must be positive");
-            if (result.GetValue(imageSize) is <= 0)
-                throw new ArgumentException("--image-size must be positive");
             var datasetSpec = DatasetSpec.Parse(result.GetValue(spec)!);
+            if (result.GetValue(grid) is { } gridOut)
+                OutputGuard.CheckFile(gridOut, "--grid", [("dataset", datasetSpec.ResolvedPath)], result.GetValue(force));
             var datasetSplit = DatasetSplits.Parse(result.GetValue(split)!);
             using var dataset = DatasetLoader.Load(datasetSpec, datasetSplit, result.GetValue(limit), result.GetValue(subsetSeed), result.GetValue(imageSize));
             Print(datasetSpec, DatasetSummary.Compute(dataset));

@@ -2,7 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using AdaptSharp.Attacks;
 using AdaptSharp.Data;
+using AdaptSharp.Checkpoints;
 using AdaptSharp.Evaluation;
+using AdaptSharp.IO;
+using AdaptSharp.Models;
 using AdaptSharp.Runtime;
 using Spectre.Console;
 
@@ -20,10 +23,10 @@ public static class EvalCommand
         var model = CommonOptions.Model();
         var imageSize = CommonOptions.ImageSize();
         var classes = CommonOptions.Classes();
-        var prompts = new Option<string>("--prompts") { Description = "Prompt file (trained on --backbone), or a layout (deep:25, shallow:10, none)", DefaultValueFactory = _ => "none" };
+        var prompts = CommonOptions.PromptFile();
         var data = new Option<string>("--data") { Description = "Dataset: fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR, imagefolder:DIR", Required = true };
         var split = new Option<string>("--split") { Description = "train or test", DefaultValueFactory = _ => "test" };
-        var limit = new Option<int?>("--limit") { Description = "Evaluate the first N points of the split (default: all)" };
+        var limit = new Option<int?>("--limit") { Description = "Evaluate the first N points of the split (default: all)" }.Between(1);
         var norm = new Option<string>("--norm") { Description = "linf or l2", DefaultValueFactory = _ => "linf" };
         var eps = new Option<string>("--eps") { Description = "Radius in pixel units, e.g. 8/255 or 0.1", DefaultValueFactory = _ => "8/255" };
         var attacks = new Option<string>("--attacks")
@@ -33,28 +36,28 @@ public static class EvalCommand
         };
         var source = new Option<string>("--source") { Description = "adaptive (attack f_P), agnostic (attack f_0) or both; always scored on f_P", DefaultValueFactory = _ => "adaptive" };
         var seed = CommonOptions.Seed();
-        var batchSize = new Option<int>("--batch-size") { Description = "Points per attack batch", DefaultValueFactory = _ => 128 };
+        var batchSize = new Option<int>("--batch-size") { Description = "Points per attack batch", DefaultValueFactory = _ => 128 }.Between(1, 1 << 20);
         var output = new Option<string>("--out") { Description = "Output directory", Required = true };
         var resume = new Option<bool>("--resume") { Description = "Continue the run saved in --out, skipping attacks and points already done" };
         var noChecks = new Option<bool>("--no-checks") { Description = "Skip the checklist's extra subset attacks (checks that need them show 'not run')" };
-        var checkPoints = new Option<int>("--check-points") { Description = "Points used by the checklist's extra attacks", DefaultValueFactory = _ => 200 };
+        var checkPoints = new Option<int>("--check-points") { Description = "Points used by the checklist's extra attacks", DefaultValueFactory = _ => 200 }.Between(1);
         var largeEps = new Option<string?>("--large-eps") { Description = "Eps of the 'accuracy near 0' check (default 0.5 for linf)" };
         var sweep = new Option<string?>("--eps-sweep") { Description = "Comma-separated eps values for the robust accuracy vs eps curve, e.g. 0,2/255,4/255,8/255,16/255" };
         var sweepAttack = new Option<string?>("--sweep-attack") { Description = "Attack of the eps sweep (default: the suite's first PGD, else pgd10)" };
         var noPlots = new Option<bool>("--no-plots") { Description = "Do not write PNG plots" };
+        var force = CommonOptions.Force();
         var device = CommonOptions.Device();
         foreach (var o in new Option[] { backbone, model, imageSize, classes, prompts, data, split, limit, norm, eps, attacks, source, seed,
-                     batchSize, output, resume, noChecks, checkPoints, largeEps, sweep, sweepAttack, noPlots, device })
+                     batchSize, output, resume, noChecks, checkPoints, largeEps, sweep, sweepAttack, noPlots, force, device })
             command.Options.Add(o);
 
         command.SetAction((result, cancellationToken) =>
         {
             var outDir = result.GetValue(output)!;
+            OutputGuard.CheckFolder(outDir, "--out", [("--backbone", result.GetValue(backbone)), ("--prompts", result.GetValue(prompts))]);
             var threat = ThreatModel.Parse(result.GetValue(norm)!, result.GetValue(eps)!);
             var spec = DatasetSpec.Parse(result.GetValue(data)!);
             var datasetSplit = DatasetSplits.Parse(result.GetValue(split)!);
-            if (result.GetValue(limit) is < 1)
-                throw new ArgumentException("--limit must be >= 1");
             var options = new EvaluationOptions
             {
                 Threat = threat,
@@ -75,11 +78,14 @@ public static class EvalCommand
             var previous = ReportWriter.TryLoad(outDir);
             if (previous is not null && !result.GetValue(resume))
                 throw new ArgumentException($"{outDir} already holds a report: pass --resume to continue it, or choose another --out");
+            if (previous is null && !result.GetValue(force) && OwnFiles.FirstOrDefault(f => File.Exists(Path.Combine(outDir, f))) is { } existing)
+                throw new IOException($"--out {outDir} already holds {existing} but no evaluation state: pass --force to overwrite it, or choose another --out");
 
             TorchRuntime.ConfigureThreads();
             using var loaded = ModelLoading.Load(result.GetValue(backbone), result.GetValue(model), result.GetValue(imageSize),
-                result.GetValue(classes), result.GetValue(prompts)!, result.GetValue(device)!);
+                result.GetValue(classes), result.GetValue(prompts) ?? "none", result.GetValue(device)!, ModelUse.Inference);
             var vit = loaded.Model;
+            PrintResizeNote(spec, datasetSplit, vit.Config.ImageSize);
             var (images, labels) = DatasetLoader.LoadEvaluationSet(spec, result.GetValue(limit) ?? int.MaxValue,
                 vit.Config.ImageSize, vit.Config.InChannels, datasetSplit);
             using var imagesScope = images;
@@ -87,8 +93,9 @@ public static class EvalCommand
             if (labels.shape[0] == 0)
                 throw new ArgumentException($"{spec} ({options.Split}) has no points");
             if (labels.max().item<long>() >= vit.Config.NumClasses)
-                throw new ArgumentException($"{spec} has labels up to {labels.max().item<long>()} but the model has {vit.Config.NumClasses} classes (set --classes)");
+                throw new ArgumentException($"{spec} has labels up to {labels.max().item<long>()} but the model's head has {vit.Config.NumClasses} classes: this data does not fit the model");
 
+            FiniteOutputs.Require(vit, images, options.BatchSize, loaded.Source);
             AnsiConsole.MarkupLine(Markup.Escape($"model: {loaded.Source}; prompts {vit.PromptConfig}"));
             AnsiConsole.MarkupLine(Markup.Escape($"data: {spec} ({options.Split}), n = {labels.shape[0]}; threat model {threat}; seed {options.Seed}" +
                                                  (previous is not null ? $"; resuming {outDir}" : "")));
@@ -102,6 +109,25 @@ public static class EvalCommand
         });
         return command;
     }
+
+    /// <summary>Says when the data is resized to the model's input (as adapt tune does), from the first image's size.</summary>
+    private static void PrintResizeNote(DatasetSpec spec, DatasetSplit split, int imageSize)
+    {
+        try
+        {
+            using var probe = DatasetLoader.Load(spec, split, 1);
+            if (probe.Height != imageSize || probe.Width != imageSize)
+                AnsiConsole.MarkupLine(Markup.Escape($"note: {spec} images are {probe.Height}x{probe.Width}; resized to the model's {imageSize}x{imageSize} input"));
+        }
+        catch (DatasetException)
+        {
+            // e.g. an image folder of mixed sizes, readable only with a target size: the real load below reports real problems
+        }
+    }
+
+    /// <summary>The files eval writes into --out (besides its resumable state).</summary>
+    private static readonly string[] OwnFiles =
+        [ReportWriter.ReportFile, ReportWriter.FlagsFile, ReportWriter.MarkdownFile, ReportWriter.BarChartFile, ReportWriter.EpsCurveFile];
 
     private static IReadOnlyList<double> ParseEpsList(string text) =>
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ThreatModel.ParseEps).ToList();

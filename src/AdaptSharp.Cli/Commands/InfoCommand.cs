@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Globalization;
+using AdaptSharp.Checkpoints;
 using AdaptSharp.Models;
 using AdaptSharp.Runtime;
 using AdaptSharp.Training;
@@ -17,19 +18,21 @@ public static class InfoCommand
         var backbone = CommonOptions.Backbone();
         var imageSize = CommonOptions.ImageSize();
         var classes = CommonOptions.Classes();
-        var prompts = new Option<string>("--prompts") { Description = "Prompt layout (deep:25, shallow:10, none) or a prompt file", DefaultValueFactory = _ => "none" };
+        var prompts = CommonOptions.PromptFile();
+        var layout = CommonOptions.PromptLayout();
         var train = new Option<string>("--train") { Description = "Trainable set: head,patch | prompts | full | linear", DefaultValueFactory = _ => "head,patch" };
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON" };
         var method = new Option<string>("--method") { Description = "Training objective for the cost estimate (natural, at, trades, mart, nfgsm, adapt-ce, adapt-kl)", DefaultValueFactory = _ => "adapt-ce" };
-        var steps = new Option<int>("--steps") { Description = "Inner PGD steps for the cost estimate", DefaultValueFactory = _ => 10 };
-        var images = new Option<long?>("--images") { Description = "Training images per epoch: print the training cost (FLOPs, and time at --gflops)" };
-        var epochs = new Option<int>("--epochs") { Description = "Epochs for the cost estimate", DefaultValueFactory = _ => 1 };
+        var steps = new Option<int>("--steps") { Description = "Inner PGD steps for the cost estimate", DefaultValueFactory = _ => 10 }.Between(0, 10_000);
+        var images = new Option<long?>("--images") { Description = "Training images per epoch: print the training cost (FLOPs, and time at --gflops)" }.Between(1);
+        var epochs = new Option<int>("--epochs") { Description = "Epochs for the cost estimate", DefaultValueFactory = _ => 1 }.Between(1, 100_000);
         var gflops = new Option<string>("--gflops") { Description = "Comma-separated sustained GFLOP/s to convert the cost into time", DefaultValueFactory = _ => "" };
         command.Options.Add(backbone);
         command.Options.Add(model);
         command.Options.Add(imageSize);
         command.Options.Add(classes);
         command.Options.Add(prompts);
+        command.Options.Add(layout);
         command.Options.Add(train);
         command.Options.Add(json);
         foreach (var o in new Option[] { method, steps, images, epochs, gflops })
@@ -37,7 +40,8 @@ public static class InfoCommand
         command.SetAction(result =>
         {
             using var loaded = ModelLoading.Load(result.GetValue(backbone), result.GetValue(model), result.GetValue(imageSize),
-                result.GetValue(classes), result.GetValue(prompts)!, device: "cpu");
+                result.GetValue(classes), CommonOptions.Prompts(result, prompts, layout), device: "cpu", ModelUse.Inspection,
+                notes: result.GetValue(json) ? Console.Error : Console.Out);
             var vit = loaded.Model;
             var set = TrainableSets.Parse(result.GetValue(train)!);
             vit.SetTrainable(set);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using AdaptSharp.IO;
 using AdaptSharp.Training;
 using Spectre.Console;
 
@@ -7,17 +8,21 @@ namespace AdaptSharp.Cli.Commands;
 /// <summary>adapt plot RUN_DIR: training curves of a run folder as PNG.</summary>
 public static class PlotCommand
 {
+    public const string DefaultPlotFile = "curves.png";
+
     public static Command Create()
     {
         var command = new Command("plot", "Draw a run's training curves (loss, clean and adversarial accuracy per epoch) as PNG.");
         var run = new Argument<string>("RUN_DIR") { Description = "Run folder with metrics.jsonl (or the metrics.jsonl file itself)" };
         var output = new Option<string?>("--out") { Description = "PNG file (default RUN_DIR/curves.png)" };
-        var width = new Option<int>("--width") { Description = "Image width in pixels", DefaultValueFactory = _ => 1000 };
-        var height = new Option<int>("--height") { Description = "Image height in pixels", DefaultValueFactory = _ => 600 };
+        var width = new Option<int>("--width") { Description = "Image width in pixels (100 to 10000)", DefaultValueFactory = _ => 1000 }.Between(100, 10_000);
+        var height = new Option<int>("--height") { Description = "Image height in pixels (100 to 10000)", DefaultValueFactory = _ => 600 }.Between(100, 10_000);
+        var force = CommonOptions.Force();
         command.Arguments.Add(run);
         command.Options.Add(output);
         command.Options.Add(width);
         command.Options.Add(height);
+        command.Options.Add(force);
         command.SetAction(result =>
         {
             var target = result.GetValue(run)!;
@@ -34,9 +39,10 @@ public static class PlotCommand
             {
                 throw new FormatException($"{metricsPath}: not a metrics file ({e.Message.Split('\n')[0]})");
             }
-            var png = result.GetValue(output) ?? Path.Combine(folder, "curves.png");
-            if (result.GetValue(width) < 100 || result.GetValue(height) < 100)
-                throw new ArgumentException("--width and --height must be at least 100 pixels");
+            var png = result.GetValue(output) ?? Path.Combine(folder, DefaultPlotFile);
+            // The default file belongs to the run folder and is redrawn freely; a named --out is the user's.
+            OutputGuard.CheckFile(png, "--out", [("RUN_DIR metrics", metricsPath)],
+                overwrite: result.GetValue(force) || result.GetValue(output) is null);
             var series = TrainingCurves.Render(metrics, png, Path.GetFileName(folder), result.GetValue(width), result.GetValue(height));
             AnsiConsole.MarkupLine($"wrote [bold]{Markup.Escape(png)}[/] ({metrics.Count} epochs, {series} curves)");
             return 0;

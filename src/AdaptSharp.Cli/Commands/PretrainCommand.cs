@@ -1,6 +1,7 @@
 using AdaptSharp.Runtime;
 using System.CommandLine;
 using AdaptSharp.Data;
+using AdaptSharp.IO;
 using AdaptSharp.Models;
 using AdaptSharp.Training;
 using Spectre.Console;
@@ -25,6 +26,8 @@ public static class PretrainCommand
             TorchRuntime.ConfigureThreads();
             var data = DatasetSpec.Parse(result.GetValue(shared.Data) ?? "fashion-mnist");
             var output = result.GetValue(shared.Out) ?? throw new ArgumentException("name the output with --out FILE (e.g. backbone.safetensors)");
+            OutputGuard.CheckFile(output, "--out", [("--backbone", result.GetValue(backbone))],
+                overwrite: result.GetValue(shared.Force) || result.GetValue(shared.Resume));
             var recipe = result.GetValue(shared.Recipe) is string name ? TrainingRecipe.Get(name) : TrainingRecipe.PretrainFashionMnistCpu;
             recipe = shared.Apply(result, recipe with { Method = ObjectiveKind.Natural, Trainable = "full", Prompts = "none" }, data.Name);
             var spec = new TrainingJobSpec

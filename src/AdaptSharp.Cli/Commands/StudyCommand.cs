@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.Globalization;
+using AdaptSharp.Cluster;
 using AdaptSharp.Demo;
 using AdaptSharp.Runtime;
 using AdaptSharp.Study;
@@ -20,7 +20,11 @@ public static class StudyCommand
         var data = new Option<string?>("--data") { Description = "Folder with the Fashion-MNIST IDX files (default: the dataset-fashion-mnist package's)" };
         var backbone = new Option<string?>("--backbone") { Description = $"Backbone to study (default: the shipped {DemoCommand.ShippedBackbone})" };
         var runs = new Option<string?>("--runs") { Description = "Only these runs: comma-separated run ids or groups (main, seeds, prompt-length, prompt-mode, lambda, patch); see --list" };
-        var shard = new Option<string?>("--shard") { Description = "K/N: run only the K-th of N shards (1-based; balanced by estimated cost), to split the study across processes" };
+        var shard = new Option<string?>("--shard")
+        {
+            Description = "K/N: run only the K-th of N shards (K from 1; balanced by estimated cost), to split the study across processes or array tasks. " +
+                          "Default: from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX/ADAPT_SHARD_COUNT when set (see docs/cluster.md)",
+        };
         var list = new Option<bool>("--list") { Description = "List the runs (id, group, done or todo, selected by --runs/--shard), then stop" };
         var reportOnly = new Option<bool>("--report-only") { Description = "Write results.md from what is finished; run nothing" };
         var device = CommonOptions.Device();
@@ -36,7 +40,8 @@ public static class StudyCommand
             var backbonePath = result.GetValue(backbone) ?? Path.Combine(AppContext.BaseDirectory, DemoCommand.ShippedBackbone);
             if (!File.Exists(backbonePath))
                 throw new FileNotFoundException($"backbone file not found: {backbonePath}");
-            var selected = Select(plan, result.GetValue(runs), result.GetValue(shard));
+            var (shardSpec, shardOrigin) = ShardEnvironment.Resolve(result.GetValue(shard));
+            var selected = Select(plan, result.GetValue(runs), shardSpec);
             var spec = FashionMnistProvider.Ensure(result.GetValue(data), Log);
             var runner = new StudyRunner(plan, backbonePath, spec, outDir, result.GetValue(device)!, Log, backboneLabel);
 
@@ -48,7 +53,8 @@ public static class StudyCommand
             }
             if (!result.GetValue(reportOnly))
             {
-                AnsiConsole.MarkupLine(Markup.Escape($"adapt study ({plan.Name}): {selected.Count} of {plan.Runs.Count} runs on {spec}, backbone {backboneLabel}, output {outDir}"));
+                var shardNote = shardSpec is null ? "" : $", shard {shardSpec} ({shardOrigin})";
+                AnsiConsole.MarkupLine(Markup.Escape($"adapt study ({plan.Name}): {selected.Count} of {plan.Runs.Count} runs{shardNote} on {spec}, backbone {backboneLabel}, output {outDir}"));
                 foreach (var run in selected)
                     runner.Run(run, TrainingConsole.Run, (evaluator, x, y, title) =>
                     {
@@ -75,8 +81,8 @@ public static class StudyCommand
         return command;
     }
 
-    /// <summary>The runs named by --runs (ids or groups) and --shard K/N, in plan order.</summary>
-    public static IReadOnlyList<StudyRun> Select(StudyPlan plan, string? names, string? shard)
+    /// <summary>The runs named by --runs (ids or groups) and, when <paramref name="shard"/> is given, that shard of them, in plan order.</summary>
+    public static IReadOnlyList<StudyRun> Select(StudyPlan plan, string? names, ShardSpec? shard)
     {
         var all = plan.Runs;
         IEnumerable<StudyRun> runs = all;
@@ -88,14 +94,8 @@ public static class StudyCommand
                 throw new ArgumentException($"--runs: unknown run or group '{unknown[0]}' (see adapt study --list)");
             runs = runs.Where(r => wanted.Contains(r.Id) || wanted.Contains(r.Group));
         }
-        if (!string.IsNullOrWhiteSpace(shard))
-        {
-            var parts = shard.Split('/');
-            if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out var k)
-                || !int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) || n < 1 || k < 1 || k > n)
-                throw new ArgumentException($"--shard: expected K/N with 1 <= K <= N, got '{shard}'");
-            runs = plan.Shard(runs.ToList(), k, n);
-        }
+        if (shard is not null)
+            runs = plan.Shard(runs.ToList(), shard.Index, shard.Count);
         return runs.ToList();
     }
 }

@@ -3,6 +3,7 @@ using AdaptSharp.Attacks;
 using System.CommandLine;
 using AdaptSharp.Checkpoints;
 using AdaptSharp.Data;
+using AdaptSharp.IO;
 using AdaptSharp.Models;
 using AdaptSharp.Training;
 using Spectre.Console;
@@ -19,9 +20,11 @@ public static class TuneCommand
         var backbone = CommonOptions.Backbone();
         var model = CommonOptions.Model();
         var method = new Option<string?>("--method") { Description = "adapt-ce | adapt-kl | at | trades | mart | nfgsm | natural (default: the recipe's, adapt-ce)" };
-        var lambda = new Option<double?>("--lambda") { Description = "Weight of the robust term (beta in TRADES/MART and the paper's code; default 6)" };
+        var lambda = new Option<double?>("--lambda") { Description = "Weight of the robust term (beta in TRADES/MART and the paper's code; default 6)" }
+            .Where(v => v >= 0, ">= 0");
         var attackSource = new Option<string?>("--attack-source") { Description = "Where the inner attack runs: adaptive (f_P) or agnostic (f_0); default: the method's own" };
-        var prompts = new Option<string?>("--prompts") { Description = "deep:T | shallow:T | none, or a prompt file to continue from (default: the recipe's)" };
+        var prompts = CommonOptions.PromptFile("Prompt file to continue from (its layout and trained tensors; tuned on --backbone)");
+        var layout = CommonOptions.PromptLayout("Prompt layout: deep:T | shallow:T | none (default: the recipe's)");
         var train = new Option<string?>("--train") { Description = "Trainable set: head,patch | prompts | full | linear (default: head,patch)" };
         var shared = new TrainingCommandOptions();
         command.Options.Add(backbone);
@@ -30,6 +33,7 @@ public static class TuneCommand
         command.Options.Add(lambda);
         command.Options.Add(attackSource);
         command.Options.Add(prompts);
+        command.Options.Add(layout);
         command.Options.Add(train);
         shared.AddTo(command);
 
@@ -38,14 +42,27 @@ public static class TuneCommand
             TorchRuntime.ConfigureThreads();
             var data = DatasetSpec.Parse(result.GetValue(shared.Data) ?? throw new ArgumentException("name the training data with --data SPEC"));
             var output = result.GetValue(shared.Out) ?? throw new ArgumentException("name the output with --out FILE (e.g. prompts.safetensors)");
+            OutputGuard.CheckFile(output, "--out", [("--backbone", result.GetValue(backbone)), ("--prompts", result.GetValue(prompts))],
+                overwrite: result.GetValue(shared.Force) || result.GetValue(shared.Resume));
             var recipe = result.GetValue(shared.Recipe) is string name ? TrainingRecipe.Get(name) : TrainingRecipe.DefaultFor(data.Name);
             if (result.GetValue(method) is string m) recipe = recipe with { Method = ObjectiveOptions.ParseKind(m) };
             if (result.GetValue(lambda) is double l) recipe = recipe with { Lambda = l >= 0 ? l : throw new ArgumentException("--lambda must be >= 0") };
-            if (result.GetValue(prompts) is string p)
+            if (result.GetValue(prompts) is not null || result.GetValue(layout) is not null)
+            {
+                var p = CommonOptions.Prompts(result, prompts, layout);
                 recipe = recipe with { Prompts = ModelLoader.IsPromptFile(p) ? p : PromptConfig.Parse(p).ToString() };
+            }
             if (result.GetValue(train) is string t) recipe = recipe with { Trainable = TrainableSets.Format(TrainableSets.Parse(t)) };
             recipe = shared.Apply(result, recipe, data.Name);
             var backbonePath = result.GetValue(backbone);
+            if (result.GetValue(shared.ImageSize) is null && recipe.ImageSize is int size
+                && PatchSizeOf(backbonePath, result.GetValue(model)) is int patch && size % patch != 0)
+            {
+                // The recipe's size (e.g. paper-cifar10's 32) does not fit this backbone's patch grid: run at the
+                // backbone's own size and resize the data, as adapt eval does.
+                AnsiConsole.MarkupLine(Markup.Escape($"note: recipe {recipe.Name}'s input size {size} is not a multiple of the backbone's patch size {patch}; using the backbone's input size (data resized)"));
+                recipe = recipe with { ImageSize = null };
+            }
             var spec = new TrainingJobSpec
             {
                 BackbonePath = backbonePath,
@@ -65,6 +82,13 @@ public static class TuneCommand
             return Report(TrainingConsole.Run(spec));
         });
         return command;
+    }
+
+    private static int? PatchSizeOf(string? backbone, string? preset)
+    {
+        if (preset is not null)
+            return ModelPresets.Get(preset).PatchSize;
+        return backbone is not null && File.Exists(backbone) ? BackboneFile.ReadConfig(backbone)?.PatchSize : null;
     }
 
     internal static int Report(TrainingJobResult result)

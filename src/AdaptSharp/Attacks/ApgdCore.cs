@@ -43,8 +43,8 @@ internal static class ApgdCore
         var gradBest = grad.clone();
         var lossBest = loss.clone();
         var prevLoss = loss.clone();
-        var step = full(new[] { clean.shape[0] }, (threat.Norm == AttackNorm.LInf ? 2.0 : 1.0) * eps,
-            dtype: clean.dtype, device: clean.device);
+        // initial step 2 eps for L-inf and L2 alike (autopgd_base.py: alpha = 2 for both norms)
+        var step = full(new[] { clean.shape[0] }, 2.0 * eps, dtype: clean.dtype, device: clean.device);
         var xOld = x.clone();
         var increases = zeros(clean.shape[0], dtype: ScalarType.Int32, device: clean.device);
         var lossBestLastCheck = lossBest.clone();

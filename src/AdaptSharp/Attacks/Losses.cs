@@ -10,7 +10,11 @@ namespace AdaptSharp.Attacks;
 /// </summary>
 public static class Losses
 {
-    /// <summary>Default floor used by the paper's CW-inf: the margin is not pushed below -10.</summary>
+    /// <summary>
+    /// Default CW confidence: the loss stops growing (zero gradient) once a point is misclassified by 10.
+    /// Standard CW; the paper's code instead floors the loss at -10, i.e. ignores points classified
+    /// correctly by a margin above 10 (docs/evaluation.md).
+    /// </summary>
     public const double CwKappa = 10.0;
 
     /// <summary>Cross-entropy per sample.</summary>
@@ -29,7 +33,8 @@ public static class Losses
     /// <summary>
     /// CW loss to maximise: -clamp(z_y - max_{i != y} z_i, min: -kappa) = min(max_{i!=y} z_i - z_y, kappa).
     /// It grows while the margin falls and stops (zero gradient) once the point is misclassified with
-    /// confidence kappa; kappa = 10 is the paper's CW-inf. Use <see cref="double.PositiveInfinity"/> for no floor.
+    /// confidence kappa (kappa = 10 by default, the paper's CW-inf setting). Confidently correct points keep their
+    /// full gradient. Use <see cref="double.PositiveInfinity"/> for no floor.
     /// </summary>
     public static Tensor CwLoss(Tensor logits, Tensor labels, double kappa = CwKappa)
     {

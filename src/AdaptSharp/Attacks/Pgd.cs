@@ -21,7 +21,10 @@ public sealed class Pgd : Attack
 
     public PgdOptions Options { get; }
 
-    /// <summary>The paper's CW-inf: PGD with the CW margin loss floored at -10 (kappa), 20 steps.</summary>
+    /// <summary>
+    /// CW-inf: PGD with the standard CW margin loss, capped at kappa = 10 on the misclassified side, 20 steps
+    /// (the paper's code floors the loss at -10 instead; see docs/evaluation.md).
+    /// </summary>
     public static Pgd CwInf(ThreatModel threat, int steps = 20, double? stepSize = null, long seed = 0,
         double kappa = Losses.CwKappa) =>
         new(threat, new PgdOptions(steps, stepSize ?? threat.Eps / 4.0, Loss: Losses.Cw(kappa)), seed, $"cw{steps}");

@@ -8,7 +8,8 @@ namespace AdaptSharp.Attacks;
 /// RayS (Chen &amp; Gu, KDD 2020): hard-label (decision-based) L-inf attack. It searches over ray
 /// directions in {-1,+1}^D by flipping the signs of ever finer blocks of coordinates, and keeps, per point,
 /// the direction whose decision boundary is closest (found by binary search along the ray). A point is
-/// broken when the L-inf distance found is &lt;= eps. Only predicted labels are used.
+/// broken when the L-inf distance found is &lt;= eps; its returned image lies one binary-search tolerance
+/// beyond the boundary along the ray (clipped to the ball). Only predicted labels are used.
 /// </summary>
 public sealed class Rays : Attack
 {
@@ -35,6 +36,12 @@ public sealed class Rays : Attack
 
     /// <summary>L-inf distances found in the last call (infinity where no adversarial was found).</summary>
     public float[] LastDistances { get; private set; } = [];
+
+    /// <summary>
+    /// RayS's own verdict in the last call: broken where its L-inf distance is within eps (as the reference).
+    /// The returned images are beyond the boundary along the ray, so scoring them agrees with this.
+    /// </summary>
+    public bool[] LastBroken { get; private set; } = [];
 
     public override Tensor Perturb(ModelView model, Tensor images, Tensor labels)
     {
@@ -86,8 +93,14 @@ public sealed class Rays : Attack
 
         var distances = LInfDistances(bestPoint, flatClean, best);
         LastDistances = distances.to_type(ScalarType.Float32).cpu().data<float>().ToArray();
-        // found points within eps are adversarial and inside the ball; project the others (not counted as broken)
-        var result = Threat.Project(bestPoint.reshape(clean.shape), clean);
+        var broken = distances.le(Threat.Eps);
+        LastBroken = TensorOps.ToBools(broken);
+        // The boundary lies within Tolerance below the found length: step that much further along the ray so
+        // the returned point is adversarial by a margin, not by the rounding of the batch it was searched in.
+        // Points at distance 0 (misclassified clean) stay clean; the projection keeps everything in the ball.
+        var pushed = (flatClean + signs / sqrtDim * (best + Tolerance).to_type(flatClean.dtype).unsqueeze(1)).clamp(0.0, 1.0);
+        var moved = broken.logical_and(best.gt(0));
+        var result = Threat.Project(TensorOps.WhereRows(moved, pushed, bestPoint).reshape(clean.shape), clean);
         return result.MoveToOuterDisposeScope();
     }
 

@@ -13,13 +13,15 @@ namespace AdaptSharp.Attacks;
 /// L2: a grid of signed "eta" bumps as initialisation; per query the mass of two windows is moved into
 /// one, reshaped as a new signed bump, and the whole perturbation rescaled onto the eps-sphere.
 /// Only logits are used.
+/// The p schedule is indexed by the query count as AutoAttack runs Square (<c>resc_schedule=False</c>);
+/// <see cref="RescaleSchedule"/> stretches it to the budget as the standalone reference does by default.
 /// One deliberate difference: the window corner is drawn from [0, h-s] inclusive (AutoAttack's exclusive
 /// bound never places a small window on the last row or column).
 /// </summary>
 public sealed class Square : Attack
 {
     public Square(ThreatModel threat, int queries = 5000, double pInit = 0.8, int restarts = 1, long seed = 0,
-        bool useCrossEntropy = false, string name = "square")
+        bool useCrossEntropy = false, string name = "square", bool rescaleSchedule = false)
         : base(name, threat, seed)
     {
         if (queries < 1 || restarts < 1 || !(pInit > 0 && pInit <= 1))
@@ -28,6 +30,7 @@ public sealed class Square : Attack
         PInit = pInit;
         Restarts = restarts;
         UseCrossEntropy = useCrossEntropy;
+        RescaleSchedule = rescaleSchedule;
     }
 
     public int QueryBudget { get; }
@@ -38,10 +41,20 @@ public sealed class Square : Attack
 
     public bool UseCrossEntropy { get; }
 
-    /// <summary>Fraction of pixels changed at query <paramref name="iteration"/> (schedule rescaled to a 10,000-query budget).</summary>
-    public static double PSelection(int iteration, int budget, double pInit)
+    /// <summary>
+    /// False (AutoAttack's setting): the p schedule's marks (10, 50, 200, ... 8000) are query counts.
+    /// True: they are read on a 10,000-query scale, so the windows shrink on the same relative schedule
+    /// whatever the budget (at 5,000 queries twice as fast as AutoAttack's Square).
+    /// </summary>
+    public bool RescaleSchedule { get; }
+
+    /// <summary>
+    /// Fraction of pixels changed at query <paramref name="iteration"/>: p_init halved at each mark passed;
+    /// with <paramref name="rescale"/> the query count is first mapped to a 10,000-query budget.
+    /// </summary>
+    public static double PSelection(int iteration, int budget, double pInit, bool rescale)
     {
-        var it = (int)((double)iteration / budget * 10000);
+        var it = rescale ? (int)((double)iteration / budget * 10000) : iteration;
         var divisor = it switch
         {
             <= 10 => 1,
@@ -114,7 +127,7 @@ public sealed class Square : Attack
             var marginCurr = marginMin.index_select(0, active);
             var lossCurr = lossMin.index_select(0, active);
 
-            var p = PSelection(i, QueryBudget, PInit);
+            var p = PSelection(i, QueryBudget, PInit, RescaleSchedule);
             var s = (int)Math.Max(Math.Round(Math.Sqrt(p * features / c)), 1);
             s = (int)Math.Min(s, Math.Min(h, w));
             // AutoAttack draws the corner from [0, h-s) and never moves the last row/column alone; include it
@@ -170,7 +183,7 @@ public sealed class Square : Attack
             var m = active.shape[0];
 
             var delta = xBestCurr - xCurr;
-            var p = PSelection(i, QueryBudget, PInit);
+            var p = PSelection(i, QueryBudget, PInit, RescaleSchedule);
             var s = (int)Math.Max(Math.Round(Math.Sqrt(p * features / c)), 3);
             if (s % 2 == 0)
                 s++;
@@ -179,23 +192,8 @@ public sealed class Square : Attack
             var vw = random.NextInt(0, (int)w - s + 1);
             var vh2 = random.NextInt(0, (int)h - s + 1);
             var vw2 = random.NextInt(0, (int)w - s + 1);
-            var window = delta[.., .., vh..(vh + s), vw..(vw + s)];
-            var windowNorm = window.square().sum(new long[] { -2, -1 }, keepdim: true).sqrt();
-            var mask = zeros_like(xCurr);
-            mask[.., .., vh..(vh + s), vw..(vw + s)] = 1.0;
-            mask[.., .., vh2..(vh2 + s), vw2..(vw2 + s)] = 1.0;
-            var imageNorm = TensorOps.PerSample(TensorOps.L2Norms(delta), delta);
-            var windowsNorm = TensorOps.PerSample(TensorOps.L2Norms(delta * mask), delta);
-
-            // a fresh signed bump plus the old window content, scaled to take the two windows' mass plus the
-            // budget left over
-            var fresh = Eta(s, random, x).reshape(1, 1, s, s) * random.Signs(new[] { m, c, 1, 1 }, x);
-            fresh = fresh + window / (windowNorm + 1e-12);
-            var budget = ((eps * eps - imageNorm.square()).clamp_min(0.0) / c + windowsNorm.square()).sqrt();
-            fresh = fresh / (fresh.square().sum(new long[] { -2, -1 }, keepdim: true).sqrt() + 1e-12) * budget;
-            var updated = delta.clone();
-            updated[.., .., vh2..(vh2 + s), vw2..(vw2 + s)] = 0.0;
-            updated[.., .., vh..(vh + s), vw..(vw + s)] = fresh;
+            var bump = Eta(s, random, x).reshape(1, 1, s, s) * random.Signs(new[] { m, c, 1, 1 }, x);
+            var updated = MoveL2Mass(delta, bump, (vh, vw), (vh2, vw2), eps);
             var xNew = (xCurr + TensorOps.NormalizeL2(updated) * eps).clamp(0.0, 1.0);
 
             var (margin, loss) = MarginAndLoss(model, xNew, yCurr);
@@ -206,6 +204,37 @@ public sealed class Square : Attack
             xBest.index_copy_(0, active, TensorOps.WhereRows(accept, xNew, xBestCurr));
         }
         return (xBest.MoveToOuterDisposeScope(), marginMin.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// One L2 Square proposal: the content of the s x s windows at <paramref name="target"/> and
+    /// <paramref name="source"/> is removed and the target window gets <paramref name="bump"/> (m,c,s,s)
+    /// plus its old direction, scaled per channel to sqrt((eps^2 - ||delta||^2)^+ / c + ||delta_c on both
+    /// windows||^2): each channel keeps its own windows' mass plus an equal share of the unused budget, so a
+    /// proposal from a perturbation of norm eps has norm eps again (as AutoAttack's Square).
+    /// </summary>
+    internal static Tensor MoveL2Mass(Tensor delta, Tensor bump, (int H, int W) target, (int H, int W) source, double eps)
+    {
+        using var scope = NewDisposeScope();
+        var c = delta.shape[1];
+        var s = (int)bump.shape[^1];
+        var (vh, vw) = target;
+        var (vh2, vw2) = source;
+        var window = delta[.., .., vh..(vh + s), vw..(vw + s)];
+        var windowNorm = window.square().sum(new long[] { -2, -1 }, keepdim: true).sqrt();
+        var mask = zeros_like(delta);
+        mask[.., .., vh..(vh + s), vw..(vw + s)] = 1.0;
+        mask[.., .., vh2..(vh2 + s), vw2..(vw2 + s)] = 1.0;
+        var imageNorm = TensorOps.PerSample(TensorOps.L2Norms(delta), delta);
+        var windowsNormPerChannel = (delta * mask).square().sum(new long[] { -2, -1 }, keepdim: true).sqrt();
+
+        var fresh = bump + window / (windowNorm + 1e-12);
+        var budget = ((eps * eps - imageNorm.square()).clamp_min(0.0) / c + windowsNormPerChannel.square()).sqrt();
+        fresh = fresh / (fresh.square().sum(new long[] { -2, -1 }, keepdim: true).sqrt() + 1e-12) * budget;
+        var updated = delta.clone();
+        updated[.., .., vh2..(vh2 + s), vw2..(vw2 + s)] = 0.0;
+        updated[.., .., vh..(vh + s), vw..(vw + s)] = fresh;
+        return updated.MoveToOuterDisposeScope();
     }
 
     /// <summary>

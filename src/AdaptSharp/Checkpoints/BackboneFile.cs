@@ -44,6 +44,8 @@ public static class BackboneFile
     /// <summary>The config stored by AdaptSharp, or null for a raw timm file.</summary>
     public static VitConfig? ReadConfig(string path)
     {
+        if (PyTorchStateDict.IsPyTorchFile(path))
+            return null; // a PyTorch state dict carries no architecture
         using var reader = SafetensorsReader.Open(path);
         return ReadConfig(reader);
     }
@@ -57,11 +59,23 @@ public static class BackboneFile
     public static LoadedBackbone Load(string path, VitConfig? config = null, PromptConfig? prompts = null, long seed = 0,
         Device? device = null)
     {
+        if (PyTorchStateDict.IsPyTorchFile(path))
+        {
+            var architecture = config ?? throw CheckpointFormatException.For(path,
+                "is a PyTorch state dict, which carries no architecture: name the model config (e.g. --model vit-base-patch16)");
+            return Load(path, architecture, PyTorchStateDict.Read(path), new Dictionary<string, string>(), prompts, seed, device);
+        }
         using var reader = SafetensorsReader.Open(path);
         CheckpointMetadata.RequireBackboneKind(reader);
-        var architecture = config ?? ReadConfig(reader) ?? throw CheckpointFormatException.For(path,
+        var stored = config ?? ReadConfig(reader) ?? throw CheckpointFormatException.For(path,
             "is a plain timm file without AdaptSharp metadata: name the model config (e.g. --model vit-base-patch16)");
-        var state = reader.ReadAll();
+        return Load(path, stored, reader.ReadAll(), reader.Metadata, prompts, seed, device);
+    }
+
+    /// <summary>Builds the model and imports <paramref name="state"/> (disposed here) with the timm import rules.</summary>
+    private static LoadedBackbone Load(string path, VitConfig architecture, Dictionary<string, Tensor> state,
+        IReadOnlyDictionary<string, string> metadata, PromptConfig? prompts, long seed, Device? device)
+    {
         VisionTransformer? model = null;
         try
         {
@@ -69,7 +83,7 @@ public static class BackboneFile
             var report = TimmCheckpoint.Import(model, state, path, BackboneFingerprint.Of(state), seed);
             if (device is not null)
                 model.to(device);
-            return new LoadedBackbone(model, report, reader.Metadata);
+            return new LoadedBackbone(model, report, metadata);
         }
         catch
         {
@@ -83,7 +97,7 @@ public static class BackboneFile
         }
     }
 
-    private static VitConfig? ReadConfig(SafetensorsReader reader)
+    internal static VitConfig? ReadConfig(SafetensorsReader reader)
     {
         CheckpointMetadata.CheckVersion(reader.Metadata, reader.FilePath);
         return reader.Metadata.TryGetValue(CheckpointMetadata.Config, out var json)

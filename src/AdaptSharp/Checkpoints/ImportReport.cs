@@ -34,5 +34,24 @@ public sealed record ImportReport
             yield return $"dropped {n}";
     }
 
+    /// <summary>
+    /// The adaptations in at most two lines (resampled tensors; re-initialised and dropped ones), for every command
+    /// that imports a checkpoint to print; empty when the checkpoint was used as is.
+    /// </summary>
+    public IReadOnlyList<string> Summary()
+    {
+        var lines = new List<string>();
+        if (Resampled.Count > 0)
+            lines.Add("import: resampled " + string.Join("; ", Resampled.Select(n => $"{n.Tensor} ({n.Detail})")));
+        var changed = new List<string>();
+        if (Reinitialised.Count > 0)
+            changed.Add($"head re-initialised ({Reinitialised[0].Detail})");
+        if (Dropped.Count > 0)
+            changed.Add($"dropped {string.Join(", ", Dropped.Select(n => n.Tensor))} ({Dropped[0].Detail})");
+        if (changed.Count > 0)
+            lines.Add("import: " + string.Join("; ", changed));
+        return lines;
+    }
+
     public override string ToString() => string.Join(Environment.NewLine, Lines());
 }

@@ -82,6 +82,14 @@ public static class PromptFile
         var targets = model.state_dict();
         if (model.HasPrompts && !reader.Contains(VisionTransformer.PromptParameterName))
             throw CheckpointFormatException.For(path, $"missing tensor '{VisionTransformer.PromptParameterName}'");
+        // A file whose metadata says the head or patch embedding was trained must carry those tensors: falling back
+        // to the backbone's would silently run another model than the one that was tuned.
+        foreach (var required in RequiredTensors(info.Trainable, model))
+        {
+            if (!reader.Contains(required))
+                throw CheckpointFormatException.For(path,
+                    $"metadata says {info.Trainable} were trained but the file lacks tensor '{required}': refusing to fall back to the backbone's");
+        }
         foreach (var entry in reader.Entries)
         {
             var name = entry.Name;
@@ -97,6 +105,8 @@ public static class PromptFile
         var values = reader.ReadAll();
         try
         {
+            foreach (var (name, value) in values)
+                TimmCheckpoint.RequireFinite(value, name, path);
             using (no_grad())
             {
                 foreach (var (name, value) in values)
@@ -109,6 +119,20 @@ public static class PromptFile
                 t.Dispose();
         }
         return info;
+    }
+
+    private static IEnumerable<string> RequiredTensors(TrainableSet trainable, VisionTransformer model)
+    {
+        if (trainable.HasFlag(TrainableSet.Head) && model.Head is not null)
+        {
+            yield return TimmCheckpoint.HeadWeightName;
+            yield return TimmCheckpoint.HeadBiasName;
+        }
+        if (trainable.HasFlag(TrainableSet.PatchEmbed))
+        {
+            yield return TimmCheckpoint.PatchKernelName;
+            yield return "patch_embed.proj.bias";
+        }
     }
 
     private static bool IsStored(string name, TrainableSet trainable) =>
@@ -160,7 +184,8 @@ public static class PromptFile
         };
     }
 
-    private static List<string> ConfigDifferences(VitConfig file, VitConfig model)
+    /// <summary>Every field in which two configs differ (the name aside), as "what A in the file, B in the model".</summary>
+    internal static List<string> ConfigDifferences(VitConfig file, VitConfig model)
     {
         var result = new List<string>();
         void Compare<T>(string what, T a, T b)

@@ -88,6 +88,7 @@ public static partial class TimmCheckpoint
             }
             if (!value.is_floating_point() && target.is_floating_point())
                 throw CheckpointFormatException.For(source, $"tensor '{name}' is stored as {value.dtype}, expected floating point");
+            RequireFinite(value, name, source);
             plan.Add((target, value));
         }
 
@@ -112,6 +113,17 @@ public static partial class TimmCheckpoint
             Reinitialised = reinitialised,
             Dropped = dropped,
         };
+    }
+
+    /// <summary>Refuses a tensor holding NaN or infinity (e.g. saved by a diverged run), naming the file and tensor.</summary>
+    public static void RequireFinite(Tensor value, string name, string source)
+    {
+        if (!value.is_floating_point())
+            return;
+        using var scope = NewDisposeScope();
+        var bad = value.isfinite().logical_not().sum().item<long>();
+        if (bad > 0)
+            throw CheckpointFormatException.For(source, $"tensor '{name}' holds {bad} non-finite value(s) (NaN or infinity): the run that wrote it diverged");
     }
 
     /// <summary>
@@ -147,13 +159,13 @@ public static partial class TimmCheckpoint
         state.TryGetValue(HeadWeightName, out var weight);
         state.TryGetValue(HeadBiasName, out var bias);
         if (weight is null && bias is null)
-            return "the checkpoint has no head";
+            return $"the checkpoint has no head; new {classes}-class head";
         if (weight is null || bias is null)
             return $"the checkpoint has only {(weight is null ? HeadBiasName : HeadWeightName)}";
         if (weight.dim() == 2 && weight.shape[0] != classes)
-            return $"the checkpoint head has {weight.shape[0]} classes, the model {classes}";
+            return $"checkpoint head {weight.shape[0]} classes -> new {classes}-class head";
         if (!weight.shape.SequenceEqual(model.Head.weight!.shape) || !bias.shape.SequenceEqual(model.Head.bias!.shape))
-            return $"the checkpoint head has shape {Shape(weight)}, the model {Shape(model.Head.weight!)}";
+            return $"the checkpoint head has shape {Shape(weight)}, the model {Shape(model.Head.weight!)}; new {classes}-class head";
         return null;
     }
 

@@ -27,6 +27,7 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         config.Validate();
         Config = config;
         PromptConfig = prompts ?? PromptConfig.None;
+        PromptConfig.CheckFits(config);
         var d = config.Width;
 
         normalization = new InputNormalization(config.Mean, config.Std);

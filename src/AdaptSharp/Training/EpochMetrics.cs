@@ -34,10 +34,35 @@ public sealed record EpochMetrics
     public static EpochMetrics FromJsonLine(string line) =>
         JsonSerializer.Deserialize<EpochMetrics>(line, JsonOptions) ?? throw new FormatException("empty metrics line");
 
-    /// <summary>Reads a metrics.jsonl file (blank lines skipped).</summary>
     /// <summary>Sum of the epochs' seconds in a metrics.jsonl file; NaN when there is none.</summary>
     public static double TotalSeconds(string path) => File.Exists(path) ? ReadFile(path).Sum(m => m.Seconds) : double.NaN;
 
-    public static List<EpochMetrics> ReadFile(string path) =>
-        File.ReadAllLines(path).Where(l => !string.IsNullOrWhiteSpace(l)).Select(FromJsonLine).ToList();
+    /// <summary>
+    /// Reads a metrics.jsonl file (blank lines skipped). A torn last line (no final newline, not a complete record: the
+    /// writer was killed mid-line) is dropped; any other bad line is a <see cref="FormatException"/> naming the file and line.
+    /// </summary>
+    public static List<EpochMetrics> ReadFile(string path)
+    {
+        var text = File.ReadAllText(path);
+        var lines = text.Split('\n');
+        var result = new List<EpochMetrics>();
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var line = lines[i].TrimEnd('\r');
+            if (string.IsNullOrWhiteSpace(line))
+                continue;
+            try
+            {
+                result.Add(FromJsonLine(line));
+            }
+            catch (Exception e) when (e is JsonException or FormatException)
+            {
+                var torn = i == lines.Length - 1; // no newline after it
+                if (torn)
+                    break;
+                throw new FormatException($"{path}: line {i + 1} is not a metrics record ({e.Message.Split('\n')[0]})", e);
+            }
+        }
+        return result;
+    }
 }

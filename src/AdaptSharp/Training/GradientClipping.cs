@@ -8,23 +8,16 @@ namespace AdaptSharp.Training;
 public static class GradientClipping
 {
     /// <summary>
-    /// Scales all gradients by min(1, maxNorm / (norm + 1e-6)) where norm is the L2 norm of all of them
-    /// concatenated (torch.nn.utils.clip_grad_norm_). Returns the norm before clipping.
+    /// torch.nn.utils.clip_grad_norm_: scales all gradients by min(1, maxNorm / (norm + 1e-6)) where norm is the L2
+    /// norm of all of them together. Returns the norm before clipping.
     /// </summary>
     public static double ClipGlobalNorm(IEnumerable<Parameter> parameters, double maxNorm)
     {
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var grads = parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToList();
-        if (grads.Count == 0) return 0.0;
-        var total = stack(grads.Select(g => g.norm()).ToArray()).norm();
-        var coefficient = (maxNorm / (total + 1e-6)).clamp_max(1.0);
-        foreach (var g in grads)
-            g.mul_(coefficient);
-        return total.ToDouble();
+        var withGradients = parameters.Where(p => p.grad is not null).ToList();
+        return withGradients.Count == 0 ? 0.0 : nn.utils.clip_grad_norm_(withGradients, maxNorm);
     }
 
-    /// <summary>The global L2 norm of the parameters' gradients.</summary>
+    /// <summary>The global L2 norm of the parameters' gradients, leaving them unchanged (for reporting).</summary>
     public static double GlobalNorm(IEnumerable<Parameter> parameters)
     {
         using var scope = NewDisposeScope();

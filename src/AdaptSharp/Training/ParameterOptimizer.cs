@@ -5,20 +5,43 @@ using static TorchSharp.torch;
 namespace AdaptSharp.Training;
 
 /// <summary>
-/// A first-order optimizer over named parameters whose whole state is a set of named tensors plus a
-/// step count, so it can be stored in a checkpoint and restored bit for bit. State tensor names are
-/// <c>optim.&lt;parameter&gt;.&lt;slot&gt;</c>.
+/// TorchSharp's <c>torch.optim.SGD</c> or <c>torch.optim.AdamW</c> over named parameters, with the learning rate set
+/// per step from the schedule and the optimizer's state (read and restored through its <c>state_dict</c>) exposed as
+/// named tensors <c>optim.&lt;parameter&gt;.&lt;slot&gt;</c>, so a checkpoint restores it bit for bit.
+/// Parameters exempt from weight decay (<see cref="OptimizerOptions.SkipDecayOnNormsAndBiases"/>) form a second
+/// parameter group with no decay.
 /// </summary>
-public abstract class ParameterOptimizer : IDisposable
+public sealed class ParameterOptimizer : IDisposable
 {
     public const string StatePrefix = "optim.";
+    public const string MomentumSlot = "momentum";
+    public const string FirstMomentSlot = "exp_avg";
+    public const string SecondMomentSlot = "exp_avg_sq";
 
-    protected ParameterOptimizer(IEnumerable<(string Name, Parameter Parameter)> parameters, OptimizerOptions options)
+    private readonly OptimizerHelper optimizer;
+
+    /// <summary>The parameters in the optimizer's own order (group by group), which is its state_dict's order.</summary>
+    private readonly List<(string Name, Parameter Parameter)> stateOrder;
+
+    private ParameterOptimizer(IEnumerable<(string Name, Parameter Parameter)> parameters, OptimizerOptions options)
     {
         Parameters = parameters.ToList();
         if (Parameters.Count == 0)
             throw new ArgumentException("nothing to optimize: the trainable set is empty");
         Options = options;
+        var decayed = Parameters.Where(p => DecayFor(p.Name, p.Parameter) != 0).ToList();
+        var exempt = Parameters.Where(p => DecayFor(p.Name, p.Parameter) == 0).ToList();
+        var groups = new[] { (Members: decayed, Decay: options.WeightDecay), (Members: exempt, Decay: 0.0) }
+            .Where(g => g.Members.Count > 0).ToList();
+        stateOrder = groups.SelectMany(g => g.Members).ToList();
+        optimizer = options.Kind switch
+        {
+            OptimizerKind.Sgd => torch.optim.SGD(groups.Select(g => new SGD.ParamGroup(g.Members.Select(m => m.Parameter),
+                new SGD.Options { weight_decay = g.Decay })), 0.0, momentum: options.Momentum),
+            OptimizerKind.AdamW => torch.optim.AdamW(groups.Select(g => new AdamW.ParamGroup(g.Members.Select(m => m.Parameter),
+                new AdamW.Options { weight_decay = g.Decay })), 0.0, options.Beta1, options.Beta2, options.Epsilon),
+            _ => throw new ArgumentOutOfRangeException(nameof(options)),
+        };
     }
 
     public IReadOnlyList<(string Name, Parameter Parameter)> Parameters { get; }
@@ -26,61 +49,29 @@ public abstract class ParameterOptimizer : IDisposable
     public OptimizerOptions Options { get; }
 
     /// <summary>Number of updates applied so far.</summary>
-    public long StepCount { get; protected set; }
+    public long StepCount { get; private set; }
 
     public static ParameterOptimizer Create(IEnumerable<(string Name, Parameter Parameter)> parameters, OptimizerOptions options) =>
-        options.Kind switch
-        {
-            OptimizerKind.Sgd => new SgdOptimizer(parameters, options),
-            OptimizerKind.AdamW => new AdamWOptimizer(parameters, options),
-            _ => throw new ArgumentOutOfRangeException(nameof(options)),
-        };
+        new(parameters, options);
 
     /// <summary>Applies one update with learning rate <paramref name="lr"/> using the parameters' .grad.</summary>
     public void Step(double lr)
     {
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
+        foreach (var group in optimizer.ParamGroups)
+            group.LearningRate = lr;
+        optimizer.step();
         StepCount++;
-        foreach (var (name, p) in Parameters)
-        {
-            var grad = p.grad;
-            if (grad is null) continue;
-            Update(name, p, grad, lr, DecayFor(name, p));
-        }
     }
 
-    public void ZeroGrad()
+    public void ZeroGrad() => optimizer.zero_grad();
+
+    private IEnumerable<string> Slots => Options.Kind switch
     {
-        foreach (var (_, p) in Parameters)
-        {
-            var g = p.grad;
-            if (g is null) continue;
-            g.detach_().zero_();
-        }
-    }
+        OptimizerKind.Sgd => Options.Momentum != 0 ? [MomentumSlot] : [],
+        _ => [FirstMomentSlot, SecondMomentSlot],
+    };
 
-    protected abstract void Update(string name, Parameter parameter, Tensor grad, double lr, double weightDecay);
-
-    /// <summary>Slot names per parameter (e.g. "momentum", or "exp_avg" and "exp_avg_sq").</summary>
-    protected abstract IEnumerable<string> Slots { get; }
-
-    protected readonly Dictionary<string, Tensor> State = new(StringComparer.Ordinal);
-
-    protected static string Key(string parameter, string slot) => $"{StatePrefix}{parameter}.{slot}";
-
-    /// <summary>A state tensor, created as zeros the first time.</summary>
-    protected Tensor Slot(string parameter, string slot, Tensor like, out bool created)
-    {
-        var key = Key(parameter, slot);
-        created = !State.TryGetValue(key, out var t);
-        if (created)
-        {
-            t = zeros_like(like).DetachFromDisposeScope();
-            State[key] = t;
-        }
-        return t!;
-    }
+    private static string Key(string parameter, string slot) => $"{StatePrefix}{parameter}.{slot}";
 
     private double DecayFor(string name, Parameter p)
     {
@@ -89,32 +80,73 @@ public abstract class ParameterOptimizer : IDisposable
         return exempt ? 0.0 : Options.WeightDecay;
     }
 
-    /// <summary>The current state tensors (owned by the optimizer; copy before disposing the optimizer).</summary>
-    public IReadOnlyDictionary<string, Tensor> StateTensors() => State;
+    /// <summary>
+    /// The optimizer's state from its state_dict as named tensors (owned by the optimizer; copy before stepping on or
+    /// disposing it). SGD's momentum buffer exists from the first step on.
+    /// </summary>
+    public IReadOnlyDictionary<string, Tensor> StateTensors()
+    {
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var states = optimizer.state_dict().State;
+        for (var i = 0; i < stateOrder.Count; i++)
+        {
+            var name = stateOrder[i].Name;
+            switch (states[i])
+            {
+                case SGD.State sgd when sgd.momentum_buffer is not null:
+                    result[Key(name, MomentumSlot)] = sgd.momentum_buffer;
+                    break;
+                case AdamW.State adamw:
+                    result[Key(name, FirstMomentSlot)] = adamw.exp_avg;
+                    result[Key(name, SecondMomentSlot)] = adamw.exp_avg_sq;
+                    break;
+            }
+        }
+        return result;
+    }
 
-    /// <summary>Replaces the state with copies of the given tensors (entries not starting with the prefix are ignored).</summary>
+    /// <summary>
+    /// Restores the state from named tensors (copies; entries not starting with the prefix are ignored) through the
+    /// optimizer's load_state_dict, with <paramref name="stepCount"/> updates done.
+    /// </summary>
     public void LoadState(IReadOnlyDictionary<string, Tensor> tensors, long stepCount)
     {
-        foreach (var t in State.Values) t.Dispose();
-        State.Clear();
         var known = new HashSet<string>(Parameters.SelectMany(p => Slots.Select(s => Key(p.Name, s))), StringComparer.Ordinal);
+        var values = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (key, value) in tensors)
         {
             if (!key.StartsWith(StatePrefix, StringComparison.Ordinal)) continue;
             if (!known.Contains(key))
-                throw new ArgumentException($"optimizer state '{key}' does not belong to any trainable parameter of this {GetType().Name}");
+                throw new ArgumentException($"optimizer state '{key}' does not belong to any trainable parameter of this {Options.Kind} optimizer");
             var parameter = Parameters.First(p => key.StartsWith(StatePrefix + p.Name + ".", StringComparison.Ordinal)).Parameter;
             if (!value.shape.SequenceEqual(parameter.shape))
                 throw new ArgumentException($"optimizer state '{key}' has shape [{string.Join(",", value.shape)}], parameter has [{string.Join(",", parameter.shape)}]");
-            State[key] = value.to(parameter.dtype, parameter.device).clone().DetachFromDisposeScope();
+            values[key] = value;
         }
+
+        var current = optimizer.state_dict();
+        var restored = new List<OptimizerState>();
+        foreach (var (name, parameter) in stateOrder)
+        {
+            Tensor? Copy(string slot) => values.TryGetValue(Key(name, slot), out var v)
+                ? v.to(parameter.dtype, parameter.device).clone().DetachFromDisposeScope()
+                : null;
+            restored.Add(Options.Kind switch
+            {
+                OptimizerKind.Sgd => new SGD.State(parameter) { momentum_buffer = Options.Momentum != 0 ? Copy(MomentumSlot) : null },
+                _ => new AdamW.State(parameter)
+                {
+                    step = stepCount,
+                    exp_avg = Copy(FirstMomentSlot) ?? zeros_like(parameter).DetachFromDisposeScope(),
+                    exp_avg_sq = Copy(SecondMomentSlot) ?? zeros_like(parameter).DetachFromDisposeScope(),
+                },
+            });
+        }
+        current.State.Clear();
+        current.State.AddRange(restored);
+        optimizer.load_state_dict(current);
         StepCount = stepCount;
     }
 
-    public void Dispose()
-    {
-        foreach (var t in State.Values) t.Dispose();
-        State.Clear();
-        GC.SuppressFinalize(this);
-    }
+    public void Dispose() => optimizer.Dispose();
 }

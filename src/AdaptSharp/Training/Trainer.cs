@@ -146,14 +146,18 @@ public sealed class Trainer : IDisposable
         using var output = Objective.Compute(Model, x, y, StepSeed(Step));
         Optimizer.ZeroGrad();
         output.Loss.backward();
+        var loss = output.Loss.ToDouble();
         var norm = Options.GradientClipNorm is double clip
             ? GradientClipping.ClipGlobalNorm(Parameters.Select(p => p.Parameter), clip)
             : GradientClipping.GlobalNorm(Parameters.Select(p => p.Parameter));
+        if (!double.IsFinite(loss) || !double.IsFinite(norm))
+            throw Diverged(!double.IsFinite(loss) ? $"the loss is {loss}" : $"the gradient norm is {norm}", lr);
         Optimizer.Step(lr);
+        if (FirstNonFiniteParameter() is string bad)
+            throw Diverged($"parameter '{bad}' became non-finite after the step", lr);
         Step++;
 
         var n = x.shape[0];
-        var loss = output.Loss.ToDouble();
         accumulator.LossSum += loss * n;
         accumulator.Images += n;
         accumulator.GradientNormSum += norm;
@@ -170,6 +174,26 @@ public sealed class Trainer : IDisposable
             accumulator.AdversarialCount += n;
         }
         return loss;
+    }
+
+    private string? FirstNonFiniteParameter()
+    {
+        using var scope = NewDisposeScope();
+        foreach (var (name, p) in Parameters)
+        {
+            if (!p.isfinite().all().item<bool>())
+                return name;
+        }
+        return null;
+    }
+
+    private TrainingDivergedException Diverged(string what, double lr)
+    {
+        var kept = CheckpointPath is not null && File.Exists(CheckpointPath)
+            ? $"the last good checkpoint {CheckpointPath} is kept"
+            : "no checkpoint had been saved yet";
+        return new TrainingDivergedException(string.Create(CultureInfo.InvariantCulture,
+            $"training diverged at epoch {EpochsCompleted + 1}, batch {batchInEpoch + 1} (step {Step + 1}, lr {lr:G3}): {what}; {kept} and no output was written (lower --lr or set --clip)"));
     }
 
     private EpochMetrics FinishEpoch(int epoch)

@@ -3,6 +3,7 @@ using TorchSharp;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Nodes;
 using AdaptSharp.Checkpoints;
 using AdaptSharp.Data;
 using AdaptSharp.Models;
@@ -38,8 +39,11 @@ public static class TrainingJob
         var fullTraining = trainable.HasFlag(TrainableSet.Backbone);
         if (spec.BackbonePath is null && !fullTraining)
             throw new ArgumentException("prompt tuning and linear probing need a pretrained --backbone (train one with 'adapt pretrain')");
+        IO.OutputGuard.RefuseInputs(spec.OutputPath, "--out",
+            [("--backbone", spec.BackbonePath), ("--prompts", fromPromptFile ? promptSpec : null)]);
         var device = TorchRuntime.ResolveDevice(spec.Device);
         var runDirectory = spec.ResolvedRunDirectory;
+        IO.OutputGuard.RefuseInputs(runDirectory, "--run-dir", [("--backbone", spec.BackbonePath), ("--out", spec.OutputPath)]);
         var checkpointPath = Path.Combine(runDirectory, Trainer.CheckpointFileName);
         if (spec.Resume && !File.Exists(checkpointPath))
             throw new ArgumentException($"--resume: no checkpoint at {checkpointPath}");
@@ -57,6 +61,8 @@ public static class TrainingJob
         var objectiveOptions = new ObjectiveOptions(recipe.Method, attack, recipe.Lambda, spec.AttackSource);
         var objective = objectiveOptions.Create();
 
+        if (train.Height != config.ImageSize || train.Width != config.ImageSize)
+            log($"note: {spec.Data} images are {train.Height}x{train.Width}; resized to the model's {config.ImageSize}x{config.ImageSize} input");
         var transform = TransformPipeline.ForModel(config.ImageSize, config.InChannels);
         if (recipe.Augment)
             transform = transform.WithDefaultAugmentation(spec.Data, train.Height);
@@ -92,13 +98,16 @@ public static class TrainingJob
         try
         {
             using var trainer = new Trainer(model, objective, loader, options, evaluation);
-            Directory.CreateDirectory(runDirectory);
+            var configPath = Path.Combine(runDirectory, ConfigFileName);
+            var runConfig = ConfigPayload(spec, objectiveOptions, options, config, model.PromptConfig, loaded.BackboneFingerprint, trainer.TotalSteps);
             if (spec.Resume)
             {
+                RequireSameRun(configPath, runConfig);
                 trainer.Resume(checkpointPath);
                 log($"resuming at epoch {trainer.EpochsCompleted + 1}, step {trainer.Step} of {trainer.TotalSteps}");
             }
-            WriteConfig(Path.Combine(runDirectory, ConfigFileName), spec, objectiveOptions, options, config, model.PromptConfig, loaded.BackboneFingerprint, trainer.TotalSteps);
+            Directory.CreateDirectory(runDirectory);
+            AtomicFile.WriteAllText(configPath, runConfig.ToJsonString(ConfigJsonOptions) + "\n");
             var counts = model.CountParameters();
             log($"{objectiveOptions.Describe()}; trainable {TrainableSets.Format(trainable)}: {counts.Trainable:N0} of {counts.Total:N0} parameters ({counts.TrainablePercent:0.###}%)");
 
@@ -159,17 +168,29 @@ public static class TrainingJob
     private static LoadedModel BuildModel(TrainingJobSpec spec, string prompts, int classes, Device device, Action<string> log)
     {
         var preset = spec.ModelPreset ?? (spec.BackbonePath is null ? ModelPresets.CpuPreset : null);
-        var loaded = ModelLoader.Load(new ModelRequest(spec.BackbonePath, preset, spec.Recipe.ImageSize, classes, prompts, Seed: spec.Seed), device);
+        var loaded = ModelLoader.Load(new ModelRequest(spec.BackbonePath, preset, spec.Recipe.ImageSize, classes, prompts, Seed: spec.Seed)
+        {
+            Use = ModelUse.Training,
+        }, device);
         log(loaded.BackboneFingerprint is null
             ? $"{loaded.Source} ({loaded.Model.Config.Name}, seed {spec.Seed})"
             : $"{loaded.Source} ({loaded.Model.Config.Name}, fingerprint {BackboneFingerprint.Short(loaded.BackboneFingerprint)})");
-        if (loaded.Import is { } report)
-            foreach (var line in report.Lines())
-                log($"  {line}");
+        foreach (var line in loaded.Notes)
+            log($"  {line}");
         return loaded;
     }
 
-    private static void WriteConfig(string path, TrainingJobSpec spec, ObjectiveOptions objective, TrainerOptions options,
+    private static readonly JsonSerializerOptions ConfigJsonOptions = new()
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>config.json entries that define a run: a resumed run must match every one (others, e.g. the device, may change).</summary>
+    private static readonly string[] RunIdentity =
+        ["backbone_fingerprint", "model_preset", "model", "prompts", "dataset", "train_limit", "seed", "recipe", "objective", "attack_source", "schedule", "total_steps"];
+
+    private static JsonObject ConfigPayload(TrainingJobSpec spec, ObjectiveOptions objective, TrainerOptions options,
         VitConfig config, PromptConfig prompts, string? fingerprint, long totalSteps)
     {
         var payload = new
@@ -191,11 +212,54 @@ public static class TrainingJob
             schedule = options.Schedule.ToString(),
             total_steps = totalSteps,
         };
-        var json = JsonSerializer.Serialize(payload, new JsonSerializerOptions
+        return JsonSerializer.SerializeToNode(payload, ConfigJsonOptions)!.AsObject();
+    }
+
+    /// <summary>
+    /// Refuses to resume a run folder with other settings than it was started with (recipe, data and --limit, model,
+    /// method, backbone fingerprint, seed), naming every difference; mixing two runs' steps would be a silent wrong result.
+    /// </summary>
+    private static void RequireSameRun(string configPath, JsonObject current)
+    {
+        if (!File.Exists(configPath))
+            return; // the checkpoint's own checks (seed, epochs, tensor names and shapes) still apply
+        JsonObject stored;
+        try
         {
-            WriteIndented = true,
-            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        });
-        AtomicFile.WriteAllText(path, json + "\n");
+            stored = JsonNode.Parse(File.ReadAllText(configPath))?.AsObject() ?? throw new FormatException("empty");
+        }
+        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
+        {
+            throw new FormatException($"{configPath}: not a run config ({e.Message.Split('\n')[0]}); cannot check that --resume continues the same run");
+        }
+        var differences = new List<string>();
+        foreach (var key in RunIdentity)
+        {
+            var was = stored[key];
+            var now = current[key];
+            if (JsonNode.DeepEquals(was, now))
+                continue;
+            if (was is JsonObject a && now is JsonObject b)
+            {
+                foreach (var field in a.Select(kv => kv.Key).Union(b.Select(kv => kv.Key)))
+                {
+                    if (!JsonNode.DeepEquals(a[field], b[field]))
+                        differences.Add($"{key}.{field} {Show(a[field])} -> {Show(b[field])}");
+                }
+            }
+            else
+            {
+                differences.Add($"{key} {Show(was)} -> {Show(now)}");
+            }
+        }
+        if (differences.Count > 0)
+            throw new ArgumentException(
+                $"--resume: the run in {Path.GetDirectoryName(configPath)} was started with other settings ({string.Join("; ", differences.Take(6))}{(differences.Count > 6 ? "; ..." : "")}): resume with the original settings, or start a new run (another --run-dir)");
+    }
+
+    private static string Show(JsonNode? node)
+    {
+        var text = node?.ToJsonString() ?? "none";
+        return text.Length > 60 ? text[..57] + "..." : text;
     }
 }

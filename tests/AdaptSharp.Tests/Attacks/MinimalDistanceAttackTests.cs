@@ -153,13 +153,13 @@ public class MinimalDistanceAttackTests
     [Fact]
     public void SquareSchedulePInitHalvesOnAutoAttackQueryMarks()
     {
-        Assert.Equal(0.8, Square.PSelection(0, 10000, 0.8));
-        Assert.Equal(0.8, Square.PSelection(10, 10000, 0.8));
-        Assert.Equal(0.4, Square.PSelection(11, 10000, 0.8));
-        Assert.Equal(0.2, Square.PSelection(51, 10000, 0.8));
-        Assert.Equal(0.8 / 512, Square.PSelection(9000, 10000, 0.8));
-        // the schedule is rescaled to the budget: query 2500 of 5000 is mark 5000
-        Assert.Equal(0.8 / 128, Square.PSelection(2500, 5000, 0.8));
+        Assert.Equal(0.8, Square.PSelection(0, 10000, 0.8, rescale: true));
+        Assert.Equal(0.8, Square.PSelection(10, 10000, 0.8, rescale: true));
+        Assert.Equal(0.4, Square.PSelection(11, 10000, 0.8, rescale: true));
+        Assert.Equal(0.2, Square.PSelection(51, 10000, 0.8, rescale: true));
+        Assert.Equal(0.8 / 512, Square.PSelection(9000, 10000, 0.8, rescale: true));
+        // rescaled to the budget: query 2500 of 5000 is mark 5000
+        Assert.Equal(0.8 / 128, Square.PSelection(2500, 5000, 0.8, rescale: true));
     }
 
     [Fact]

@@ -121,7 +121,7 @@ public sealed class TimmCheckpointTests : IDisposable
         using var model = new VisionTransformer(TinyVit.Config(classes: 7), seed: 1);
         var report = TimmCheckpoint.Import(model, path, seed: 4);
         Assert.Equal(2, report.Reinitialised.Count);
-        Assert.Contains("5 classes, the model 7", report.Reinitialised[0].Detail);
+        Assert.Contains("checkpoint head 5 classes -> new 7-class head", report.Reinitialised[0].Detail);
         Assert.Equal(new long[] { 7, 16 }, model.Head!.weight!.shape);
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using AdaptSharp.Cli.Commands;
+using AdaptSharp.Cluster;
 using AdaptSharp.Study;
 using AdaptSharp.Tests.Data;
 using AdaptSharp.Attacks;
@@ -45,13 +46,12 @@ public class StudyTests
     public void ShardsPartitionTheRuns()
     {
         var runs = StudyPlan.Cpu.Runs;
-        var shards = Enumerable.Range(1, 3).Select(k => StudyCommand.Select(StudyPlan.Cpu, null, $"{k}/3")).ToList();
+        var shards = Enumerable.Range(1, 3).Select(k => StudyCommand.Select(StudyPlan.Cpu, null, new ShardSpec(k, 3))).ToList();
         Assert.Equal(runs.Count, shards.Sum(s => s.Count));
         Assert.Equal(runs.Select(r => r.Id).Order(), shards.SelectMany(s => s).Select(r => r.Id).Order());
         Assert.Equal(new[] { "pt-at", "full-at", "linear-at" }, StudyCommand.Select(StudyPlan.Cpu, "pt-at,full-at,linear-at", null).Select(r => r.Id));
         Assert.Equal(2, StudyCommand.Select(StudyPlan.Cpu, "seeds", null).Count(r => r.Method == ObjectiveKind.AdaptCe));
         Assert.Throws<ArgumentException>(() => StudyCommand.Select(StudyPlan.Cpu, "no-such-run", null));
-        Assert.Throws<ArgumentException>(() => StudyCommand.Select(StudyPlan.Cpu, null, "4/3"));
     }
 
     [FashionMnistFact]

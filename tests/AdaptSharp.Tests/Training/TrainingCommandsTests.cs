@@ -61,7 +61,7 @@ public sealed class TrainingCommandsTests : IDisposable
 
         var prompts = Path.Combine(folder, "prompts.safetensors");
         var run = Path.Combine(folder, "tune-run");
-        string[] tune = ["tune", "--backbone", backbone, "--data", data, "--method", "adapt-kl", "--prompts", "shallow:2", "--epochs", "1",
+        string[] tune = ["tune", "--backbone", backbone, "--data", data, "--method", "adapt-kl", "--prompt-layout", "shallow:2", "--epochs", "1",
             "--batch-size", "32", "--steps", "2", "--eval-points", "16", "--eval-agnostic", "--out", prompts, "--run-dir", run];
         Assert.Equal(0, Adapt(tune));
         var info = PromptFile.ReadInfo(prompts);
@@ -93,6 +93,6 @@ public sealed class TrainingCommandsTests : IDisposable
         Assert.Equal(CliRunner.UserError, Adapt("info", "--model", "vit-fmnist-cpu-d8", "--images", "100", "--gflops", "fast"));
         Assert.Equal(CliRunner.UserError, Adapt("info", "--model", "vit-fmnist-cpu-d8", "--images", "0"));
         Assert.Equal(CliRunner.UserError, Adapt("study", "--plan", "mini", "--runs", "no-such-run", "--data", folder));
-        Assert.Equal(0, Adapt("info", "--model", "vit-fmnist-cpu-d8", "--prompts", "deep:4", "--images", "100", "--epochs", "2", "--gflops", "100"));
+        Assert.Equal(0, Adapt("info", "--model", "vit-fmnist-cpu-d8", "--prompt-layout", "deep:4", "--images", "100", "--epochs", "2", "--gflops", "100"));
     }
 }

@@ -1,0 +1,54 @@
+using System.Globalization;
+
+namespace AdaptSharp.Cluster;
+
+/// <summary>
+/// Shard <see cref="Index"/> of <see cref="Count"/>, written "K/N" with K counting from 1 (1 &lt;= K &lt;= N), as in
+/// <c>--shard 2/4</c>. Schedulers number from 0 (Slurm's <c>--array=0-3</c>, Kubernetes' completion index);
+/// <see cref="ShardEnvironment"/> converts. A shard owns a contiguous range of items (<see cref="Range"/>): the
+/// N ranges cover 0..total-1 exactly once, in order, and differ in size by at most one.
+/// </summary>
+public sealed record ShardSpec
+{
+    public ShardSpec(int index, int count)
+    {
+        if (count < 1 || index < 1 || index > count)
+            throw new ArgumentException($"shard: expected K/N with 1 <= K <= N (K counts from 1), got '{index}/{count}'");
+        Index = index;
+        Count = count;
+    }
+
+    /// <summary>The whole job as one shard (1/1).</summary>
+    public static ShardSpec Whole { get; } = new(1, 1);
+
+    /// <summary>K, counting from 1.</summary>
+    public int Index { get; }
+
+    /// <summary>N, the number of shards.</summary>
+    public int Count { get; }
+
+    public bool IsWhole => Count == 1;
+
+    /// <summary>Parses "K/N" (1 &lt;= K &lt;= N); anything else is an <see cref="ArgumentException"/> quoting the text.</summary>
+    public static ShardSpec Parse(string text)
+    {
+        var parts = text.Split('/');
+        if (parts.Length != 2
+            || !int.TryParse(parts[0].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var k)
+            || !int.TryParse(parts[1].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+            || n < 1 || k < 1 || k > n)
+            throw new ArgumentException($"--shard: expected K/N with 1 <= K <= N (K counts from 1), got '{text}'");
+        return new ShardSpec(k, n);
+    }
+
+    /// <summary>This shard's items of 0..<paramref name="total"/>-1: [Start, End), empty when total &lt; N.</summary>
+    public (int Start, int End) Range(int total)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(total);
+        return (Boundary(Index - 1, total), Boundary(Index, total));
+    }
+
+    private int Boundary(int k, int total) => (int)((long)k * total / Count);
+
+    public override string ToString() => $"{Index}/{Count}";
+}
