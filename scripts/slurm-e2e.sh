@@ -29,9 +29,9 @@ started=1
 eval "$env_line"
 log "one-node Slurm up ($(sinfo -h -o '%P %D node(s) %c CPUs %T'), SLURM_CONF=$SLURM_CONF, $(sbatch --version))"
 
-# 256 points of Fashion-MNIST test, the shipped backbone with seeded deep:4 prompts, eps 0.02 (some points robust,
-# some not), batches of 32 (8 batches: 2 per shard), the checklist on the first 64 points.
-eval_args=(--backbone "$repo/assets/vit-fmnist-cpu-d8.safetensors" --prompts deep:4 --data fashion-mnist --limit 256
+# 256 points of Fashion-MNIST test, the shipped backbone (eval takes trained prompt files only, never random prompts),
+# eps 0.02 (some points robust, some not), batches of 32 (8 batches: 2 per shard), the checklist on the first 64 points.
+eval_args=(--backbone "$repo/assets/vit-fmnist-cpu-d8.safetensors" --data fashion-mnist --limit 256
   --eps 0.02 --attacks clean,pgd10,apgd-ce --batch-size 32 --check-points 64 --seed 0 --device cpu)
 sharded="$work/sharded"
 unsharded="$work/unsharded"
