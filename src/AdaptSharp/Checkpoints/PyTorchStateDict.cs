@@ -68,7 +68,8 @@ public static partial class PyTorchStateDict
             throw CheckpointFormatException.For(path, OneLine(e.Message), e);
         }
         catch (Exception e) when (e is InvalidDataException or InvalidCastException or InvalidOperationException
-                                      or IOException or ArgumentException or IndexOutOfRangeException)
+                                      or IOException or ArgumentException or IndexOutOfRangeException
+                                      or System.Runtime.InteropServices.ExternalException)
         {
             throw CheckpointFormatException.For(path, $"is not a readable PyTorch state dict ({OneLine(e.Message)})", e);
         }

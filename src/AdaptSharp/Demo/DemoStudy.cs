@@ -57,7 +57,7 @@ public sealed class DemoStudy
     /// <summary>Runs every method; already finished artifacts and reports in the output folder are reused.</summary>
     public DemoResult Run(
         Func<TrainingJobSpec, TrainingJobResult> train,
-        Func<RobustnessEvaluator, Tensor, Tensor, string, EvaluationResult> evaluate,
+        EvaluationDriver evaluate,
         string backboneSource)
     {
         var clock = Stopwatch.StartNew();
@@ -77,10 +77,10 @@ public sealed class DemoStudy
                 var reused = File.Exists(promptFile);
                 if (!File.Exists(promptFile))
                 {
-                    if (Directory.Exists(runDirectory))
-                        Directory.Delete(runDirectory, recursive: true); // an interrupted earlier attempt
+                    // An interrupted earlier attempt left its checkpoint: continue it.
+                    var resume = File.Exists(Path.Combine(runDirectory, Trainer.CheckpointFileName));
                     Directory.CreateDirectory(Path.GetDirectoryName(promptFile)!);
-                    log($"tuning prompts: {name}");
+                    log(resume ? $"resuming the tuning of {name}" : $"tuning prompts: {name}");
                     var job = train(new TrainingJobSpec
                     {
                         BackbonePath = backbone,
@@ -88,6 +88,7 @@ public sealed class DemoStudy
                         Recipe = RecipeFor(method),
                         OutputPath = promptFile,
                         RunDirectory = runDirectory,
+                        Resume = resume,
                         Device = device,
                         Seed = plan.Seed,
                         TrainLimit = plan.TrainImages,
@@ -113,7 +114,7 @@ public sealed class DemoStudy
                 var pgd = CachedEvaluation.Run(Path.Combine(outputDirectory, "eval", name, "pgd"), model, x, y, evaluate, new EvaluationOptions
                 {
                     Threat = threat,
-                    Attacks = ["clean", PgdAttack],
+                    Attacks = AttackSpec.ParseList($"clean,{PgdAttack}"),
                     Sources = [AttackSource.Adaptive, AttackSource.Agnostic],
                     Seed = plan.Seed,
                     BatchSize = plan.EvalBatchSize,
@@ -129,7 +130,7 @@ public sealed class DemoStudy
                 var autoAttack = CachedEvaluation.Run(Path.Combine(outputDirectory, "eval", name, "autoattack"), model, xa, ya, evaluate, new EvaluationOptions
                 {
                     Threat = threat,
-                    Attacks = ["clean", "autoattack"],
+                    Attacks = AttackSpec.ParseList("clean,autoattack"),
                     Sources = [AttackSource.Adaptive],
                     Seed = plan.Seed,
                     BatchSize = plan.EvalBatchSize,

@@ -18,8 +18,8 @@ public class RobustnessEvaluatorTests
         Assert.True(report.Complete);
         Assert.Equal(20, report.N);
         Assert.Equal(5, report.Attacks.Count); // clean + (fgsm, pgd5) x (adaptive, agnostic)
-        Assert.Equal((20, 5), (result.Flags.Points, result.Flags.Columns));
-        Assert.DoesNotContain(result.Flags.Values, v => v == RobustFlags.NotDone);
+        Assert.Equal((20, 5), (result.ColumnFlags.Points, result.ColumnFlags.Columns));
+        Assert.DoesNotContain(result.ColumnFlags.Values, v => v == RobustFlags.NotDone);
         Assert.Equal(1.0, report.CleanAccuracy);
 
         for (var c = 0; c < report.Attacks.Count; c++)
@@ -98,7 +98,7 @@ public class RobustnessEvaluatorTests
             var y = labels.narrow(0, batch * 8, 8);
             foreach (var (view, column) in new[] { (model.Prompted, 1), (model.Unprompted, 2) })
             {
-                var attack = AttackCatalog.Create("pgd10", options.Threat, RobustnessEvaluator.DeriveSeed(options.Seed, "pgd10", batch))!;
+                var attack = AttackSpec.Parse("pgd10").Create(options.Threat, RobustnessEvaluator.DeriveSeed(options.Seed, "pgd10", batch));
                 using var adv = attack.Perturb(view, x, y);
                 using var noGrad = no_grad();
                 var robust = model.Forward(adv, usePrompts: true).argmax(1).eq(y).data<bool>().ToArray();
@@ -164,7 +164,7 @@ public class RobustnessEvaluatorTests
         var (images, labels) = EvaluationFixtures.Data(model, 16);
         var small = EvaluationFixtures.Options("clean", "fgsm") with { RunChecks = false };
         var first = new RobustnessEvaluator(model, small).Run(images, labels);
-        var large = small with { Attacks = ["clean", "fgsm", "pgd5"] };
+        var large = small with { Attacks = AttackSpec.ParseList("clean,fgsm,pgd5") };
         var batches = 0;
         var second = new RobustnessEvaluator(model, large).Run(images, labels, resume: first, checkpoint: _ => batches++);
         Assert.Equal(2 * 2 + 1, batches); // pgd5 adaptive + agnostic, 2 batches each, plus the final report
@@ -187,7 +187,7 @@ public class RobustnessEvaluatorTests
         Assert.Contains("apgd-ce -> apgd-t -> fab-t -> square", result.Report.Find("autoattack", AttackSource.Agnostic)!.Settings);
         // Check 3 compares black-box with adaptive white-box attacks only.
         Assert.Equal(CheckStatus.NotRun, result.Report.Checklist.Single(c => c.Number == 3).Status);
-        var both = new RobustnessEvaluator(model, options with { Attacks = ["clean", "pgd5", "square100"], Sources = AttackSources.Parse("both") })
+        var both = new RobustnessEvaluator(model, options with { Attacks = AttackSpec.ParseList("clean,pgd5,square100"), Sources = AttackSources.Parse("both") })
             .Run(images, labels);
         Assert.NotEqual(CheckStatus.NotRun, both.Report.Checklist.Single(c => c.Number == 3).Status);
         Assert.All(result.Report.Attacks, a => Assert.True(a.MaxPerturbation <= 0.1 + ThreatModel.Tolerance));

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace AdaptSharp.Checkpoints;
+namespace AdaptSharp.IO;
 
 /// <summary>
 /// Writes a file so that readers see either the old content or the complete new content:
