@@ -4,11 +4,12 @@ namespace AdaptSharp.Bench;
 /// Benchmarks: <c>dotnet run -c Release --project bench/AdaptSharp.Bench -- SUITE [options]</c>.
 /// Each suite is one class with a static Run(string[] args) returning an exit code; <c>all</c> runs the
 /// performance suites (perf, attacks, train, memory, ablation) in one process, then the loader suite.
+/// <c>fuzz</c> is the parser fuzz campaign of docs/reliability.md (not part of <c>all</c>).
 /// Results go to docs/bench/SUITE.{json,md} and docs/performance.md.
 /// </summary>
 public static class Program
 {
-    private const string Suites = "loader, perf, attacks, train, memory, ablation, all";
+    private const string Suites = "loader, perf, attacks, train, memory, ablation, all, fuzz";
 
     public static int Main(string[] args)
     {
@@ -41,6 +42,8 @@ public static class Program
                 return MemoryBenchmark.Run(rest);
             case "ablation":
                 return AblationBenchmark.Run(rest);
+            case "fuzz":
+                return FuzzBenchmark.Run(rest);
             case "all":
                 var context = new BenchContext(rest);
                 var failures = 0;

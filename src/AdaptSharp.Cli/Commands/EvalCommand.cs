@@ -51,7 +51,7 @@ public static class EvalCommand
                      batchSize, output, resume, noChecks, checkPoints, largeEps, sweep, sweepAttack, noPlots, force, device })
             command.Options.Add(o);
 
-        command.SetAction((result, cancellationToken) =>
+        command.SetAction(result =>
         {
             var outDir = result.GetValue(output)!;
             OutputGuard.CheckFolder(outDir, "--out", [("--backbone", result.GetValue(backbone)), ("--prompts", result.GetValue(prompts))]);
@@ -61,7 +61,7 @@ public static class EvalCommand
             var options = new EvaluationOptions
             {
                 Threat = threat,
-                Attacks = AttackCatalog.ParseList(result.GetValue(attacks)!),
+                Attacks = AttackSpec.ParseList(result.GetValue(attacks)!),
                 Sources = AttackSources.Parse(result.GetValue(source)!),
                 Seed = result.GetValue(seed),
                 BatchSize = result.GetValue(batchSize),
@@ -69,7 +69,7 @@ public static class EvalCommand
                 CheckPoints = result.GetValue(checkPoints),
                 LargeEps = result.GetValue(largeEps) is { } l ? ThreatModel.ParseEps(l) : null,
                 EpsSweep = result.GetValue(sweep) is { } s ? ParseEpsList(s) : [],
-                SweepAttack = result.GetValue(sweepAttack),
+                SweepAttack = result.GetValue(sweepAttack) is { } sa ? AttackSpec.Parse(sa) : null,
                 Data = spec.ToString(),
                 Split = datasetSplit.ToString().ToLowerInvariant(),
             };
@@ -101,11 +101,19 @@ public static class EvalCommand
                                                  (previous is not null ? $"; resuming {outDir}" : "")));
 
             var evaluator = new RobustnessEvaluator(vit, options);
-            var final = EvaluationConsole.Run(evaluator, images, labels, previous, state => ReportWriter.WriteState(outDir, state), cancellationToken);
+            EvaluationResult final;
+            try
+            {
+                final = EvaluationConsole.Run(evaluator, images, labels, previous, state => ReportWriter.WriteState(outDir, state), Interruption.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new OperationCanceledException($"interrupted: state saved in {outDir}; continue with the same command and --resume");
+            }
 
             ReportWriter.WriteAll(outDir, final, plots: !result.GetValue(noPlots));
             Print(final.Report, outDir);
-            return Task.FromResult(0);
+            return 0;
         });
         return command;
     }

@@ -18,5 +18,5 @@ public sealed class CheckpointFormatException : Exception
 
     /// <summary>Builds the usual "file: problem" message.</summary>
     internal static CheckpointFormatException For(string file, string problem, Exception? inner = null) =>
-        new($"{file}: {problem}", inner);
+        new(Runtime.OneLineText.Escape($"{file}: {problem}"), inner);
 }

@@ -46,7 +46,7 @@ internal sealed record NpyHeader(string Descr, ScalarType Type, long[] Shape)
         foreach (var key in dict.Keys)
         {
             if (key is not ("descr" or "fortran_order" or "shape"))
-                throw CheckpointFormatException.For(label, $".npy header has unexpected key '{key}'");
+                throw CheckpointFormatException.For(label, $".npy header has unexpected key '{Printable(key)}'");
         }
         if (!dict.TryGetValue("descr", out var descrValue) || descrValue is not string descr)
             throw CheckpointFormatException.For(label, ".npy header lacks a string 'descr'");
@@ -60,11 +60,19 @@ internal sealed record NpyHeader(string Descr, ScalarType Type, long[] Shape)
         if (!Types.TryGetValue(descr, out var type))
         {
             var hint = descr.StartsWith('>')
-                ? $"big-endian data is not supported: save a.astype('<{descr[1..]}') instead"
+                ? $"big-endian data is not supported: save a.astype('<{Printable(descr[1..])}') instead"
                 : $"supported: {string.Join(" ", Types.Keys)}";
-            throw CheckpointFormatException.For(label, $".npy dtype '{descr}' is not supported ({hint})");
+            throw CheckpointFormatException.For(label, $".npy dtype '{Printable(descr)}' is not supported ({hint})");
         }
         return new NpyHeader(descr, type, shape);
+    }
+
+    /// <summary>Text from the file as it may appear in a one-line message: control characters escaped, at most 40 characters.</summary>
+    internal static string Printable(string text)
+    {
+        var escaped = string.Concat(text.Take(40).Select(c => char.IsControl(c) || char.IsSurrogate(c) || c is '\u2028' or '\u2029'
+            ? $"\\u{(int)c:x4}" : c.ToString()));
+        return text.Length > 40 ? escaped + "..." : escaped;
     }
 
     private sealed class Parser(string text, string label)
@@ -84,7 +92,7 @@ internal sealed record NpyHeader(string Descr, ScalarType Type, long[] Shape)
                 Expect(':');
                 var value = ParseValue();
                 if (!result.TryAdd(key, value))
-                    throw Error($"key '{key}' appears twice");
+                    throw Error($"key '{Printable(key)}' appears twice");
                 SkipSpace();
                 if (TryConsume(','))
                     continue;
@@ -151,7 +159,7 @@ internal sealed record NpyHeader(string Descr, ScalarType Type, long[] Shape)
                 position++; // Python 2 long suffix
             return long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
                 ? n
-                : throw Error($"dimension '{digits}' is too large");
+                : throw Error($"dimension '{Printable(digits)}' is too large");
         }
 
         private string ParseString()
@@ -201,8 +209,8 @@ internal sealed record NpyHeader(string Descr, ScalarType Type, long[] Shape)
 
         private string Excerpt()
         {
-            var rest = text[Math.Min(position, text.Length)..].ReplaceLineEndings(" ");
-            return rest.Length > 20 ? rest[..20] + "..." : rest;
+            var rest = text[Math.Min(position, text.Length)..];
+            return Printable(rest.Length > 20 ? rest[..20] : rest) + (rest.Length > 20 ? "..." : "");
         }
 
         private CheckpointFormatException Error(string problem) =>

@@ -27,6 +27,22 @@ internal static class SafetensorsHeader
 
         using (document)
         {
+            try
+            {
+                return ReadDocument(document, dataLength, file);
+            }
+            catch (InvalidOperationException e)
+            {
+                // JsonDocument checks structure only; a string with an escaped lone surrogate ("\ud800") fails when read.
+                throw CheckpointFormatException.For(file, $"header holds an invalid JSON string ({OneLine(e.Message)})", e);
+            }
+        }
+    }
+
+    private static (List<SafetensorsEntry> Entries, Dictionary<string, string> Metadata) ReadDocument(
+        JsonDocument document, long dataLength, string file)
+    {
+        {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
                 throw CheckpointFormatException.For(file, $"header must be a JSON object, found {root.ValueKind}");

@@ -6,7 +6,7 @@ namespace AdaptSharp.Data;
 /// </summary>
 public sealed class DatasetException : Exception
 {
-    public DatasetException(string message) : base(message) { }
+    public DatasetException(string message) : base(Runtime.OneLineText.Escape(message)) { }
 
-    public DatasetException(string message, Exception inner) : base(message, inner) { }
+    public DatasetException(string message, Exception inner) : base(Runtime.OneLineText.Escape(message), inner) { }
 }
