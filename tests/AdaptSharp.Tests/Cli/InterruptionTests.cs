@@ -72,7 +72,7 @@ public sealed class InterruptionTests : IDisposable
             [
                 command, "--backbone", backbone, "--data", $"mnist:{data}", "--epochs", "3", "--batch-size", "4", "--limit", "128",
                 "--eval-points", "0", "--device", "cpu", "--out", Path.Combine(work, $"{name}.safetensors"), "--run-dir", Path.Combine(work, $"{name}-run"),
-                .. command == "tune" ? new[] { "--prompts", "deep:2", "--method", "adapt-ce", "--steps", "2" } : [],
+                .. command == "tune" ? new[] { "--prompt-layout", "deep:2", "--method", "adapt-ce", "--steps", "2" } : [],
             ];
             Assert.Equal(0, Program.Main(Args($"{command}-reference")));
             var (code, stderr) = Interrupt(Args(command), Path.Combine(work, $"{command}-run", Trainer.MetricsFileName), signal);
