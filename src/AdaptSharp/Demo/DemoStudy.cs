@@ -74,32 +74,17 @@ public sealed class DemoStudy
                 var name = MethodName(method);
                 var promptFile = Path.Combine(outputDirectory, "prompts", $"{name}.safetensors");
                 var runDirectory = Path.Combine(outputDirectory, "runs", name);
-                var reused = File.Exists(promptFile);
-                if (!File.Exists(promptFile))
+                var reused = ResumableTuning.Run(new TrainingJobSpec
                 {
-                    // An interrupted earlier attempt left its checkpoint: continue it.
-                    var resume = File.Exists(Path.Combine(runDirectory, Trainer.CheckpointFileName));
-                    Directory.CreateDirectory(Path.GetDirectoryName(promptFile)!);
-                    log(resume ? $"resuming the tuning of {name}" : $"tuning prompts: {name}");
-                    var job = train(new TrainingJobSpec
-                    {
-                        BackbonePath = backbone,
-                        Data = data,
-                        Recipe = RecipeFor(method),
-                        OutputPath = promptFile,
-                        RunDirectory = runDirectory,
-                        Resume = resume,
-                        Device = device,
-                        Seed = plan.Seed,
-                        TrainLimit = plan.TrainImages,
-                    });
-                    if (job.OutputPath is null)
-                        throw new OperationCanceledException("demo interrupted during training");
-                }
-                else
-                {
-                    log($"reusing {promptFile}");
-                }
+                    BackbonePath = backbone,
+                    Data = data,
+                    Recipe = RecipeFor(method),
+                    OutputPath = promptFile,
+                    RunDirectory = runDirectory,
+                    Device = device,
+                    Seed = plan.Seed,
+                    TrainLimit = plan.TrainImages,
+                }, train, name, log);
                 // Summed over the run's epochs, so a reused (or resumed) tuning reports the time it took when it ran.
                 var trainSeconds = EpochMetrics.TotalSeconds(Path.Combine(runDirectory, Trainer.MetricsFileName));
 

@@ -85,31 +85,18 @@ public sealed class StudyRunner
     {
         var artifact = ArtifactPath(run);
         var runDirectory = RunDirectory(run);
-        if (!File.Exists(artifact))
+        ResumableTuning.Run(new TrainingJobSpec
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(artifact)!);
-            var resume = File.Exists(Path.Combine(runDirectory, Trainer.CheckpointFileName));
-            log(resume ? $"{run.Id}: resuming training" : $"{run.Id}: training ({run.Label})");
-            var job = train(new TrainingJobSpec
-            {
-                BackbonePath = backbone,
-                Data = data,
-                Recipe = RecipeFor(run),
-                OutputPath = artifact,
-                RunDirectory = runDirectory,
-                Resume = resume,
-                Device = device,
-                Seed = run.Seed,
-                TrainLimit = plan.TrainImages,
-                CommandLine = TuneCommand(run),
-            });
-            if (job.OutputPath is null)
-                throw new OperationCanceledException($"study interrupted while training {run.Id}; run it again to resume");
-        }
-        else
-        {
-            log($"{run.Id}: reusing {artifact}");
-        }
+            BackbonePath = backbone,
+            Data = data,
+            Recipe = RecipeFor(run),
+            OutputPath = artifact,
+            RunDirectory = runDirectory,
+            Device = device,
+            Seed = run.Seed,
+            TrainLimit = plan.TrainImages,
+            CommandLine = TuneCommand(run),
+        }, train, run.Id, log);
 
         var trainSeconds = TrainSeconds(run);
 

@@ -158,6 +158,60 @@ public class RobustnessEvaluatorTests
     }
 
     [Fact]
+    public void ResumeRefusesASavedRunThatDidOtherWork()
+    {
+        using var model = EvaluationFixtures.PromptedModel();
+        var (images, labels) = EvaluationFixtures.Data(model, 16);
+        var options = EvaluationFixtures.Options("clean", "fgsm", "pgd5") with { CheckPoints = 8 };
+        var saved = new RobustnessEvaluator(model, options).Run(images, labels);
+        string Refusal(EvaluationOptions other) =>
+            Assert.Throws<ArgumentException>(() => new RobustnessEvaluator(model, other).Run(images, labels, resume: saved)).Message;
+
+        // Same key, other work: the checklist's base PGD (pgd5 saved, pgd10 asked) and its large-eps run (another eps).
+        Assert.Contains("'check:convergence-base' (saved: pgd5", Refusal(options with { Attacks = AttackSpec.ParseList("clean,fgsm,pgd10,pgd5") }));
+        Assert.Contains("'check:large-eps' (saved: pgd20 at Linf eps=0.5", Refusal(options with { LargeEps = 0.4 }));
+        // A shorter suite would drop finished runs: refused, not silently rewritten.
+        Assert.Contains("the saved run has 'fgsm/adaptive'", Refusal(options with { Attacks = AttackSpec.ParseList("clean,pgd5") }));
+        // Another threat model or batch size.
+        Assert.Contains("threat model", Refusal(options with { Threat = ThreatModel.LInf(0.05) }));
+        Assert.Contains("batch size", Refusal(options with { BatchSize = 4 }));
+        // The same plan resumes (and does nothing).
+        var batches = 0;
+        var again = new RobustnessEvaluator(model, options).Run(images, labels, resume: saved, checkpoint: _ => batches++);
+        Assert.Equal(1, batches);
+        Assert.Equal(saved.Flags.Values, again.Flags.Values);
+    }
+
+    [Fact]
+    public void AutoAttackColumnIsItsStagesCascadeWithOneSeed()
+    {
+        using var model = EvaluationFixtures.PromptedModel();
+        var (images, labels) = EvaluationFixtures.Data(model, 8);
+        var options = EvaluationFixtures.Options("clean", "autoattack") with { RunChecks = false, Sources = [AttackSource.Adaptive], Threat = ThreatModel.LInf(0.05) };
+        var result = new RobustnessEvaluator(model, options).Run(images, labels);
+        var runs = result.Report.Runs.Select(r => r.Key).ToList();
+        int Column(string key) => runs.IndexOf(key);
+        var stages = new AutoAttackSpec().Stages.Select(s => Column($"autoattack/adaptive:{s.StageName}")).ToList();
+        // Each stage attacks only what the previous one left robust, so flags only fall; the column is the last stage.
+        for (var p = 0; p < 8; p++)
+        {
+            var before = result.Flags[p, 0];
+            foreach (var c in stages)
+            {
+                Assert.True(result.Flags[p, c] <= before);
+                before = result.Flags[p, c];
+            }
+            Assert.Equal(before, result.Flags[p, Column("autoattack/adaptive")]);
+        }
+        // The first stage is APGD-CE with the batch seed of the autoattack column, on the clean-correct points.
+        var seed = RobustnessEvaluator.DeriveSeed(options.Seed, "autoattack", 0);
+        using var adv = new AutoAttackSpec().Stages[0].Create(options.Threat, seed).Perturb(model.Prompted, images, labels);
+        using var noGrad = no_grad();
+        var robust = model.Forward(adv, usePrompts: true).argmax(1).eq(labels).data<bool>().ToArray();
+        Assert.Equal(robust.Select(r => r ? (sbyte)1 : (sbyte)0), Enumerable.Range(0, 8).Select(p => result.Flags[p, stages[0]]));
+    }
+
+    [Fact]
     public void ResumeKeepsColumnsSharedWithALargerSuite()
     {
         using var model = EvaluationFixtures.PromptedModel();
