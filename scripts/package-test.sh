@@ -39,7 +39,10 @@ cat >"$app/NuGet.config" <<XML
   </packageSources>
 </configuration>
 XML
-out="$(cd "$app" && dotnet run -c Release -p:AdaptSharpVersion="$version" 2>&1)" || { echo "$out" >&2; echo "package-test: consumer project failed" >&2; exit 1; }
+build="$(cd "$app" && dotnet build -c Release -nologo -p:AdaptSharpVersion="$version" 2>&1)" || { echo "$build" >&2; echo "package-test: consumer project did not build" >&2; exit 1; }
+# The package's buildTransitive targets (nothing else here) must have patched the consumer's copy of the library.
+grep "Marked GLIBCXX_3.4.32 weak" <<<"$build" || { echo "$build" >&2; echo "package-test: the package's GLIBCXX fix did not run in the consumer" >&2; exit 1; }
+out="$(cd "$app" && dotnet run -c Release --no-build -p:AdaptSharpVersion="$version" 2>&1)" || { echo "$out" >&2; echo "package-test: consumer project failed" >&2; exit 1; }
 echo "$out"
 grep -q "trainable: 828,682 of" <<<"$out" && grep -q "logits: \[2, 10\], finite: True" <<<"$out" \
   || { echo "package-test: consumer project printed something unexpected" >&2; exit 1; }

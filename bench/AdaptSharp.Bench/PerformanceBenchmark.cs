@@ -49,7 +49,7 @@ public static class PerformanceBenchmark
             FlopCounter.AttackStep(c, p), Workloads.AttackStep(model, x, y));
         using var trainer = Workloads.Trainer(model, ObjectiveKind.AdaptCe, shape.PgdSteps, x, y);
         var step = report.Measure("shape", $"adapt-ce step (PGD-{shape.PgdSteps})", name, shape.Batch, shape.Tokens, c.ImageSize,
-            FlopCounter.TrainingStep(c, p, ObjectiveKind.AdaptCe, shape.PgdSteps, trainer.Options.Trainable),
+            TrainingFlops.Step(c, p, ObjectiveKind.AdaptCe, shape.PgdSteps, trainer.Options.Trainable),
             Workloads.TrainStep(trainer, x, y), repeats: Math.Max(2, context.Repeats - 1));
 
         var bound = (shape.PgdSteps + 2) * attack.MinSeconds;

@@ -36,7 +36,7 @@ public static class TrainBenchmark
             foreach (var kind in objectives)
             {
                 using var trainer = Workloads.Trainer(model, kind, shape.PgdSteps, x, y);
-                var flops = FlopCounter.TrainingStep(shape.Config, shape.Prompts, kind, shape.PgdSteps, trainer.Options.Trainable);
+                var flops = TrainingFlops.Step(shape.Config, shape.Prompts, kind, shape.PgdSteps, trainer.Options.Trainable);
                 var row = report.Measure("train", kind switch
                 {
                     ObjectiveKind.Natural => "natural step",
@@ -49,7 +49,7 @@ public static class TrainBenchmark
             }
         }
         report.Notes.Add("Trainer.TrainStep on a fixed batch: inner attack, outer loss, backward, global-norm clip, SGD step; prompts + head + patch embedding trainable.");
-        report.Notes.Add("FLOPs per image from FlopCounter.TrainingStep (see the perf suite's notes); 'best / GEMM peak' uses the best run.");
+        report.Notes.Add("FLOPs per image from TrainingFlops.Step (see the perf suite's notes); 'best / GEMM peak' uses the best run.");
         report.Write();
         return 0;
     }

@@ -45,7 +45,7 @@ var (images, labels) = DatasetLoader.LoadEvaluationSet(data, count: 16, loaded.M
 var evaluator = new RobustnessEvaluator(loaded.Model, new EvaluationOptions
 {
     Threat = ThreatModel.LInf(0.1),
-    Attacks = ["clean", "pgd10", "autoattack"],
+    Attacks = AttackSpec.ParseList("clean,pgd10,autoattack"),
     Sources = [AttackSource.Adaptive],
     RunChecks = false,
     Seed = 0,

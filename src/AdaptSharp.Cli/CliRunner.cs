@@ -13,7 +13,9 @@ public static partial class CliRunner
 
     public static int Run(RootCommand root, string[] args)
     {
-        var config = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+        // Signals are ours (Interruption): System.CommandLine's own handler would end the process before the state is saved.
+        var config = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+        using var interruption = Interruption.Install();
         try
         {
             var parsed = root.Parse(args);
@@ -24,10 +26,10 @@ public static partial class CliRunner
             }
             return parsed.Invoke(config);
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException e)
         {
-            Console.Error.WriteLine("adapt: cancelled");
-            return 130;
+            Console.Error.WriteLine($"adapt: {(e.Message.StartsWith("interrupted", StringComparison.Ordinal) ? e.Message : "interrupted")}");
+            return Interruption.ExitCode;
         }
         catch (Exception e)
         {

@@ -7,6 +7,13 @@ namespace AdaptSharp.Cli;
 /// <summary>Renders an evaluation run: Spectre progress bars when interactive, one line per stage otherwise.</summary>
 public static class EvaluationConsole
 {
+    /// <summary>Runs each evaluation of a demo or study under its title, resumable and interruptible (<see cref="Interruption"/>).</summary>
+    public static EvaluationDriver Driver { get; } = (evaluator, x, y, title, resume, checkpoint) =>
+    {
+        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(title)}[/]");
+        return Run(evaluator, x, y, resume, checkpoint, Interruption.Token);
+    };
+
     /// <summary>Runs with Spectre progress bars (points done, robust accuracy so far) or, when not interactive, one line per stage.</summary>
     public static EvaluationResult Run(RobustnessEvaluator evaluator, TorchSharp.torch.Tensor images, TorchSharp.torch.Tensor labels,
         EvaluationResult? previous, Action<EvaluationResult> save, CancellationToken cancellationToken)

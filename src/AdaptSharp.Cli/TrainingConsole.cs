@@ -9,50 +9,35 @@ public static class TrainingConsole
 {
     public static TrainingJobResult Run(TrainingJobSpec spec)
     {
-        using var cancellation = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            if (cancellation.IsCancellationRequested) return; // a second Ctrl-C kills the process
-            e.Cancel = true;
-            cancellation.Cancel();
-            Console.Error.WriteLine("adapt: interrupt received, saving a resumable checkpoint after this batch ...");
-        };
-        Console.CancelKeyPress += onCancel;
-        try
-        {
-            void Log(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
-            if (Console.IsOutputRedirected)
-                return TrainingJob.Run(spec, new PlainProgress(), cancellation.Token, Console.WriteLine);
+        var cancellation = Interruption.Token;
+        void Log(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
+        if (Console.IsOutputRedirected)
+            return TrainingJob.Run(spec, new PlainProgress(), cancellation, Console.WriteLine);
 
-            TrainingJobResult? result = null;
-            AnsiConsole.Progress()
-                .AutoClear(false)
-                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
-                    new ElapsedTimeColumn(), new RemainingTimeColumn())
-                .Start(context =>
+        TrainingJobResult? result = null;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+                new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(context =>
+            {
+                ProgressTask? task = null;
+                var printed = 0;
+                var progress = new InlineProgress(p =>
                 {
-                    ProgressTask? task = null;
-                    var printed = 0;
-                    var progress = new InlineProgress(p =>
+                    task ??= context.AddTask("training", maxValue: (double)p.Epochs * p.BatchesPerEpoch);
+                    task.Value = Math.Min(task.MaxValue, p.Step);
+                    task.Description = Markup.Escape(Describe(p));
+                    if (p.LastEpoch is { } m && m.Epoch > printed)
                     {
-                        task ??= context.AddTask("training", maxValue: (double)p.Epochs * p.BatchesPerEpoch);
-                        task.Value = Math.Min(task.MaxValue, p.Step);
-                        task.Description = Markup.Escape(Describe(p));
-                        if (p.LastEpoch is { } m && m.Epoch > printed)
-                        {
-                            printed = m.Epoch;
-                            AnsiConsole.MarkupLine(Markup.Escape(EpochLine(m)));
-                        }
-                        if (p.Phase == TrainingPhase.Finished) task.Value = task.MaxValue;
-                    });
-                    result = TrainingJob.Run(spec, progress, cancellation.Token, Log);
+                        printed = m.Epoch;
+                        AnsiConsole.MarkupLine(Markup.Escape(EpochLine(m)));
+                    }
+                    if (p.Phase == TrainingPhase.Finished) task.Value = task.MaxValue;
                 });
-            return result!;
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
+                result = TrainingJob.Run(spec, progress, cancellation, Log);
+            });
+        return result!;
     }
 
     private static string Pct(double? v) => v is double d ? (100 * d).ToString("0.0", CultureInfo.InvariantCulture) + "%" : "-";

@@ -38,19 +38,20 @@ public static class DemoCommand
             if (result.GetValue(fresh) && Directory.Exists(outDir))
                 Directory.Delete(outDir, recursive: true);
 
-            var spec = FashionMnistProvider.Ensure(result.GetValue(data), Log);
+            var spec = FashionMnistInstaller.Ensure(result.GetValue(data), Log);
             var (backbonePath, source) = ResolveBackbone(result.GetValue(backbone), result.GetValue(pretrain), spec, result.GetValue(device)!, Log);
             AnsiConsole.MarkupLine(Markup.Escape($"adapt demo ({plan.Name}): {string.Join(", ", plan.Methods.Select(DemoStudy.MethodName))} prompt tuning on {spec}, eps {plan.Eps}; backbone {backbonePath}"));
 
             var study = new DemoStudy(plan, backbonePath, spec, outDir, result.GetValue(device)!, Log);
-            var demo = study.Run(
-                TrainingConsole.Run,
-                (evaluator, x, y, title) =>
-                {
-                    AnsiConsole.MarkupLine($"[bold]{Markup.Escape(title)}[/]");
-                    return EvaluationConsole.Run(evaluator, x, y, null, _ => { }, CancellationToken.None);
-                },
-                source);
+            DemoResult demo;
+            try
+            {
+                demo = study.Run(TrainingConsole.Run, EvaluationConsole.Driver, source);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new OperationCanceledException($"interrupted: finished work is kept in {outDir}; run the same command again to continue");
+            }
             DemoReport.Write(outDir, demo);
             AnsiConsole.WriteLine();
             AnsiConsole.Write(new Markup(Markup.Escape(DemoReport.Table(demo))));

@@ -84,7 +84,7 @@ public static class InfoCommand
             throw new ArgumentException("--images and --epochs must be >= 1 and --steps >= 0");
         var inv = CultureInfo.InvariantCulture;
         var c = vit.Config;
-        var perImage = FlopCounter.TrainingStep(c, vit.PromptConfig, kind, steps, set);
+        var perImage = TrainingFlops.Step(c, vit.PromptConfig, kind, steps, set);
         var total = perImage * images * epochs;
         AnsiConsole.WriteLine(string.Create(inv,
             $"FLOPs per image: forward {FlopCounter.Forward(c, vit.PromptConfig) / 1e9:0.###} G, attack step {FlopCounter.AttackStep(c, vit.PromptConfig) / 1e9:0.###} G, " +

@@ -42,7 +42,7 @@ public static class StudyCommand
                 throw new FileNotFoundException($"backbone file not found: {backbonePath}");
             var (shardSpec, shardOrigin) = ShardEnvironment.Resolve(result.GetValue(shard));
             var selected = Select(plan, result.GetValue(runs), shardSpec);
-            var spec = FashionMnistProvider.Ensure(result.GetValue(data), Log);
+            var spec = FashionMnistInstaller.Ensure(result.GetValue(data), Log);
             var runner = new StudyRunner(plan, backbonePath, spec, outDir, result.GetValue(device)!, Log, backboneLabel);
 
             if (result.GetValue(list))
@@ -55,12 +55,15 @@ public static class StudyCommand
             {
                 var shardNote = shardSpec is null ? "" : $", shard {shardSpec} ({shardOrigin})";
                 AnsiConsole.MarkupLine(Markup.Escape($"adapt study ({plan.Name}): {selected.Count} of {plan.Runs.Count} runs{shardNote} on {spec}, backbone {backboneLabel}, output {outDir}"));
-                foreach (var run in selected)
-                    runner.Run(run, TrainingConsole.Run, (evaluator, x, y, title) =>
-                    {
-                        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(title)}[/]");
-                        return EvaluationConsole.Run(evaluator, x, y, null, _ => { }, CancellationToken.None);
-                    });
+                try
+                {
+                    foreach (var run in selected)
+                        runner.Run(run, TrainingConsole.Run, EvaluationConsole.Driver);
+                }
+                catch (OperationCanceledException)
+                {
+                    throw new OperationCanceledException($"interrupted: finished work is kept in {outDir}; run the same command again to continue");
+                }
             }
 
             var finished = new List<StudyRunResult>();

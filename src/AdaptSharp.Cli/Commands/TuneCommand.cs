@@ -95,8 +95,8 @@ public static class TuneCommand
     {
         if (result.OutputPath is null)
         {
-            AnsiConsole.MarkupLine($"[yellow]interrupted[/]: checkpoint saved in {Markup.Escape(result.RunDirectory)}; continue with the same command and --resume");
-            return 130;
+            Console.Error.WriteLine($"adapt: interrupted: checkpoint saved in {result.RunDirectory}; continue with the same command and --resume");
+            return Interruption.ExitCode;
         }
         AnsiConsole.MarkupLine($"wrote [bold]{Markup.Escape(result.OutputPath)}[/]{(result.ExtraPromptPath is null ? "" : $" and {Markup.Escape(result.ExtraPromptPath)}")}");
         AnsiConsole.MarkupLine($"run folder {Markup.Escape(result.RunDirectory)} (metrics.jsonl, config.json, checkpoint); plot it with: adapt plot {Markup.Escape(result.RunDirectory)}");

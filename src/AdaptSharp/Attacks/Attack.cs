@@ -46,16 +46,7 @@ public abstract class Attack
             return new AttackRandom(Seed);
         var k = calls++;
         // splitmix64 of (seed, call) so neighbouring calls get unrelated streams
-        var z = unchecked((ulong)Seed + 0x9E3779B97F4A7C15UL * (ulong)(k + 1));
-        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
-        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
-        return new AttackRandom(unchecked((long)(z ^ (z >> 31))));
-    }
-
-    public void ResetCounters()
-    {
-        GradientEvaluations = 0;
-        Queries = 0;
+        return new AttackRandom(unchecked((long)Data.DeterministicRandom.Mix((ulong)Seed + 0x9E3779B97F4A7C15UL * (ulong)(k + 1))));
     }
 
     /// <summary>

@@ -102,14 +102,4 @@ public static class Losses
         var clean = cleanLogits.detach();
         return (adv, _) => KlPerSample(clean, adv);
     }
-
-    /// <summary>Looks a loss up by name: ce, cw (floored at -10), margin (no floor), dlr.</summary>
-    public static Func<Tensor, Tensor, Tensor> ByName(string name) => name.Trim().ToLowerInvariant() switch
-    {
-        "ce" or "xent" or "cross-entropy" => CrossEntropy,
-        "cw" => Cw(),
-        "margin" => Cw(double.PositiveInfinity),
-        "dlr" => Dlr,
-        _ => throw new ArgumentException($"unknown attack loss '{name}': expected ce, cw, margin or dlr"),
-    };
 }

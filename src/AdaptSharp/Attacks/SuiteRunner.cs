@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace AdaptSharp.Attacks;
 
-/// <summary>Runs one attack over a data set in batches and scores it; shared by AutoAttack and AttackSuite.</summary>
+/// <summary>Runs one stage of a standalone <see cref="AutoAttack"/> over its points in batches and scores it.</summary>
 internal static class SuiteRunner
 {
     /// <param name="attackMask">(N) bool: points to attack (read before anything is updated).</param>
@@ -26,24 +26,13 @@ internal static class SuiteRunner
         var idxAll = TensorOps.Indices(attacked);
         var total = idxAll.shape[0];
         var maxNorm = 0.0;
-        var components = attack is AutoAttack ? new ComponentAccumulator(n) : null;
         for (long start = 0; start < total; start += batchSize)
         {
             using var batchScope = NewDisposeScope();
             var idx = idxAll.slice(0, start, Math.Min(start + batchSize, total), 1);
             var x = clean.index_select(0, idx);
             var y = labels.index_select(0, idx);
-            Tensor a;
-            if (attack is AutoAttack aa)
-            {
-                var (inner, innerAdv) = aa.Run(generating, scoring, x, y);
-                components!.Add(inner, idx.cpu().data<long>().ToArray());
-                a = innerAdv;
-            }
-            else
-            {
-                a = attack.Perturb(generating, x, y);
-            }
+            var a = attack.Perturb(generating, x, y);
             maxNorm = Math.Max(maxNorm, threat.Validate(a, x));
             Tensor broken;
             using (no_grad())
@@ -62,50 +51,6 @@ internal static class SuiteRunner
         var own = n == 0 ? 0.0 : attackedFlags.Zip(fooledFlags, (at, f) => at && !f).Count(b => b) / (double)n;
         return new AttackStageResult(attack.Name, cascade, attack.Seed, attackedFlags, fooledFlags, robustFlags,
             cascade ? cumulative : own, cumulative, maxNorm, watch.Elapsed,
-            attack.GradientEvaluations - gradBefore, attack.Queries - queriesBefore, components?.Build(attackedFlags));
-    }
-
-    /// <summary>Gathers an AutoAttack's per-batch stage results into whole-data-set flags.</summary>
-    private sealed class ComponentAccumulator(int n)
-    {
-        private readonly List<(string Name, long Seed, bool[] Attacked, bool[] Fooled)> stages = new();
-        private readonly List<(double MaxNorm, TimeSpan Elapsed, long Grads, long Queries)> totals = new();
-
-        public void Add(AutoAttackResult inner, long[] globalIndex)
-        {
-            for (var j = 0; j < inner.Stages.Count; j++)
-            {
-                var stage = inner.Stages[j];
-                if (stages.Count <= j)
-                {
-                    stages.Add((stage.Name, stage.Seed, new bool[n], new bool[n]));
-                    totals.Add((0, TimeSpan.Zero, 0, 0));
-                }
-                for (var i = 0; i < globalIndex.Length; i++)
-                {
-                    stages[j].Attacked[globalIndex[i]] |= stage.Attacked[i];
-                    stages[j].Fooled[globalIndex[i]] |= stage.Fooled[i];
-                }
-                var t = totals[j];
-                totals[j] = (Math.Max(t.MaxNorm, stage.MaxPerturbation), t.Elapsed + stage.Elapsed,
-                    t.Grads + stage.GradientEvaluations, t.Queries + stage.Queries);
-            }
-        }
-
-        public IReadOnlyList<AttackStageResult> Build(bool[] attackedByAutoAttack)
-        {
-            var robust = attackedByAutoAttack.ToArray();
-            var result = new List<AttackStageResult>();
-            for (var j = 0; j < stages.Count; j++)
-            {
-                var (name, seed, attacked, fooled) = stages[j];
-                robust = robust.Zip(fooled, (r, f) => r && !f).ToArray();
-                var accuracy = n == 0 ? 0.0 : robust.Count(r => r) / (double)n;
-                var t = totals[j];
-                result.Add(new AttackStageResult(name, true, seed, attacked, fooled, robust, accuracy, accuracy,
-                    t.MaxNorm, t.Elapsed, t.Grads, t.Queries));
-            }
-            return result;
-        }
+            attack.GradientEvaluations - gradBefore, attack.Queries - queriesBefore);
     }
 }

@@ -106,7 +106,9 @@ public static class ModelLoader
         {
             classes = info!.Config!.NumClasses;
             if (request.Classes is int c && c != classes)
-                throw new ArgumentException($"--classes {c} contradicts the prompt file {promptFile}, whose trained head has {classes} classes: drop --classes");
+                throw new ArgumentException(request.Use == ModelUse.Training
+                    ? $"the training data has {c} classes but the prompt file {promptFile} has a trained {classes}-class head: continue from prompts tuned on this data"
+                    : $"--classes {c} contradicts the prompt file {promptFile}, whose trained head has {classes} classes: drop --classes");
         }
         else
         {

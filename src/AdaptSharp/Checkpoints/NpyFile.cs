@@ -1,3 +1,4 @@
+using AdaptSharp.IO;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;

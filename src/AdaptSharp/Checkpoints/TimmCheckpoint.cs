@@ -162,7 +162,9 @@ public static partial class TimmCheckpoint
             return $"the checkpoint has no head; new {classes}-class head";
         if (weight is null || bias is null)
             return $"the checkpoint has only {(weight is null ? HeadBiasName : HeadWeightName)}";
-        if (weight.dim() == 2 && weight.shape[0] != classes)
+        if (weight.dim() != 2 || weight.shape[1] != model.Config.Width)
+            return $"the checkpoint's head.weight has shape {Shape(weight)}, not [classes,{model.Config.Width}]; new {classes}-class head";
+        if (weight.shape[0] != classes)
             return $"checkpoint head {weight.shape[0]} classes -> new {classes}-class head";
         if (!weight.shape.SequenceEqual(model.Head.weight!.shape) || !bias.shape.SequenceEqual(model.Head.bias!.shape))
             return $"the checkpoint head has shape {Shape(weight)}, the model {Shape(model.Head.weight!)}; new {classes}-class head";

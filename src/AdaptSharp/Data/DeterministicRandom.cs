@@ -87,7 +87,12 @@ public sealed class DeterministicRandom
     private static ulong SplitMix64(ref ulong x)
     {
         x = unchecked(x + 0x9E3779B97F4A7C15UL);
-        var z = x;
+        return Mix(x);
+    }
+
+    /// <summary>splitmix64's output function: the project's one seed mixer (derived per-batch and per-call seeds).</summary>
+    public static ulong Mix(ulong z)
+    {
         z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
         z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
         return z ^ (z >> 31);

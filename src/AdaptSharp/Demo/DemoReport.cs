@@ -1,3 +1,4 @@
+using AdaptSharp.IO;
 using AdaptSharp.Attacks;
 using System.Globalization;
 using System.Text;
@@ -17,12 +18,12 @@ public static class DemoReport
 
     public sealed record Row(
         string Method, long Trainable, double TrainablePercent, long PromptFileBytes, double Clean,
-        double PgdAgnostic, double PgdAdaptive, double AutoAttack, int AutoAttackPoints, int Flags, double TrainSeconds);
+        double PgdAgnostic, double PgdAdaptive, double AutoAttack, int AutoAttackPoints, int Flags, double TrainSeconds, int PgdPoints);
 
     public static IReadOnlyList<Row> Rows(DemoResult result) => result.Methods.Select(m => new Row(
         m.Method, m.Parameters.Trainable, m.Parameters.TrainablePercent, m.PromptFileBytes, m.Pgd.CleanAccuracy,
         Accuracy(m.Pgd, DemoStudy.PgdAttack, AttackSource.Agnostic), Accuracy(m.Pgd, DemoStudy.PgdAttack, AttackSource.Adaptive),
-        m.AutoAttack.RobustAccuracy, m.AutoAttack.N, m.Pgd.Checklist.Count(c => c.Status == CheckStatus.Flagged), m.TrainSeconds)).ToList();
+        m.AutoAttack.RobustAccuracy, m.AutoAttack.N, m.Pgd.Checklist.Count(c => c.Status == CheckStatus.Flagged), m.TrainSeconds, m.Pgd.N)).ToList();
 
     private static double Accuracy(RobustnessReport report, string attack, AttackSource source) =>
         report.Find(attack, source)?.RobustAccuracy ?? double.NaN;
@@ -105,9 +106,10 @@ public static class DemoReport
         if (at is not null)
         {
             var gap = at.PgdAgnostic - at.PgdAdaptive;
-            lines.Add(gap > 0.02
+            var thresholds = new ChecklistThresholds();
+            lines.Add(thresholds.IsClearlyBelow(at.PgdAdaptive, at.PgdAgnostic, at.PgdPoints)
                 ? $"Prompt-agnostic AT looks robust when the attack ignores its prompts ({Pct(at.PgdAgnostic)}) but falls to {Pct(at.PgdAdaptive)} under the adaptive attack: a gap of {Pct(gap)}, the paper's gradient-obfuscation finding."
-                : $"Prompt-agnostic AT: {Pct(at.PgdAgnostic)} under the prompt-agnostic attack vs {Pct(at.PgdAdaptive)} adaptive (gap {Pct(gap)}); here the prompt-agnostic evaluation did not overstate robustness by more than 2 points.");
+                : $"Prompt-agnostic AT: {Pct(at.PgdAgnostic)} under the prompt-agnostic attack vs {Pct(at.PgdAdaptive)} adaptive (gap {Pct(gap)}); here the prompt-agnostic evaluation did not overstate robustness clearly (by more than {Pct(thresholds.ClearGap(at.PgdAgnostic, at.PgdAdaptive, at.PgdPoints))} on {at.PgdPoints} points).");
         }
         if (adapt is not null)
         {
@@ -134,7 +136,7 @@ public static class DemoReport
             result.TotalSeconds,
             result.Machine,
             result.CreatedUtc,
-        }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
+        }, ReportJson.Options);
         AtomicFile.WriteAllText(Path.Combine(directory, JsonFile), json);
         WritePlot(result, Path.Combine(directory, PlotFile));
         AtomicFile.WriteAllText(Path.Combine(directory, MarkdownFile), Markdown(result));

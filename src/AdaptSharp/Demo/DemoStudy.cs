@@ -57,7 +57,7 @@ public sealed class DemoStudy
     /// <summary>Runs every method; already finished artifacts and reports in the output folder are reused.</summary>
     public DemoResult Run(
         Func<TrainingJobSpec, TrainingJobResult> train,
-        Func<RobustnessEvaluator, Tensor, Tensor, string, EvaluationResult> evaluate,
+        EvaluationDriver evaluate,
         string backboneSource)
     {
         var clock = Stopwatch.StartNew();
@@ -74,31 +74,17 @@ public sealed class DemoStudy
                 var name = MethodName(method);
                 var promptFile = Path.Combine(outputDirectory, "prompts", $"{name}.safetensors");
                 var runDirectory = Path.Combine(outputDirectory, "runs", name);
-                var reused = File.Exists(promptFile);
-                if (!File.Exists(promptFile))
+                var reused = ResumableTuning.Run(new TrainingJobSpec
                 {
-                    if (Directory.Exists(runDirectory))
-                        Directory.Delete(runDirectory, recursive: true); // an interrupted earlier attempt
-                    Directory.CreateDirectory(Path.GetDirectoryName(promptFile)!);
-                    log($"tuning prompts: {name}");
-                    var job = train(new TrainingJobSpec
-                    {
-                        BackbonePath = backbone,
-                        Data = data,
-                        Recipe = RecipeFor(method),
-                        OutputPath = promptFile,
-                        RunDirectory = runDirectory,
-                        Device = device,
-                        Seed = plan.Seed,
-                        TrainLimit = plan.TrainImages,
-                    });
-                    if (job.OutputPath is null)
-                        throw new OperationCanceledException("demo interrupted during training");
-                }
-                else
-                {
-                    log($"reusing {promptFile}");
-                }
+                    BackbonePath = backbone,
+                    Data = data,
+                    Recipe = RecipeFor(method),
+                    OutputPath = promptFile,
+                    RunDirectory = runDirectory,
+                    Device = device,
+                    Seed = plan.Seed,
+                    TrainLimit = plan.TrainImages,
+                }, train, name, log);
                 // Summed over the run's epochs, so a reused (or resumed) tuning reports the time it took when it ran.
                 var trainSeconds = EpochMetrics.TotalSeconds(Path.Combine(runDirectory, Trainer.MetricsFileName));
 
@@ -113,7 +99,7 @@ public sealed class DemoStudy
                 var pgd = CachedEvaluation.Run(Path.Combine(outputDirectory, "eval", name, "pgd"), model, x, y, evaluate, new EvaluationOptions
                 {
                     Threat = threat,
-                    Attacks = ["clean", PgdAttack],
+                    Attacks = AttackSpec.ParseList($"clean,{PgdAttack}"),
                     Sources = [AttackSource.Adaptive, AttackSource.Agnostic],
                     Seed = plan.Seed,
                     BatchSize = plan.EvalBatchSize,
@@ -129,7 +115,7 @@ public sealed class DemoStudy
                 var autoAttack = CachedEvaluation.Run(Path.Combine(outputDirectory, "eval", name, "autoattack"), model, xa, ya, evaluate, new EvaluationOptions
                 {
                     Threat = threat,
-                    Attacks = ["clean", "autoattack"],
+                    Attacks = AttackSpec.ParseList("clean,autoattack"),
                     Sources = [AttackSource.Adaptive],
                     Seed = plan.Seed,
                     BatchSize = plan.EvalBatchSize,

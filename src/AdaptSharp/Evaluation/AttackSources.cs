@@ -13,11 +13,4 @@ public static class AttackSources
     };
 
     public static string Format(AttackSource source) => source == AttackSource.Adaptive ? "adaptive" : "agnostic";
-
-    public static AttackSource ParseOne(string text) => text.Trim().ToLowerInvariant() switch
-    {
-        "adaptive" => AttackSource.Adaptive,
-        "agnostic" => AttackSource.Agnostic,
-        _ => throw new ArgumentException($"bad source '{text}': expected adaptive or agnostic"),
-    };
 }

@@ -1,9 +1,10 @@
 using AdaptSharp.Attacks;
+using AdaptSharp.Cluster;
 
 namespace AdaptSharp.Evaluation;
 
 /// <summary>
-/// What to evaluate. <see cref="Attacks"/>: suite names (see <see cref="AttackCatalog"/>); clean is always
+/// What to evaluate (see <see cref="EvalPlanner"/> for the plan it makes). <see cref="Attacks"/>: the suite; clean is always
 /// evaluated first. <see cref="Sources"/>: adaptive and/or agnostic for white-box attacks. <see cref="RunChecks"/>:
 /// run the checklist's extra attacks (PGD with 5x steps and 2 restarts, PGD at <see cref="LargeEps"/>, input
 /// gradients) on the first <see cref="CheckPoints"/> points. <see cref="EpsSweep"/>: eps values at which
@@ -14,7 +15,7 @@ public sealed record EvaluationOptions
 {
     public required ThreatModel Threat { get; init; }
 
-    public IReadOnlyList<string> Attacks { get; init; } = ["clean", "fgsm", "pgd10"];
+    public IReadOnlyList<AttackSpec> Attacks { get; init; } = [new CleanSpec(), new FgsmSpec(false), new PgdSpec(10)];
 
     public IReadOnlyList<AttackSource> Sources { get; init; } = [AttackSource.Adaptive];
 
@@ -32,13 +33,19 @@ public sealed record EvaluationOptions
     public IReadOnlyList<double> EpsSweep { get; init; } = [];
 
     /// <summary>Null: the suite's first PGD attack, else pgd10.</summary>
-    public string? SweepAttack { get; init; }
+    public AttackSpec? SweepAttack { get; init; }
 
     public ChecklistThresholds Thresholds { get; init; } = new();
 
     public string Data { get; init; } = "";
 
     public string Split { get; init; } = "test";
+
+    /// <summary>
+    /// Run only this shard's contiguous range of batches (of every run of the plan, by batch index), leaving the other
+    /// points not done; null = everything. <see cref="Cluster.ShardMerger"/> joins the shards.
+    /// </summary>
+    public ShardSpec? Shard { get; init; }
 
     /// <summary>Model label in the report; null = the model config's name.</summary>
     public string? ModelName { get; init; }
@@ -49,27 +56,8 @@ public sealed record EvaluationOptions
         if (CheckPoints < 1) throw new ArgumentException($"check points must be >= 1, got {CheckPoints}");
         if (Sources.Count == 0) throw new ArgumentException("name at least one attack source");
         if (Attacks.Count == 0) throw new ArgumentException("name at least one attack");
-        foreach (var a in Attacks) AttackCatalog.Normalize(a);
-        if (SweepAttack is not null) AttackCatalog.Normalize(SweepAttack);
+        if (SweepAttack is CleanSpec) throw new ArgumentException("the sweep attack cannot be clean");
         if (EpsSweep.Any(e => !(e >= 0) || double.IsInfinity(e))) throw new ArgumentException("sweep eps values must be finite and >= 0");
         if (LargeEps is { } l && !(l > 0)) throw new ArgumentException("large eps must be > 0");
-    }
-
-    /// <summary>The suite's columns in order: clean first, then each attack for each applicable source.</summary>
-    public IReadOnlyList<SuiteColumn> Columns()
-    {
-        var names = Attacks.Select(AttackCatalog.Normalize).Distinct().ToList();
-        var columns = new List<SuiteColumn> { new(AttackCatalog.Clean, AttackSource.Adaptive) };
-        foreach (var name in names.Where(n => !AttackCatalog.IsClean(n)))
-        {
-            if (!AttackCatalog.IsWhiteBox(name))
-            {
-                columns.Add(new SuiteColumn(name, AttackSource.Adaptive));
-                continue;
-            }
-            foreach (var source in Sources.Distinct())
-                columns.Add(new SuiteColumn(name, source));
-        }
-        return columns;
     }
 }

@@ -33,14 +33,14 @@ public static class MaskingChecklist
     /// </summary>
     public static IReadOnlyList<CheckResult> Evaluate(
         IReadOnlyList<AttackResult> attacks, int n, IReadOnlyList<SubsetRun> checkRuns, GradientStatistics? gradients,
-        bool hasPrompts, ChecklistThresholds thresholds)
+        bool hasPrompts, ChecklistThresholds thresholds, IReadOnlyList<RunRecord>? runs = null)
     {
         var complete = attacks.Where(a => a.PointsDone == n && n > 0).ToList();
         return
         [
             AdaptiveVersusAgnostic(complete, n, checkRuns, hasPrompts, thresholds),
             FgsmVersusPgd(complete, n, checkRuns, thresholds),
-            BlackBoxVersusWhiteBox(complete, n, thresholds),
+            BlackBoxVersusWhiteBox(complete, n, runs ?? [], thresholds),
             LargeEps(checkRuns, thresholds),
             Convergence(checkRuns, thresholds),
             Gradients(gradients, thresholds),
@@ -57,7 +57,7 @@ public static class MaskingChecklist
         string label;
         double adaptive, agnostic;
         int m;
-        var gap = SourceGap.From(attacks, n).OrderByDescending(g => AttackCatalog.IsPgd(g.Attack)).FirstOrDefault();
+        var gap = SourceGap.From(attacks, n).OrderByDescending(g => AttackSpec.Parse(g.Attack) is PgdSpec).FirstOrDefault();
         if (gap is not null)
         {
             (label, adaptive, agnostic, m) = (gap.Attack, gap.Adaptive, gap.Agnostic, n);
@@ -83,8 +83,8 @@ public static class MaskingChecklist
         const int number = 2;
         foreach (var source in new[] { AttackSource.Adaptive, AttackSource.Agnostic })
         {
-            var fgsm = attacks.FirstOrDefault(a => AttackCatalog.IsFgsm(a.Name) && a.Source == source);
-            var pgd = attacks.FirstOrDefault(a => AttackCatalog.IsPgd(a.Name) && a.Source == source);
+            var fgsm = attacks.FirstOrDefault(a => AttackSpec.Parse(a.Name) is FgsmSpec && a.Source == source);
+            var pgd = attacks.FirstOrDefault(a => AttackSpec.Parse(a.Name) is PgdSpec && a.Source == source);
             if (fgsm is null || pgd is null)
                 continue;
             var flagged = t.IsClearlyBelow(fgsm.RobustAccuracy, pgd.RobustAccuracy, n);
@@ -103,18 +103,38 @@ public static class MaskingChecklist
             $"(clear above {Pts(t.ClearGap(subsetPgd.Accuracy, subsetFgsm.Accuracy, m))}, n={m})");
     }
 
-    private static CheckResult BlackBoxVersusWhiteBox(List<AttackResult> attacks, int n, ChecklistThresholds t)
+    private static CheckResult BlackBoxVersusWhiteBox(List<AttackResult> attacks, int n, IReadOnlyList<RunRecord> runs, ChecklistThresholds t)
     {
         const int number = 3;
-        var blackBox = attacks.Where(a => AttackCatalog.IsBlackBox(a.Name)).OrderBy(a => a.RobustAccuracy).FirstOrDefault();
-        var whiteBox = attacks.Where(a => AttackCatalog.IsWhiteBox(a.Name) && a.Source == AttackSource.Adaptive)
+        var blackBox = attacks.Where(a => AttackSpec.Parse(a.Name).IsBlackBox).OrderBy(a => a.RobustAccuracy).FirstOrDefault();
+        var whiteBox = attacks.Where(a => AttackSpec.Parse(a.Name).IsWhiteBox && a.Source == AttackSource.Adaptive)
             .OrderBy(a => a.RobustAccuracy).FirstOrDefault();
         if (blackBox is null || whiteBox is null)
-            return NotRun(number, "needs a black-box attack (square or rays) and an adaptive white-box attack");
+            return CascadeBlackBox(runs, t) ?? NotRun(number, "needs a black-box attack (square or rays) and an adaptive white-box attack");
         var flagged = t.IsClearlyBelow(blackBox.RobustAccuracy, whiteBox.RobustAccuracy, n);
         return Result(number, flagged,
             $"best black-box {blackBox.Name} {Pct(blackBox.RobustAccuracy)} vs best white-box {whiteBox.Name} {Pct(whiteBox.RobustAccuracy)} " +
             $"(clear above {Pts(t.ClearGap(whiteBox.RobustAccuracy, blackBox.RobustAccuracy, n))}, n={n})");
+    }
+
+    /// <summary>
+    /// Item 3 from an AutoAttack cascade (as AutoAttack itself warns): its black-box stage attacks the points its
+    /// white-box stages left robust, so any clear drop there is robustness that only held against gradients.
+    /// </summary>
+    private static CheckResult? CascadeBlackBox(IReadOnlyList<RunRecord> runs, ChecklistThresholds t)
+    {
+        for (var i = 1; i < runs.Count; i++)
+        {
+            var (before, stage) = (runs[i - 1], runs[i]);
+            if (stage.Role != RunRole.Stage || before.Role != RunRole.Stage || stage.Source != AttackSource.Adaptive || stage.Done != stage.Points || before.Done != before.Points
+                || !AttackSpec.Parse(stage.Attack).IsBlackBox || !stage.Key.StartsWith(before.Key.Split(':')[0], StringComparison.Ordinal))
+                continue;
+            var flagged = t.IsClearlyBelow(stage.Accuracy, before.Accuracy, stage.Points);
+            return Result(3, flagged,
+                $"{stage.Attack} after the white-box stages: {Pct(before.Accuracy)} -> {Pct(stage.Accuracy)} " +
+                $"({before.Robust - stage.Robust} point(s) only the black-box stage broke; clear above {Pts(t.ClearGap(before.Accuracy, stage.Accuracy, stage.Points))}, n={stage.Points})");
+        }
+        return null;
     }
 
     private static CheckResult LargeEps(IReadOnlyList<SubsetRun> runs, ChecklistThresholds t)
@@ -148,10 +168,11 @@ public static class MaskingChecklist
         const int number = 6;
         if (g is null)
             return NotRun(number, "checklist runs skipped (--no-checks)");
-        var flagged = g.NonFiniteGradientPoints > 0 || g.ZeroFraction > t.ZeroGradientFraction;
+        var flagged = g.NonFiniteGradientPoints > 0 || g.ZeroFraction > t.ZeroGradientFraction || g.RandomizedOutput;
         return Result(number, flagged,
             $"{g.ZeroGradientPoints} of {g.Points} points with all-zero input gradient (flag above {Pct(t.ZeroGradientFraction)}), " +
-            $"{g.NonFiniteGradientPoints} with NaN/inf, mean |grad| {g.MeanAbsGradient.ToString("G3", CultureInfo.InvariantCulture)}");
+            $"{g.NonFiniteGradientPoints} with NaN/inf, mean |grad| {g.MeanAbsGradient.ToString("G3", CultureInfo.InvariantCulture)}" +
+            (g.RandomizedOutput ? "; f_P's output is randomised (two forwards differ): use autoattack-rand (EOT)" : ""));
     }
 
     private static CheckResult Result(int number, bool flagged, string detail) =>

@@ -80,8 +80,8 @@ public static class ReportMarkdown
 
     /// <summary>"f_P" for clean accuracy, "adaptive (f_P)" or "agnostic (f_0)" otherwise; black-box attacks query f_P.</summary>
     public static string SourceLabel(AttackResult a) =>
-        AttackCatalog.IsClean(a.Name) ? "f_P"
-        : AttackCatalog.IsBlackBox(a.Name) ? "black-box on f_P"
+        AttackSpec.Parse(a.Name) is CleanSpec ? "f_P"
+        : AttackSpec.Parse(a.Name).IsBlackBox ? "black-box on f_P"
         : a.Source == AttackSource.Adaptive ? "adaptive (f_P)" : "agnostic (f_0)";
 
     internal static string Pct(double fraction) => (100.0 * fraction).ToString("0.00", CultureInfo.InvariantCulture) + "%";

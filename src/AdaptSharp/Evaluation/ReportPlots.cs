@@ -1,3 +1,4 @@
+using AdaptSharp.IO;
 using AdaptSharp.Attacks;
 using System.Globalization;
 using AdaptSharp.Checkpoints;

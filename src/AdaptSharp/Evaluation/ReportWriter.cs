@@ -1,3 +1,4 @@
+using AdaptSharp.IO;
 using AdaptSharp.Checkpoints;
 using static TorchSharp.torch;
 

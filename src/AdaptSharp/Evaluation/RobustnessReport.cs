@@ -9,7 +9,10 @@ namespace AdaptSharp.Evaluation;
 /// </summary>
 public sealed record RobustnessReport
 {
-    public int FormatVersion { get; init; } = 1;
+    /// <summary>2: runs by key with per-run flags (flags.npy's columns are <see cref="Runs"/>).</summary>
+    public const int CurrentFormat = 2;
+
+    public int FormatVersion { get; init; } = CurrentFormat;
 
     public required string Model { get; init; }
 
@@ -52,6 +55,15 @@ public sealed record RobustnessReport
     public GradientStatistics? Gradients { get; init; }
 
     public IReadOnlyList<EpsSweepPoint> EpsSweep { get; init; } = [];
+
+    /// <summary>Every run of the plan (suite columns first, in order): the columns of flags.npy.</summary>
+    public IReadOnlyList<RunRecord> Runs { get; init; } = [];
+
+    /// <summary>"K/N" when this is the state of one shard (its batches only; see <see cref="EvaluationOptions.Shard"/>); null otherwise.</summary>
+    public string? Shard { get; init; }
+
+    /// <summary>N when this report was merged from N shards by <see cref="Cluster.ShardMerger"/>; null otherwise.</summary>
+    public int? MergedShards { get; init; }
 
     public bool Complete { get; init; }
 

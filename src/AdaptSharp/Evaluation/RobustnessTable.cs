@@ -21,7 +21,7 @@ public static class RobustnessTable
 
     public static string Header(IReadOnlyList<SuiteColumn> columns)
     {
-        var names = columns.Select(c => AttackCatalog.IsWhiteBox(c.Attack) ? $"{c.Attack} ({AttackSources.Format(c.Source)})" : c.Attack);
+        var names = columns.Select(c => AttackSpec.Parse(c.Attack).IsWhiteBox ? $"{c.Attack} ({AttackSources.Format(c.Source)})" : c.Attack);
         return $"| method | {string.Join(" | ", names)} | worst case | n |\n|---|{string.Concat(columns.Select(_ => "---:|"))}---:|---:|";
     }
 

@@ -1,5 +1,4 @@
 using AdaptSharp.Models;
-using AdaptSharp.Training;
 
 namespace AdaptSharp.Runtime;
 
@@ -63,27 +62,6 @@ public static class FlopCounter
         if (trainable.HasFlag(TrainableSet.PatchEmbed) || trainable.HasFlag(TrainableSet.Backbone)) weights += PatchEmbedding(c);
         if (trainable.HasFlag(TrainableSet.Backbone)) weights += c.Depth * BlockLinear(c, t);
         return activations + weights;
-    }
-
-    /// <summary>
-    /// One training step of an objective, per image of the batch: the inner attack (<paramref name="steps"/>
-    /// attack steps on f_P for adapt-*, on f_0 otherwise; one for N-FGSM; plus the clean forward TRADES uses as
-    /// its KL target) and the outer loss's forward and backward on one (at, nfgsm, natural) or two (clean and
-    /// adversarial) images per input image.
-    /// </summary>
-    public static double TrainingStep(VitConfig c, PromptConfig prompts, ObjectiveKind kind, int steps, TrainableSet trainable)
-    {
-        var outer = Forward(c, prompts) + TrainingBackward(c, prompts, trainable);
-        return kind switch
-        {
-            ObjectiveKind.Natural => outer,
-            ObjectiveKind.At => steps * AttackStep(c, prompts, false) + outer,
-            ObjectiveKind.Nfgsm => AttackStep(c, prompts, false) + outer,
-            ObjectiveKind.Mart => steps * AttackStep(c, prompts, false) + 2 * outer,
-            ObjectiveKind.Trades => Forward(c, prompts, false) + steps * AttackStep(c, prompts, false) + 2 * outer,
-            ObjectiveKind.AdaptCe or ObjectiveKind.AdaptKl => steps * AttackStep(c, prompts) + 2 * outer,
-            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
-        };
     }
 
     /// <summary>FLOPs of an n x n by n x n matrix product.</summary>

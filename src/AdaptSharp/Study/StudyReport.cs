@@ -1,3 +1,4 @@
+using AdaptSharp.IO;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -26,9 +27,12 @@ public static class StudyReport
     public static int Flags(StudyRunResult r) =>
         r.Main.Checklist.Count(c => c.Status == CheckStatus.Flagged) + (BlackBoxBeatsWhiteBox(r) ? 1 : 0);
 
-    /// <summary>Checklist item 3 for RayS, which runs on a subset: RayS accuracy clearly below adaptive PGD on the same points.</summary>
+    /// <summary>
+    /// Checklist item 3 for RayS, which runs on a subset: RayS accuracy clearly below adaptive PGD on the same points
+    /// (the checklist's one definition of "clearly", <see cref="ChecklistThresholds"/>).
+    /// </summary>
     public static bool BlackBoxBeatsWhiteBox(StudyRunResult r) =>
-        r.Rays is not null && r.RaysPgdAdaptive is double pgd && r.Rays.RobustAccuracy < pgd - 0.02;
+        r.Rays is not null && r.RaysPgdAdaptive is double pgd && new ChecklistThresholds().IsClearlyBelow(r.Rays.RobustAccuracy, pgd, r.Rays.N);
 
     public static string MainTable(IReadOnlyList<StudyRunResult> results)
     {
@@ -166,7 +170,7 @@ public static class StudyReport
                 total = r.Parameters.Total,
                 r.TrainSeconds,
                 clean = r.Main.CleanAccuracy,
-                attacks = r.Main.Attacks.Select(a => new { a.Name, source = a.Source.ToString().ToLowerInvariant(), a.RobustAccuracy }),
+                attacks = r.Main.Attacks.Select(a => new { a.Name, a.Source, a.RobustAccuracy }),
                 autoattack = r.AutoAttack?.RobustAccuracy,
                 autoattackPoints = r.AutoAttack?.N,
                 rays = r.Rays?.RobustAccuracy,
@@ -176,7 +180,7 @@ public static class StudyReport
                 command = command(r.Run),
             }),
             missing = missing.Select(m => m.Id),
-        }, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
+        }, ReportJson.Options);
         Directory.CreateDirectory(directory);
         AtomicFile.WriteAllText(Path.Combine(directory, JsonFile), json);
         AtomicFile.WriteAllText(Path.Combine(directory, MarkdownFile), Markdown(plan, backbone, machine, results, missing, command));

@@ -81,35 +81,22 @@ public sealed class StudyRunner
     /// <summary>Trains (or reuses) and evaluates one run.</summary>
     public StudyRunResult Run(StudyRun run,
         Func<TrainingJobSpec, TrainingJobResult> train,
-        Func<RobustnessEvaluator, Tensor, Tensor, string, EvaluationResult> evaluate)
+        EvaluationDriver evaluate)
     {
         var artifact = ArtifactPath(run);
         var runDirectory = RunDirectory(run);
-        if (!File.Exists(artifact))
+        ResumableTuning.Run(new TrainingJobSpec
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(artifact)!);
-            var resume = File.Exists(Path.Combine(runDirectory, Trainer.CheckpointFileName));
-            log(resume ? $"{run.Id}: resuming training" : $"{run.Id}: training ({run.Label})");
-            var job = train(new TrainingJobSpec
-            {
-                BackbonePath = backbone,
-                Data = data,
-                Recipe = RecipeFor(run),
-                OutputPath = artifact,
-                RunDirectory = runDirectory,
-                Resume = resume,
-                Device = device,
-                Seed = run.Seed,
-                TrainLimit = plan.TrainImages,
-                CommandLine = TuneCommand(run),
-            });
-            if (job.OutputPath is null)
-                throw new OperationCanceledException($"study interrupted while training {run.Id}; run it again to resume");
-        }
-        else
-        {
-            log($"{run.Id}: reusing {artifact}");
-        }
+            BackbonePath = backbone,
+            Data = data,
+            Recipe = RecipeFor(run),
+            OutputPath = artifact,
+            RunDirectory = runDirectory,
+            Device = device,
+            Seed = run.Seed,
+            TrainLimit = plan.TrainImages,
+            CommandLine = TuneCommand(run),
+        }, train, run.Id, log);
 
         var trainSeconds = TrainSeconds(run);
 
@@ -131,7 +118,7 @@ public sealed class StudyRunner
             var main = CachedEvaluation.Run(EvalDirectory(run, "main"), model, xd, yd, evaluate, new EvaluationOptions
             {
                 Threat = threat,
-                Attacks = ["clean", FgsmAttack, PgdAttack, CwAttack],
+                Attacks = AttackSpec.ParseList($"clean,{FgsmAttack},{PgdAttack},{CwAttack}"),
                 Sources = [AttackSource.Adaptive, AttackSource.Agnostic],
                 Seed = run.Seed,
                 BatchSize = plan.EvalBatchSize,
@@ -143,14 +130,14 @@ public sealed class StudyRunner
 
             EvaluationResult? autoAttack = null;
             if (run.AutoAttack)
-                autoAttack = EvaluateSubset(run, "autoattack", model, xd, yd, evaluate, threat, name, plan.AutoAttackPoints, ["clean", "autoattack"],
+                autoAttack = EvaluateSubset(run, "autoattack", model, xd, yd, evaluate, threat, name, plan.AutoAttackPoints, "clean,autoattack",
                     "AutoAttack standard (adaptive)");
 
             EvaluationResult? rays = null;
             double? raysPgd = null;
             if (run.Rays)
             {
-                rays = EvaluateSubset(run, "rays", model, xd, yd, evaluate, threat, name, plan.RaysPoints, ["clean", $"rays{plan.RaysQueries}"],
+                rays = EvaluateSubset(run, "rays", model, xd, yd, evaluate, threat, name, plan.RaysPoints, $"clean,rays{plan.RaysQueries}",
                     $"RayS ({plan.RaysQueries} queries)");
                 raysPgd = SubsetAccuracy(main, PgdAttack, AttackSource.Adaptive, (int)Math.Min(plan.RaysPoints, plan.EvalPoints));
             }
@@ -161,8 +148,8 @@ public sealed class StudyRunner
     }
 
     private EvaluationResult EvaluateSubset(StudyRun run, string part, VisionTransformer model, Tensor x, Tensor y,
-        Func<RobustnessEvaluator, Tensor, Tensor, string, EvaluationResult> evaluate, ThreatModel threat, string name,
-        int points, IReadOnlyList<string> attacks, string title)
+        EvaluationDriver evaluate, ThreatModel threat, string name,
+        int points, string attacks, string title)
     {
         var m = Math.Min(points, (int)x.shape[0]);
         using var xs = x.narrow(0, 0, m);
@@ -170,7 +157,7 @@ public sealed class StudyRunner
         return CachedEvaluation.Run(EvalDirectory(run, part), model, xs, ys, evaluate, new EvaluationOptions
         {
             Threat = threat,
-            Attacks = attacks,
+            Attacks = AttackSpec.ParseList(attacks),
             Sources = [AttackSource.Adaptive],
             Seed = run.Seed,
             BatchSize = plan.EvalBatchSize,

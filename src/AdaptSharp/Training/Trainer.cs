@@ -1,6 +1,8 @@
+using AdaptSharp.IO;
 using System.Diagnostics;
 using System.Globalization;
 using AdaptSharp.Attacks;
+using AdaptSharp.Evaluation;
 using AdaptSharp.Checkpoints;
 using AdaptSharp.Data;
 using AdaptSharp.Models;
@@ -230,32 +232,20 @@ public sealed class Trainer : IDisposable
     {
         if (evaluation is not (var images, var labels))
             throw new InvalidOperationException("no evaluation set was given");
-        var n = (int)images.shape[0];
-        long clean = 0, adaptive = 0, agnostic = 0;
         var attack = Options.EvaluationAttack;
+        var pgd = attack is null ? null : new PgdSpec(attack.Steps, StepSize: attack.StepSize, RandomStart: attack.RandomStart);
         var withAgnostic = attack is not null && Options.EvaluatePromptAgnostic && Model.HasPrompts;
-        var device = Parameters[0].Parameter.device;
-        for (int start = 0, index = 0; start < n; start += Options.EvaluationBatchSize, index++)
+        var report = new RobustnessEvaluator(Model, new EvaluationOptions
         {
-            using var scope = NewDisposeScope();
-            var count = Math.Min(Options.EvaluationBatchSize, n - start);
-            var x = images.narrow(0, start, count).to(device);
-            var y = labels.narrow(0, start, count).to(device);
-            using (no_grad())
-                clean += Model.Forward(x, usePrompts: true).argmax(1).eq(y).sum().ToInt64();
-            if (attack is null) continue;
-            var pgdOptions = new PgdOptions(attack.Steps, attack.StepSize, Start: attack.RandomStart ? PgdStart.Uniform : PgdStart.None);
-            var seed = unchecked((long)DeterministicRandom.Derive(Options.Seed, 2, index));
-            var adv = new Pgd(attack.Threat, pgdOptions, seed, "eval-pgd").Perturb(Model.Prompted, x, y);
-            using (no_grad())
-                adaptive += Model.Forward(adv, usePrompts: true).argmax(1).eq(y).sum().ToInt64();
-            if (!withAgnostic) continue;
-            var advAgnostic = new Pgd(attack.Threat, pgdOptions, seed, "eval-pgd-f0").Perturb(Model.Unprompted, x, y);
-            using (no_grad())
-                agnostic += Model.Forward(advAgnostic, usePrompts: true).argmax(1).eq(y).sum().ToInt64();
-        }
-        double Rate(long c) => n == 0 ? double.NaN : (double)c / n;
-        return (n, Rate(clean), attack is null ? null : Rate(adaptive), withAgnostic ? Rate(agnostic) : null);
+            Threat = attack?.Threat ?? ThreatModel.LInf(0),
+            Attacks = pgd is null ? [new CleanSpec()] : [new CleanSpec(), pgd],
+            Sources = withAgnostic ? [AttackSource.Adaptive, AttackSource.Agnostic] : [AttackSource.Adaptive],
+            Seed = Options.Seed,
+            BatchSize = Options.EvaluationBatchSize,
+            RunChecks = false,
+        }).Run(images, labels).Report;
+        double? Accuracy(AttackSource source) => pgd is null ? null : report.Find(pgd.ToString(), source)?.RobustAccuracy;
+        return (report.N, report.CleanAccuracy, Accuracy(AttackSource.Adaptive), withAgnostic ? Accuracy(AttackSource.Agnostic) : null);
     }
 
     private TrainingProgress Report(TrainingPhase phase, int epoch, EpochMetrics? last = null) =>

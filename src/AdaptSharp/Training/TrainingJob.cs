@@ -1,3 +1,4 @@
+using AdaptSharp.IO;
 using AdaptSharp.Attacks;
 using TorchSharp;
 using System.Globalization;

@@ -23,35 +23,35 @@ public class MiniDemoTests
 
             using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, DemoReport.JsonFile)));
             var rows = json.RootElement.GetProperty("rows").EnumerateArray().ToList();
-            Assert.Equal(["natural", "at", "adapt-ce"], rows.Select(r => r.GetProperty("Method").GetString()));
-            var backboneBytes = json.RootElement.GetProperty("BackboneBytes").GetInt64();
+            Assert.Equal(["natural", "at", "adapt-ce"], rows.Select(r => r.GetProperty("method").GetString()));
+            var backboneBytes = json.RootElement.GetProperty("backbone_bytes").GetInt64();
             foreach (var r in rows)
             {
-                double Get(string name) => r.GetProperty(name).GetDouble();
+                double Get(string name) => r.GetProperty(JsonNamingPolicy.SnakeCaseLower.ConvertName(name)).GetDouble();
                 Assert.InRange(Get("Clean"), 0, 1);
                 // Robust accuracy never exceeds clean accuracy; the worst case over AutoAttack's cascade likewise.
                 Assert.True(Get("PgdAdaptive") <= Get("Clean") + 1e-9);
                 Assert.True(Get("PgdAgnostic") <= Get("Clean") + 1e-9);
                 Assert.InRange(Get("AutoAttack"), 0, 1);
                 Assert.InRange(Get("TrainablePercent"), 0.1, 5);
-                var promptFile = r.GetProperty("PromptFileBytes").GetInt64();
+                var promptFile = r.GetProperty("prompt_file_bytes").GetInt64();
                 Assert.True(promptFile > 0 && promptFile < backboneBytes / 10, "a prompt file must be a small fraction of the backbone");
-                var file = Path.Combine(outDir, "prompts", r.GetProperty("Method").GetString() + ".safetensors");
+                var file = Path.Combine(outDir, "prompts", r.GetProperty("method").GetString() + ".safetensors");
                 var info = PromptFile.ReadInfo(file);
-                Assert.Equal(BackboneFingerprint.OfFile(json.RootElement.GetProperty("Backbone").GetString()!), info.BackboneFingerprint);
+                Assert.Equal(BackboneFingerprint.OfFile(json.RootElement.GetProperty("backbone").GetString()!), info.BackboneFingerprint);
             }
 
             // A second run reuses every artifact and gives the same table.
             Assert.Equal(0, AdaptSharp.Cli.Program.Main(["demo", "--plan", "mini", "--out", outDir, "--device", "cpu"]));
             using var again = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, DemoReport.JsonFile)));
             Assert.Equal(
-                rows.Select(r => r.GetProperty("PgdAdaptive").GetDouble()),
-                again.RootElement.GetProperty("rows").EnumerateArray().Select(r => r.GetProperty("PgdAdaptive").GetDouble()));
+                rows.Select(r => r.GetProperty("pgd_adaptive").GetDouble()),
+                again.RootElement.GetProperty("rows").EnumerateArray().Select(r => r.GetProperty("pgd_adaptive").GetDouble()));
             // ... and reports the training time the reused tunings took when they ran, not this run's zero.
             Assert.Equal(
-                rows.Select(r => r.GetProperty("TrainSeconds").GetDouble()),
-                again.RootElement.GetProperty("rows").EnumerateArray().Select(r => r.GetProperty("TrainSeconds").GetDouble()));
-            Assert.All(rows, r => Assert.True(r.GetProperty("TrainSeconds").GetDouble() > 0));
+                rows.Select(r => r.GetProperty("train_seconds").GetDouble()),
+                again.RootElement.GetProperty("rows").EnumerateArray().Select(r => r.GetProperty("train_seconds").GetDouble()));
+            Assert.All(rows, r => Assert.True(r.GetProperty("train_seconds").GetDouble() > 0));
             Assert.Contains("reused from earlier runs in this folder: natural, at, adapt-ce", File.ReadAllText(Path.Combine(outDir, DemoReport.MarkdownFile)));
         }
         finally

@@ -50,7 +50,7 @@ internal static class EvaluationFixtures
     public static EvaluationOptions Options(params string[] attacks) => new()
     {
         Threat = ThreatModel.LInf(0.1),
-        Attacks = attacks.Length == 0 ? ["clean", "fgsm", "pgd5"] : attacks,
+        Attacks = AttackSpec.ParseList(attacks.Length == 0 ? "clean,fgsm,pgd5" : string.Join(",", attacks)),
         Sources = [AttackSource.Adaptive, AttackSource.Agnostic],
         Seed = 5,
         BatchSize = 8,

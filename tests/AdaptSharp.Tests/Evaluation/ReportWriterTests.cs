@@ -17,7 +17,7 @@ public class ReportWriterTests
             ReportWriter.WriteAll(dir, result);
             var loaded = ReportWriter.TryLoad(dir)!;
             Assert.Equal(result.Flags.Values, loaded.Flags.Values);
-            Assert.Equal((12, 5), (loaded.Flags.Points, loaded.Flags.Columns));
+            Assert.Equal((12, 5), (loaded.ColumnFlags.Points, loaded.ColumnFlags.Columns));
             Assert.Equal(result.Report.Attacks, loaded.Report.Attacks);
 
             var md = File.ReadAllText(Path.Combine(dir, ReportWriter.MarkdownFile));

@@ -18,8 +18,8 @@ public class RobustnessEvaluatorTests
         Assert.True(report.Complete);
         Assert.Equal(20, report.N);
         Assert.Equal(5, report.Attacks.Count); // clean + (fgsm, pgd5) x (adaptive, agnostic)
-        Assert.Equal((20, 5), (result.Flags.Points, result.Flags.Columns));
-        Assert.DoesNotContain(result.Flags.Values, v => v == RobustFlags.NotDone);
+        Assert.Equal((20, 5), (result.ColumnFlags.Points, result.ColumnFlags.Columns));
+        Assert.DoesNotContain(result.ColumnFlags.Values, v => v == RobustFlags.NotDone);
         Assert.Equal(1.0, report.CleanAccuracy);
 
         for (var c = 0; c < report.Attacks.Count; c++)
@@ -98,7 +98,7 @@ public class RobustnessEvaluatorTests
             var y = labels.narrow(0, batch * 8, 8);
             foreach (var (view, column) in new[] { (model.Prompted, 1), (model.Unprompted, 2) })
             {
-                var attack = AttackCatalog.Create("pgd10", options.Threat, RobustnessEvaluator.DeriveSeed(options.Seed, "pgd10", batch))!;
+                var attack = AttackSpec.Parse("pgd10").Create(options.Threat, RobustnessEvaluator.DeriveSeed(options.Seed, "pgd10", batch));
                 using var adv = attack.Perturb(view, x, y);
                 using var noGrad = no_grad();
                 var robust = model.Forward(adv, usePrompts: true).argmax(1).eq(y).data<bool>().ToArray();
@@ -158,13 +158,67 @@ public class RobustnessEvaluatorTests
     }
 
     [Fact]
+    public void ResumeRefusesASavedRunThatDidOtherWork()
+    {
+        using var model = EvaluationFixtures.PromptedModel();
+        var (images, labels) = EvaluationFixtures.Data(model, 16);
+        var options = EvaluationFixtures.Options("clean", "fgsm", "pgd5") with { CheckPoints = 8 };
+        var saved = new RobustnessEvaluator(model, options).Run(images, labels);
+        string Refusal(EvaluationOptions other) =>
+            Assert.Throws<ArgumentException>(() => new RobustnessEvaluator(model, other).Run(images, labels, resume: saved)).Message;
+
+        // Same key, other work: the checklist's base PGD (pgd5 saved, pgd10 asked) and its large-eps run (another eps).
+        Assert.Contains("'check:convergence-base' (saved: pgd5", Refusal(options with { Attacks = AttackSpec.ParseList("clean,fgsm,pgd10,pgd5") }));
+        Assert.Contains("'check:large-eps' (saved: pgd20 at Linf eps=0.5", Refusal(options with { LargeEps = 0.4 }));
+        // A shorter suite would drop finished runs: refused, not silently rewritten.
+        Assert.Contains("the saved run has 'fgsm/adaptive'", Refusal(options with { Attacks = AttackSpec.ParseList("clean,pgd5") }));
+        // Another threat model or batch size.
+        Assert.Contains("threat model", Refusal(options with { Threat = ThreatModel.LInf(0.05) }));
+        Assert.Contains("batch size", Refusal(options with { BatchSize = 4 }));
+        // The same plan resumes (and does nothing).
+        var batches = 0;
+        var again = new RobustnessEvaluator(model, options).Run(images, labels, resume: saved, checkpoint: _ => batches++);
+        Assert.Equal(1, batches);
+        Assert.Equal(saved.Flags.Values, again.Flags.Values);
+    }
+
+    [Fact]
+    public void AutoAttackColumnIsItsStagesCascadeWithOneSeed()
+    {
+        using var model = EvaluationFixtures.PromptedModel();
+        var (images, labels) = EvaluationFixtures.Data(model, 8);
+        var options = EvaluationFixtures.Options("clean", "autoattack") with { RunChecks = false, Sources = [AttackSource.Adaptive], Threat = ThreatModel.LInf(0.05) };
+        var result = new RobustnessEvaluator(model, options).Run(images, labels);
+        var runs = result.Report.Runs.Select(r => r.Key).ToList();
+        int Column(string key) => runs.IndexOf(key);
+        var stages = new AutoAttackSpec().Stages.Select(s => Column($"autoattack/adaptive:{s.StageName}")).ToList();
+        // Each stage attacks only what the previous one left robust, so flags only fall; the column is the last stage.
+        for (var p = 0; p < 8; p++)
+        {
+            var before = result.Flags[p, 0];
+            foreach (var c in stages)
+            {
+                Assert.True(result.Flags[p, c] <= before);
+                before = result.Flags[p, c];
+            }
+            Assert.Equal(before, result.Flags[p, Column("autoattack/adaptive")]);
+        }
+        // The first stage is APGD-CE with the batch seed of the autoattack column, on the clean-correct points.
+        var seed = RobustnessEvaluator.DeriveSeed(options.Seed, "autoattack", 0);
+        using var adv = new AutoAttackSpec().Stages[0].Create(options.Threat, seed).Perturb(model.Prompted, images, labels);
+        using var noGrad = no_grad();
+        var robust = model.Forward(adv, usePrompts: true).argmax(1).eq(labels).data<bool>().ToArray();
+        Assert.Equal(robust.Select(r => r ? (sbyte)1 : (sbyte)0), Enumerable.Range(0, 8).Select(p => result.Flags[p, stages[0]]));
+    }
+
+    [Fact]
     public void ResumeKeepsColumnsSharedWithALargerSuite()
     {
         using var model = EvaluationFixtures.PromptedModel();
         var (images, labels) = EvaluationFixtures.Data(model, 16);
         var small = EvaluationFixtures.Options("clean", "fgsm") with { RunChecks = false };
         var first = new RobustnessEvaluator(model, small).Run(images, labels);
-        var large = small with { Attacks = ["clean", "fgsm", "pgd5"] };
+        var large = small with { Attacks = AttackSpec.ParseList("clean,fgsm,pgd5") };
         var batches = 0;
         var second = new RobustnessEvaluator(model, large).Run(images, labels, resume: first, checkpoint: _ => batches++);
         Assert.Equal(2 * 2 + 1, batches); // pgd5 adaptive + agnostic, 2 batches each, plus the final report
@@ -187,7 +241,7 @@ public class RobustnessEvaluatorTests
         Assert.Contains("apgd-ce -> apgd-t -> fab-t -> square", result.Report.Find("autoattack", AttackSource.Agnostic)!.Settings);
         // Check 3 compares black-box with adaptive white-box attacks only.
         Assert.Equal(CheckStatus.NotRun, result.Report.Checklist.Single(c => c.Number == 3).Status);
-        var both = new RobustnessEvaluator(model, options with { Attacks = ["clean", "pgd5", "square100"], Sources = AttackSources.Parse("both") })
+        var both = new RobustnessEvaluator(model, options with { Attacks = AttackSpec.ParseList("clean,pgd5,square100"), Sources = AttackSources.Parse("both") })
             .Run(images, labels);
         Assert.NotEqual(CheckStatus.NotRun, both.Report.Checklist.Single(c => c.Number == 3).Status);
         Assert.All(result.Report.Attacks, a => Assert.True(a.MaxPerturbation <= 0.1 + ThreatModel.Tolerance));

@@ -6,21 +6,50 @@ namespace AdaptSharp.Tests.Evaluation;
 public class SuiteParsingTests
 {
     [Fact]
-    public void AttackNamesParse()
+    public void AttackNamesParseOnceIntoTypedSpecs()
     {
         Assert.Equal(["clean", "fgsm", "pgd10", "pgd50x2", "cw20", "apgd-ce", "autoattack", "rays"],
-            AttackCatalog.ParseList(" clean,FGSM, pgd10,pgd50x2,cw20,apgd-ce,pgd10,AA,rays"));
-        Assert.True(AttackCatalog.IsBlackBox("square"));
-        Assert.True(AttackCatalog.IsBlackBox("rays1000"));
-        Assert.True(AttackCatalog.IsWhiteBox("autoattack"));
-        Assert.False(AttackCatalog.IsWhiteBox("clean"));
-        Assert.Throws<ArgumentException>(() => AttackCatalog.ParseList("pgd0"));
-        Assert.Throws<ArgumentException>(() => AttackCatalog.ParseList("deepfool"));
-        Assert.Throws<ArgumentException>(() => AttackCatalog.ParseList(","));
-        var pgd = Assert.IsType<Pgd>(AttackCatalog.Create("pgd50x2", ThreatModel.LInf(8 / 255.0), 1));
-        Assert.Equal(50, pgd.Options.Steps);
-        Assert.Equal(2, pgd.Options.Restarts);
-        Assert.Null(AttackCatalog.Create("clean", ThreatModel.LInf(0.1), 1));
+            AttackSpec.ParseList(" clean,FGSM, pgd10,pgd50x2,cw20,apgd-ce,pgd10,AA,rays").Select(s => s.ToString()));
+        Assert.True(AttackSpec.Parse("square").IsBlackBox);
+        Assert.True(AttackSpec.Parse("rays1000").IsBlackBox);
+        Assert.True(AttackSpec.Parse("autoattack").IsWhiteBox);
+        Assert.False(AttackSpec.Parse("clean").IsWhiteBox);
+        Assert.Equal(new PgdSpec(50, 2), AttackSpec.Parse("pgd50x2"));
+        Assert.Equal(new CwSpec(20), AttackSpec.Parse("cw20"));
+        Assert.Equal(LossSpec.CwMargin(10), new CwSpec(20).Loss);
+        foreach (var bad in new[] { "pgd0", "deepfool", ",", "cw20x2", "pgd99999999999", "autoattack:deepfool" })
+            Assert.Throws<ArgumentException>(() => AttackSpec.ParseList(bad));
+        var threat = ThreatModel.LInf(8 / 255.0);
+        var pgd = Assert.IsType<Pgd>(AttackSpec.Parse("pgd50x2").Create(threat, 1));
+        Assert.Equal((50, 2, 1L, "pgd50x2"), (pgd.Options.Steps, pgd.Options.Restarts, pgd.Seed, pgd.Name));
+        Assert.Equal(threat.Eps / 4, Assert.IsType<Pgd>(new CwSpec(20).Create(threat, 1)).Options.StepSize);
+        Assert.Equal(10_000, Assert.IsType<Rays>(AttackSpec.Parse("rays").Create(threat, 1)).QueryBudget);
+        Assert.Throws<InvalidOperationException>(() => new CleanSpec().Create(threat, 1));
+        Assert.Equal("version standard: apgd-ce -> apgd-t -> fab-t -> square, each on the points still robust",
+            new AutoAttackSpec().Describe(threat));
+        Assert.Equal("10 steps of 0.007843, 1 restart(s), CE loss, uniform start", new PgdSpec(10).Describe(threat));
+    }
+
+    [Fact]
+    public void EveryPresetAndStageRoundTripsThroughItsName()
+    {
+        var specs = AttackSpec.Presets.Select(AttackSpec.Parse).ToList();
+        specs.AddRange(new[] { AutoAttackVersion.Standard, AutoAttackVersion.Plus, AutoAttackVersion.Rand }
+            .SelectMany(v => new AutoAttackSpec(v).Stages));
+        specs.AddRange([new PgdSpec(7, 3), new PgdSpec(1), new PgdSpec(10, 1, 2.0 / 255, false), new PgdSpec(5, 2, 0.1), new CwSpec(5), new SquareSpec(17), new RaysSpec(3), new FgsmSpec(true)]);
+        foreach (var spec in specs)
+        {
+            Assert.Equal(spec, AttackSpec.Parse(spec.ToString()));
+            Assert.Equal(spec.ToString(), AttackSpec.Parse(spec.ToString().ToUpperInvariant()).ToString());
+            Assert.False(spec.IsWhiteBox && spec.IsBlackBox);
+            Assert.False(string.IsNullOrWhiteSpace(spec.Describe(ThreatModel.LInf(0.1))));
+        }
+        Assert.Equal(AttackSpec.Presets, AttackSpec.Presets.Select(p => AttackSpec.Parse(p).ToString()));
+        // Stage specs build the same attacks AutoAttack itself runs.
+        var threat = ThreatModel.L2(0.5);
+        foreach (var version in new[] { AutoAttackVersion.Standard, AutoAttackVersion.Plus, AutoAttackVersion.Rand })
+            Assert.Equal(AutoAttack.StandardStages(version, threat, 3).Select(a => (a.GetType(), a.Name, a.Seed)),
+                new AutoAttackSpec(version).Stages.Select(s => s.Create(threat, 3)).Select(a => (a.GetType(), a.Name, a.Seed)));
     }
 
     [Fact]
@@ -29,12 +58,20 @@ public class SuiteParsingTests
         var options = new EvaluationOptions
         {
             Threat = ThreatModel.LInf(0.1),
-            Attacks = ["pgd10", "fgsm", "square"],
+            Attacks = AttackSpec.ParseList("pgd10,fgsm,square"),
             Sources = AttackSources.Parse("both"),
         };
         Assert.Equal(["clean/adaptive", "pgd10/adaptive", "pgd10/agnostic", "fgsm/adaptive", "fgsm/agnostic", "square/adaptive"],
-            options.Columns().Select(c => c.Key));
+            EvalPlanner.Columns(options).Select(c => EvalPlanner.ColumnKey(c.Spec, c.Source)));
         Assert.Throws<ArgumentException>(() => AttackSources.Parse("sideways"));
+        // AutoAttack is a plan of its stages, each over the points the previous one left robust.
+        var plan = EvalPlanner.Build(options with { Attacks = AttackSpec.ParseList("autoattack"), Sources = [AttackSource.Adaptive], RunChecks = false }, 10, true, 64);
+        Assert.Equal(["clean/adaptive", "autoattack/adaptive:apgd-ce", "autoattack/adaptive:apgd-t", "autoattack/adaptive:fab-t",
+            "autoattack/adaptive:square", "autoattack/adaptive"], plan.Runs.Select(r => r.Key));
+        Assert.Equal([null, null, "autoattack/adaptive:apgd-ce", "autoattack/adaptive:apgd-t", "autoattack/adaptive:fab-t", "autoattack/adaptive:square"],
+            plan.Runs.Select(r => r.Over));
+        Assert.All(plan.Runs.Skip(1), r => Assert.Equal("autoattack", r.SeedKey));
+        Assert.Equal(["clean/adaptive", "autoattack/adaptive"], plan.Layout.Take(2).Select(r => r.Key));
     }
 
     [Fact]

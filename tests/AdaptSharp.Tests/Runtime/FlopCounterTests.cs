@@ -35,7 +35,7 @@ public class FlopCounterTests
         var outer = FlopCounter.Forward(c, PromptConfig.None) + (48 + 5120 + 2 * 800) + (48 + 256);
         Assert.Equal(outer, FlopCounter.Forward(c, PromptConfig.None) + FlopCounter.TrainingBackward(c, PromptConfig.None, trainable));
         Assert.Equal(10 * FlopCounter.AttackStep(c, PromptConfig.None) + 2 * outer,
-            FlopCounter.TrainingStep(c, PromptConfig.None, ObjectiveKind.AdaptCe, 10, trainable));
-        Assert.Equal(outer, FlopCounter.TrainingStep(c, PromptConfig.None, ObjectiveKind.Natural, 10, trainable));
+            TrainingFlops.Step(c, PromptConfig.None, ObjectiveKind.AdaptCe, 10, trainable));
+        Assert.Equal(outer, TrainingFlops.Step(c, PromptConfig.None, ObjectiveKind.Natural, 10, trainable));
     }
 }

@@ -71,15 +71,15 @@ public class StudyTests
                 {
                     var clean = r.GetProperty("clean").GetDouble();
                     foreach (var a in r.GetProperty("attacks").EnumerateArray())
-                        Assert.True(a.GetProperty("RobustAccuracy").GetDouble() <= clean + 1e-9, "robust accuracy never exceeds clean");
+                        Assert.True(a.GetProperty("robust_accuracy").GetDouble() <= clean + 1e-9, "robust accuracy never exceeds clean");
                     Assert.True(r.GetProperty("trainable").GetInt64() <= r.GetProperty("total").GetInt64());
                 }
-                var byId = runs.ToDictionary(r => r.GetProperty("Run").GetProperty("Id").GetString()!);
+                var byId = runs.ToDictionary(r => r.GetProperty("run").GetProperty("id").GetString()!);
                 Assert.Equal(byId["full-at"].GetProperty("total").GetInt64(), byId["full-at"].GetProperty("trainable").GetInt64());
                 Assert.True(byId["linear-at"].GetProperty("trainable").GetInt64() < byId["pt-at"].GetProperty("trainable").GetInt64());
                 // Full fine-tuning has no prompts: f_0 = f_P, so the prompt-agnostic and adaptive attacks are the same attack.
                 double Pgd(JsonElement run, string source) => run.GetProperty("attacks").EnumerateArray()
-                    .Single(a => a.GetProperty("Name").GetString() == "pgd10" && a.GetProperty("source").GetString() == source).GetProperty("RobustAccuracy").GetDouble();
+                    .Single(a => a.GetProperty("name").GetString() == "pgd10" && a.GetProperty("source").GetString() == source).GetProperty("robust_accuracy").GetDouble();
                 Assert.Equal(Pgd(byId["full-at"], "adaptive"), Pgd(byId["full-at"], "agnostic"));
                 Assert.Contains("pt-adapt-ce", json.RootElement.GetProperty("missing").EnumerateArray().Select(m => m.GetString()));
             }

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace AdaptSharp.Checkpoints;
+namespace AdaptSharp.IO;
 
 /// <summary>
 /// Writes a file so that readers see either the old content or the complete new content:
@@ -18,8 +18,8 @@ public static class AtomicFile
         var target = Path.GetFullPath(path);
         var folder = Path.GetDirectoryName(target) ?? throw new ArgumentException($"'{path}' has no parent folder", nameof(path));
         Directory.CreateDirectory(folder);
-        IO.StaleTempFiles.Clean(target);
-        var temp = IO.StaleTempFiles.NameFor(target);
+        StaleTempFiles.Clean(target);
+        var temp = StaleTempFiles.NameFor(target);
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize))

@@ -1,0 +1,47 @@
+using System.Runtime.InteropServices;
+
+namespace AdaptSharp.Cli;
+
+/// <summary>
+/// SIGINT (Ctrl-C) and SIGTERM (what Slurm and Kubernetes send) for the long commands: the first signal cancels
+/// <see cref="Token"/>, so the running command finishes its current batch, writes its resumable state and exits with
+/// 130 (SIGINT) or 143 (SIGTERM); a second signal terminates at once (every state file is written atomically).
+/// </summary>
+public static class Interruption
+{
+    private static CancellationTokenSource source = new();
+    private static PosixSignal? received;
+
+    public static CancellationToken Token => source.Token;
+
+    /// <summary>The conventional exit code: 128 + the signal number.</summary>
+    public static int ExitCode => received == PosixSignal.SIGTERM ? 143 : 130;
+
+    /// <summary>Listens for SIGINT and SIGTERM until disposed (one command invocation).</summary>
+    public static IDisposable Install()
+    {
+        source = new CancellationTokenSource();
+        received = null;
+        var registrations = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM }.Select(s => PosixSignalRegistration.Create(s, OnSignal)).ToList();
+        return new Registrations(registrations, source);
+    }
+
+    private static void OnSignal(PosixSignalContext context)
+    {
+        if (source.IsCancellationRequested)
+            return; // the second signal takes its default action
+        context.Cancel = true;
+        received = context.Signal;
+        Console.Error.WriteLine($"adapt: {context.Signal} received: saving resumable state after the current batch (send it again to stop at once)");
+        source.Cancel();
+    }
+
+    private sealed class Registrations(List<PosixSignalRegistration> registrations, CancellationTokenSource cts) : IDisposable
+    {
+        public void Dispose()
+        {
+            registrations.ForEach(r => r.Dispose());
+            cts.Dispose();
+        }
+    }
+}

@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using System.Globalization;
+using AdaptSharp.Attacks;
+
+namespace AdaptSharp.Evaluation;
+
+/// <summary>
+/// The mutable state of one evaluation: per-point flags and statistics per plan run (by key), the gradient
+/// statistics, and what an earlier (resumed) run contributed. Reports are snapshotted from it.
+/// </summary>
+internal sealed class EvaluationState
+{
+    private readonly EvalPlan plan;
+    private readonly Stopwatch clock = Stopwatch.StartNew();
+    private double previousSeconds;
+
+    public EvaluationState(EvalPlan plan, int n)
+    {
+        this.plan = plan;
+        N = n;
+        foreach (var run in plan.Runs)
+        {
+            Flags[run.Key] = Enumerable.Repeat(RobustFlags.NotDone, n).ToArray();
+            Stats[run.Key] = new RunStats();
+        }
+    }
+
+    public int N { get; }
+
+    public Dictionary<string, sbyte[]> Flags { get; } = [];
+
+    public Dictionary<string, RunStats> Stats { get; } = [];
+
+    public GradientStatistics? Gradients { get; set; }
+
+    /// <summary>Takes over the finished batches of <paramref name="saved"/>; refuses a saved state whose work differs.</summary>
+    public void Adopt(EvaluationResult saved, Action<bool, string> require)
+    {
+        var report = saved.Report;
+        require(report.FormatVersion == RobustnessReport.CurrentFormat && saved.Flags.Columns == report.Runs.Count,
+            $"format (saved by another version: format {report.FormatVersion})");
+        for (var c = 0; c < report.Runs.Count; c++)
+        {
+            var s = report.Runs[c];
+            var run = plan.Runs.FirstOrDefault(r => r.Key == s.Key);
+            require(run is not null, $"plan (the saved run has '{s.Key}', this one does not: pass the same attacks and options, or choose another --out)");
+            require(run!.SameWorkAs(s), $"run '{s.Key}' (saved: {s.Attack} at {s.Threat} on {s.Points} points; asked: {run.Spec} at {run.Threat} on {run.Points} points)");
+            var flags = Flags[s.Key];
+            for (var p = 0; p < N; p++)
+                flags[p] = saved.Flags[p, c];
+            Stats[s.Key] = new RunStats { MaxPerturbation = s.MaxPerturbation, Seconds = s.Seconds, GradientEvaluations = s.GradientEvaluations, Queries = s.Queries };
+        }
+        Gradients = report.Gradients;
+        previousSeconds = report.TotalSeconds;
+    }
+
+    public EvaluationResult Snapshot(EvaluationOptions o, EvalPlanIdentity id, bool complete)
+    {
+        var layout = plan.Layout;
+        var records = layout.Select(Record).ToList();
+        var columns = plan.Columns;
+        var attacks = new List<AttackResult>();
+        var worst = Enumerable.Repeat(true, N).ToArray();
+        var worstDone = Enumerable.Repeat(true, N).ToArray();
+        foreach (var (run, record) in columns.Zip(records))
+        {
+            var f = Flags[run.Key];
+            for (var p = 0; p < N; p++)
+            {
+                worstDone[p] &= f[p] != RobustFlags.NotDone;
+                worst[p] &= f[p] == 1;
+            }
+            var cumDone = worstDone.Count(d => d);
+            var cumRobust = worstDone.Zip(worst, (d, r) => d && r).Count(b => b);
+            attacks.Add(new AttackResult(run.Spec.ToString(), run.Source, run.Spec.Describe(run.Threat), record.Done, record.Robust,
+                record.Accuracy, cumDone == 0 ? 0.0 : (double)cumRobust / cumDone,
+                record.MaxPerturbation, record.Seconds, record.GradientEvaluations, record.Queries));
+        }
+        var checkRuns = records.Where(r => r.Role == RunRole.Check && r.Done == r.Points)
+            .Select(r => new SubsetRun(r.Purpose!, r.Attack, r.Source, r.Threat, r.Points, r.Robust, r.MaxPerturbation, r.Seconds)).ToList();
+        var sweep = records.Where(r => r.Role == RunRole.Sweep && r.Done == r.Points)
+            .Select(r => new EpsSweepPoint(r.Threat.Eps, r.Attack, r.Source, r.Points, r.Robust))
+            .OrderBy(p => p.Source).ThenBy(p => p.Eps).ToList();
+        var allDone = worstDone.Count(d => d);
+        var report = new RobustnessReport
+        {
+            Model = id.Model,
+            ModelFingerprint = id.ModelFingerprint,
+            PromptFingerprint = id.PromptFingerprint,
+            Prompts = id.Prompts,
+            Data = o.Data,
+            Split = o.Split,
+            N = N,
+            Seed = o.Seed,
+            Threat = o.Threat,
+            BatchSize = o.BatchSize,
+            Attacks = attacks,
+            CleanAccuracy = attacks[0].RobustAccuracy,
+            RobustAccuracy = allDone == 0 ? 0.0 : (double)worstDone.Zip(worst, (d, r) => d && r).Count(b => b) / allDone,
+            SourceGaps = SourceGap.From(attacks, N),
+            Checklist = MaskingChecklist.Evaluate(attacks, N, checkRuns, Gradients, id.HasPrompts, o.Thresholds, records),
+            CheckRuns = checkRuns,
+            Gradients = Gradients,
+            EpsSweep = sweep,
+            Runs = records,
+            Shard = o.Shard?.ToString(),
+            Complete = complete,
+            CreatedUtc = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+            TotalSeconds = previousSeconds + clock.Elapsed.TotalSeconds,
+        };
+        var values = new sbyte[(long)N * layout.Count];
+        for (var c = 0; c < layout.Count; c++)
+        {
+            var f = Flags[layout[c].Key];
+            for (var p = 0; p < N; p++)
+                values[(long)p * layout.Count + c] = f[p];
+        }
+        return new EvaluationResult(report, new RobustFlags(N, layout.Count, values));
+    }
+
+    private RunRecord Record(PlanRun run)
+    {
+        var f = Flags[run.Key];
+        var s = Stats[run.Key];
+        if (run.Spec is AutoAttackSpec)
+        {
+            // The cascade's cost is its stages' cost.
+            var stages = plan.Runs.Where(r => r.Key.StartsWith(run.Key + ":", StringComparison.Ordinal)).Select(r => Stats[r.Key]).ToList();
+            s = new RunStats
+            {
+                MaxPerturbation = stages.Select(x => x.MaxPerturbation).DefaultIfEmpty(0).Max(),
+                Seconds = stages.Sum(x => x.Seconds),
+                GradientEvaluations = stages.Sum(x => x.GradientEvaluations),
+                Queries = stages.Sum(x => x.Queries),
+            };
+        }
+        return new RunRecord(run.Key, run.Spec.ToString(), run.Source, run.Threat, run.Points, run.Role, run.Purpose,
+            f.Count(v => v != RobustFlags.NotDone), f.Count(v => v == 1), s.MaxPerturbation, s.Seconds, s.GradientEvaluations, s.Queries);
+    }
+
+    internal sealed class RunStats
+    {
+        public double MaxPerturbation;
+        public double Seconds;
+        public long GradientEvaluations;
+        public long Queries;
+    }
+}

@@ -1,0 +1,25 @@
+using AdaptSharp.Attacks;
+
+namespace AdaptSharp.Evaluation;
+
+/// <summary>
+/// A plan run as saved in report.json (one column of flags.npy): what it was (key, attack spec, source, threat model,
+/// points) and how far it got. Resuming matches saved runs by key and refuses one whose work differs.
+/// </summary>
+public sealed record RunRecord(
+    string Key,
+    string Attack,
+    AttackSource Source,
+    ThreatModel Threat,
+    int Points,
+    RunRole Role,
+    string? Purpose,
+    int Done,
+    int Robust,
+    double MaxPerturbation,
+    double Seconds,
+    long GradientEvaluations,
+    long Queries)
+{
+    public double Accuracy => Done == 0 ? 0.0 : (double)Robust / Done;
+}
