@@ -23,7 +23,7 @@ public static class Interruption
         source = new CancellationTokenSource();
         received = null;
         var registrations = new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM }.Select(s => PosixSignalRegistration.Create(s, OnSignal)).ToList();
-        return new Registrations(registrations, source);
+        return new Registrations(registrations);
     }
 
     private static void OnSignal(PosixSignalContext context)
@@ -36,12 +36,10 @@ public static class Interruption
         source.Cancel();
     }
 
-    private sealed class Registrations(List<PosixSignalRegistration> registrations, CancellationTokenSource cts) : IDisposable
+    // The source is not disposed: in-process callers (tests run Program.Main side by side) may still hold its
+    // token, and a source without timers owns nothing that needs disposing.
+    private sealed class Registrations(List<PosixSignalRegistration> registrations) : IDisposable
     {
-        public void Dispose()
-        {
-            registrations.ForEach(r => r.Dispose());
-            cts.Dispose();
-        }
+        public void Dispose() => registrations.ForEach(r => r.Dispose());
     }
 }

@@ -19,6 +19,7 @@ public static class Program
         root.Subcommands.Add(PredictCommand.Create());
         root.Subcommands.Add(DataCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(MergeCommand.Create());
         root.Subcommands.Add(StudyCommand.Create());
         return root;
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using AdaptSharp.Attacks;
+using AdaptSharp.Cluster;
 using AdaptSharp.Data;
 using AdaptSharp.Checkpoints;
 using AdaptSharp.Evaluation;
@@ -46,14 +47,22 @@ public static class EvalCommand
         var sweepAttack = new Option<string?>("--sweep-attack") { Description = "Attack of the eps sweep (default: the suite's first PGD, else pgd10)" };
         var noPlots = new Option<bool>("--no-plots") { Description = "Do not write PNG plots" };
         var force = CommonOptions.Force();
+        var shard = new Option<string?>("--shard")
+        {
+            Description = "K/N: evaluate only shard K of N (K from 1), a contiguous range of whole batches, into OUT/shard-K-of-N; join the shards with adapt merge. " +
+                          "Default: from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX/ADAPT_SHARD_COUNT when set; 1/1 = everything (see docs/cluster.md)",
+        };
         var device = CommonOptions.Device();
         foreach (var o in new Option[] { backbone, model, imageSize, classes, prompts, data, split, limit, norm, eps, attacks, source, seed,
-                     batchSize, output, resume, noChecks, checkPoints, largeEps, sweep, sweepAttack, noPlots, force, device })
+                     batchSize, output, resume, noChecks, checkPoints, largeEps, sweep, sweepAttack, noPlots, force, shard, device })
             command.Options.Add(o);
 
         command.SetAction(result =>
         {
-            var outDir = result.GetValue(output)!;
+            var (shardSpec, shardOrigin) = ShardEnvironment.Resolve(result.GetValue(shard));
+            if (shardSpec is { IsWhole: true })
+                shardSpec = null;
+            var outDir = shardSpec is null ? result.GetValue(output)! : Path.Combine(result.GetValue(output)!, shardSpec.DirectoryName);
             OutputGuard.CheckFolder(outDir, "--out", [("--backbone", result.GetValue(backbone)), ("--prompts", result.GetValue(prompts))]);
             var threat = ThreatModel.Parse(result.GetValue(norm)!, result.GetValue(eps)!);
             var spec = DatasetSpec.Parse(result.GetValue(data)!);
@@ -72,6 +81,7 @@ public static class EvalCommand
                 SweepAttack = result.GetValue(sweepAttack) is { } sa ? AttackSpec.Parse(sa) : null,
                 Data = spec.ToString(),
                 Split = datasetSplit.ToString().ToLowerInvariant(),
+                Shard = shardSpec,
             };
             options.Validate();
 
@@ -96,7 +106,18 @@ public static class EvalCommand
                 throw new ArgumentException($"{spec} has labels up to {labels.max().item<long>()} but the model's head has {vit.Config.NumClasses} classes: this data does not fit the model");
 
             FiniteOutputs.Require(vit, images, options.BatchSize, loaded.Source);
+            var n = (int)labels.shape[0];
+            if (shardSpec is not null && shardSpec.Count > ShardSpec.BatchCount(n, options.BatchSize))
+                throw new ArgumentException($"--shard {shardSpec} ({shardOrigin}): {n} points make only {ShardSpec.BatchCount(n, options.BatchSize)} batches of " +
+                                            $"{options.BatchSize}; use at most that many shards (or a smaller --batch-size)");
+
             AnsiConsole.MarkupLine(Markup.Escape($"model: {loaded.Source}; prompts {vit.PromptConfig}"));
+            if (shardSpec is not null)
+            {
+                var (firstBatch, endBatch) = shardSpec.BatchRange(n, options.BatchSize);
+                AnsiConsole.MarkupLine(Markup.Escape($"shard {shardSpec} ({shardOrigin}): batches {firstBatch}..{endBatch - 1} of {ShardSpec.BatchCount(n, options.BatchSize)} " +
+                                                     $"(points {firstBatch * options.BatchSize}..{Math.Min(n, endBatch * options.BatchSize) - 1}), writing {outDir}"));
+            }
             AnsiConsole.MarkupLine(Markup.Escape($"data: {spec} ({options.Split}), n = {labels.shape[0]}; threat model {threat}; seed {options.Seed}" +
                                                  (previous is not null ? $"; resuming {outDir}" : "")));
 
@@ -111,6 +132,14 @@ public static class EvalCommand
                 throw new OperationCanceledException($"interrupted: state saved in {outDir}; continue with the same command and --resume");
             }
 
+            if (shardSpec is not null)
+            {
+                // A shard's numbers cover its own points only: its state is for adapt merge, which writes the report.
+                ReportWriter.WriteState(outDir, final);
+                AnsiConsole.MarkupLine(Markup.Escape($"shard {shardSpec} complete: wrote {Path.Combine(outDir, ReportWriter.ReportFile)} and {ReportWriter.FlagsFile}; " +
+                                                     $"when all {shardSpec.Count} are done: adapt merge --out {result.GetValue(output)}"));
+                return 0;
+            }
             ReportWriter.WriteAll(outDir, final, plots: !result.GetValue(noPlots));
             Print(final.Report, outDir);
             return 0;
@@ -140,7 +169,8 @@ public static class EvalCommand
     private static IReadOnlyList<double> ParseEpsList(string text) =>
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ThreatModel.ParseEps).ToList();
 
-    private static void Print(RobustnessReport report, string outDir)
+    /// <summary>The suite table, worst case and checklist on the console.</summary>
+    public static void Print(RobustnessReport report, string outDir)
     {
         var table = new Table().AddColumn("attack").AddColumn("source")
             .AddColumn(new TableColumn("robust acc.").RightAligned()).AddColumn(new TableColumn("cumulative").RightAligned())

@@ -48,6 +48,23 @@ public sealed record ShardSpec
         return (Boundary(Index - 1, total), Boundary(Index, total));
     }
 
+    /// <summary>
+    /// This shard's batches of an evaluation of <paramref name="points"/> points in batches of <paramref name="batchSize"/>:
+    /// [Start, End) over batch indices 0..ceil(points / batchSize)-1.
+    /// </summary>
+    public (int Start, int End) BatchRange(int points, int batchSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(points);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        return Range(BatchCount(points, batchSize));
+    }
+
+    /// <summary>Batches of <paramref name="batchSize"/> covering <paramref name="points"/> points (the last may be short).</summary>
+    public static int BatchCount(int points, int batchSize) => (int)(((long)points + batchSize - 1) / batchSize);
+
+    /// <summary>The folder a shard writes under the evaluation's output folder: shard-K-of-N.</summary>
+    public string DirectoryName => $"shard-{Index}-of-{Count}";
+
     private int Boundary(int k, int total) => (int)((long)k * total / Count);
 
     public override string ToString() => $"{Index}/{Count}";

@@ -8,8 +8,8 @@ namespace AdaptSharp.Data;
 /// Reads root/&lt;split&gt;/&lt;class&gt;/*.{png,jpg,jpeg} (the Imagenette layout: train/ and val/; test/ is
 /// also accepted for the test split). Classes are the sub-folder names of train/ in ordinal order, the same labels
 /// for every split; an evaluation split may lack a class, but a class train/ does not have is an error. Images are
-/// decoded with SkiaSharp to RGB and stored as uint8 at one size: <paramref name="imageSize"/> x
-/// <paramref name="imageSize"/> (shorter side resized with antialiasing, then centre crop) when given,
+/// decoded with SkiaSharp to RGB and stored as uint8 at one size: <c>imageSize</c> x
+/// <c>imageSize</c> (shorter side resized with antialiasing, then centre crop) when given,
 /// otherwise their own size, which must then be the same for all images.
 /// Samples are ordered round-robin over classes (class 0 image 0, class 1 image 0, ...), so the
 /// first N samples (--limit) cover the classes evenly.
@@ -32,10 +32,10 @@ public static class ImageFolderReader
         // Labels are indices into the train split's classes, whichever split is read, so a class missing from val/
         // does not shift the labels of the classes after it.
         var trainDir = Path.Combine(root, "train");
-        var classNames = Directory.Exists(trainDir) ? ClassFolders(trainDir).Select(Path.GetFileName).ToArray()! : classDirs.Select(Path.GetFileName).ToArray()!;
+        var classNames = (Directory.Exists(trainDir) ? ClassFolders(trainDir) : classDirs).Select(d => Path.GetFileName(d)).ToArray();
         if (classNames.Length == 0)
             throw new DatasetException($"{trainDir}: no class folders");
-        var labelOf = classNames.Select((name, i) => (name, i)).ToDictionary(t => t.name!, t => (long)t.i, StringComparer.Ordinal);
+        var labelOf = classNames.Select((name, i) => (name, i)).ToDictionary(t => t.name, t => (long)t.i, StringComparer.Ordinal);
         foreach (var dir in classDirs)
             if (!labelOf.ContainsKey(Path.GetFileName(dir)))
                 throw new DatasetException(
@@ -106,6 +106,26 @@ public static class ImageFolderReader
         return ImageDataset.FromPixels(name, all, samples.Count, 3, height, width, labels, classNames);
     }
 
+    /// <summary>Largest image decoded: 16384 x 16384 pixels.</summary>
+    public const long MaxPixels = 16384L * 16384;
+
+    /// <summary>
+    /// The size in an image header is only a claim: a 300-byte file may declare 60000 x 60000 pixels. Refuse what the
+    /// file cannot plausibly hold (deflate and JPEG expand at most about a thousandfold; 2048 bytes of pixels per
+    /// byte of file, with 16 MB always allowed) before the decoder allocates for it.
+    /// </summary>
+    private static void CheckDeclaredSize(string file, int width, int height)
+    {
+        if (width <= 0 || height <= 0)
+            throw new DatasetException($"{file}: unreadable image (declares {width}x{height} pixels)");
+        var pixels = (long)width * height;
+        if (pixels > MaxPixels)
+            throw new DatasetException($"{file}: image declares {width}x{height} pixels, more than the {MaxPixels} pixel limit");
+        var length = new FileInfo(file).Length;
+        if (4 * pixels > Math.Max(16L << 20, 2048 * length))
+            throw new DatasetException($"{file}: image declares {width}x{height} pixels, more than its {length} bytes can hold (corrupt header?)");
+    }
+
     private static string[] ClassFolders(string splitDir) =>
         Directory.GetDirectories(splitDir).OrderBy(d => Path.GetFileName(d), StringComparer.Ordinal).ToArray();
 
@@ -118,8 +138,16 @@ public static class ImageFolderReader
             using var codec = SKCodec.Create(file);
             if (codec is null)
                 throw new DatasetException($"{file}: unreadable image (not a PNG/JPEG SkiaSharp can decode)");
+            CheckDeclaredSize(file, codec.Info.Width, codec.Info.Height);
             var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-            bitmap = new SKBitmap(info);
+            try
+            {
+                bitmap = new SKBitmap(info);
+            }
+            catch (Exception e) when (e is not DatasetException)
+            {
+                throw new DatasetException($"{file}: cannot allocate a {info.Width}x{info.Height} image ({e.Message})", e);
+            }
             var result = codec.GetPixels(info, bitmap.GetPixels());
             if (result is not (SKCodecResult.Success or SKCodecResult.IncompleteInput) || info.Width <= 0 || info.Height <= 0)
             {

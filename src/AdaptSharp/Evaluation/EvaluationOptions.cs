@@ -1,4 +1,5 @@
 using AdaptSharp.Attacks;
+using AdaptSharp.Cluster;
 
 namespace AdaptSharp.Evaluation;
 
@@ -39,6 +40,12 @@ public sealed record EvaluationOptions
     public string Data { get; init; } = "";
 
     public string Split { get; init; } = "test";
+
+    /// <summary>
+    /// Run only this shard's contiguous range of batches (of every run of the plan, by batch index), leaving the other
+    /// points not done; null = everything. <see cref="Cluster.ShardMerger"/> joins the shards.
+    /// </summary>
+    public ShardSpec? Shard { get; init; }
 
     /// <summary>Model label in the report; null = the model config's name.</summary>
     public string? ModelName { get; init; }

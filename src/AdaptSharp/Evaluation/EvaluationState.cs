@@ -103,6 +103,7 @@ internal sealed class EvaluationState
             Gradients = Gradients,
             EpsSweep = sweep,
             Runs = records,
+            Shard = o.Shard?.ToString(),
             Complete = complete,
             CreatedUtc = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
             TotalSeconds = previousSeconds + clock.Elapsed.TotalSeconds,

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AdaptSharp.Attacks;
+using AdaptSharp.Cluster;
 using AdaptSharp.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -64,6 +65,7 @@ public sealed class RobustnessEvaluator
             Require(r.Threat == options.Threat, "threat model");
             Require(r.BatchSize == options.BatchSize, "batch size");
             Require(r.Data == options.Data && r.Split == options.Split, "data");
+            Require(r.Shard == options.Shard?.ToString(), $"shard ({r.Shard ?? "none"} saved, {options.Shard?.ToString() ?? "none"} asked)");
             state.Adopt(resume, Require);
         }
 
@@ -78,10 +80,11 @@ public sealed class RobustnessEvaluator
             for (var i = 0; i < plan.Runs.Count; i++)
                 Execute(plan.Runs[i], i, stages, state, images, labels, progress, () => checkpoint?.Invoke(state.Snapshot(options, id, complete: false)),
                     cancellationToken);
-            if (options.RunChecks && (state.Gradients is null || state.Gradients.Points != Math.Min(options.CheckPoints, n)))
+            var checkPoints = Math.Min(options.CheckPoints, n);
+            if (options.RunChecks && (state.Gradients is null || state.Gradients.Points != PointsInShard(checkPoints, n)))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                state.Gradients = MeasureGradients(images, labels, Math.Min(options.CheckPoints, n));
+                state.Gradients = MeasureGradients(images, labels, checkPoints, n);
                 checkpoint?.Invoke(state.Snapshot(options, id, complete: false));
             }
         }
@@ -103,15 +106,17 @@ public sealed class RobustnessEvaluator
         var flags = state.Flags[run.Key];
         var stats = state.Stats[run.Key];
         var label = run.Role == RunRole.Column ? run.Key : $"{run.Key}: {run.Spec}/{AttackSources.Format(run.Source)}";
+        var total = PointsInShard(run.Points, state.N);
         void Report()
         {
             var done = flags.Take(run.Points).Count(v => v != RobustFlags.NotDone);
             var robust = flags.Take(run.Points).Count(v => v == 1);
-            progress?.Invoke(new EvaluationProgress(label, index, stages, done, run.Points, done == 0 ? 0.0 : (double)robust / done));
+            progress?.Invoke(new EvaluationProgress(label, index, stages, done, total, done == 0 ? 0.0 : (double)robust / done));
         }
         Report();
         var batch = options.BatchSize;
-        for (int first = 0, b = 0; first < run.Points; first += batch, b++)
+        var (firstBatch, endBatch) = ShardBatches(state.N);
+        for (int first = firstBatch * batch, b = firstBatch; first < run.Points && b < endBatch; first += batch, b++)
         {
             var count = Math.Min(batch, run.Points - first);
             if (Enumerable.Range(first, count).All(p => flags[p] != RobustFlags.NotDone))
@@ -166,14 +171,28 @@ public sealed class RobustnessEvaluator
         return robust;
     }
 
-    /// <summary>Input-gradient health of the CE loss on f_P at the first <paramref name="m"/> points, and whether f_P is randomised.</summary>
-    private GradientStatistics MeasureGradients(Tensor images, Tensor labels, int m)
+    /// <summary>The batches this evaluator runs of <paramref name="n"/> points: its shard's, else all.</summary>
+    private (int First, int End) ShardBatches(int n) => (options.Shard ?? ShardSpec.Whole).BatchRange(n, options.BatchSize);
+
+    /// <summary>How many of the first <paramref name="m"/> of <paramref name="n"/> points fall in this evaluator's batches.</summary>
+    private int PointsInShard(int m, int n)
+    {
+        var (firstBatch, endBatch) = ShardBatches(n);
+        return Math.Max(0, Math.Min(m, endBatch * options.BatchSize) - firstBatch * options.BatchSize);
+    }
+
+    /// <summary>
+    /// Input-gradient health of the CE loss on f_P at the first <paramref name="m"/> of <paramref name="n"/> points (those
+    /// in this evaluator's batches), and whether f_P is randomised (on batch 0).
+    /// </summary>
+    private GradientStatistics MeasureGradients(Tensor images, Tensor labels, int m, int n)
     {
         int zero = 0, nonFinite = 0;
         var absSum = 0.0;
         long elements = 0;
         var randomized = false;
-        for (var first = 0; first < m; first += options.BatchSize)
+        var (firstBatch, endBatch) = ShardBatches(n);
+        for (var first = firstBatch * options.BatchSize; first < Math.Min(m, endBatch * options.BatchSize); first += options.BatchSize)
         {
             var count = Math.Min(options.BatchSize, m - first);
             using var scope = NewDisposeScope();
@@ -194,7 +213,7 @@ public sealed class RobustnessEvaluator
             absSum += where(finite, grad.abs(), zeros_like(grad)).sum().ToDouble();
             elements += grad.numel();
         }
-        return new GradientStatistics(m, zero, nonFinite, elements == 0 ? 0.0 : absSum / elements) { RandomizedOutput = randomized };
+        return new GradientStatistics(PointsInShard(m, n), zero, nonFinite, elements == 0 ? 0.0 : absSum / elements) { RandomizedOutput = randomized };
     }
 
     private (Tensor X, Tensor Y) Slice(Tensor images, Tensor labels, int first, int count)

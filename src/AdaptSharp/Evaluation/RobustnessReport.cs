@@ -59,6 +59,12 @@ public sealed record RobustnessReport
     /// <summary>Every run of the plan (suite columns first, in order): the columns of flags.npy.</summary>
     public IReadOnlyList<RunRecord> Runs { get; init; } = [];
 
+    /// <summary>"K/N" when this is the state of one shard (its batches only; see <see cref="EvaluationOptions.Shard"/>); null otherwise.</summary>
+    public string? Shard { get; init; }
+
+    /// <summary>N when this report was merged from N shards by <see cref="Cluster.ShardMerger"/>; null otherwise.</summary>
+    public int? MergedShards { get; init; }
+
     public bool Complete { get; init; }
 
     public string CreatedUtc { get; init; } = "";

@@ -197,20 +197,10 @@ public class ReaderRegressionTests
         Assert.StartsWith(path + ":", e.Message);
         Assert.Contains("UTF-8", e.Message);
 
-        var error = new StringWriter();
-        var original = Console.Error;
-        Console.SetError(error);
-        int exit;
-        try
-        {
-            exit = AdaptSharp.Cli.Program.Main(["predict", "--backbone", path, "--input", path, "--out", Path.Combine(Path.GetDirectoryName(path)!, "o.npy")]);
-        }
-        finally
-        {
-            Console.SetError(original);
-        }
+        // Through the CLI: the same exit code as every other bad input (stderr is not captured: Console.Error is
+        // process-wide and other tests run in parallel; CliRunner prints "adapt: " + the message above).
+        var exit = AdaptSharp.Cli.Program.Main(["predict", "--backbone", path, "--input", path, "--out", Path.Combine(Path.GetDirectoryName(path)!, "o.npy")]);
         Assert.Equal(AdaptSharp.Cli.CliRunner.UserError, exit);
-        Assert.StartsWith("adapt: ", error.ToString());
     }
 
     [Fact]

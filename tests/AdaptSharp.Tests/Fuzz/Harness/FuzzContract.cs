@@ -52,8 +52,12 @@ public static class FuzzContract
             throw new FuzzViolation($"{target.Name}: {e.GetType().Name} escaped (expected {target.FailureType.Name}): {e.Message.ReplaceLineEndings(" ")}", e);
         }
         CheckCost(target, clock.Elapsed, GC.GetAllocatedBytesForCurrentThread() - before, limit);
-        if (nativeBytes > Math.Max(bytes.Length, 1) * (target.GzipInner ? 1100L : 1L) && target.Name != "image")
-            throw new FuzzViolation($"{target.Name}: allocated {nativeBytes} bytes of tensors from a {bytes.Length}-byte input");
+        // Tensors may hold at most the input's bytes (its decompressed bytes for gzip); a decoded image at most what
+        // its compressed bytes can expand to (ImageFolderReader's limit).
+        var nativeLimit = target.Name == "image" ? Math.Max(16L << 20, 2048L * bytes.Length)
+            : Math.Max(bytes.Length, 1) * (target.GzipInner ? 1100L : 1L);
+        if (nativeBytes > nativeLimit)
+            throw new FuzzViolation($"{target.Name}: allocated {nativeBytes} bytes of tensors/pixels from a {bytes.Length}-byte input");
     }
 
     private static void CheckCost(FuzzTarget target, TimeSpan elapsed, long allocated, long limit)
