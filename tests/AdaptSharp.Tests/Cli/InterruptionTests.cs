@@ -18,7 +18,6 @@ namespace AdaptSharp.Tests.Cli;
 /// </summary>
 public sealed class InterruptionTests : IDisposable
 {
-    private const string Unproven = "Open (issue 12, section 4): from the xunit host the child finishes or kill(2) fails before the signal lands; the same signal from a shell or Python interrupts and resumes (docs/reliability.md, section 4).";
     private readonly string work = EvaluationFixtures.TempDirectory();
     private readonly string data = DataFiles.IdxDataset(trainCount: 128, testCount: 48, gzip: false, size: 8);
     private readonly string backbone;
@@ -41,7 +40,7 @@ public sealed class InterruptionTests : IDisposable
         Directory.Delete(data, recursive: true);
     }
 
-    [Fact(Skip = Unproven)]
+    [Fact]
     public void EvalInterruptedBySigintResumesToTheSameFlags()
     {
         string[] Args(string outDir) =>
@@ -65,10 +64,16 @@ public sealed class InterruptionTests : IDisposable
         Assert.Equal(File.ReadAllBytes(Path.Combine(reference, ReportWriter.FlagsFile)), File.ReadAllBytes(Path.Combine(outDir, ReportWriter.FlagsFile)));
     }
 
-    [Fact(Skip = Unproven)]
-    public void TuneAndPretrainInterruptedBySignalsResumeToTheSameFiles()
+    [Fact]
+    public void TuneInterruptedBySigtermResumesToTheSameFile() => TrainingCommandResumesToTheSameFile("tune", "TERM", 143);
+
+    // Open (issue 12, section 4): the interrupted and resumed pretrain writes other weights than an uninterrupted one
+    // (found 2026-11-29: backbone fingerprints 1465d54a... vs 2f98f4b5...); tune's mid-epoch resume is byte-equal.
+    [Fact(Skip = "pretrain's mid-epoch resume after SIGINT is not yet bit-identical (issue 12, section 4)")]
+    public void PretrainInterruptedBySigintResumesToTheSameFile() => TrainingCommandResumesToTheSameFile("pretrain", "INT", 130);
+
+    private void TrainingCommandResumesToTheSameFile(string command, string signal, int expected)
     {
-        foreach (var (command, signal, expected) in new[] { ("tune", "TERM", 143), ("pretrain", "INT", 130) })
         {
             string[] Args(string name) =>
             [
@@ -86,7 +91,7 @@ public sealed class InterruptionTests : IDisposable
         }
     }
 
-    [Fact(Skip = Unproven)]
+    [Fact]
     public void StudyAndDemoInterruptedBySignalsContinueWhenRunAgain()
     {
         foreach (var (command, signal, expected) in new[] { ("study", "TERM", 143), ("demo", "INT", 130) })
@@ -132,7 +137,9 @@ public sealed class InterruptionTests : IDisposable
         var deadline = DateTime.UtcNow.AddMinutes(3);
         while (!File.Exists(watch) && !process.HasExited && DateTime.UtcNow < deadline)
             Thread.Sleep(20);
-        Assert.False(process.HasExited, $"finished before the signal: {stdout.Result} {stderr.Result}");
+        // The message reads the child's output, which blocks until it exits: build it only when the child has exited.
+        if (process.HasExited)
+            Assert.Fail($"finished before the signal: {stdout.Result} {stderr.Result}");
         Assert.Equal(0, Kill(process.Id, signal == "INT" ? 2 : 15));
         Assert.True(process.WaitForExit(TimeSpan.FromMinutes(3)), "did not stop after the signal");
         return (process.ExitCode, stderr.Result);
