@@ -184,22 +184,6 @@ public static class ModelLoader
     }
 
     /// <summary>Differences that make two configs different networks (name, input size and class count aside).</summary>
-    private static List<string> ArchitectureDifferences(VitConfig preset, VitConfig stored)
-    {
-        var result = new List<string>();
-        void Compare<T>(string what, T a, T b)
-        {
-            if (!EqualityComparer<T>.Default.Equals(a, b))
-                result.Add($"{what} {a} in the preset, {b} in the file");
-        }
-        Compare("patch size", preset.PatchSize, stored.PatchSize);
-        Compare("in-channels", preset.InChannels, stored.InChannels);
-        Compare("width", preset.Width, stored.Width);
-        Compare("depth", preset.Depth, stored.Depth);
-        Compare("heads", preset.Heads, stored.Heads);
-        Compare("mlp ratio", preset.MlpRatio, stored.MlpRatio);
-        Compare("mean", string.Join("/", preset.Mean), string.Join("/", stored.Mean));
-        Compare("std", string.Join("/", preset.Std), string.Join("/", stored.Std));
-        return result;
-    }
+    private static List<string> ArchitectureDifferences(VitConfig preset, VitConfig stored) =>
+        PromptFile.ConfigDifferences(preset with { ImageSize = stored.ImageSize, NumClasses = stored.NumClasses }, stored, "the preset", "the file");
 }

@@ -185,13 +185,13 @@ public static class PromptFile
     }
 
     /// <summary>Every field in which two configs differ (the name aside), as "what A in the file, B in the model".</summary>
-    internal static List<string> ConfigDifferences(VitConfig file, VitConfig model)
+    internal static List<string> ConfigDifferences(VitConfig file, VitConfig model, string fileLabel = "the file", string modelLabel = "the model")
     {
         var result = new List<string>();
         void Compare<T>(string what, T a, T b)
         {
             if (!EqualityComparer<T>.Default.Equals(a, b))
-                result.Add($"{what} {a} in the file, {b} in the model");
+                result.Add($"{what} {a} in {fileLabel}, {b} in {modelLabel}");
         }
         Compare("image size", file.ImageSize, model.ImageSize);
         Compare("patch size", file.PatchSize, model.PatchSize);
