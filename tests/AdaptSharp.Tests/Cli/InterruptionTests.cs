@@ -16,6 +16,8 @@ namespace AdaptSharp.Tests.Cli;
 /// real SIGINT or SIGTERM mid-run, saves its state, exits 130/143 with one line saying how to continue, and running it
 /// again (with --resume where that is the convention) ends in outputs byte-equal to an uninterrupted run.
 /// </summary>
+// Serial: the reference and resumed runs call Program.Main in-process, whose console and signal state is process-wide.
+[Collection(SerialCollection.Name)]
 public sealed class InterruptionTests : IDisposable
 {
     private readonly string work = EvaluationFixtures.TempDirectory();
