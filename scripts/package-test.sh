@@ -24,6 +24,16 @@ info="$("$work/tool/adapt" info --model vit-base-patch16 --prompt-layout deep:25
 echo "$info"
 grep -q "trainable: 828,682 of" <<<"$info" || { echo "package-test: installed adapt info did not report 828,682 trainable" >&2; exit 1; }
 
+# The installed tool (about 600 MB unpacked) is no longer needed: free the space before the consumer copies libtorch again.
+rm -rf "$work/tool" "$feed"/AdaptSharp.Tool*.nupkg
+fail() {
+  # One line first (what failed), then only the tail of the tool output and the free space, so a CI log shows the cause.
+  echo "package-test: $1" >&2
+  [ -n "${2:-}" ] && { grep -E 'error|Error|ERROR' <<<"$2" | head -n 10 >&2 || true; tail -n 20 <<<"$2" >&2; }
+  df -h "$work" >&2 || true
+  exit 1
+}
+
 echo "package-test: fresh console project referencing AdaptSharp $version from the feed"
 app="$work/consumer"
 mkdir -p "$app"
@@ -39,11 +49,16 @@ cat >"$app/NuGet.config" <<XML
   </packageSources>
 </configuration>
 XML
-build="$(cd "$app" && dotnet build -c Release -nologo -p:AdaptSharpVersion="$version" 2>&1)" || { echo "$build" >&2; echo "package-test: consumer project did not build" >&2; exit 1; }
-# The package's buildTransitive targets (nothing else here) must have patched the consumer's copy of the library.
-grep "Marked GLIBCXX_3.4.32 weak" <<<"$build" || { echo "$build" >&2; echo "package-test: the package's GLIBCXX fix did not run in the consumer" >&2; exit 1; }
-out="$(cd "$app" && dotnet run -c Release --no-build -p:AdaptSharpVersion="$version" 2>&1)" || { echo "$out" >&2; echo "package-test: consumer project failed" >&2; exit 1; }
+build="$(cd "$app" && dotnet build -c Release -nologo -p:AdaptSharpVersion="$version" 2>&1)" || fail "consumer project did not build" "$build"
+# The package's buildTransitive targets (nothing else here) must have patched the consumer's copy of libLibTorchSharp:
+# its GLIBCXX_3.4.32 need is marked weak (read from the ELF file itself, not from the build's log).
+lib="$app/bin/Release/net10.0/runtimes/linux-x64/native/libLibTorchSharp.so"
+[ -f "$lib" ] || fail "consumer output has no $lib" "$build"
+if command -v readelf >/dev/null 2>&1; then
+  readelf -V "$lib" | grep -E 'Name: GLIBCXX_3\.4\.32 +Flags: WEAK' || fail "GLIBCXX_3.4.32 is not marked weak in the consumer's copy" "$(readelf -V "$lib" | grep GLIBCXX_3.4.32)"
+fi
+out="$(cd "$app" && dotnet run -c Release --no-build -p:AdaptSharpVersion="$version" 2>&1)" || fail "consumer project failed" "$out"
 echo "$out"
 grep -q "trainable: 828,682 of" <<<"$out" && grep -q "logits: \[2, 10\], finite: True" <<<"$out" \
-  || { echo "package-test: consumer project printed something unexpected" >&2; exit 1; }
+  || fail "consumer project printed something unexpected" "$out"
 echo "package-test: passed"
