@@ -13,7 +13,7 @@ public sealed class OpenMpWaitPolicyTests
     [Theory]
     [InlineData(null, "OMP_WAIT_POLICY = 'PASSIVE'", "GOMP_SPINCOUNT = '0'")]
     [InlineData("ACTIVE", "OMP_WAIT_POLICY = 'ACTIVE'", "OMP_WAIT_POLICY = 'ACTIVE'")]
-    public void TheAdaptCommandsOpenMpRuntimeWaitsPassivelyUnlessTheUserChoseAPolicy(string? userPolicy, string expected, string alsoExpected)
+    public async Task TheAdaptCommandsOpenMpRuntimeWaitsPassivelyUnlessTheUserChoseAPolicy(string? userPolicy, string expected, string alsoExpected)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "adapt.dll"), "info", "--model", "vit-tiny-patch16" })
@@ -24,9 +24,10 @@ public sealed class OpenMpWaitPolicyTests
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
         Assert.Equal(0, process.ExitCode);
-        var display = stdout.Result + stderr.Result;
+        var display = await stdout + await stderr;
         Assert.Contains("OPENMP DISPLAY ENVIRONMENT BEGIN", display);
         Assert.Contains(expected, display);
         Assert.Contains(alsoExpected, display);
