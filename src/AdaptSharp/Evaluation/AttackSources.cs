@@ -2,7 +2,7 @@ using AdaptSharp.Attacks;
 namespace AdaptSharp.Evaluation;
 
 /// <summary>Parses the <c>--source adaptive|agnostic|both</c> option.</summary>
-public static class AttackSources
+internal static class AttackSources
 {
     public static IReadOnlyList<AttackSource> Parse(string text) => text.Trim().ToLowerInvariant() switch
     {
