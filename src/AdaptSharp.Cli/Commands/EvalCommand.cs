@@ -13,7 +13,7 @@ using Spectre.Console;
 namespace AdaptSharp.Cli.Commands;
 
 /// <summary><c>adapt eval</c>: runs a robustness suite and writes report.json, flags.npy, report.md and plots.</summary>
-public static class EvalCommand
+internal static class EvalCommand
 {
     public static Command Create()
     {

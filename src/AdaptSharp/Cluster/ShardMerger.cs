@@ -12,7 +12,7 @@ namespace AdaptSharp.Cluster;
 /// prompts, transfer surrogates, data, split, point count, seed, threat model, batch size or plan; and it checks that every batch of every
 /// run was done by its owner and by no other shard.
 /// </summary>
-public static class ShardMerger
+internal static class ShardMerger
 {
     /// <summary>Merges <paramref name="shards"/> (label, usually the folder, and saved state) in any order.</summary>
     public static EvaluationResult Merge(IReadOnlyList<(string Label, EvaluationResult State)> shards)

@@ -7,7 +7,7 @@ namespace AdaptSharp.Demo;
 /// One tuned method of the demo: its artifact, parameter counts, training time (summed over epochs) and both
 /// evaluations. <see cref="Reused"/>: the prompt file came from an earlier run in the same output folder.
 /// </summary>
-public sealed record DemoMethodResult(
+internal sealed record DemoMethodResult(
     string Method,
     string PromptFile,
     long PromptFileBytes,

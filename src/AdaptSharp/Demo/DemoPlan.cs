@@ -6,7 +6,7 @@ namespace AdaptSharp.Demo;
 /// Sizes of the embedded-default study. <see cref="Quick"/> is chosen by measurement to finish in about ten
 /// minutes on a 2-core CPU; <see cref="Full"/> is the same study on all the data.
 /// </summary>
-public sealed record DemoPlan
+internal sealed record DemoPlan
 {
     public required string Name { get; init; }
 

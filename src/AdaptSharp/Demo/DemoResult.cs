@@ -1,7 +1,7 @@
 namespace AdaptSharp.Demo;
 
 /// <summary>Everything the demo report shows.</summary>
-public sealed record DemoResult(
+internal sealed record DemoResult(
     DemoPlan Plan,
     string Backbone,
     string BackboneSource,

@@ -15,7 +15,7 @@ namespace AdaptSharp.Demo;
 /// same test points (clean, prompt-agnostic and adaptive PGD, AutoAttack on the adaptive view), and report.
 /// UI-free: the caller supplies how a training job and an evaluation are run (with or without progress bars).
 /// </summary>
-public sealed class DemoStudy
+internal sealed class DemoStudy
 {
     public const string PgdAttack = "pgd10";
 

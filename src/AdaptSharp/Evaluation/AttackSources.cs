@@ -2,7 +2,7 @@ using AdaptSharp.Attacks;
 namespace AdaptSharp.Evaluation;
 
 /// <summary>Parses the <c>--source adaptive|agnostic|both</c> option and names sources in keys and reports.</summary>
-public static class AttackSources
+internal static class AttackSources
 {
     /// <summary>Prefix of a transfer source's name: "transfer:NAME" (NAME = a surrogate, or "ensemble").</summary>
     public const string TransferPrefix = "transfer:";

@@ -8,7 +8,7 @@ namespace AdaptSharp.Evaluation;
 /// every source, then transferred from every surrogate and their ensemble), the checklist's extra runs on the first points (the suite's PGD adaptive and prompt-agnostic, FGSM,
 /// PGD with 5x the steps and 2 restarts, PGD at a very large eps) and the eps sweep.
 /// </summary>
-public static class EvalPlanner
+internal static class EvalPlanner
 {
     public static EvalPlan Build(EvaluationOptions o, int n, bool hasPrompts, long pixelsPerImage)
     {

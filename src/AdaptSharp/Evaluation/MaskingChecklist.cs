@@ -8,7 +8,7 @@ namespace AdaptSharp.Evaluation;
 /// runs. Each item is Passed, Flagged (with the numbers) or NotRun (with what it would need). "Clearly" and
 /// "near 0" are defined by <see cref="ChecklistThresholds"/>.
 /// </summary>
-public static class MaskingChecklist
+internal static class MaskingChecklist
 {
     public const string PurposeConvergenceBase = "convergence-base";
     public const string PurposeConvergenceStrong = "convergence-strong";

@@ -7,7 +7,7 @@ using ScottPlot;
 namespace AdaptSharp.Evaluation;
 
 /// <summary>PNG plots of a report (ScottPlot): robust accuracy per attack and source, and robust accuracy vs eps.</summary>
-public static class ReportPlots
+internal static class ReportPlots
 {
     private static readonly Color AdaptiveColor = Color.FromHex("#1f77b4");
     private static readonly Color AgnosticColor = Color.FromHex("#ff7f0e");

@@ -7,7 +7,7 @@ namespace AdaptSharp.Evaluation;
 /// A methods x attacks markdown table built from several reports (e.g. natural, AT, ADAPT): one column per
 /// suite column (attack and source), plus the pointwise worst case. Cells a report lacks show "-".
 /// </summary>
-public static class RobustnessTable
+internal static class RobustnessTable
 {
     /// <summary>The union of the reports' columns, in first-seen order.</summary>
     public static IReadOnlyList<SuiteColumn> Columns(IEnumerable<RobustnessReport> reports)

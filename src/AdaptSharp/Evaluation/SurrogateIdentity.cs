@@ -10,7 +10,7 @@ public sealed record SurrogateIdentity(string Name, string ModelFingerprint, str
         $"{Name} ({Short(ModelFingerprint)}{(PromptFingerprint is { } p ? "+" + Short(p) : "")})";
 
     /// <summary>"none", or the identities in order, comma-separated: what a refusal names.</summary>
-    public static string Describe(IReadOnlyList<SurrogateIdentity> surrogates) =>
+    internal static string Describe(IReadOnlyList<SurrogateIdentity> surrogates) =>
         surrogates.Count == 0 ? "none" : string.Join(", ", surrogates);
 
     private static string Short(string hex) => hex.Length > 12 ? hex[..12] : hex;

@@ -6,7 +6,7 @@ namespace AdaptSharp.Study;
 /// Sizes and runs of the reproduction study (issue: methods x attacks, obfuscation gap, ablations, seeds).
 /// <see cref="Cpu"/> is the documented study; <see cref="Mini"/> the same runs at toy sizes for tests.
 /// </summary>
-public sealed record StudyPlan
+internal sealed record StudyPlan
 {
     public required string Name { get; init; }
 

@@ -7,7 +7,7 @@ namespace AdaptSharp.Study;
 /// One finished run: its artifact (prompt file, or backbone file for full fine-tuning), parameter counts, training
 /// time (summed over epochs, so resumed runs count once) and its evaluations (AutoAttack and RayS when requested).
 /// </summary>
-public sealed record StudyRunResult(
+internal sealed record StudyRunResult(
     StudyRun Run,
     string ArtifactPath,
     long ArtifactBytes,

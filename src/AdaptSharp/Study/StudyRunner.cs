@@ -15,7 +15,7 @@ namespace AdaptSharp.Study;
 /// folder's checkpoint, so the study can be stopped and restarted, and split across processes with disjoint runs.
 /// Layout: artifacts/ID.safetensors, runs/ID/ (metrics.jsonl, checkpoint), eval/ID/{main,autoattack,rays}/.
 /// </summary>
-public sealed class StudyRunner
+internal sealed class StudyRunner
 {
     public const string PgdAttack = "pgd10";
     public const string CwAttack = "cw20";
