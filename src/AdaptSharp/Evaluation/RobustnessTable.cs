@@ -21,14 +21,14 @@ internal static class RobustnessTable
 
     public static string Header(IReadOnlyList<SuiteColumn> columns)
     {
-        var names = columns.Select(c => AttackSpec.Parse(c.Attack).IsWhiteBox ? $"{c.Attack} ({AttackSources.Format(c.Source)})" : c.Attack);
+        var names = columns.Select(c => AttackSpec.Parse(c.Attack).IsWhiteBox ? $"{c.Attack} ({AttackSources.Format(c.Source, c.Surrogate)})" : c.Attack);
         return $"| method | {string.Join(" | ", names)} | worst case | n |\n|---|{string.Concat(columns.Select(_ => "---:|"))}---:|---:|";
     }
 
     /// <summary>One table row: the report's robust accuracy per column (percent), its worst case and n.</summary>
     public static string Row(string method, RobustnessReport report, IReadOnlyList<SuiteColumn> columns)
     {
-        var cells = columns.Select(c => report.Find(c.Attack, c.Source) is { } a && a.PointsDone == report.N
+        var cells = columns.Select(c => report.Find(c.Attack, c.Source, c.Surrogate) is { } a && a.PointsDone == report.N
             ? ReportMarkdown.Pct(a.RobustAccuracy)
             : "-");
         return $"| {method.Replace("|", "\\|")} | {string.Join(" | ", cells)} | {ReportMarkdown.Pct(report.RobustAccuracy)} | {report.N} |";
