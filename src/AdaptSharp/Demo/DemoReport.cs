@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using AdaptSharp.Checkpoints;
 using AdaptSharp.Evaluation;
+using AdaptSharp.Study;
 using ScottPlot;
 
 namespace AdaptSharp.Demo;
@@ -21,9 +22,9 @@ public static class DemoReport
         double PgdAgnostic, double PgdAdaptive, double AutoAttack, int AutoAttackPoints, int Flags, double TrainSeconds, int PgdPoints);
 
     public static IReadOnlyList<Row> Rows(DemoResult result) => result.Methods.Select(m => new Row(
-        m.Method, m.Parameters.Trainable, m.Parameters.TrainablePercent, m.PromptFileBytes, m.Pgd.CleanAccuracy,
-        Accuracy(m.Pgd, DemoStudy.PgdAttack, AttackSource.Agnostic), Accuracy(m.Pgd, DemoStudy.PgdAttack, AttackSource.Adaptive),
-        m.AutoAttack.RobustAccuracy, m.AutoAttack.N, m.Pgd.Checklist.Count(c => c.Status == CheckStatus.Flagged), m.TrainSeconds, m.Pgd.N)).ToList();
+        m.Run.Id, m.Parameters.Trainable, m.Parameters.TrainablePercent, m.ArtifactBytes, m.Main.CleanAccuracy,
+        Accuracy(m.Main, StudyRunner.PgdAttack, AttackSource.Agnostic), Accuracy(m.Main, StudyRunner.PgdAttack, AttackSource.Adaptive),
+        m.AutoAttack?.RobustAccuracy ?? double.NaN, m.AutoAttack?.N ?? 0, m.Main.Checklist.Count(c => c.Status == CheckStatus.Flagged), m.TrainSeconds, m.Main.N)).ToList();
 
     private static double Accuracy(RobustnessReport report, string attack, AttackSource source) =>
         report.Find(attack, source)?.RobustAccuracy ?? double.NaN;
@@ -37,7 +38,6 @@ public static class DemoReport
     public static string Table(DemoResult result)
     {
         var rows = Rows(result);
-        var n = result.Methods.FirstOrDefault()?.Pgd.N ?? 0;
         var m = rows.FirstOrDefault()?.AutoAttackPoints ?? 0;
         var sb = new StringBuilder();
         sb.AppendLine($"| method | trained params | prompt file | clean | PGD-10 prompt-agnostic | PGD-10 adaptive | AutoAttack (adaptive, n={m}) | masking flags |");
@@ -52,27 +52,27 @@ public static class DemoReport
     {
         var rows = Rows(result);
         var first = result.Methods.FirstOrDefault();
-        var threat = first?.Pgd.Threat.ToString() ?? "";
+        var threat = first?.Main.Threat.ToString() ?? "";
         var sb = new StringBuilder();
         sb.AppendLine("# AdaptSharp demo: robust prompt tuning on Fashion-MNIST");
         sb.AppendLine();
-        var reused = result.Methods.Where(m => m.Reused).Select(m => m.Method).ToList();
+        var reused = result.Methods.Where(m => m.Reused).Select(m => m.Run.Id).ToList();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"Plan `{result.Plan.Name}`, {result.CreatedUtc}, {result.TotalSeconds / 60:0.0} min on {result.Machine}") +
             (reused.Count > 0 ? $" (this run; reused from earlier runs in this folder: {string.Join(", ", reused)})." : "."));
         sb.AppendLine();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"Threat model {threat} in pixel units. Robust accuracy on the first {first?.Pgd.N ?? 0} Fashion-MNIST test points (AutoAttack on the first {rows.FirstOrDefault()?.AutoAttackPoints ?? 0}), seed {result.Plan.Seed}. " +
+            $"Threat model {threat} in pixel units. Robust accuracy on the first {first?.Main.N ?? 0} Fashion-MNIST test points (AutoAttack on the first {rows.FirstOrDefault()?.AutoAttackPoints ?? 0}), seed {result.Plan.Seeds[0]}. " +
             $"PGD-10: step eps/4, uniform random start, CE loss; generated on f_0 (prompt-agnostic) or on f_P (adaptive), always scored on f_P. AutoAttack: standard (APGD-CE, APGD-T, FAB-T, Square 5000 queries) on f_P."));
         sb.AppendLine();
         sb.Append(Table(result));
         sb.AppendLine();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"Backbone: `{result.Backbone}` ({Size(result.BackboneBytes)}; {result.BackboneSource}); clean accuracy without prompts {Pct(result.BackboneCleanAccuracy)}. " +
-            $"Each method stores only its prompt file (prompts `{result.Plan.Prompts}` and the trained set `{result.Plan.Trainable}`), {Size(rows.FirstOrDefault()?.PromptFileBytes ?? 0)} against the backbone's {Size(result.BackboneBytes)}."));
+            $"Each method stores only its prompt file (prompts `{result.Plan.Prompts}` and the trained set `{first?.Run.Trainable}`), {Size(rows.FirstOrDefault()?.PromptFileBytes ?? 0)} against the backbone's {Size(result.BackboneBytes)}."));
         sb.AppendLine();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"Tuning: {result.Plan.Epochs} epoch(s) on the first {result.Plan.TrainImages?.ToString("N0") ?? "60,000"} training images, batch {result.Plan.BatchSize}, SGD one-cycle peak lr {result.Plan.LearningRate}, inner PGD-{result.Plan.InnerSteps} (step {result.Plan.InnerStep}) at eps {result.Plan.Eps}{(result.Plan.Augment ? "" : ", no augmentation")}. " +
+            $"Tuning: {result.Plan.Epochs} epoch(s) on the first {result.Plan.TrainImages?.ToString("N0", CultureInfo.InvariantCulture) ?? "60,000"} training images, batch {result.Plan.BatchSize}, SGD one-cycle peak lr {result.Plan.PromptLearningRate}, inner PGD-{result.Plan.InnerSteps} (step {result.Plan.InnerStep}) at eps {result.Plan.Eps}{(result.Plan.Augment ? "" : ", no augmentation")}. " +
             $"Training time: {string.Join(", ", rows.Select(r => $"{r.Method} {r.TrainSeconds:0}s"))}."));
         sb.AppendLine();
         sb.AppendLine("![robust accuracy](" + PlotFile + ")");
@@ -85,8 +85,8 @@ public static class DemoReport
         foreach (var m in result.Methods)
         {
             sb.AppendLine();
-            sb.AppendLine($"**{m.Method}**");
-            foreach (var c in m.Pgd.Checklist)
+            sb.AppendLine($"**{m.Run.Id}**");
+            foreach (var c in m.Main.Checklist)
                 sb.AppendLine($"- {c.Number}. expected: {c.Title} — {(c.Status == CheckStatus.Flagged ? "**FLAGGED**" : c.Status == CheckStatus.Passed ? "passed" : "not run")}: {c.Detail}");
         }
         sb.AppendLine();
@@ -127,7 +127,23 @@ public static class DemoReport
         Directory.CreateDirectory(directory);
         var json = JsonSerializer.Serialize(new
         {
-            plan = result.Plan,
+            plan = new
+            {
+                result.Plan.Name,
+                result.Plan.TrainImages,
+                result.Plan.Epochs,
+                result.Plan.BatchSize,
+                LearningRate = result.Plan.PromptLearningRate,
+                result.Plan.Eps,
+                result.Plan.InnerSteps,
+                result.Plan.InnerStep,
+                result.Plan.Augment,
+                result.Plan.Prompts,
+                result.Plan.EvalPoints,
+                result.Plan.AutoAttackPoints,
+                result.Plan.EvalBatchSize,
+                Seed = result.Plan.Seeds[0],
+            },
             result.Backbone,
             result.BackboneSource,
             result.BackboneBytes,

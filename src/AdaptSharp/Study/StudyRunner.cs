@@ -42,7 +42,7 @@ public sealed class StudyRunner
         this.log = log ?? (_ => { });
     }
 
-    public string ArtifactPath(StudyRun run) => Path.Combine(outputDirectory, "artifacts", $"{run.Id}.safetensors");
+    public string ArtifactPath(StudyRun run) => Path.Combine(outputDirectory, plan.ArtifactFolder, $"{run.Id}.safetensors");
 
     public string RunDirectory(StudyRun run) => Path.Combine(outputDirectory, "runs", run.Id);
 
@@ -51,8 +51,8 @@ public sealed class StudyRunner
     /// <summary>The recipe a run trains with; its name and description label the run folder's config.json.</summary>
     public TrainingRecipe RecipeFor(StudyRun run) => new()
     {
-        Name = $"study-{plan.Name}-{run.Id}",
-        Description = $"study ({plan.Name}): {run.Label}",
+        Name = $"{plan.Command}-{plan.Name}-{run.Id}",
+        Description = $"{plan.Command} ({plan.Name}): {run.Label}",
         Method = run.Method,
         Lambda = run.Lambda,
         Prompts = run.Prompts,
@@ -85,7 +85,7 @@ public sealed class StudyRunner
     {
         var artifact = ArtifactPath(run);
         var runDirectory = RunDirectory(run);
-        ResumableTuning.Run(new TrainingJobSpec
+        var reused = ResumableTuning.Run(new TrainingJobSpec
         {
             BackbonePath = backbone,
             Data = data,
@@ -115,10 +115,10 @@ public sealed class StudyRunner
             var threat = ThreatModel.LInf(plan.Eps);
             var name = $"{model.Config.Name} + {run.Label}";
 
-            var main = CachedEvaluation.Run(EvalDirectory(run, "main"), model, xd, yd, evaluate, new EvaluationOptions
+            var main = CachedEvaluation.Run(EvalDirectory(run, plan.MainPart), model, xd, yd, evaluate, new EvaluationOptions
             {
                 Threat = threat,
-                Attacks = AttackSpec.ParseList($"clean,{FgsmAttack},{PgdAttack},{CwAttack}"),
+                Attacks = AttackSpec.ParseList(plan.Suite),
                 Sources = [AttackSource.Adaptive, AttackSource.Agnostic],
                 Seed = run.Seed,
                 BatchSize = plan.EvalBatchSize,
@@ -126,7 +126,7 @@ public sealed class StudyRunner
                 CheckPoints = Math.Min(plan.CheckPoints, plan.EvalPoints),
                 Data = data.ToString(),
                 ModelName = name,
-            }, $"{run.Id}: clean, FGSM, PGD-10, CW-20 (adaptive and prompt-agnostic), n={plan.EvalPoints}", log);
+            }, $"{run.Id}: {plan.Suite} (adaptive and prompt-agnostic), n={plan.EvalPoints}", log);
 
             EvaluationResult? autoAttack = null;
             if (run.AutoAttack)
@@ -143,7 +143,7 @@ public sealed class StudyRunner
             }
 
             return new StudyRunResult(run, artifact, new FileInfo(artifact).Length, parameters, trainSeconds,
-                main.Report, autoAttack?.Report, rays?.Report, raysPgd);
+                main.Report, autoAttack?.Report, rays?.Report, raysPgd, reused);
         }
     }
 
@@ -184,7 +184,7 @@ public sealed class StudyRunner
     public StudyRunResult? TryLoad(StudyRun run)
     {
         var artifact = ArtifactPath(run);
-        var main = ReportWriter.TryLoad(EvalDirectory(run, "main"));
+        var main = ReportWriter.TryLoad(EvalDirectory(run, plan.MainPart));
         if (!File.Exists(artifact) || main is not { Report.Complete: true })
             return null;
         var aa = run.AutoAttack ? ReportWriter.TryLoad(EvalDirectory(run, "autoattack")) : null;
