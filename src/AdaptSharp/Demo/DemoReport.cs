@@ -27,25 +27,22 @@ public static class DemoReport
         m.AutoAttack?.RobustAccuracy ?? double.NaN, m.AutoAttack?.N ?? 0, m.Main.Checklist.Count(c => c.Status == CheckStatus.Flagged), m.TrainSeconds, m.Main.N)).ToList();
 
     private static double Accuracy(RobustnessReport report, string attack, AttackSource source) =>
-        report.Find(attack, source)?.RobustAccuracy ?? double.NaN;
+        RobustnessTable.Accuracy(report, attack, source) ?? double.NaN;
 
-    public static string Pct(double v) => double.IsNaN(v) ? "-" : (100 * v).ToString("0.0", CultureInfo.InvariantCulture) + "%";
+    private static string Pct(double v) => ReportFormat.Percent(v);
 
-    private static string Size(long bytes) => bytes >= 1 << 20
-        ? (bytes / (1024.0 * 1024)).ToString("0.00", CultureInfo.InvariantCulture) + " MiB"
-        : (bytes / 1024.0).ToString("0.0", CultureInfo.InvariantCulture) + " KiB";
+    private static string Size(long bytes) => ReportFormat.Size(bytes);
 
     public static string Table(DemoResult result)
     {
         var rows = Rows(result);
         var m = rows.FirstOrDefault()?.AutoAttackPoints ?? 0;
-        var sb = new StringBuilder();
-        sb.AppendLine($"| method | trained params | prompt file | clean | PGD-10 prompt-agnostic | PGD-10 adaptive | AutoAttack (adaptive, n={m}) | masking flags |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        var table = new MarkdownTable("lrrrrrrr", "method", "trained params", "prompt file", "clean", "PGD-10 prompt-agnostic", "PGD-10 adaptive",
+            $"AutoAttack (adaptive, n={m})", "masking flags");
         foreach (var r in rows)
-            sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Method} | {r.Trainable:N0} ({r.TrainablePercent:0.00}%) | {Size(r.PromptFileBytes)} | {Pct(r.Clean)} | {Pct(r.PgdAgnostic)} | {Pct(r.PgdAdaptive)} | {Pct(r.AutoAttack)} | {r.Flags} |"));
-        return sb.ToString();
+            table.Row(r.Method, string.Create(CultureInfo.InvariantCulture, $"{r.Trainable:N0} ({r.TrainablePercent:0.00}%)"), Size(r.PromptFileBytes),
+                Pct(r.Clean), Pct(r.PgdAgnostic), Pct(r.PgdAdaptive), Pct(r.AutoAttack), r.Flags.ToString(CultureInfo.InvariantCulture));
+        return table.ToString();
     }
 
     public static string Markdown(DemoResult result)
@@ -113,7 +110,7 @@ public static class DemoReport
         }
         if (adapt is not null)
         {
-            lines.Add($"ADAPT ({adapt.Method}) keeps {Pct(adapt.PgdAdaptive)} under adaptive PGD and {Pct(adapt.AutoAttack)} under AutoAttack, training {adapt.TrainablePercent:0.00}% of the parameters.");
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"ADAPT ({adapt.Method}) keeps {Pct(adapt.PgdAdaptive)} under adaptive PGD and {Pct(adapt.AutoAttack)} under AutoAttack, training {adapt.TrainablePercent:0.00}% of the parameters."));
             if (natural is not null)
                 lines.Add($"Compared with natural prompts, ADAPT raises adaptive-PGD accuracy by {Pct(adapt.PgdAdaptive - natural.PgdAdaptive)} at a clean-accuracy cost of {Pct(natural.Clean - adapt.Clean)}.");
         }
