@@ -13,7 +13,8 @@ namespace AdaptSharp.Study;
 /// Trains and evaluates the runs of a <see cref="StudyPlan"/> in an output folder. Every step is skipped when its
 /// result is already there (artifact file, complete report), and an interrupted training resumes from its run
 /// folder's checkpoint, so the study can be stopped and restarted, and split across processes with disjoint runs.
-/// Layout: artifacts/ID.safetensors, runs/ID/ (metrics.jsonl, checkpoint), eval/ID/{main,autoattack,rays}/.
+/// Layout: artifacts/ID.safetensors, runs/ID/ (metrics.jsonl, checkpoint), eval/ID/{main,autoattack,rays}/ (a preset such as
+/// the demo names the artifact and main folders: prompts/ID.safetensors, eval/ID/pgd/).
 /// </summary>
 public sealed class StudyRunner
 {
