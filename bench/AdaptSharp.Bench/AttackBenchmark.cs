@@ -115,7 +115,7 @@ public static class AttackBenchmark
         context.Synchronize();
         var pgdSeconds = pgdWatch.Elapsed.TotalSeconds;
 
-        var aa = new AutoAttack(threat, AutoAttackVersion.Standard, seed: 0);
+        var aa = new AutoAttack(threat, new AutoAttackOptions(AutoAttackVersion.Standard), seed: 0);
         var watch = Stopwatch.StartNew();
         var result = aa.Evaluate(model.Prompted, model.Prompted, x, y);
         context.Synchronize();

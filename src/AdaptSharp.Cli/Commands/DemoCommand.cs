@@ -33,14 +33,14 @@ internal static class DemoCommand
         {
             TorchRuntime.ConfigureThreads();
             void Log(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
-            var plan = (result.GetValue(full) ? DemoPlan.Full : DemoPlan.Get(result.GetValue(planName)!)) with { Seed = result.GetValue(seed) };
+            var plan = result.GetValue(full) ? DemoPlan.Full(result.GetValue(seed)) : DemoPlan.Get(result.GetValue(planName)!, result.GetValue(seed));
             var outDir = result.GetValue(output)!;
             if (result.GetValue(fresh) && Directory.Exists(outDir))
                 Directory.Delete(outDir, recursive: true);
 
             var spec = FashionMnistInstaller.Ensure(result.GetValue(data), Log);
             var (backbonePath, source) = ResolveBackbone(result.GetValue(backbone), result.GetValue(pretrain), spec, result.GetValue(device)!, Log);
-            AnsiConsole.MarkupLine(Markup.Escape($"adapt demo ({plan.Name}): {string.Join(", ", plan.Methods.Select(DemoStudy.MethodName))} prompt tuning on {spec}, eps {plan.Eps}; backbone {backbonePath}"));
+            AnsiConsole.MarkupLine(Markup.Escape($"adapt demo ({plan.Name}): {string.Join(", ", plan.Runs.Select(r => r.Id))} prompt tuning on {spec}, eps {plan.Eps}; backbone {backbonePath}"));
 
             var study = new DemoStudy(plan, backbonePath, spec, outDir, result.GetValue(device)!, Log);
             DemoResult demo;

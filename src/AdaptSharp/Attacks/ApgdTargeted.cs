@@ -11,17 +11,17 @@ namespace AdaptSharp.Attacks;
 /// </summary>
 public sealed class ApgdTargeted : Attack
 {
-    public ApgdTargeted(ThreatModel threat, int targetClasses = 9, int iterations = 100, int restarts = 1,
-        long seed = 0, string name = "apgd-t", double momentum = 0.75, double rho = 0.75)
-        : base(name, threat, seed)
+    public ApgdTargeted(ThreatModel threat, ApgdTargetedOptions? options = null, long seed = 0, string? name = null)
+        : base(name ?? "apgd-t", threat, seed)
     {
-        if (targetClasses < 1 || iterations < 1 || restarts < 1)
+        var o = options ?? new ApgdTargetedOptions();
+        if (o.TargetClasses < 1 || o.Iterations < 1 || o.Restarts < 1)
             throw new ArgumentException("APGD-T needs at least one target class, iteration and restart");
-        TargetClasses = targetClasses;
-        Iterations = iterations;
-        Restarts = restarts;
-        Momentum = momentum;
-        Rho = rho;
+        TargetClasses = o.TargetClasses;
+        Iterations = o.Iterations;
+        Restarts = o.Restarts;
+        Momentum = o.Momentum;
+        Rho = o.Rho;
     }
 
     public int TargetClasses { get; }

@@ -13,12 +13,13 @@ namespace AdaptSharp.Attacks;
 /// </summary>
 public sealed class AutoAttack : Attack
 {
-    public AutoAttack(ThreatModel threat, AutoAttackVersion version = AutoAttackVersion.Standard, long seed = 0,
-        IReadOnlyList<Attack>? custom = null, int batchSize = 500, string? name = null)
-        : base(name ?? DefaultName(version), threat, seed)
+    public AutoAttack(ThreatModel threat, AutoAttackOptions? options = null, long seed = 0, string? name = null)
+        : base(name ?? DefaultName((options ?? new AutoAttackOptions()).Version), threat, seed)
     {
+        var o = options ?? new AutoAttackOptions();
+        var (version, custom) = (o.Version, o.CustomStages);
         Version = version;
-        BatchSize = batchSize > 0 ? batchSize : throw new ArgumentException("batch size must be positive");
+        BatchSize = o.BatchSize > 0 ? o.BatchSize : throw new ArgumentException("batch size must be positive");
         if (version == AutoAttackVersion.Custom)
         {
             if (custom is null || custom.Count == 0)
@@ -59,18 +60,18 @@ public sealed class AutoAttack : Attack
         AutoAttackVersion.Standard => new Attack[]
         {
             new Apgd(threat, new ApgdOptions(100, 1, ApgdLoss.CrossEntropy), seed, "apgd-ce"),
-            new ApgdTargeted(threat, 9, 100, 1, seed, "apgd-t"),
-            new FabTargeted(threat, 9, 100, 1, seed, "fab-t"),
-            new Square(threat, 5000, 0.8, 1, seed, name: "square"),
+            new ApgdTargeted(threat, new ApgdTargetedOptions(), seed),
+            new FabTargeted(threat, new FabOptions(), seed),
+            new Square(threat, new SquareOptions(), seed),
         },
         AutoAttackVersion.Plus => new Attack[]
         {
             new Apgd(threat, new ApgdOptions(100, 5, ApgdLoss.CrossEntropy), seed, "apgd-ce"),
             new Apgd(threat, new ApgdOptions(100, 5, ApgdLoss.Dlr), seed, "apgd-dlr"),
-            new Fab(threat, 100, 5, seed, "fab"),
-            new Square(threat, 5000, 0.8, 1, seed, name: "square"),
-            new ApgdTargeted(threat, 9, 100, 1, seed, "apgd-t"),
-            new FabTargeted(threat, 9, 100, 1, seed, "fab-t"),
+            new Fab(threat, new FabOptions(Restarts: 5), seed),
+            new Square(threat, new SquareOptions(), seed),
+            new ApgdTargeted(threat, new ApgdTargetedOptions(), seed),
+            new FabTargeted(threat, new FabOptions(), seed),
         },
         AutoAttackVersion.Rand => new Attack[]
         {

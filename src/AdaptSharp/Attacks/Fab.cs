@@ -10,13 +10,14 @@ namespace AdaptSharp.Attacks;
 /// </summary>
 public sealed class Fab : Attack
 {
-    public Fab(ThreatModel threat, int iterations = 100, int restarts = 1, long seed = 0, string name = "fab")
-        : base(name, threat, seed)
+    public Fab(ThreatModel threat, FabOptions? options = null, long seed = 0, string? name = null)
+        : base(name ?? "fab", threat, seed)
     {
-        if (iterations < 1 || restarts < 1)
+        var o = options ?? new FabOptions();
+        if (o.Iterations < 1 || o.Restarts < 1)
             throw new ArgumentException("FAB needs at least one iteration and restart");
-        Iterations = iterations;
-        Restarts = restarts;
+        Iterations = o.Iterations;
+        Restarts = o.Restarts;
     }
 
     public int Iterations { get; }

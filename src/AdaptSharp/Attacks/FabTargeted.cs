@@ -12,15 +12,15 @@ namespace AdaptSharp.Attacks;
 /// </summary>
 public sealed class FabTargeted : Attack
 {
-    public FabTargeted(ThreatModel threat, int targetClasses = 9, int iterations = 100, int restarts = 1,
-        long seed = 0, string name = "fab-t")
-        : base(name, threat, seed)
+    public FabTargeted(ThreatModel threat, FabOptions? options = null, long seed = 0, string? name = null)
+        : base(name ?? "fab-t", threat, seed)
     {
-        if (targetClasses < 1 || iterations < 1 || restarts < 1)
+        var o = options ?? new FabOptions();
+        if (o.TargetClasses < 1 || o.Iterations < 1 || o.Restarts < 1)
             throw new ArgumentException("FAB-T needs at least one target class, iteration and restart");
-        TargetClasses = targetClasses;
-        Iterations = iterations;
-        Restarts = restarts;
+        TargetClasses = o.TargetClasses;
+        Iterations = o.Iterations;
+        Restarts = o.Restarts;
     }
 
     public int TargetClasses { get; }

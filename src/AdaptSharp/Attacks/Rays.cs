@@ -13,17 +13,17 @@ namespace AdaptSharp.Attacks;
 /// </summary>
 public sealed class Rays : Attack
 {
-    public Rays(ThreatModel threat, int queryBudget = 10_000, long seed = 0, bool earlyStop = true,
-        double tolerance = 1e-3, string name = "rays")
-        : base(name, threat, seed)
+    public Rays(ThreatModel threat, RaysOptions? options = null, long seed = 0, string? name = null)
+        : base(name ?? "rays", threat, seed)
     {
+        var o = options ?? new RaysOptions();
         if (threat.Norm != AttackNorm.LInf)
             throw new NotSupportedException("RayS is an L-inf attack");
-        if (queryBudget < 1)
+        if (o.QueryBudget < 1)
             throw new ArgumentException("RayS needs a positive query budget");
-        QueryBudget = queryBudget;
-        EarlyStop = earlyStop;
-        Tolerance = tolerance;
+        QueryBudget = o.QueryBudget;
+        EarlyStop = o.EarlyStop;
+        Tolerance = o.Tolerance;
     }
 
     public int QueryBudget { get; }

@@ -20,17 +20,17 @@ namespace AdaptSharp.Attacks;
 /// </summary>
 public sealed class Square : Attack
 {
-    public Square(ThreatModel threat, int queries = 5000, double pInit = 0.8, int restarts = 1, long seed = 0,
-        bool useCrossEntropy = false, string name = "square", bool rescaleSchedule = false)
-        : base(name, threat, seed)
+    public Square(ThreatModel threat, SquareOptions? options = null, long seed = 0, string? name = null)
+        : base(name ?? "square", threat, seed)
     {
-        if (queries < 1 || restarts < 1 || !(pInit > 0 && pInit <= 1))
+        var o = options ?? new SquareOptions();
+        if (o.Queries < 1 || o.Restarts < 1 || !(o.PInit > 0 && o.PInit <= 1))
             throw new ArgumentException("Square needs queries >= 1, restarts >= 1 and 0 < p_init <= 1");
-        QueryBudget = queries;
-        PInit = pInit;
-        Restarts = restarts;
-        UseCrossEntropy = useCrossEntropy;
-        RescaleSchedule = rescaleSchedule;
+        QueryBudget = o.Queries;
+        PInit = o.PInit;
+        Restarts = o.Restarts;
+        UseCrossEntropy = o.UseCrossEntropy;
+        RescaleSchedule = o.RescaleSchedule;
     }
 
     public int QueryBudget { get; }

@@ -42,18 +42,6 @@ public sealed class ImageDataset : IDisposable
         long[] labels, IReadOnlyList<string> classNames) =>
         new(name, pixels, count, channels, height, width, labels, classNames);
 
-    /// <summary>Builds a dataset from a uint8 (N,C,H,W) tensor and int64 (N) labels (both copied).</summary>
-    public static ImageDataset FromTensors(string name, Tensor images, Tensor labels, IReadOnlyList<string> classNames)
-    {
-        if (images.dtype != ScalarType.Byte || images.dim() != 4)
-            throw new ArgumentException($"images must be uint8 (N,C,H,W), got {images.dtype} {string.Join("x", images.shape)}");
-        if (labels.dtype != ScalarType.Int64 || labels.dim() != 1 || labels.shape[0] != images.shape[0])
-            throw new ArgumentException("labels must be int64 (N) with one label per image");
-        using var cpu = images.cpu().contiguous();
-        return new(name, cpu.data<byte>().ToArray(), (int)images.shape[0], (int)images.shape[1], (int)images.shape[2], (int)images.shape[3],
-            labels.cpu().data<long>().ToArray(), classNames);
-    }
-
     public string Name { get; }
 
     /// <summary>uint8 pixels (N,C,H,W), sharing the dataset's buffer: read it, do not modify it.</summary>
@@ -72,9 +60,6 @@ public sealed class ImageDataset : IDisposable
 
     /// <summary>The pixel buffer (N,C,H,W), for fast managed gathers. Read only.</summary>
     internal ReadOnlySpan<byte> PixelSpan => pixels;
-
-    /// <summary>Labels as an array (a copy).</summary>
-    public long[] LabelArray() => (long[])labels.Clone();
 
     internal long LabelAt(int index) => labels[index];
 

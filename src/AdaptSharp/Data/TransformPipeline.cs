@@ -22,8 +22,6 @@ public sealed record TransformPipeline(int? ImageSize = null, int? Channels = nu
     public TransformPipeline WithDefaultAugmentation(DatasetSpec spec, int storedHeight) =>
         this with { CropPadding = Math.Max(1, storedHeight / 8), HorizontalFlip = spec.FlipPreservesLabel };
 
-    public TransformPipeline WithoutAugmentation() => this with { CropPadding = 0, HorizontalFlip = false };
-
     public bool Augments => CropPadding > 0 || HorizontalFlip;
 
     /// <summary>

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using AdaptSharp.Checkpoints;
 using AdaptSharp.Evaluation;
+using AdaptSharp.Study;
 using ScottPlot;
 
 namespace AdaptSharp.Demo;
@@ -21,58 +22,54 @@ internal static class DemoReport
         double PgdAgnostic, double PgdAdaptive, double AutoAttack, int AutoAttackPoints, int Flags, double TrainSeconds, int PgdPoints);
 
     public static IReadOnlyList<Row> Rows(DemoResult result) => result.Methods.Select(m => new Row(
-        m.Method, m.Parameters.Trainable, m.Parameters.TrainablePercent, m.PromptFileBytes, m.Pgd.CleanAccuracy,
-        Accuracy(m.Pgd, DemoStudy.PgdAttack, AttackSource.Agnostic), Accuracy(m.Pgd, DemoStudy.PgdAttack, AttackSource.Adaptive),
-        m.AutoAttack.RobustAccuracy, m.AutoAttack.N, m.Pgd.Checklist.Count(c => c.Status == CheckStatus.Flagged), m.TrainSeconds, m.Pgd.N)).ToList();
+        m.Run.Id, m.Parameters.Trainable, m.Parameters.TrainablePercent, m.ArtifactBytes, m.Main.CleanAccuracy,
+        Accuracy(m.Main, StudyRunner.PgdAttack, AttackSource.Agnostic), Accuracy(m.Main, StudyRunner.PgdAttack, AttackSource.Adaptive),
+        m.AutoAttack?.RobustAccuracy ?? double.NaN, m.AutoAttack?.N ?? 0, m.Main.Checklist.Count(c => c.Status == CheckStatus.Flagged), m.TrainSeconds, m.Main.N)).ToList();
 
     private static double Accuracy(RobustnessReport report, string attack, AttackSource source) =>
-        report.Find(attack, source)?.RobustAccuracy ?? double.NaN;
+        RobustnessTable.Accuracy(report, attack, source) ?? double.NaN;
 
-    public static string Pct(double v) => double.IsNaN(v) ? "-" : (100 * v).ToString("0.0", CultureInfo.InvariantCulture) + "%";
+    private static string Pct(double v) => ReportFormat.Percent(v);
 
-    private static string Size(long bytes) => bytes >= 1 << 20
-        ? (bytes / (1024.0 * 1024)).ToString("0.00", CultureInfo.InvariantCulture) + " MiB"
-        : (bytes / 1024.0).ToString("0.0", CultureInfo.InvariantCulture) + " KiB";
+    private static string Size(long bytes) => ReportFormat.Size(bytes);
 
     public static string Table(DemoResult result)
     {
         var rows = Rows(result);
-        var n = result.Methods.FirstOrDefault()?.Pgd.N ?? 0;
         var m = rows.FirstOrDefault()?.AutoAttackPoints ?? 0;
-        var sb = new StringBuilder();
-        sb.AppendLine($"| method | trained params | prompt file | clean | PGD-10 prompt-agnostic | PGD-10 adaptive | AutoAttack (adaptive, n={m}) | masking flags |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        var table = new MarkdownTable("lrrrrrrr", "method", "trained params", "prompt file", "clean", "PGD-10 prompt-agnostic", "PGD-10 adaptive",
+            $"AutoAttack (adaptive, n={m})", "masking flags");
         foreach (var r in rows)
-            sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Method} | {r.Trainable:N0} ({r.TrainablePercent:0.00}%) | {Size(r.PromptFileBytes)} | {Pct(r.Clean)} | {Pct(r.PgdAgnostic)} | {Pct(r.PgdAdaptive)} | {Pct(r.AutoAttack)} | {r.Flags} |"));
-        return sb.ToString();
+            table.Row(r.Method, string.Create(CultureInfo.InvariantCulture, $"{r.Trainable:N0} ({r.TrainablePercent:0.00}%)"), Size(r.PromptFileBytes),
+                Pct(r.Clean), Pct(r.PgdAgnostic), Pct(r.PgdAdaptive), Pct(r.AutoAttack), r.Flags.ToString(CultureInfo.InvariantCulture));
+        return table.ToString();
     }
 
     public static string Markdown(DemoResult result)
     {
         var rows = Rows(result);
         var first = result.Methods.FirstOrDefault();
-        var threat = first?.Pgd.Threat.ToString() ?? "";
+        var threat = first?.Main.Threat.ToString() ?? "";
         var sb = new StringBuilder();
         sb.AppendLine("# AdaptSharp demo: robust prompt tuning on Fashion-MNIST");
         sb.AppendLine();
-        var reused = result.Methods.Where(m => m.Reused).Select(m => m.Method).ToList();
+        var reused = result.Methods.Where(m => m.Reused).Select(m => m.Run.Id).ToList();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"Plan `{result.Plan.Name}`, {result.CreatedUtc}, {result.TotalSeconds / 60:0.0} min on {result.Machine}") +
             (reused.Count > 0 ? $" (this run; reused from earlier runs in this folder: {string.Join(", ", reused)})." : "."));
         sb.AppendLine();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"Threat model {threat} in pixel units. Robust accuracy on the first {first?.Pgd.N ?? 0} Fashion-MNIST test points (AutoAttack on the first {rows.FirstOrDefault()?.AutoAttackPoints ?? 0}), seed {result.Plan.Seed}. " +
+            $"Threat model {threat} in pixel units. Robust accuracy on the first {first?.Main.N ?? 0} Fashion-MNIST test points (AutoAttack on the first {rows.FirstOrDefault()?.AutoAttackPoints ?? 0}), seed {result.Plan.Seeds[0]}. " +
             $"PGD-10: step eps/4, uniform random start, CE loss; generated on f_0 (prompt-agnostic) or on f_P (adaptive), always scored on f_P. AutoAttack: standard (APGD-CE, APGD-T, FAB-T, Square 5000 queries) on f_P."));
         sb.AppendLine();
         sb.Append(Table(result));
         sb.AppendLine();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"Backbone: `{result.Backbone}` ({Size(result.BackboneBytes)}; {result.BackboneSource}); clean accuracy without prompts {Pct(result.BackboneCleanAccuracy)}. " +
-            $"Each method stores only its prompt file (prompts `{result.Plan.Prompts}` and the trained set `{result.Plan.Trainable}`), {Size(rows.FirstOrDefault()?.PromptFileBytes ?? 0)} against the backbone's {Size(result.BackboneBytes)}."));
+            $"Each method stores only its prompt file (prompts `{result.Plan.Prompts}` and the trained set `{first?.Run.Trainable}`), {Size(rows.FirstOrDefault()?.PromptFileBytes ?? 0)} against the backbone's {Size(result.BackboneBytes)}."));
         sb.AppendLine();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"Tuning: {result.Plan.Epochs} epoch(s) on the first {result.Plan.TrainImages?.ToString("N0") ?? "60,000"} training images, batch {result.Plan.BatchSize}, SGD one-cycle peak lr {result.Plan.LearningRate}, inner PGD-{result.Plan.InnerSteps} (step {result.Plan.InnerStep}) at eps {result.Plan.Eps}{(result.Plan.Augment ? "" : ", no augmentation")}. " +
+            $"Tuning: {result.Plan.Epochs} epoch(s) on the first {result.Plan.TrainImages?.ToString("N0", CultureInfo.InvariantCulture) ?? "60,000"} training images, batch {result.Plan.BatchSize}, SGD one-cycle peak lr {result.Plan.PromptLearningRate}, inner PGD-{result.Plan.InnerSteps} (step {result.Plan.InnerStep}) at eps {result.Plan.Eps}{(result.Plan.Augment ? "" : ", no augmentation")}. " +
             $"Training time: {string.Join(", ", rows.Select(r => $"{r.Method} {r.TrainSeconds:0}s"))}."));
         sb.AppendLine();
         sb.AppendLine("![robust accuracy](" + PlotFile + ")");
@@ -85,8 +82,8 @@ internal static class DemoReport
         foreach (var m in result.Methods)
         {
             sb.AppendLine();
-            sb.AppendLine($"**{m.Method}**");
-            foreach (var c in m.Pgd.Checklist)
+            sb.AppendLine($"**{m.Run.Id}**");
+            foreach (var c in m.Main.Checklist)
                 sb.AppendLine($"- {c.Number}. expected: {c.Title} — {(c.Status == CheckStatus.Flagged ? "**FLAGGED**" : c.Status == CheckStatus.Passed ? "passed" : "not run")}: {c.Detail}");
         }
         sb.AppendLine();
@@ -113,7 +110,7 @@ internal static class DemoReport
         }
         if (adapt is not null)
         {
-            lines.Add($"ADAPT ({adapt.Method}) keeps {Pct(adapt.PgdAdaptive)} under adaptive PGD and {Pct(adapt.AutoAttack)} under AutoAttack, training {adapt.TrainablePercent:0.00}% of the parameters.");
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"ADAPT ({adapt.Method}) keeps {Pct(adapt.PgdAdaptive)} under adaptive PGD and {Pct(adapt.AutoAttack)} under AutoAttack, training {adapt.TrainablePercent:0.00}% of the parameters."));
             if (natural is not null)
                 lines.Add($"Compared with natural prompts, ADAPT raises adaptive-PGD accuracy by {Pct(adapt.PgdAdaptive - natural.PgdAdaptive)} at a clean-accuracy cost of {Pct(natural.Clean - adapt.Clean)}.");
         }
@@ -127,7 +124,23 @@ internal static class DemoReport
         Directory.CreateDirectory(directory);
         var json = JsonSerializer.Serialize(new
         {
-            plan = result.Plan,
+            plan = new
+            {
+                result.Plan.Name,
+                result.Plan.TrainImages,
+                result.Plan.Epochs,
+                result.Plan.BatchSize,
+                LearningRate = result.Plan.PromptLearningRate,
+                result.Plan.Eps,
+                result.Plan.InnerSteps,
+                result.Plan.InnerStep,
+                result.Plan.Augment,
+                result.Plan.Prompts,
+                result.Plan.EvalPoints,
+                result.Plan.AutoAttackPoints,
+                result.Plan.EvalBatchSize,
+                Seed = result.Plan.Seeds[0],
+            },
             result.Backbone,
             result.BackboneSource,
             result.BackboneBytes,

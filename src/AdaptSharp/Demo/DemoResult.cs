@@ -1,13 +1,15 @@
+using AdaptSharp.Study;
+
 namespace AdaptSharp.Demo;
 
-/// <summary>Everything the demo report shows.</summary>
+/// <summary>Everything the demo report shows: the plan's runs (one per method, in table order) and the backbone.</summary>
 internal sealed record DemoResult(
-    DemoPlan Plan,
+    StudyPlan Plan,
     string Backbone,
     string BackboneSource,
     long BackboneBytes,
     double BackboneCleanAccuracy,
-    IReadOnlyList<DemoMethodResult> Methods,
+    IReadOnlyList<StudyRunResult> Methods,
     double TotalSeconds,
     string Machine,
     string CreatedUtc);

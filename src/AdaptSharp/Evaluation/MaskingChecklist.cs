@@ -184,9 +184,9 @@ internal static class MaskingChecklist
 
     private static CheckResult NotRun(int number, string why) => new(number, Titles[number - 1], CheckStatus.NotRun, why);
 
-    internal static string Pct(double fraction) => (100.0 * fraction).ToString("0.0", CultureInfo.InvariantCulture) + "%";
+    internal static string Pct(double fraction) => ReportFormat.Percent(fraction);
 
-    private static string Pts(double fraction) => (100.0 * fraction).ToString("0.0", CultureInfo.InvariantCulture) + " pts";
+    private static string Pts(double fraction) => ReportFormat.PercentPoints(fraction);
 
     private static string Num(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
 }

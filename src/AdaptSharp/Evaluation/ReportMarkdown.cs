@@ -1,5 +1,4 @@
 using AdaptSharp.Attacks;
-using System.Globalization;
 using System.Text;
 
 namespace AdaptSharp.Evaluation;
@@ -15,43 +14,41 @@ internal static class ReportMarkdown
         sb.AppendLine($"- Status: {(r.Complete ? "complete" : "**partial** (resume with --resume)")}");
         sb.AppendLine($"- Model: `{Short(r.ModelFingerprint)}` (backbone SHA-256), prompts {r.Prompts}" +
                       (r.PromptFingerprint is { } pf ? $" `{Short(pf)}`" : ""));
-        sb.AppendLine($"- Data: {Escape(r.Data)} ({r.Split}), n = {r.N}, seed {r.Seed}, batch size {r.BatchSize}");
+        sb.AppendLine($"- Data: {ReportFormat.Cell(r.Data)} ({r.Split}), n = {r.N}, seed {r.Seed}, batch size {r.BatchSize}");
         sb.AppendLine($"- Threat model: {r.Threat} (pixel space, [0,1] box); every adversarial batch checked before counting");
-        sb.AppendLine($"- Time: {Seconds(r.TotalSeconds)}, {r.CreatedUtc}");
+        sb.AppendLine($"- Time: {ReportFormat.Duration(r.TotalSeconds)}, {r.CreatedUtc}");
         sb.AppendLine();
-        sb.AppendLine("| attack | source | robust accuracy | cumulative | max perturbation | time | gradient evals | queries | settings |");
-        sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---|");
+        var attacks = new MarkdownTable("llrrrrrrl", "attack", "source", "robust accuracy", "cumulative", "max perturbation", "time", "gradient evals", "queries", "settings");
         foreach (var a in r.Attacks)
         {
             var done = a.PointsDone == r.N ? "" : $" ({a.PointsDone}/{r.N} done)";
-            sb.AppendLine($"| {a.Name} | {SourceLabel(a)} | {Pct(a.RobustAccuracy)}{done} | {Pct(a.CumulativeRobustAccuracy)} | " +
-                          $"{a.MaxPerturbation.ToString("0.#####", CultureInfo.InvariantCulture)} | {Seconds(a.Seconds)} | " +
-                          $"{a.GradientEvaluations:N0} | {a.Queries:N0} | {Escape(a.Settings)} |");
+            attacks.Row(a.Name, SourceLabel(a), Pct(a.RobustAccuracy) + done, Pct(a.CumulativeRobustAccuracy), Number(a.MaxPerturbation),
+                ReportFormat.Duration(a.Seconds), ReportFormat.Count(a.GradientEvaluations), ReportFormat.Count(a.Queries), a.Settings);
         }
+        sb.Append(attacks);
         sb.AppendLine();
         var se = 100.0 * Math.Sqrt(r.RobustAccuracy * (1 - r.RobustAccuracy) / Math.Max(1, r.N));
         sb.AppendLine($"**Robust accuracy (pointwise worst case over the suite): {Pct(r.RobustAccuracy)}** " +
-                      $"(clean {Pct(r.CleanAccuracy)}; n = {r.N}, one seed, standard error {se.ToString("0.0", CultureInfo.InvariantCulture)} points)");
+                      $"(clean {Pct(r.CleanAccuracy)}; n = {r.N}, one seed, standard error {se.ToString("0.0", ReportFormat.Culture)} points)");
         sb.AppendLine();
         if (r.SourceGaps.Count > 0)
         {
             sb.AppendLine("## Adaptive vs prompt-agnostic");
             sb.AppendLine();
-            sb.AppendLine("| attack | adaptive (f_P) | prompt-agnostic (f_0) | gap |");
-            sb.AppendLine("|---|---:|---:|---:|");
+            var gaps = new MarkdownTable("lrrr", "attack", "adaptive (f_P)", "prompt-agnostic (f_0)", "gap");
             foreach (var g in r.SourceGaps)
-                sb.AppendLine($"| {g.Attack} | {Pct(g.Adaptive)} | {Pct(g.Agnostic)} | {(100 * g.Gap).ToString("+0.00;-0.00;0.00", CultureInfo.InvariantCulture)} pts |");
+                gaps.Row(g.Attack, Pct(g.Adaptive), Pct(g.Agnostic), (100 * g.Gap).ToString("+0.00;-0.00;0.00", ReportFormat.Culture) + " pts");
+            sb.Append(gaps);
             sb.AppendLine();
             sb.AppendLine("Both are scored on f_P; a positive gap is robustness that only holds against attacks that ignore the prompts.");
             sb.AppendLine();
         }
-        AppendTransfer(sb, r);
         sb.AppendLine("## Gradient-masking checklist");
         sb.AppendLine();
-        sb.AppendLine("| # | check | result | numbers |");
-        sb.AppendLine("|---|---|---|---|");
+        var checklist = new MarkdownTable("llll", "#", "check", "result", "numbers");
         foreach (var c in r.Checklist)
-            sb.AppendLine($"| {c.Number} | {c.Title} | {Status(c.Status)} | {Escape(c.Detail)} |");
+            checklist.Row(c.Number.ToString(ReportFormat.Culture), c.Title, Status(c.Status), c.Detail);
+        sb.Append(checklist);
         sb.AppendLine();
         sb.AppendLine("A gap counts as clear when it exceeds both 2 binomial standard errors (at the higher accuracy, over the " +
                       "points both numbers share) and 1 point; near 0 means at most 2%. The checklist's extra runs use the first " +
@@ -63,10 +60,10 @@ internal static class ReportMarkdown
             sb.AppendLine();
             sb.AppendLine("## Robust accuracy vs eps");
             sb.AppendLine();
-            sb.AppendLine("| attack | source | eps | robust accuracy | n |");
-            sb.AppendLine("|---|---|---:|---:|---:|");
+            var sweep = new MarkdownTable("llrrr", "attack", "source", "eps", "robust accuracy", "n");
             foreach (var p in r.EpsSweep)
-                sb.AppendLine($"| {p.Attack} | {AttackSources.Format(p.Source)} | {p.Eps.ToString("0.#####", CultureInfo.InvariantCulture)} | {Pct(p.Accuracy)} | {p.Points} |");
+                sweep.Row(p.Attack, AttackSources.Format(p.Source), Number(p.Eps), Pct(p.Accuracy), p.Points.ToString(ReportFormat.Culture));
+            sb.Append(sweep);
         }
         if (plotFiles is { Count: > 0 })
         {
@@ -79,41 +76,15 @@ internal static class ReportMarkdown
         return sb.ToString();
     }
 
-    /// <summary>
-    /// "f_P" for clean accuracy, "adaptive (f_P)", "agnostic (f_0)" or "transfer:NAME" otherwise; black-box attacks query f_P.
-    /// </summary>
+    /// <summary>"f_P" for clean accuracy, "adaptive (f_P)" or "agnostic (f_0)" otherwise; black-box attacks query f_P.</summary>
     public static string SourceLabel(AttackResult a) =>
         AttackSpec.Parse(a.Name) is CleanSpec ? "f_P"
-        : a.Source == AttackSource.Transfer ? a.SourceName
         : AttackSpec.Parse(a.Name).IsBlackBox ? "black-box on f_P"
         : a.Source == AttackSource.Adaptive ? "adaptive (f_P)" : "agnostic (f_0)";
 
-    /// <summary>One row per transferred attack: its adaptive accuracy (when run) and its accuracy from each transfer source.</summary>
-    private static void AppendTransfer(StringBuilder sb, RobustnessReport r)
-    {
-        var transfers = r.Attacks.Where(a => a.Source == AttackSource.Transfer).ToList();
-        if (transfers.Count == 0)
-            return;
-        var sources = transfers.Select(a => a.Surrogate!).Distinct().ToList();
-        sb.AppendLine("## Transfer from surrogates");
-        sb.AppendLine();
-        sb.AppendLine($"Surrogates: {Escape(SurrogateIdentity.Describe(r.Surrogates))}" +
-                      (sources.Contains(Models.SurrogateEnsemble.SourceName) ? "; ensemble = the loss on their averaged logits." : "."));
-        sb.AppendLine();
-        sb.AppendLine($"| attack | adaptive (f_P) | {string.Join(" | ", sources.Select(s => AttackSources.Format(AttackSource.Transfer, s)))} |");
-        sb.AppendLine($"|---|---:|{string.Concat(sources.Select(_ => "---:|"))}");
-        foreach (var name in transfers.Select(a => a.Name).Distinct())
-        {
-            string Cell(AttackResult? a) => a is null ? "-" : Pct(a.RobustAccuracy) + (a.PointsDone == r.N ? "" : $" ({a.PointsDone}/{r.N} done)");
-            sb.AppendLine($"| {name} | {Cell(r.Find(name, AttackSource.Adaptive))} | " +
-                          $"{string.Join(" | ", sources.Select(s => Cell(r.Find(name, AttackSource.Transfer, s))))} |");
-        }
-        sb.AppendLine();
-        sb.AppendLine("Generated on the surrogate, scored on f_P; they enter the worst case and checklist item 3 as black-box attacks.");
-        sb.AppendLine();
-    }
+    internal static string Pct(double? fraction) => ReportFormat.Percent(fraction, decimals: 2);
 
-    internal static string Pct(double fraction) => (100.0 * fraction).ToString("0.00", CultureInfo.InvariantCulture) + "%";
+    private static string Number(double v) => v.ToString("0.#####", ReportFormat.Culture);
 
     private static string Status(CheckStatus s) => s switch
     {
@@ -122,11 +93,5 @@ internal static class ReportMarkdown
         _ => "not run",
     };
 
-    private static string Seconds(double s) => s < 120
-        ? s.ToString("0.0", CultureInfo.InvariantCulture) + " s"
-        : TimeSpan.FromSeconds(s).ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture);
-
     private static string Short(string hex) => hex.Length > 16 ? hex[..16] : hex;
-
-    private static string Escape(string text) => text.Replace("|", "\\|").Replace("\n", " ");
 }

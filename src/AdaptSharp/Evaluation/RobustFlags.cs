@@ -43,55 +43,12 @@ public sealed class RobustFlags
         set => Values[(long)point * Columns + column] = value;
     }
 
-    public void Set(int column, int firstPoint, IReadOnlyList<bool> robust)
-    {
-        for (var i = 0; i < robust.Count; i++)
-            this[firstPoint + i, column] = robust[i] ? (sbyte)1 : (sbyte)0;
-    }
-
-    public int DoneCount(int column)
-    {
-        var n = 0;
-        for (var p = 0; p < Points; p++)
-            if (this[p, column] != NotDone) n++;
-        return n;
-    }
-
-    /// <summary>Points done contiguously from the start of the column (where a resumed column continues).</summary>
-    public int DonePrefix(int column)
-    {
-        var p = 0;
-        while (p < Points && this[p, column] != NotDone) p++;
-        return p;
-    }
-
     public int RobustCount(int column)
     {
         var n = 0;
         for (var p = 0; p < Points; p++)
             if (this[p, column] == 1) n++;
         return n;
-    }
-
-    /// <summary>Points robust to every column 0..<paramref name="lastColumn"/>, and points evaluated by all of them.</summary>
-    public (int Robust, int Done) Cumulative(int lastColumn)
-    {
-        int robust = 0, done = 0;
-        for (var p = 0; p < Points; p++)
-        {
-            var allDone = true;
-            var allRobust = true;
-            for (var c = 0; c <= lastColumn; c++)
-            {
-                var v = this[p, c];
-                if (v == NotDone) { allDone = false; break; }
-                if (v == 0) allRobust = false;
-            }
-            if (!allDone) continue;
-            done++;
-            if (allRobust) robust++;
-        }
-        return (robust, done);
     }
 
     /// <summary>A copy with columns picked from this one by index (-1 = a new, empty column).</summary>
@@ -107,6 +64,4 @@ public sealed class RobustFlags
         }
         return result;
     }
-
-    public RobustFlags Clone() => new(Points, Columns, (sbyte[])Values.Clone());
 }

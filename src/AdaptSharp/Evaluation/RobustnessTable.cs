@@ -1,11 +1,11 @@
 using AdaptSharp.Attacks;
-using System.Text;
 
 namespace AdaptSharp.Evaluation;
 
 /// <summary>
-/// A methods x attacks markdown table built from several reports (e.g. natural, AT, ADAPT): one column per
-/// suite column (attack and source), plus the pointwise worst case. Cells a report lacks show "-".
+/// Methods x attacks tables built from several reports (e.g. natural, AT, ADAPT): <see cref="Render"/> gives one
+/// column per suite column (attack and source) plus the pointwise worst case; the demo's and the study's tables
+/// take their attack cells from <see cref="Accuracy"/>. Cells a report lacks (or has not finished) show "-".
 /// </summary>
 internal static class RobustnessTable
 {
@@ -19,29 +19,19 @@ internal static class RobustnessTable
         return columns;
     }
 
-    public static string Header(IReadOnlyList<SuiteColumn> columns)
-    {
-        var names = columns.Select(c => AttackSpec.Parse(c.Attack).IsWhiteBox ? $"{c.Attack} ({AttackSources.Format(c.Source, c.Surrogate)})" : c.Attack);
-        return $"| method | {string.Join(" | ", names)} | worst case | n |\n|---|{string.Concat(columns.Select(_ => "---:|"))}---:|---:|";
-    }
-
-    /// <summary>One table row: the report's robust accuracy per column (percent), its worst case and n.</summary>
-    public static string Row(string method, RobustnessReport report, IReadOnlyList<SuiteColumn> columns)
-    {
-        var cells = columns.Select(c => report.Find(c.Attack, c.Source, c.Surrogate) is { } a && a.PointsDone == report.N
-            ? ReportMarkdown.Pct(a.RobustAccuracy)
-            : "-");
-        return $"| {method.Replace("|", "\\|")} | {string.Join(" | ", cells)} | {ReportMarkdown.Pct(report.RobustAccuracy)} | {report.N} |";
-    }
+    /// <summary>Robust accuracy of one column over all the report's points; null when it is missing or unfinished.</summary>
+    public static double? Accuracy(RobustnessReport? report, string attack, AttackSource source) =>
+        report?.Find(attack, source) is { } a && a.PointsDone == report.N ? a.RobustAccuracy : null;
 
     public static string Render(IEnumerable<(string Method, RobustnessReport Report)> rows)
     {
         var list = rows.ToList();
         var columns = Columns(list.Select(r => r.Report));
-        var sb = new StringBuilder();
-        sb.AppendLine(Header(columns));
+        var names = columns.Select(c => AttackSpec.Parse(c.Attack).IsWhiteBox ? $"{c.Attack} ({AttackSources.Format(c.Source)})" : c.Attack);
+        var table = new MarkdownTable("l" + new string('r', columns.Count + 2), ["method", .. names, "worst case", "n"]);
         foreach (var (method, report) in list)
-            sb.AppendLine(Row(method, report, columns));
-        return sb.ToString();
+            table.Row([method, .. columns.Select(c => ReportMarkdown.Pct(Accuracy(report, c.Attack, c.Source))),
+                ReportMarkdown.Pct(report.RobustAccuracy), report.N.ToString(ReportFormat.Culture)]);
+        return table.ToString();
     }
 }

@@ -55,7 +55,7 @@ public sealed record PromptConfig(PromptMode Mode, int Length, PromptInit Init =
             "shallow" => PromptMode.Shallow,
             _ => throw new ArgumentException($"bad prompt spec '{spec}': expected deep:T, shallow:T or none"),
         };
-        if (parts.Length != 2 || !int.TryParse(parts[1], out var length) || length <= 0)
+        if (parts.Length != 2 || !int.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var length) || length <= 0)
             throw new ArgumentException($"bad prompt spec '{spec}': the length after ':' must be a positive integer");
         return new PromptConfig(mode, length, init);
     }

@@ -4,11 +4,27 @@ namespace AdaptSharp.Study;
 
 /// <summary>
 /// Sizes and runs of the reproduction study (issue: methods x attacks, obfuscation gap, ablations, seeds).
-/// <see cref="Cpu"/> is the documented study; <see cref="Mini"/> the same runs at toy sizes for tests.
+/// <see cref="Cpu"/> is the documented study; <see cref="Mini"/> the same runs at toy sizes for tests. A preset
+/// (the demo, <see cref="Demo.DemoPlan"/>) gives its own <see cref="PresetRuns"/>, suite and folder names.
 /// </summary>
 internal sealed record StudyPlan
 {
     public required string Name { get; init; }
+
+    /// <summary>The command the plan belongs to (study, demo): names the recipes of its runs.</summary>
+    public string Command { get; init; } = "study";
+
+    /// <summary>Attacks of every run's main evaluation, each generated on f_P and on f_0.</summary>
+    public string Suite { get; init; } = "clean,fgsm,pgd10,cw20";
+
+    /// <summary>Folder of the trained artifacts in the output folder.</summary>
+    public string ArtifactFolder { get; init; } = "artifacts";
+
+    /// <summary>Folder of the main evaluation in eval/ID/.</summary>
+    public string MainPart { get; init; } = "main";
+
+    /// <summary>The runs of a preset; null: the study's runs, built from the sizes below.</summary>
+    public IReadOnlyList<StudyRun>? PresetRuns { get; init; }
 
     /// <summary>Training images (the first N of the training split); null = all 60,000.</summary>
     public int? TrainImages { get; init; }
@@ -41,7 +57,6 @@ internal sealed record StudyPlan
     /// </summary>
     public int AutoAttackPoints { get; init; } = 500;
 
-
     /// <summary>Test points (the first N) for RayS: a hard-label attack that spends its whole budget on robust points.</summary>
     public int RaysPoints { get; init; } = 200;
 
@@ -60,7 +75,7 @@ internal sealed record StudyPlan
 
     public IReadOnlyList<long> Seeds { get; init; } = [0, 1, 2];
 
-    public IReadOnlyList<StudyRun> Runs => BuildRuns();
+    public IReadOnlyList<StudyRun> Runs => PresetRuns ?? BuildRuns();
 
     /// <summary>The documented study: the demo's tuning (15,000 images, 4 epochs, PGD-5 inner attack, deep:4) for every run.</summary>
     public static StudyPlan Cpu { get; } = new() { Name = "cpu", TrainImages = 15_000, Epochs = 4 };

@@ -19,10 +19,10 @@ internal static class StudyReport
 
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static string Pct(double? v) => v is double d && !double.IsNaN(d) ? (100 * d).ToString("0.0", Inv) : "-";
+    /// <summary>Percent without the sign: the headers say the tables are in %.</summary>
+    private static string Pct(double? v) => ReportFormat.Percent(v, sign: false);
 
-    public static double? Accuracy(RobustnessReport report, string attack, AttackSource source) =>
-        report.Find(attack, source)?.RobustAccuracy;
+    private static double? Accuracy(RobustnessReport report, string attack, AttackSource source) => RobustnessTable.Accuracy(report, attack, source);
 
     public static int Flags(StudyRunResult r) =>
         r.Main.Checklist.Count(c => c.Status == CheckStatus.Flagged) + (BlackBoxBeatsWhiteBox(r) ? 1 : 0);
@@ -40,33 +40,28 @@ internal static class StudyReport
         var n = main.FirstOrDefault()?.Main.N ?? 0;
         var aaN = main.FirstOrDefault(r => r.AutoAttack is not null)?.AutoAttack!.N;
         var raysN = main.FirstOrDefault(r => r.Rays is not null)?.Rays!.N;
-        var sb = new StringBuilder();
-        sb.AppendLine($"| run | trained params | clean | FGSM | PGD-10 prompt-agnostic | PGD-10 adaptive | CW-20 adaptive | AutoAttack (adaptive, n={aaN?.ToString(Inv) ?? "-"}) | RayS (n={raysN?.ToString(Inv) ?? "-"}) | flags | train time |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        var table = new MarkdownTable("lrrrrrrrrrr", "run", "trained params", "clean", "FGSM", "PGD-10 prompt-agnostic", "PGD-10 adaptive", "CW-20 adaptive",
+            $"AutoAttack (adaptive, n={aaN?.ToString(Inv) ?? "-"})", $"RayS (n={raysN?.ToString(Inv) ?? "-"})", "flags", "train time");
         foreach (var r in main)
-            sb.AppendLine(string.Create(Inv,
-                $"| {r.Run.Label} | {r.Parameters.Trainable:N0} ({r.Parameters.TrainablePercent:0.00}%) | {Pct(r.Main.CleanAccuracy)} | {Pct(Accuracy(r.Main, StudyRunner.FgsmAttack, AttackSource.Adaptive))} | " +
-                $"{Pct(Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Agnostic))} | {Pct(Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Adaptive))} | " +
-                $"{Pct(Accuracy(r.Main, StudyRunner.CwAttack, AttackSource.Adaptive))} | {Pct(r.AutoAttack?.RobustAccuracy)} | " +
-                $"{(r.Rays is null ? "-" : $"{Pct(r.Rays.RobustAccuracy)} (PGD {Pct(r.RaysPgdAdaptive)})")} | {Flags(r)} | {Minutes(r.TrainSeconds)} |"));
-        return sb.ToString();
+            table.Row(r.Run.Label, TrainedParameters(r), Pct(r.Main.CleanAccuracy), Pct(Accuracy(r.Main, StudyRunner.FgsmAttack, AttackSource.Adaptive)),
+                Pct(Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Agnostic)), Pct(Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Adaptive)),
+                Pct(Accuracy(r.Main, StudyRunner.CwAttack, AttackSource.Adaptive)), Pct(r.AutoAttack?.RobustAccuracy),
+                r.Rays is null ? "-" : $"{Pct(r.Rays.RobustAccuracy)} (PGD {Pct(r.RaysPgdAdaptive)})", Flags(r).ToString(Inv), ReportFormat.Minutes(r.TrainSeconds));
+        return table.ToString();
     }
 
     public static string SeedTable(IReadOnlyList<StudyRunResult> results)
     {
-        var sb = new StringBuilder();
-        sb.AppendLine("| method | seeds | clean | PGD-10 prompt-agnostic | PGD-10 adaptive | CW-20 adaptive |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|");
+        var table = new MarkdownTable("lrrrrr", "method", "seeds", "clean", "PGD-10 prompt-agnostic", "PGD-10 adaptive", "CW-20 adaptive");
         foreach (var group in results.Where(r => r.Run.Group is StudyGroups.Main or StudyGroups.Seeds && !r.Run.FullFineTuning && !r.Run.LinearProbing)
                      .GroupBy(r => r.Run.Method).Where(g => g.Count() > 1))
         {
             var runs = group.ToList();
-            sb.AppendLine(string.Create(Inv,
-                $"| {ObjectiveOptionsName(group.Key)} | {string.Join(",", runs.Select(r => r.Run.Seed))} | {MeanStd(runs, r => r.Main.CleanAccuracy)} | " +
-                $"{MeanStd(runs, r => Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Agnostic))} | {MeanStd(runs, r => Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Adaptive))} | " +
-                $"{MeanStd(runs, r => Accuracy(r.Main, StudyRunner.CwAttack, AttackSource.Adaptive))} |"));
+            table.Row(Training.ObjectiveOptions.FormatKind(group.Key), string.Join(",", runs.Select(r => r.Run.Seed.ToString(Inv))), MeanStd(runs, r => r.Main.CleanAccuracy),
+                MeanStd(runs, r => Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Agnostic)), MeanStd(runs, r => Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Adaptive)),
+                MeanStd(runs, r => Accuracy(r.Main, StudyRunner.CwAttack, AttackSource.Adaptive)));
         }
-        return sb.ToString();
+        return table.ToString();
     }
 
     /// <summary>One ablation table: the reference adapt-ce run of the main table, then the group's runs.</summary>
@@ -82,15 +77,12 @@ internal static class StudyReport
             StudyGroups.Lambda => [.. rows.OrderBy(r => r.Run.Lambda)],
             _ => rows,
         };
-        var sb = new StringBuilder();
-        sb.AppendLine("| run | prompts | trained | lambda | trained params | clean | PGD-10 prompt-agnostic | PGD-10 adaptive | CW-20 adaptive | flags |");
-        sb.AppendLine("|---|---|---|---:|---:|---:|---:|---:|---:|---:|");
+        var table = new MarkdownTable("lllrrrrrrr", "run", "prompts", "trained", "lambda", "trained params", "clean", "PGD-10 prompt-agnostic", "PGD-10 adaptive", "CW-20 adaptive", "flags");
         foreach (var r in rows)
-            sb.AppendLine(string.Create(Inv,
-                $"| {r.Run.Id} | {r.Run.Prompts} | prompts+{r.Run.Trainable} | {r.Run.Lambda:G} | {r.Parameters.Trainable:N0} ({r.Parameters.TrainablePercent:0.00}%) | {Pct(r.Main.CleanAccuracy)} | " +
-                $"{Pct(Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Agnostic))} | {Pct(Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Adaptive))} | " +
-                $"{Pct(Accuracy(r.Main, StudyRunner.CwAttack, AttackSource.Adaptive))} | {Flags(r)} |"));
-        return sb.ToString();
+            table.Row(r.Run.Id, r.Run.Prompts, $"prompts+{r.Run.Trainable}", r.Run.Lambda.ToString("G", Inv), TrainedParameters(r), Pct(r.Main.CleanAccuracy),
+                Pct(Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Agnostic)), Pct(Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Adaptive)),
+                Pct(Accuracy(r.Main, StudyRunner.CwAttack, AttackSource.Adaptive)), Flags(r).ToString(Inv));
+        return table.ToString();
     }
 
     public static string Markdown(StudyPlan plan, string backbone, string machine, IReadOnlyList<StudyRunResult> results,
@@ -139,13 +131,13 @@ internal static class StudyReport
         sb.AppendLine();
         sb.AppendLine("## Runs: command, wall time");
         sb.AppendLine();
-        sb.AppendLine("| run | training | evaluation | command |");
-        sb.AppendLine("|---|---:|---:|---|");
+        var runs = new MarkdownTable("lrrl", "run", "training", "evaluation", "command");
         foreach (var r in results)
         {
             var eval = r.Main.TotalSeconds + (r.AutoAttack?.TotalSeconds ?? 0) + (r.Rays?.TotalSeconds ?? 0);
-            sb.AppendLine($"| {r.Run.Id} | {Minutes(r.TrainSeconds)} | {Minutes(eval)} | `{command(r.Run)}` |");
+            runs.Row(r.Run.Id, ReportFormat.Minutes(r.TrainSeconds), ReportFormat.Minutes(eval), $"`{command(r.Run)}`");
         }
+        sb.Append(runs);
         if (missing.Count > 0)
         {
             sb.AppendLine();
@@ -196,10 +188,9 @@ internal static class StudyReport
         return string.Create(Inv, $"{mean:0.0} +- {std:0.0}");
     }
 
-    private static string ObjectiveOptionsName(Training.ObjectiveKind kind) => Training.ObjectiveOptions.FormatKind(kind);
+    private static string TrainedParameters(StudyRunResult r) =>
+        string.Create(Inv, $"{r.Parameters.Trainable:N0} ({r.Parameters.TrainablePercent:0.00}%)");
 
     private static int PromptLength(string prompts) =>
         int.TryParse(prompts[(prompts.IndexOf(':') + 1)..], NumberStyles.Integer, Inv, out var t) ? t : 0;
-
-    private static string Minutes(double seconds) => double.IsNaN(seconds) ? "-" : string.Create(Inv, $"{seconds / 60:0.0} min");
 }

@@ -13,7 +13,8 @@ namespace AdaptSharp.Study;
 /// Trains and evaluates the runs of a <see cref="StudyPlan"/> in an output folder. Every step is skipped when its
 /// result is already there (artifact file, complete report), and an interrupted training resumes from its run
 /// folder's checkpoint, so the study can be stopped and restarted, and split across processes with disjoint runs.
-/// Layout: artifacts/ID.safetensors, runs/ID/ (metrics.jsonl, checkpoint), eval/ID/{main,autoattack,rays}/.
+/// Layout: artifacts/ID.safetensors, runs/ID/ (metrics.jsonl, checkpoint), eval/ID/{main,autoattack,rays}/ (a preset such as
+/// the demo names the artifact and main folders: prompts/ID.safetensors, eval/ID/pgd/).
 /// </summary>
 internal sealed class StudyRunner
 {
@@ -42,7 +43,7 @@ internal sealed class StudyRunner
         this.log = log ?? (_ => { });
     }
 
-    public string ArtifactPath(StudyRun run) => Path.Combine(outputDirectory, "artifacts", $"{run.Id}.safetensors");
+    public string ArtifactPath(StudyRun run) => Path.Combine(outputDirectory, plan.ArtifactFolder, $"{run.Id}.safetensors");
 
     public string RunDirectory(StudyRun run) => Path.Combine(outputDirectory, "runs", run.Id);
 
@@ -51,8 +52,8 @@ internal sealed class StudyRunner
     /// <summary>The recipe a run trains with; its name and description label the run folder's config.json.</summary>
     public TrainingRecipe RecipeFor(StudyRun run) => new()
     {
-        Name = $"study-{plan.Name}-{run.Id}",
-        Description = $"study ({plan.Name}): {run.Label}",
+        Name = $"{plan.Command}-{plan.Name}-{run.Id}",
+        Description = $"{plan.Command} ({plan.Name}): {run.Label}",
         Method = run.Method,
         Lambda = run.Lambda,
         Prompts = run.Prompts,
@@ -85,7 +86,7 @@ internal sealed class StudyRunner
     {
         var artifact = ArtifactPath(run);
         var runDirectory = RunDirectory(run);
-        ResumableTuning.Run(new TrainingJobSpec
+        var reused = ResumableTuning.Run(new TrainingJobSpec
         {
             BackbonePath = backbone,
             Data = data,
@@ -115,10 +116,10 @@ internal sealed class StudyRunner
             var threat = ThreatModel.LInf(plan.Eps);
             var name = $"{model.Config.Name} + {run.Label}";
 
-            var main = CachedEvaluation.Run(EvalDirectory(run, "main"), model, xd, yd, evaluate, new EvaluationOptions
+            var main = CachedEvaluation.Run(EvalDirectory(run, plan.MainPart), model, xd, yd, evaluate, new EvaluationOptions
             {
                 Threat = threat,
-                Attacks = AttackSpec.ParseList($"clean,{FgsmAttack},{PgdAttack},{CwAttack}"),
+                Attacks = AttackSpec.ParseList(plan.Suite),
                 Sources = [AttackSource.Adaptive, AttackSource.Agnostic],
                 Seed = run.Seed,
                 BatchSize = plan.EvalBatchSize,
@@ -126,7 +127,7 @@ internal sealed class StudyRunner
                 CheckPoints = Math.Min(plan.CheckPoints, plan.EvalPoints),
                 Data = data.ToString(),
                 ModelName = name,
-            }, $"{run.Id}: clean, FGSM, PGD-10, CW-20 (adaptive and prompt-agnostic), n={plan.EvalPoints}", log);
+            }, $"{run.Id}: {plan.Suite} (adaptive and prompt-agnostic), n={plan.EvalPoints}", log);
 
             EvaluationResult? autoAttack = null;
             if (run.AutoAttack)
@@ -143,7 +144,7 @@ internal sealed class StudyRunner
             }
 
             return new StudyRunResult(run, artifact, new FileInfo(artifact).Length, parameters, trainSeconds,
-                main.Report, autoAttack?.Report, rays?.Report, raysPgd);
+                main.Report, autoAttack?.Report, rays?.Report, raysPgd, reused);
         }
     }
 
@@ -184,7 +185,7 @@ internal sealed class StudyRunner
     public StudyRunResult? TryLoad(StudyRun run)
     {
         var artifact = ArtifactPath(run);
-        var main = ReportWriter.TryLoad(EvalDirectory(run, "main"));
+        var main = ReportWriter.TryLoad(EvalDirectory(run, plan.MainPart));
         if (!File.Exists(artifact) || main is not { Report.Complete: true })
             return null;
         var aa = run.AutoAttack ? ReportWriter.TryLoad(EvalDirectory(run, "autoattack")) : null;

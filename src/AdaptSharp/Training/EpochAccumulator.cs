@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace AdaptSharp.Training;
 
@@ -22,6 +24,41 @@ internal sealed class EpochAccumulator
     [JsonIgnore] public double? AdversarialAccuracy => AdversarialCount == 0 ? null : (double)AdversarialCorrect / AdversarialCount;
     [JsonIgnore] public double ImagesPerSecond => Seconds <= 0 ? 0 : Images / Seconds;
     [JsonIgnore] public double GradientNorm => Steps == 0 ? 0 : GradientNormSum / Steps;
+
+    /// <summary>Adds one optimizer step on a batch with labels <paramref name="labels"/> (logits null: not computed by the objective).</summary>
+    public void Add(double loss, double gradientNorm, double learningRate, Tensor labels, Tensor? cleanLogits, Tensor? adversarialLogits)
+    {
+        var n = labels.shape[0];
+        LossSum += loss * n;
+        Images += n;
+        GradientNormSum += gradientNorm;
+        Steps++;
+        LastLearningRate = learningRate;
+        if (cleanLogits is not null)
+        {
+            CleanCorrect += cleanLogits.argmax(1).eq(labels).sum().ToInt64();
+            CleanCount += n;
+        }
+        if (adversarialLogits is not null)
+        {
+            AdversarialCorrect += adversarialLogits.argmax(1).eq(labels).sum().ToInt64();
+            AdversarialCount += n;
+        }
+    }
+
+    /// <summary>The epoch's training metrics (the held-out evaluation is added by the trainer).</summary>
+    public EpochMetrics ToMetrics(int epoch, long step) => new()
+    {
+        Epoch = epoch,
+        Step = step,
+        LearningRate = LastLearningRate,
+        TrainLoss = Loss,
+        TrainCleanAccuracy = CleanAccuracy,
+        TrainAdversarialAccuracy = AdversarialAccuracy,
+        GradientNorm = GradientNorm,
+        ImagesPerSecond = ImagesPerSecond,
+        Seconds = Seconds,
+    };
 
     public string ToJson() => JsonSerializer.Serialize(this);
 

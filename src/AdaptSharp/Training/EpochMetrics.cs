@@ -34,6 +34,10 @@ public sealed record EpochMetrics
     public static EpochMetrics FromJsonLine(string line) =>
         JsonSerializer.Deserialize<EpochMetrics>(line, JsonOptions) ?? throw new FormatException("empty metrics line");
 
+    /// <summary>Writes <paramref name="metrics"/> as a metrics.jsonl file, atomically.</summary>
+    public static void WriteFile(string path, IEnumerable<EpochMetrics> metrics) =>
+        IO.AtomicFile.WriteAllText(path, string.Concat(metrics.Select(m => m.ToJsonLine() + "\n")));
+
     /// <summary>Sum of the epochs' seconds in a metrics.jsonl file; NaN when there is none.</summary>
     public static double TotalSeconds(string path) => File.Exists(path) ? ReadFile(path).Sum(m => m.Seconds) : double.NaN;
 

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 
 namespace AdaptSharp.Training;
 
-/// <summary>Global gradient-norm clipping over every trainable tensor, prompts included.</summary>
+/// <summary>Global gradient-norm clipping over every trainable tensor, prompts included, and the finiteness checks of a step.</summary>
 internal static class GradientClipping
 {
     /// <summary>
@@ -23,5 +23,17 @@ internal static class GradientClipping
         using var scope = NewDisposeScope();
         var grads = parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToList();
         return grads.Count == 0 ? 0.0 : stack(grads.Select(g => g.norm()).ToArray()).norm().ToDouble();
+    }
+
+    /// <summary>The name of the first parameter holding a NaN or infinity, or null.</summary>
+    public static string? FirstNonFinite(IEnumerable<(string Name, Parameter Parameter)> parameters)
+    {
+        using var scope = NewDisposeScope();
+        foreach (var (name, p) in parameters)
+        {
+            if (!p.isfinite().all().item<bool>())
+                return name;
+        }
+        return null;
     }
 }

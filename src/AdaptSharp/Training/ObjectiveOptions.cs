@@ -1,4 +1,6 @@
+using System.Globalization;
 using AdaptSharp.Attacks;
+
 namespace AdaptSharp.Training;
 
 /// <summary>
@@ -58,5 +60,6 @@ public sealed record ObjectiveOptions(ObjectiveKind Kind, InnerAttackOptions Att
     public string Describe() =>
         Kind == ObjectiveKind.Natural
             ? "natural"
-            : $"{FormatKind(Kind)} (lambda {Lambda}, {(EffectiveSource == AttackSource.Adaptive ? "adaptive" : "prompt-agnostic")} inner attack, eps {Attack.Epsilon:G4}, step {Attack.StepSize:G4}, {Attack.Steps} steps)";
+            : string.Create(CultureInfo.InvariantCulture,
+                $"{FormatKind(Kind)} (lambda {Lambda}, {(EffectiveSource == AttackSource.Adaptive ? "adaptive" : "prompt-agnostic")} inner attack, eps {Attack.Epsilon:G4}, step {Attack.StepSize:G4}, {Attack.Steps} steps)");
 }

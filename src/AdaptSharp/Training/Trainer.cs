@@ -1,9 +1,5 @@
-using AdaptSharp.IO;
 using System.Diagnostics;
 using System.Globalization;
-using AdaptSharp.Attacks;
-using AdaptSharp.Evaluation;
-using AdaptSharp.Checkpoints;
 using AdaptSharp.Data;
 using AdaptSharp.Models;
 using TorchSharp;
@@ -27,7 +23,7 @@ public sealed class Trainer : IDisposable
     private const string AccumulatorKey = "epoch_accumulator";
 
     private readonly DataLoader data;
-    private readonly (Tensor Images, Tensor Labels)? evaluation;
+    private readonly HeldOutEvaluation? evaluation;
     private readonly List<EpochMetrics> history = new();
     private EpochAccumulator accumulator = new();
     private int batchInEpoch;
@@ -42,7 +38,7 @@ public sealed class Trainer : IDisposable
         Objective = objective;
         this.data = data;
         Options = options;
-        this.evaluation = evaluation;
+        this.evaluation = evaluation is var (images, labels) ? new HeldOutEvaluation(model, options, images, labels) : null;
         model.SetTrainable(options.Trainable);
         Parameters = model.TrainableParameters().ToList();
         Optimizer = ParameterOptimizer.Create(Parameters, options.Optimizer);
@@ -65,8 +61,6 @@ public sealed class Trainer : IDisposable
     public long Step { get; private set; }
 
     public long TotalSteps => (long)Options.Epochs * data.BatchesPerEpoch;
-
-    public IReadOnlyList<EpochMetrics> History => history;
 
     public string? CheckpointPath => Options.RunDirectory is null ? null : Path.Combine(Options.RunDirectory, CheckpointFileName);
 
@@ -155,38 +149,12 @@ public sealed class Trainer : IDisposable
         if (!double.IsFinite(loss) || !double.IsFinite(norm))
             throw Diverged(!double.IsFinite(loss) ? $"the loss is {loss}" : $"the gradient norm is {norm}", lr);
         Optimizer.Step(lr);
-        if (FirstNonFiniteParameter() is string bad)
+        if (GradientClipping.FirstNonFinite(Parameters) is string bad)
             throw Diverged($"parameter '{bad}' became non-finite after the step", lr);
         Step++;
 
-        var n = x.shape[0];
-        accumulator.LossSum += loss * n;
-        accumulator.Images += n;
-        accumulator.GradientNormSum += norm;
-        accumulator.Steps++;
-        accumulator.LastLearningRate = lr;
-        if (output.CleanLogits is not null)
-        {
-            accumulator.CleanCorrect += output.CleanLogits.argmax(1).eq(y).sum().ToInt64();
-            accumulator.CleanCount += n;
-        }
-        if (output.AdversarialLogits is not null)
-        {
-            accumulator.AdversarialCorrect += output.AdversarialLogits.argmax(1).eq(y).sum().ToInt64();
-            accumulator.AdversarialCount += n;
-        }
+        accumulator.Add(loss, norm, lr, y, output.CleanLogits, output.AdversarialLogits);
         return loss;
-    }
-
-    private string? FirstNonFiniteParameter()
-    {
-        using var scope = NewDisposeScope();
-        foreach (var (name, p) in Parameters)
-        {
-            if (!p.isfinite().all().item<bool>())
-                return name;
-        }
-        return null;
     }
 
     private TrainingDivergedException Diverged(string what, double lr)
@@ -200,21 +168,10 @@ public sealed class Trainer : IDisposable
 
     private EpochMetrics FinishEpoch(int epoch)
     {
-        var metrics = new EpochMetrics
-        {
-            Epoch = epoch,
-            Step = Step,
-            LearningRate = accumulator.LastLearningRate,
-            TrainLoss = accumulator.Loss,
-            TrainCleanAccuracy = accumulator.CleanAccuracy,
-            TrainAdversarialAccuracy = accumulator.AdversarialAccuracy,
-            GradientNorm = accumulator.GradientNorm,
-            ImagesPerSecond = accumulator.ImagesPerSecond,
-            Seconds = accumulator.Seconds,
-        };
+        var metrics = accumulator.ToMetrics(epoch, Step);
         var evaluate = evaluation is not null && (epoch % Options.EvaluateEvery == 0 || epoch == Options.Epochs);
         if (!evaluate) return metrics;
-        var e = Evaluate();
+        var e = evaluation!.Measure();
         return metrics with
         {
             EvalPoints = e.Points,
@@ -222,30 +179,6 @@ public sealed class Trainer : IDisposable
             EvalAdversarialAccuracy = e.Adaptive,
             EvalPromptAgnosticAccuracy = e.PromptAgnostic,
         };
-    }
-
-    /// <summary>
-    /// Accuracy on the held-out set: clean, under adaptive PGD (f_P) and, if requested, under prompt-agnostic
-    /// PGD (attack on f_0, scored on f_P). The PGD seed is fixed so epochs are comparable.
-    /// </summary>
-    public (int Points, double Clean, double? Adaptive, double? PromptAgnostic) Evaluate()
-    {
-        if (evaluation is not (var images, var labels))
-            throw new InvalidOperationException("no evaluation set was given");
-        var attack = Options.EvaluationAttack;
-        var pgd = attack is null ? null : new PgdSpec(attack.Steps, StepSize: attack.StepSize, RandomStart: attack.RandomStart);
-        var withAgnostic = attack is not null && Options.EvaluatePromptAgnostic && Model.HasPrompts;
-        var report = new RobustnessEvaluator(Model, new EvaluationOptions
-        {
-            Threat = attack?.Threat ?? ThreatModel.LInf(0),
-            Attacks = pgd is null ? [new CleanSpec()] : [new CleanSpec(), pgd],
-            Sources = withAgnostic ? [AttackSource.Adaptive, AttackSource.Agnostic] : [AttackSource.Adaptive],
-            Seed = Options.Seed,
-            BatchSize = Options.EvaluationBatchSize,
-            RunChecks = false,
-        }).Run(images, labels).Report;
-        double? Accuracy(AttackSource source) => pgd is null ? null : report.Find(pgd.ToString(), source)?.RobustAccuracy;
-        return (report.N, report.CleanAccuracy, Accuracy(AttackSource.Adaptive), withAgnostic ? Accuracy(AttackSource.Agnostic) : null);
     }
 
     private TrainingProgress Report(TrainingPhase phase, int epoch, EpochMetrics? last = null) =>
@@ -259,11 +192,6 @@ public sealed class Trainer : IDisposable
     /// <summary>The current state (trainable parameters, optimizer state, progress); the caller owns the result.</summary>
     public TrainingCheckpoint CaptureCheckpoint()
     {
-        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (name, p) in Parameters)
-            tensors[name] = p.detach().clone().DetachFromDisposeScope();
-        foreach (var (name, t) in Optimizer.StateTensors())
-            tensors[name] = t.detach().clone().DetachFromDisposeScope();
         var inv = CultureInfo.InvariantCulture;
         var metadata = new Dictionary<string, string>
         {
@@ -282,7 +210,7 @@ public sealed class Trainer : IDisposable
             ["model_config"] = Model.Config.ToJson(),
             ["prompts"] = Model.PromptConfig.ToString(),
         };
-        return new TrainingCheckpoint(tensors, metadata);
+        return TrainingCheckpoint.Capture(Parameters, Optimizer, metadata);
     }
 
     public void SaveCheckpoint(string path)
@@ -302,23 +230,7 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException($"the checkpoint was made with seed {checkpoint.Seed}, this run uses {Options.Seed}: resuming would not continue the same run");
         if (checkpoint.Epoch > Options.Epochs)
             throw new ArgumentException($"the checkpoint has {checkpoint.Epoch} epochs done, more than the {Options.Epochs} asked for");
-        var byName = Parameters.ToDictionary(p => p.Name, p => p.Parameter, StringComparer.Ordinal);
-        var stored = checkpoint.ModelTensors.ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal);
-        var missing = byName.Keys.Where(k => !stored.ContainsKey(k)).ToList();
-        if (missing.Count > 0)
-            throw new ArgumentException($"the checkpoint lacks trainable tensor(s) {string.Join(", ", missing.Take(5))}: was it made with another trainable set?");
-        using (no_grad())
-        {
-            foreach (var (name, p) in byName)
-            {
-                var t = stored[name];
-                if (!t.shape.SequenceEqual(p.shape))
-                    throw new ArgumentException($"checkpoint tensor '{name}' has shape [{string.Join(",", t.shape)}], the model has [{string.Join(",", p.shape)}]");
-                p.copy_(t);
-            }
-        }
-        var optimizerSteps = long.Parse(checkpoint.Metadata[TrainingCheckpoint.OptimizerStepsKey], CultureInfo.InvariantCulture);
-        Optimizer.LoadState(checkpoint.OptimizerTensors.ToDictionary(t => t.Key, t => t.Value), optimizerSteps);
+        checkpoint.Restore(Parameters, Optimizer);
         Step = checkpoint.Step;
         EpochsCompleted = checkpoint.Epoch;
         batchInEpoch = checkpoint.Batch;
@@ -336,9 +248,8 @@ public sealed class Trainer : IDisposable
 
     private void WriteMetrics()
     {
-        if (MetricsPath is null) return;
-        var text = string.Concat(history.Select(m => m.ToJsonLine() + "\n"));
-        AtomicFile.WriteAllText(MetricsPath, text);
+        if (MetricsPath is not null)
+            EpochMetrics.WriteFile(MetricsPath, history);
     }
 
     public void Dispose() => Optimizer.Dispose();

@@ -1,6 +1,7 @@
 using System.Globalization;
 using AdaptSharp.Checkpoints;
 using static TorchSharp.torch;
+using Parameter = TorchSharp.Modules.Parameter;
 
 namespace AdaptSharp.Training;
 
@@ -47,6 +48,39 @@ public sealed class TrainingCheckpoint : IDisposable
 
     public IEnumerable<KeyValuePair<string, Tensor>> OptimizerTensors =>
         Tensors.Where(t => t.Key.StartsWith(ParameterOptimizer.StatePrefix, StringComparison.Ordinal));
+
+    /// <summary>A checkpoint of copies of <paramref name="parameters"/> and the optimizer's state, with <paramref name="metadata"/>.</summary>
+    public static TrainingCheckpoint Capture(IEnumerable<(string Name, Parameter Parameter)> parameters, ParameterOptimizer optimizer,
+        Dictionary<string, string> metadata)
+    {
+        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, p) in parameters)
+            tensors[name] = p.detach().clone().DetachFromDisposeScope();
+        foreach (var (name, t) in optimizer.StateTensors())
+            tensors[name] = t.detach().clone().DetachFromDisposeScope();
+        return new TrainingCheckpoint(tensors, metadata);
+    }
+
+    /// <summary>Copies the stored parameters into <paramref name="parameters"/> (same names and shapes) and loads the optimizer state.</summary>
+    public void Restore(IEnumerable<(string Name, Parameter Parameter)> parameters, ParameterOptimizer optimizer)
+    {
+        var byName = parameters.ToDictionary(p => p.Name, p => p.Parameter, StringComparer.Ordinal);
+        var stored = ModelTensors.ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal);
+        var missing = byName.Keys.Where(k => !stored.ContainsKey(k)).ToList();
+        if (missing.Count > 0)
+            throw new ArgumentException($"the checkpoint lacks trainable tensor(s) {string.Join(", ", missing.Take(5))}: was it made with another trainable set?");
+        using (no_grad())
+        {
+            foreach (var (name, p) in byName)
+            {
+                var t = stored[name];
+                if (!t.shape.SequenceEqual(p.shape))
+                    throw new ArgumentException($"checkpoint tensor '{name}' has shape [{string.Join(",", t.shape)}], the model has [{string.Join(",", p.shape)}]");
+                p.copy_(t);
+            }
+        }
+        optimizer.LoadState(OptimizerTensors.ToDictionary(t => t.Key, t => t.Value), GetLong(OptimizerStepsKey));
+    }
 
     public void Save(string path)
     {

@@ -3,8 +3,6 @@ using AdaptSharp.Attacks;
 using TorchSharp;
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Serialization;
-using System.Text.Json.Nodes;
 using AdaptSharp.Checkpoints;
 using AdaptSharp.Data;
 using AdaptSharp.Models;
@@ -100,10 +98,10 @@ public static class TrainingJob
         {
             using var trainer = new Trainer(model, objective, loader, options, evaluation);
             var configPath = Path.Combine(runDirectory, ConfigFileName);
-            var runConfig = ConfigPayload(spec, objectiveOptions, options, config, model.PromptConfig, loaded.BackboneFingerprint, trainer.TotalSteps);
+            var runConfig = RunConfig.Create(spec, objectiveOptions, options, config, model.PromptConfig, loaded.BackboneFingerprint, trainer.TotalSteps);
             if (spec.Resume)
             {
-                RequireSameRun(configPath, runConfig);
+                RunConfig.RequireSame(configPath, runConfig);
                 using (var checkpoint = TrainingCheckpoint.Load(checkpointPath))
                 {
                     trainer.Resume(checkpoint);
@@ -113,9 +111,10 @@ public static class TrainingJob
                 log($"resuming at epoch {trainer.EpochsCompleted + 1}, step {trainer.Step} of {trainer.TotalSteps}");
             }
             Directory.CreateDirectory(runDirectory);
-            AtomicFile.WriteAllText(configPath, runConfig.ToJsonString(ConfigJsonOptions) + "\n");
+            AtomicFile.WriteAllText(configPath, runConfig.ToJsonString(RunConfig.JsonOptions) + "\n");
             var counts = model.CountParameters();
-            log($"{objectiveOptions.Describe()}; trainable {TrainableSets.Format(trainable)}: {counts.Trainable:N0} of {counts.Total:N0} parameters ({counts.TrainablePercent:0.###}%)");
+            log(string.Create(CultureInfo.InvariantCulture,
+                $"{objectiveOptions.Describe()}; trainable {TrainableSets.Format(trainable)}: {counts.Trainable:N0} of {counts.Total:N0} parameters ({counts.TrainablePercent:0.###}%)"));
 
             var result = trainer.Run(progress, cancellation);
             if (result.Interrupted)
@@ -184,88 +183,5 @@ public static class TrainingJob
         foreach (var line in loaded.Notes)
             log($"  {line}");
         return loaded;
-    }
-
-    private static readonly JsonSerializerOptions ConfigJsonOptions = new()
-    {
-        WriteIndented = true,
-        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
-    };
-
-    /// <summary>config.json entries that define a run: a resumed run must match every one (others, e.g. the device, may change).</summary>
-    private static readonly string[] RunIdentity =
-        ["backbone_fingerprint", "model_preset", "model", "prompts", "dataset", "train_limit", "seed", "recipe", "objective", "attack_source", "schedule", "total_steps"];
-
-    private static JsonObject ConfigPayload(TrainingJobSpec spec, ObjectiveOptions objective, TrainerOptions options,
-        VitConfig config, PromptConfig prompts, string? fingerprint, long totalSteps)
-    {
-        var payload = new
-        {
-            created_utc = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
-            backbone = spec.BackbonePath,
-            backbone_fingerprint = fingerprint,
-            model_preset = spec.ModelPreset,
-            model = config,
-            prompts = prompts.ToString(),
-            dataset = spec.Data.ToString(),
-            train_limit = spec.TrainLimit,
-            output = Path.GetFullPath(spec.OutputPath),
-            seed = spec.Seed,
-            device = spec.Device,
-            recipe = spec.Recipe,
-            objective = objective.Describe(),
-            attack_source = objective.EffectiveSource.ToString(),
-            schedule = options.Schedule.ToString(),
-            total_steps = totalSteps,
-        };
-        return JsonSerializer.SerializeToNode(payload, ConfigJsonOptions)!.AsObject();
-    }
-
-    /// <summary>
-    /// Refuses to resume a run folder with other settings than it was started with (recipe, data and --limit, model,
-    /// method, backbone fingerprint, seed), naming every difference; mixing two runs' steps would be a silent wrong result.
-    /// </summary>
-    private static void RequireSameRun(string configPath, JsonObject current)
-    {
-        if (!File.Exists(configPath))
-            return; // the checkpoint's own checks (seed, epochs, tensor names and shapes) still apply
-        JsonObject stored;
-        try
-        {
-            stored = JsonNode.Parse(File.ReadAllText(configPath))?.AsObject() ?? throw new FormatException("empty");
-        }
-        catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
-        {
-            throw new FormatException($"{configPath}: not a run config ({e.Message.Split('\n')[0]}); cannot check that --resume continues the same run");
-        }
-        var differences = new List<string>();
-        foreach (var key in RunIdentity)
-        {
-            var was = stored[key];
-            var now = current[key];
-            if (JsonNode.DeepEquals(was, now))
-                continue;
-            if (was is JsonObject a && now is JsonObject b)
-            {
-                foreach (var field in a.Select(kv => kv.Key).Union(b.Select(kv => kv.Key)))
-                {
-                    if (!JsonNode.DeepEquals(a[field], b[field]))
-                        differences.Add($"{key}.{field} {Show(a[field])} -> {Show(b[field])}");
-                }
-            }
-            else
-            {
-                differences.Add($"{key} {Show(was)} -> {Show(now)}");
-            }
-        }
-        if (differences.Count > 0)
-            throw new ArgumentException(
-                $"--resume: the run in {Path.GetDirectoryName(configPath)} was started with other settings ({string.Join("; ", differences.Take(6))}{(differences.Count > 6 ? "; ..." : "")}): resume with the original settings, or start a new run (another --run-dir)");
-    }
-
-    private static string Show(JsonNode? node)
-    {
-        var text = node?.ToJsonString() ?? "none";
-        return text.Length > 60 ? text[..57] + "..." : text;
     }
 }

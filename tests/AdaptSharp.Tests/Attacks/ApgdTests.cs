@@ -94,7 +94,7 @@ public class ApgdTests
         var model = TinyModels.Mlp(16, 20, 10, seed: 31);
         var x = TinyModels.Images(10, new long[] { 1, 4, 4 }, seed: 32);
         var y = TinyModels.Predict(model, x);
-        var attack = new ApgdTargeted(threat, targetClasses: 9, iterations: 20, seed: 5);
+        var attack = new ApgdTargeted(threat, new ApgdTargetedOptions(TargetClasses: 9, Iterations: 20), seed: 5);
         var adv = attack.Perturb(model, x, y);
         threat.Validate(adv, x);
         var robust = TinyModels.Predict(model, adv).eq(y).sum().ToInt64();

@@ -19,13 +19,12 @@ public class AttackInvariantTests
         Pgd.CwInf(threat, 10, seed: seed),
         new Apgd(threat, new ApgdOptions(20), seed, "apgd-ce"),
         new Apgd(threat, new ApgdOptions(20, Loss: ApgdLoss.Dlr), seed, "apgd-dlr"),
-        new ApgdTargeted(threat, 3, 10, 1, seed),
-        new FabTargeted(threat, 3, 20, 1, seed),
-        new Fab(threat, 20, 2, seed),
-        new Square(threat, 300, 0.8, 1, seed),
-        new Rays(threat, 400, seed),
-        new AutoAttack(threat, AutoAttackVersion.Custom, seed,
-            new Attack[] { new Apgd(threat, new ApgdOptions(10), seed), new Square(threat, 50, seed: seed) }),
+        new ApgdTargeted(threat, new ApgdTargetedOptions(3, 10), seed),
+        new FabTargeted(threat, new FabOptions(20, TargetClasses: 3), seed),
+        new Fab(threat, new FabOptions(20, 2), seed),
+        new Square(threat, new SquareOptions(300, 0.8), seed),
+        new Rays(threat, new RaysOptions(400), seed),
+        new AutoAttack(threat, AutoAttackOptions.Custom(new Apgd(threat, new ApgdOptions(10), seed), new Square(threat, new SquareOptions(50), seed)), seed),
     };
 
     [Fact]
@@ -58,9 +57,9 @@ public class AttackInvariantTests
         var attacks = new Attack[]
         {
             new Fgsm(threat), new Pgd(threat, new PgdOptions(10)), new Apgd(threat, new ApgdOptions(20)),
-            new ApgdTargeted(threat, 3, 10), new FabTargeted(threat, 3, 20), new Fab(threat, 20),
-            new Square(threat, 300),
-            new AutoAttack(threat, AutoAttackVersion.Custom, 1, new Attack[] { new Apgd(threat, new ApgdOptions(10)), new Square(threat, 100) }),
+            new ApgdTargeted(threat, new ApgdTargetedOptions(3, 10)), new FabTargeted(threat, new FabOptions(20, TargetClasses: 3)), new Fab(threat, new FabOptions(20)),
+            new Square(threat, new SquareOptions(300)),
+            new AutoAttack(threat, AutoAttackOptions.Custom(new Apgd(threat, new ApgdOptions(10)), new Square(threat, new SquareOptions(100))), 1),
         };
         foreach (var attack in attacks)
         {
@@ -85,7 +84,7 @@ public class AttackInvariantTests
             threat.Validate(adv, x);
             Assert.True(TinyModels.Predict(model, adv).eq(y).all().item<bool>(), attack.Name);
         }
-        var aa = new AutoAttack(threat, AutoAttackVersion.Custom, 0, new Attack[] { new Apgd(threat, new ApgdOptions(5)) });
+        var aa = new AutoAttack(threat, AutoAttackOptions.Custom(new Apgd(threat, new ApgdOptions(5))));
         var result = aa.Evaluate(model, model, x, y);
         Assert.Equal(1.0, result.RobustAccuracy);
         Assert.Equal(6, result.ZeroGradientPoints);

@@ -24,8 +24,8 @@ public class CascadeAndSuiteTests
         Assert.Equal((9, 100), (fab.TargetClasses, fab.Iterations));
         var square = Assert.IsType<Square>(stages[3]);
         Assert.Equal((5000, 0.8), (square.QueryBudget, square.PInit));
-        Assert.All(new AutoAttack(threat, AutoAttackVersion.Rand).Stages, s => Assert.Equal(20, Assert.IsType<Apgd>(s).Options.EotIterations));
-        Assert.Equal(6, new AutoAttack(threat, AutoAttackVersion.Plus).Stages.Count);
+        Assert.All(new AutoAttack(threat, new AutoAttackOptions(AutoAttackVersion.Rand)).Stages, s => Assert.Equal(20, Assert.IsType<Apgd>(s).Options.EotIterations));
+        Assert.Equal(6, new AutoAttack(threat, new AutoAttackOptions(AutoAttackVersion.Plus)).Stages.Count);
     }
 
     [Fact]
@@ -37,13 +37,14 @@ public class CascadeAndSuiteTests
         var x = TinyModels.Images(40, ImageShape, seed: 112);
         var y = TinyModels.Predict(model, x);
         y[0] = (y[0] + 1) % 10;   // one clean error: never attacked, never robust
-        var aa = new AutoAttack(threat, AutoAttackVersion.Custom, 3, new Attack[]
+        var aa = new AutoAttack(threat, AutoAttackOptions.Custom(new Attack[]
         {
             new Apgd(threat, new ApgdOptions(10), 3, "apgd-ce"),
-            new ApgdTargeted(threat, 3, 10, 1, 3),
-            new FabTargeted(threat, 3, 10, 1, 3),
-            new Square(threat, 100, seed: 3),
-        }, batchSize: 16);
+            new ApgdTargeted(threat, new ApgdTargetedOptions(3, 10), 3),
+            new FabTargeted(threat, new FabOptions(10, TargetClasses: 3), 3),
+            new Square(threat, new SquareOptions(100), seed: 3),
+        }) with
+        { BatchSize = 16 }, 3);
         var result = aa.Evaluate(model, model, x, y);
         Assert.False(result.CleanCorrect[0]);
         Assert.Equal(39.0 / 40, result.CleanAccuracy);
@@ -97,8 +98,7 @@ public class CascadeAndSuiteTests
         var model = new ModelView("quantised", x => (x * 4).floor().div(4).flatten(1).matmul(w.t()));
         var x = TinyModels.Images(8, ImageShape, seed: 132);
         var y = TinyModels.Predict(model, x);
-        var aa = new AutoAttack(threat, AutoAttackVersion.Custom, 1,
-            new Attack[] { new Fgsm(threat, seed: 1), new Square(threat, 500, seed: 1) });
+        var aa = new AutoAttack(threat, AutoAttackOptions.Custom(new Fgsm(threat, seed: 1), new Square(threat, new SquareOptions(500), seed: 1)), 1);
         var result = aa.Evaluate(model, model, x, y);
         Assert.Equal(8, result.ZeroGradientPoints);
         Assert.Equal(0, result.Stages[0].FooledCount);
@@ -116,7 +116,7 @@ public class CascadeAndSuiteTests
         var noisy = new ModelView("noisy", x => f.Forward(x) + randn(new long[] { x.shape[0], 10 }, generator: g) * 0.01);
         var x = TinyModels.Images(6, ImageShape, seed: 142);
         var y = TinyModels.Predict(f, x);
-        var result = new AutoAttack(threat, AutoAttackVersion.Custom, 0, new Attack[] { new Fgsm(threat) }).Evaluate(noisy, noisy, x, y);
+        var result = new AutoAttack(threat, AutoAttackOptions.Custom(new Fgsm(threat))).Evaluate(noisy, noisy, x, y);
         Assert.True(result.RandomizedOutput);
     }
 }

@@ -113,7 +113,7 @@ public class MinimalDistanceAttackTests
         var minimal = stack(Enumerable.Range(0, 4).Select(k => where(y.eq(k), full(8, 1e9f), Distance(full(8, (long)k)))).ToArray(), 1).amin(1);
         var threat = new ThreatModel(norm, norm == AttackNorm.LInf ? 0.3 : 1.5);
         Assert.True(targetDistance.max().ToDouble() < threat.Eps);
-        var adv = new FabTargeted(threat, targetClasses: 1, iterations: 100, seed: 1).Perturb(model, x, y);
+        var adv = new FabTargeted(threat, new FabOptions(Iterations: 100, TargetClasses: 1), seed: 1).Perturb(model, x, y);
         threat.Validate(adv, x);
         Assert.True(TinyModels.Predict(model, adv).ne(y).all().item<bool>());
         var found = threat.Norms(adv, x);
@@ -128,7 +128,7 @@ public class MinimalDistanceAttackTests
         using var scope = NewDisposeScope();
         var (model, x, y, w) = Linear(2, 21);
         var optimum = BoundaryDistance(w, x, y, 1 - y);
-        var rays = new Rays(ThreatModel.LInf(0.5), queryBudget: 3000, seed: 1, earlyStop: false);
+        var rays = new Rays(ThreatModel.LInf(0.5), new RaysOptions(QueryBudget: 3000, EarlyStop: false), seed: 1);
         var adv = rays.Perturb(model, x, y);
         var found = tensor(rays.LastDistances);
         // the optimal direction is a sign vector, which RayS's block search reaches; binary search tolerance 1e-3/sqrt(16)
@@ -145,7 +145,7 @@ public class MinimalDistanceAttackTests
         var (model, x, y, w) = Linear(2, 31);
         var optimum = BoundaryDistance(w, x, y, 1 - y);
         var threat = ThreatModel.LInf(optimum.min().ToDouble() * 0.9);
-        var adv = new Rays(threat, 500, 1).Perturb(model, x, y);
+        var adv = new Rays(threat, new RaysOptions(500), 1).Perturb(model, x, y);
         threat.Validate(adv, x);
         Assert.True(TinyModels.Predict(model, adv).eq(y).all().item<bool>());
     }
@@ -169,7 +169,7 @@ public class MinimalDistanceAttackTests
         var (model, x, y, w) = Linear(2, 41);
         var optimum = BoundaryDistance(w, x, y, 1 - y);
         var threat = ThreatModel.LInf(optimum.max().ToDouble() * 1.5);
-        var square = new Square(threat, 1000, seed: 2);
+        var square = new Square(threat, new SquareOptions(1000), seed: 2);
         var adv = square.Perturb(model, x, y);
         threat.Validate(adv, x);
         Assert.True(TinyModels.Predict(model, adv).ne(y).all().item<bool>());

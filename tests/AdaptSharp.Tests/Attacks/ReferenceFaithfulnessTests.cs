@@ -25,9 +25,9 @@ public class ReferenceFaithfulnessTests
 
         var threat = ThreatModel.LInf(8.0 / 255);
         foreach (var version in new[] { AutoAttackVersion.Standard, AutoAttackVersion.Plus })
-            Assert.All(new AutoAttack(threat, version).Stages.OfType<Square>(), s => Assert.False(s.RescaleSchedule));
+            Assert.All(new AutoAttack(threat, new AutoAttackOptions(version)).Stages.OfType<Square>(), s => Assert.False(s.RescaleSchedule));
         Assert.False(new Square(threat).RescaleSchedule);
-        Assert.True(new Square(threat, 1000, rescaleSchedule: true).RescaleSchedule);
+        Assert.True(new Square(threat, new SquareOptions(1000, RescaleSchedule: true)).RescaleSchedule);
     }
 
     [Fact]
@@ -136,7 +136,7 @@ public class ReferenceFaithfulnessTests
         var x = TinyModels.Images(12, new long[] { 1, 4, 4 }, seed: 3, low: 0.4, high: 0.6);
         var y = TinyModels.Predict(model, x);
         var threat = ThreatModel.LInf(0.3);
-        var rays = new Rays(threat, 2000, seed: 1);
+        var rays = new Rays(threat, new RaysOptions(2000), seed: 1);
 
         var adv = rays.Perturb(model, x, y);
         threat.Validate(adv, x);

@@ -39,11 +39,11 @@ public class VitAttackTests
         threat.Validate(agnostic, x);
         Assert.True((adaptive - agnostic).abs().max().ToDouble() > 1e-4);
 
-        var aa = new AutoAttack(threat, AutoAttackVersion.Custom, 1, new Attack[]
+        var aa = new AutoAttack(threat, AutoAttackOptions.Custom(new Attack[]
         {
-            new Apgd(threat, new ApgdOptions(5), 1), new ApgdTargeted(threat, 2, 5, 1, 1), new FabTargeted(threat, 2, 5, 1, 1),
-            new Square(threat, 20, seed: 1),
-        });
+            new Apgd(threat, new ApgdOptions(5), 1), new ApgdTargeted(threat, new ApgdTargetedOptions(2, 5), 1), new FabTargeted(threat, new FabOptions(5, TargetClasses: 2), 1),
+            new Square(threat, new SquareOptions(20), seed: 1),
+        }), 1);
         var result = aa.Evaluate(vit.Unprompted, vit.Prompted, x, y);
         Assert.Equal("f_0", result.GeneratingModel);
         Assert.Equal(1.0, result.CleanAccuracy);

@@ -1,5 +1,8 @@
+using System.Globalization;
+using AdaptSharp.Attacks;
 using AdaptSharp.Checkpoints;
 using AdaptSharp.Models;
+using AdaptSharp.Training;
 using static TorchSharp.torch;
 
 namespace AdaptSharp.Tests.Checkpoints;
@@ -179,5 +182,44 @@ public sealed class PromptFileTests : IDisposable
         Assert.Throws<ArgumentException>(() => PromptFile.Save(path, headless, Info(fingerprint, TrainableSet.Head)));
         Assert.Throws<ArgumentException>(() => PromptFile.Save(path, headless, Info(fingerprint, TrainableSet.Prompts)));
         Assert.False(File.Exists(path));
+    }
+
+    [Fact]
+    public void MetadataWrittenUnderADecimalCommaCultureRoundTripsAsUnderTheInvariantCulture()
+    {
+        var objective = new ObjectiveOptions(ObjectiveKind.AdaptCe, new InnerAttackOptions(0.1, 0.025, 5), Lambda: 1.5);
+        var threat = ThreatModel.LInf(2.5 / 255);
+        var expectedMethod = objective.Describe();
+        var expectedThreat = threat.ToString();
+        Assert.Contains("lambda 1.5", expectedMethod);
+
+        var (backbonePath, fingerprint, trained) = Trained();
+        using var _ = trained;
+        var path = temp.File("prompts-de.safetensors");
+        var previous = CultureInfo.CurrentCulture;
+        PromptFileInfo info;
+        try
+        {
+            CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo("de-DE");
+            Assert.Equal("1,5", 1.5.ToString(CultureInfo.CurrentCulture)); // the culture really writes a decimal comma
+            PromptFile.Save(path, trained, new PromptFileInfo
+            {
+                BackboneFingerprint = fingerprint,
+                Trainable = AdaptSet,
+                Method = objective.Describe(),
+                ThreatModel = threat.ToString(),
+            });
+            info = PromptFile.ReadInfo(path);
+            Assert.Equal(trained.PromptConfig, PromptConfig.Parse(info.Prompts.ToString()));
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = previous;
+        }
+
+        Assert.Equal(expectedMethod, info.Method);
+        Assert.Equal(expectedThreat, info.ThreatModel);
+        Assert.Equal(trained.Config, info.Config);
+        Assert.Equal(trained.PromptConfig, info.Prompts);
     }
 }

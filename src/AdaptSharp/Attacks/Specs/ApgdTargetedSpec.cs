@@ -8,7 +8,7 @@ public sealed record ApgdTargetedSpec : AttackSpec
 
     public override bool IsWhiteBox => true;
 
-    public override Attack Create(ThreatModel threat, long seed) => new ApgdTargeted(threat, TargetClasses, Iterations, 1, seed, ToString());
+    public override Attack Create(ThreatModel threat, long seed) => new ApgdTargeted(threat, new ApgdTargetedOptions(TargetClasses, Iterations), seed, ToString());
 
     public override string Describe(ThreatModel threat) => $"{TargetClasses} target classes x {Iterations} iterations, targeted DLR loss";
 

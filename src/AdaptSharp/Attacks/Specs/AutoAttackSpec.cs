@@ -12,7 +12,7 @@ public sealed record AutoAttackSpec(AutoAttackVersion Version = AutoAttackVersio
     public IReadOnlyList<AutoAttackStageSpec> Stages =>
         Enumerable.Range(0, AutoAttack.StandardStages(Version, ThreatModel.LInf(0.1), 0).Count).Select(i => new AutoAttackStageSpec(Version, i)).ToList();
 
-    public override Attack Create(ThreatModel threat, long seed) => new AutoAttack(threat, Version, seed, name: ToString());
+    public override Attack Create(ThreatModel threat, long seed) => new AutoAttack(threat, new AutoAttackOptions(Version), seed, ToString());
 
     public override string Describe(ThreatModel threat) =>
         $"version {Version.ToString().ToLowerInvariant()}: {string.Join(" -> ", Stages.Select(s => s.StageName))}, each on the points still robust";

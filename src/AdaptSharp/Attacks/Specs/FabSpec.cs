@@ -6,7 +6,7 @@ public sealed record FabSpec(bool Targeted) : AttackSpec
     public override bool IsWhiteBox => true;
 
     public override Attack Create(ThreatModel threat, long seed) =>
-        Targeted ? new FabTargeted(threat, 9, 100, 1, seed, ToString()) : new Fab(threat, 100, 1, seed, ToString());
+        Targeted ? new FabTargeted(threat, new FabOptions(), seed, ToString()) : new Fab(threat, new FabOptions(), seed, ToString());
 
     public override string Describe(ThreatModel threat) =>
         Targeted ? "9 target classes x 100 iterations, 1 restart(s)" : "100 iterations, 1 restart(s), untargeted";

@@ -9,7 +9,7 @@ public sealed record RaysSpec(int Queries = 10_000) : AttackSpec
 
     public override bool IsBlackBox => true;
 
-    public override Attack Create(ThreatModel threat, long seed) => new Rays(threat, Queries, seed, name: ToString());
+    public override Attack Create(ThreatModel threat, long seed) => new Rays(threat, new RaysOptions(Queries), seed, ToString());
 
     public override string Describe(ThreatModel threat) => $"{Queries} queries, hard-label";
 

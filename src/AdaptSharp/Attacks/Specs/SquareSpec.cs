@@ -11,7 +11,7 @@ public sealed record SquareSpec(int Queries = 5000) : AttackSpec
 
     public override bool IsBlackBox => true;
 
-    public override Attack Create(ThreatModel threat, long seed) => new Square(threat, Queries, PInit, 1, seed, name: ToString());
+    public override Attack Create(ThreatModel threat, long seed) => new Square(threat, new SquareOptions(Queries, PInit), seed, ToString());
 
     public override string Describe(ThreatModel threat) => $"{Queries} queries, p_init {Num(PInit)}, 1 restart(s)";
 
