@@ -44,8 +44,8 @@ internal sealed class EvaluationState
             var s = report.Runs[c];
             var run = plan.Runs.FirstOrDefault(r => r.Key == s.Key);
             require(run is not null, $"plan (the saved run has '{s.Key}', this one does not: pass the same attacks and options, or choose another --out)");
-            require(run!.SameWorkAs(s), $"run '{s.Key}' (saved: {s.Attack}{From(s.Surrogate)} at {s.Threat} on {s.Points} points; " +
-                                        $"asked: {run.Spec}{From(run.Surrogate)} at {run.Threat} on {run.Points} points)");
+            require(run!.SameWorkAs(s), $"run '{s.Key}' (saved: {s.Attack}/{s.SourceName} at {s.Threat} on {s.Points} points; " +
+                                        $"asked: {run.Spec}/{run.SourceName} at {run.Threat} on {run.Points} points)");
             var flags = Flags[s.Key];
             for (var p = 0; p < N; p++)
                 flags[p] = saved.Flags[p, c];
@@ -54,8 +54,6 @@ internal sealed class EvaluationState
         Gradients = report.Gradients;
         previousSeconds = report.TotalSeconds;
     }
-
-    private static string From(string? surrogate) => surrogate is null ? "" : $" transferred from {surrogate}";
 
     public EvaluationResult Snapshot(EvaluationOptions o, EvalPlanIdentity id, bool complete)
     {
