@@ -129,18 +129,48 @@ public static class AblationBenchmark
         var flops = FlopCounter.AttackStep(shape.Config, shape.Prompts);
         var cores = Environment.ProcessorCount;
         var before = get_num_threads();
+        var policy = $"OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "(unset)"}";
         try
         {
-            foreach (var n in new[] { 1, cores }.Distinct())
+            // Without and with a background load the benchmark makes itself: one busy-looping thread, stopped after.
+            foreach (var loaded in new[] { false, true })
             {
-                set_num_threads(n);
-                report.Measure("threads", $"attack step, {n} thread(s)", name, shape.Batch, shape.Tokens, shape.Config.ImageSize, flops,
-                    Workloads.AttackStep(model, x, y));
+                using var load = loaded ? new BusyLoop() : null;
+                foreach (var n in new[] { 1, cores }.Distinct())
+                {
+                    set_num_threads(n);
+                    report.Measure("threads", $"attack step, {n} thread(s){(loaded ? ", 1 busy thread" : "")}", name, shape.Batch, shape.Tokens,
+                        shape.Config.ImageSize, flops, Workloads.AttackStep(model, x, y), note: policy);
+                }
             }
         }
         finally
         {
             set_num_threads(before);
+        }
+    }
+
+    /// <summary>A bounded CPU load: one thread spinning until disposed.</summary>
+    private sealed class BusyLoop : IDisposable
+    {
+        private volatile bool stop;
+        private readonly Thread thread;
+
+        public BusyLoop()
+        {
+            thread = new Thread(() =>
+            {
+                var x = 0UL;
+                while (!stop) x = x * 6364136223846793005UL + 1442695040888963407UL;
+                GC.KeepAlive(x);
+            }) { IsBackground = true, Name = "bench busy loop" };
+            thread.Start();
+        }
+
+        public void Dispose()
+        {
+            stop = true;
+            thread.Join();
         }
     }
 

@@ -9,7 +9,7 @@ namespace AdaptSharp.Bench;
 /// </summary>
 public static class Program
 {
-    private const string Suites = "loader, perf, attacks, train, memory, ablation, all, fuzz";
+    private const string Suites = "loader, perf, attacks, train, memory, ablation, all, peer, fuzz";
 
     public static int Main(string[] args)
     {
@@ -42,6 +42,8 @@ public static class Program
                 return MemoryBenchmark.Run(rest);
             case "ablation":
                 return AblationBenchmark.Run(rest);
+            case "peer":
+                return PeerBenchmark.Run(rest);
             case "fuzz":
                 return FuzzBenchmark.Run(rest);
             case "all":

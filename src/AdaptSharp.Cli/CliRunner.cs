@@ -6,7 +6,7 @@ using AdaptSharp.Training;
 namespace AdaptSharp.Cli;
 
 /// <summary>Runs the command tree; any failure (a parse error included) becomes one line on stderr and a non-zero exit.</summary>
-public static partial class CliRunner
+internal static partial class CliRunner
 {
     public const int UserError = 2;
     public const int InternalError = 1;

@@ -5,7 +5,7 @@ using AdaptSharp.Models;
 namespace AdaptSharp.Cli;
 
 /// <summary>Options shared by several commands, so each is spelled, documented and range-checked once.</summary>
-public static class CommonOptions
+internal static class CommonOptions
 {
     public static Option<string?> Backbone() => new("--backbone")
     {

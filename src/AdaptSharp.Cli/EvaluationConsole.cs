@@ -5,7 +5,7 @@ using Spectre.Console;
 namespace AdaptSharp.Cli;
 
 /// <summary>Renders an evaluation run: Spectre progress bars when interactive, one line per stage otherwise.</summary>
-public static class EvaluationConsole
+internal static class EvaluationConsole
 {
     /// <summary>Runs each evaluation of a demo or study under its title, resumable and interruptible (<see cref="Interruption"/>).</summary>
     public static EvaluationDriver Driver { get; } = (evaluator, x, y, title, resume, checkpoint) =>

@@ -5,7 +5,7 @@ using AdaptSharp.Demo;
 namespace AdaptSharp.Cli;
 
 /// <summary>For the demo and the study: installs Debian's Fashion-MNIST package when it is missing and it can (root, apt-get).</summary>
-public static class FashionMnistInstaller
+internal static class FashionMnistInstaller
 {
     public static DatasetSpec Ensure(string? directory, Action<string> log)
     {

@@ -7,7 +7,7 @@ namespace AdaptSharp.Cli;
 /// <see cref="Token"/>, so the running command finishes its current batch, writes its resumable state and exits with
 /// 130 (SIGINT) or 143 (SIGTERM); a second signal terminates at once (every state file is written atomically).
 /// </summary>
-public static class Interruption
+internal static class Interruption
 {
     private static CancellationTokenSource source = new();
     private static PosixSignal? received;

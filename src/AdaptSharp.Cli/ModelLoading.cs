@@ -4,9 +4,9 @@ using AdaptSharp.Runtime;
 
 namespace AdaptSharp.Cli;
 
-public sealed record ParameterGroup(string Group, long Parameters, long Trainable);
+internal sealed record ParameterGroup(string Group, long Parameters, long Trainable);
 
-public static class ModelLoading
+internal static class ModelLoading
 {
     public static LoadedModel Load(string? backbone, string? preset, int? imageSize, int? classes, string prompts, string device,
         ModelUse use, long seed = 0, TextWriter? notes = null)

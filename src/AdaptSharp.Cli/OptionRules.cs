@@ -7,7 +7,7 @@ namespace AdaptSharp.Cli;
 /// <summary>
 /// Range checks attached to options, so a bad value is a parse error (one `adapt: ...` line, exit 2) before any work.
 /// </summary>
-public static class OptionRules
+internal static class OptionRules
 {
     /// <summary>An integer in [min, max].</summary>
     public static Option<int?> Between(this Option<int?> option, int min, int max = int.MaxValue)

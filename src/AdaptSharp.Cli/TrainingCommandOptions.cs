@@ -5,7 +5,7 @@ using AdaptSharp.Training;
 namespace AdaptSharp.Cli;
 
 /// <summary>The recipe-overriding options shared by 'adapt tune' and 'adapt pretrain'.</summary>
-public sealed class TrainingCommandOptions
+internal sealed class TrainingCommandOptions
 {
     public Option<string?> Recipe { get; } = new("--recipe") { Description = $"Named defaults ({string.Join(", ", TrainingRecipe.Names)})" };
     public Option<string?> Data { get; } = new("--data") { Description = "Dataset: fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR, imagefolder:DIR" };

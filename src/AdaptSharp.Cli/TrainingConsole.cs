@@ -5,7 +5,7 @@ using Spectre.Console;
 namespace AdaptSharp.Cli;
 
 /// <summary>Renders a training job: a progress bar with loss, accuracies and images/s, one line per epoch, Ctrl-C handling.</summary>
-public static class TrainingConsole
+internal static class TrainingConsole
 {
     public static TrainingJobResult Run(TrainingJobSpec spec)
     {

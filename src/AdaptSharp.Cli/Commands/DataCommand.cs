@@ -10,7 +10,7 @@ namespace AdaptSharp.Cli.Commands;
 /// `adapt data inspect SPEC`: counts per class, image size, channels, value range, optional PNG contact sheet.
 /// Data errors (DatasetException, ArgumentException) propagate to CliRunner: one line on stderr, exit 2.
 /// </summary>
-public static class DataCommand
+internal static class DataCommand
 {
     public static Command Create()
     {

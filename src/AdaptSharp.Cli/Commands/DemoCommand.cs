@@ -9,7 +9,7 @@ using Spectre.Console;
 namespace AdaptSharp.Cli.Commands;
 
 /// <summary>adapt demo: the embedded default, offline on a CPU: backbone, three tunings, evaluation, report.</summary>
-public static class DemoCommand
+internal static class DemoCommand
 {
     public const string ShippedBackbone = "assets/vit-fmnist-cpu-d8.safetensors";
 

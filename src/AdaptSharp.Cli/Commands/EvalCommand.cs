@@ -13,7 +13,7 @@ using Spectre.Console;
 namespace AdaptSharp.Cli.Commands;
 
 /// <summary><c>adapt eval</c>: runs a robustness suite and writes report.json, flags.npy, report.md and plots.</summary>
-public static class EvalCommand
+internal static class EvalCommand
 {
     public static Command Create()
     {
@@ -52,9 +52,16 @@ public static class EvalCommand
             Description = "K/N: evaluate only shard K of N (K from 1), a contiguous range of whole batches, into OUT/shard-K-of-N; join the shards with adapt merge. " +
                           "Default: from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX/ADAPT_SHARD_COUNT when set; 1/1 = everything (see docs/cluster.md)",
         };
+        var surrogate = new Option<string?>("--surrogate")
+        {
+            Description = "FILE[:PROMPTS][,FILE...]: surrogate models (backbone files, each optionally with a prompt file tuned on it); every white-box " +
+                          "attack of the suite is also generated on each surrogate and, with two or more, on their ensemble (averaged logits) and scored " +
+                          "on f_P, as sources transfer:NAME (NAME = the file names) and transfer:ensemble",
+        };
+        var surrogateModel = new Option<string?>("--surrogate-model") { Description = "Architecture preset of surrogate files that are plain timm checkpoints (no AdaptSharp metadata)" };
         var device = CommonOptions.Device();
-        foreach (var o in new Option[] { backbone, model, imageSize, classes, prompts, data, split, limit, norm, eps, attacks, source, seed,
-                     batchSize, output, resume, noChecks, checkPoints, largeEps, sweep, sweepAttack, noPlots, force, shard, device })
+        foreach (var o in new Option[] { backbone, model, imageSize, classes, prompts, data, split, limit, norm, eps, attacks, source, surrogate,
+                     surrogateModel, seed, batchSize, output, resume, noChecks, checkPoints, largeEps, sweep, sweepAttack, noPlots, force, shard, device })
             command.Options.Add(o);
 
         command.SetAction(result =>
@@ -63,7 +70,11 @@ public static class EvalCommand
             if (shardSpec is { IsWhole: true })
                 shardSpec = null;
             var outDir = shardSpec is null ? result.GetValue(output)! : Path.Combine(result.GetValue(output)!, shardSpec.DirectoryName);
-            OutputGuard.CheckFolder(outDir, "--out", [("--backbone", result.GetValue(backbone)), ("--prompts", result.GetValue(prompts))]);
+            var surrogateSpecs = result.GetValue(surrogate) is { } surrogateText ? SurrogateSpec.ParseList(surrogateText) : [];
+            if (surrogateSpecs.Count == 0 && result.GetValue(surrogateModel) is not null)
+                throw new ArgumentException("--surrogate-model names the architecture of --surrogate files: pass --surrogate FILE too");
+            OutputGuard.CheckFolder(outDir, "--out", [("--backbone", result.GetValue(backbone)), ("--prompts", result.GetValue(prompts)),
+                .. surrogateSpecs.SelectMany(sg => new[] { ("--surrogate", (string?)sg.Backbone), ("--surrogate", sg.Prompts) })]);
             var threat = ThreatModel.Parse(result.GetValue(norm)!, result.GetValue(eps)!);
             var spec = DatasetSpec.Parse(result.GetValue(data)!);
             var datasetSplit = DatasetSplits.Parse(result.GetValue(split)!);
@@ -72,6 +83,7 @@ public static class EvalCommand
                 Threat = threat,
                 Attacks = AttackSpec.ParseList(result.GetValue(attacks)!),
                 Sources = AttackSources.Parse(result.GetValue(source)!),
+                Surrogates = surrogateSpecs.Select(sg => sg.Name).ToList(),
                 Seed = result.GetValue(seed),
                 BatchSize = result.GetValue(batchSize),
                 RunChecks = !result.GetValue(noChecks),
@@ -95,6 +107,8 @@ public static class EvalCommand
             using var loaded = ModelLoading.Load(result.GetValue(backbone), result.GetValue(model), result.GetValue(imageSize),
                 result.GetValue(classes), result.GetValue(prompts) ?? "none", result.GetValue(device)!, ModelUse.Inference);
             var vit = loaded.Model;
+            var surrogates = SurrogateLoader.LoadAll(surrogateSpecs, result.GetValue(surrogateModel), vit.Config, TorchRuntime.ResolveDevice(result.GetValue(device)!));
+            using var surrogatesScope = new DisposeAll(surrogates);
             PrintResizeNote(spec, datasetSplit, vit.Config.ImageSize);
             var (images, labels) = DatasetLoader.LoadEvaluationSet(spec, result.GetValue(limit) ?? int.MaxValue,
                 vit.Config.ImageSize, vit.Config.InChannels, datasetSplit);
@@ -112,6 +126,11 @@ public static class EvalCommand
                                             $"{options.BatchSize}; use at most that many shards (or a smaller --batch-size)");
 
             AnsiConsole.MarkupLine(Markup.Escape($"model: {loaded.Source}; prompts {vit.PromptConfig}"));
+            foreach (var (sg, sm) in surrogateSpecs.Zip(surrogates))
+                AnsiConsole.MarkupLine(Markup.Escape($"surrogate {AttackSources.Format(AttackSource.Transfer, sm.Name)}: {sg} ({sm.Model.Config.Name}, prompts {sm.Model.PromptConfig}" +
+                                                     (sm.Model.Config.ImageSize == vit.Config.ImageSize ? ")" : $"; inputs resized from {vit.Config.ImageSize} to {sm.Model.Config.ImageSize})")));
+            if (surrogates.Count > 1)
+                AnsiConsole.MarkupLine(Markup.Escape($"surrogate {SurrogateEnsemble.DefaultName}: the loss on the {surrogates.Count} surrogates' averaged logits"));
             if (shardSpec is not null)
             {
                 var (firstBatch, endBatch) = shardSpec.BatchRange(n, options.BatchSize);
@@ -121,7 +140,7 @@ public static class EvalCommand
             AnsiConsole.MarkupLine(Markup.Escape($"data: {spec} ({options.Split}), n = {labels.shape[0]}; threat model {threat}; seed {options.Seed}" +
                                                  (previous is not null ? $"; resuming {outDir}" : "")));
 
-            var evaluator = new RobustnessEvaluator(vit, options);
+            var evaluator = new RobustnessEvaluator(vit, options, surrogates);
             EvaluationResult final;
             try
             {
@@ -159,6 +178,16 @@ public static class EvalCommand
         catch (DatasetException)
         {
             // e.g. an image folder of mixed sizes, readable only with a target size: the real load below reports real problems
+        }
+    }
+
+    /// <summary>Disposes the loaded surrogates when the command ends.</summary>
+    private sealed class DisposeAll(IEnumerable<IDisposable> items) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var item in items)
+                item.Dispose();
         }
     }
 

@@ -9,7 +9,7 @@ using Spectre.Console;
 
 namespace AdaptSharp.Cli.Commands;
 
-public static class InfoCommand
+internal static class InfoCommand
 {
     public static Command Create()
     {

@@ -6,7 +6,7 @@ using Spectre.Console;
 namespace AdaptSharp.Cli.Commands;
 
 /// <summary><c>adapt merge</c>: joins the shards of an <c>adapt eval --shard K/N</c> into the report of the whole evaluation.</summary>
-public static class MergeCommand
+internal static class MergeCommand
 {
     public static Command Create()
     {

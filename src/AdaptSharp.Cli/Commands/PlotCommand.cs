@@ -6,7 +6,7 @@ using Spectre.Console;
 namespace AdaptSharp.Cli.Commands;
 
 /// <summary>adapt plot RUN_DIR: training curves of a run folder as PNG.</summary>
-public static class PlotCommand
+internal static class PlotCommand
 {
     public const string DefaultPlotFile = "curves.png";
 

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace AdaptSharp.Cli.Commands;
 
-public static class PredictCommand
+internal static class PredictCommand
 {
     public static Command Create()
     {

@@ -9,7 +9,7 @@ using Spectre.Console;
 namespace AdaptSharp.Cli.Commands;
 
 /// <summary>adapt pretrain: clean supervised full training of a ViT (from scratch or from a checkpoint), writing a timm-named backbone.</summary>
-public static class PretrainCommand
+internal static class PretrainCommand
 {
     public static Command Create()
     {

@@ -8,7 +8,7 @@ using Spectre.Console;
 namespace AdaptSharp.Cli.Commands;
 
 /// <summary>adapt study: the reproduction study (methods x attacks, seeds, ablations), resumable, writes results.md.</summary>
-public static class StudyCommand
+internal static class StudyCommand
 {
     public static Command Create()
     {

@@ -11,7 +11,7 @@ using Spectre.Console;
 namespace AdaptSharp.Cli.Commands;
 
 /// <summary>adapt tune: robust prompt tuning (or full fine-tuning / linear probing) of a pretrained backbone.</summary>
-public static class TuneCommand
+internal static class TuneCommand
 {
     public static Command Create()
     {

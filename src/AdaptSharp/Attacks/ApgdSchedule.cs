@@ -4,7 +4,7 @@ namespace AdaptSharp.Attacks;
 /// APGD's checkpoint schedule (Croce &amp; Hein 2020, as AutoAttack runs it): the first checkpoint after
 /// 22% of the iterations, then intervals shrinking by 3% of the budget down to a floor of 6%.
 /// </summary>
-public static class ApgdSchedule
+internal static class ApgdSchedule
 {
     /// <summary>(first interval, decrease per checkpoint, minimum interval) for a budget of n iterations.</summary>
     public static (int First, int Decrease, int Minimum) Intervals(int iterations) =>

@@ -8,7 +8,7 @@ namespace AdaptSharp.Attacks;
 /// Per-sample attack losses: each maps (logits (N,K), labels (N)) to a loss (N) that an untargeted attack
 /// MAXIMISES. All work on raw logits.
 /// </summary>
-public static class Losses
+internal static class Losses
 {
     /// <summary>
     /// Default CW confidence: the loss stops growing (zero gradient) once a point is misclassified by 10.

@@ -13,7 +13,7 @@ namespace AdaptSharp.Checkpoints;
 /// of a weight, a dtype (F16 vs F32), a name or a shape changes it. A file and the tensors written to it give the
 /// same value: <c>OfFile(path) == Of(tensors)</c> after <c>SafetensorsWriter.Write(path, tensors)</c>.
 /// </summary>
-public static class BackboneFingerprint
+internal static class BackboneFingerprint
 {
     public static string OfFile(string path)
     {

@@ -3,7 +3,7 @@ using System.Reflection;
 namespace AdaptSharp.Checkpoints;
 
 /// <summary>The "__metadata__" keys AdaptSharp writes into its safetensors files.</summary>
-public static class CheckpointMetadata
+internal static class CheckpointMetadata
 {
     /// <summary>Hugging Face convention ("pt"), so PyTorch tools treat the file as a plain torch state dict.</summary>
     public const string Format = "format";

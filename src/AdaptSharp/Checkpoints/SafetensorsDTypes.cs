@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace AdaptSharp.Checkpoints;
 
 /// <summary>Names, sizes and TorchSharp equivalents of <see cref="SafetensorsDType"/>.</summary>
-public static class SafetensorsDTypes
+internal static class SafetensorsDTypes
 {
     /// <summary>Types the reference format defines that AdaptSharp does not handle (named in error messages).</summary>
     private static readonly HashSet<string> KnownButUnsupported =

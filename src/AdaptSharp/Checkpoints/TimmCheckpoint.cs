@@ -10,7 +10,7 @@ namespace AdaptSharp.Checkpoints;
 /// (cls_token, pos_embed, patch_embed.proj.*, blocks.{i}.*, norm.*, head.*).
 /// A raw timm file carries no architecture, so the caller builds the model from a <see cref="VitConfig"/> first.
 /// </summary>
-public static partial class TimmCheckpoint
+internal static partial class TimmCheckpoint
 {
     public const string PosEmbedName = "pos_embed";
     public const string PatchKernelName = "patch_embed.proj.weight";

@@ -7,7 +7,7 @@ namespace AdaptSharp.Checkpoints;
 /// <summary>
 /// Adapts pretrained ViT weights to another input or patch size, the way timm does when it loads a checkpoint.
 /// </summary>
-public static class VitResampling
+internal static class VitResampling
 {
     /// <summary>
     /// Resizes the grid part of a position embedding [1, prefix + g0*g0, D] to newGrid x newGrid; the prefix

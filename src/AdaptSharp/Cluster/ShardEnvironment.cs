@@ -16,7 +16,7 @@ namespace AdaptSharp.Cluster;
 /// </list>
 /// An explicit <c>--shard</c> wins over the environment; <c>--shard 1/1</c> runs everything inside an array task.
 /// </summary>
-public static class ShardEnvironment
+internal static class ShardEnvironment
 {
     public const string SlurmTaskId = "SLURM_ARRAY_TASK_ID";
     public const string SlurmTaskCount = "SLURM_ARRAY_TASK_COUNT";

@@ -9,10 +9,10 @@ namespace AdaptSharp.Cluster;
 /// (maximum for the largest perturbation), and the report, worst case and gradient-masking checklist computed from the
 /// merged runs. It refuses, with one line naming the folder, anything that is not exactly shards 1..N of one
 /// evaluation: a missing, duplicated or incomplete shard, a whole (unsharded) state, or a shard of another model,
-/// prompts, data, split, point count, seed, threat model, batch size or plan; and it checks that every batch of every
+/// prompts, transfer surrogates, data, split, point count, seed, threat model, batch size or plan; and it checks that every batch of every
 /// run was done by its owner and by no other shard.
 /// </summary>
-public static class ShardMerger
+internal static class ShardMerger
 {
     /// <summary>Merges <paramref name="shards"/> (label, usually the folder, and saved state) in any order.</summary>
     public static EvaluationResult Merge(IReadOnlyList<(string Label, EvaluationResult State)> shards)
@@ -64,6 +64,7 @@ public static class ShardMerger
         {
             SeedKey = r.Key,
             Purpose = r.Purpose,
+            Surrogate = r.Surrogate,
         }).ToList());
         var state = new EvaluationState(plan, reference.N);
         state.Adopt(new EvaluationResult(joined, flags), (same, what) =>
@@ -79,7 +80,10 @@ public static class ShardMerger
             Split = reference.Split,
         };
         var id = new EvalPlanIdentity(reference.Model, reference.ModelFingerprint, reference.PromptFingerprint, reference.Prompts,
-            reference.PromptFingerprint is not null);
+            reference.PromptFingerprint is not null)
+        {
+            Surrogates = reference.Surrogates,
+        };
         var merged = state.Snapshot(options, id, complete: true);
         return merged with { Report = merged.Report with { MergedShards = count } };
     }
@@ -117,12 +121,13 @@ public static class ShardMerger
         Same(r.Seed, q.Seed, "seed");
         Same(r.Threat, q.Threat, "threat model");
         Same(r.BatchSize, q.BatchSize, "batch size");
+        Same(SurrogateIdentity.Describe(r.Surrogates), SurrogateIdentity.Describe(q.Surrogates), "list of transfer surrogates");
         Same(r.Runs.Count, q.Runs.Count, "plan (number of runs)");
         for (var c = 0; c < r.Runs.Count; c++)
         {
             var a = r.Runs[c];
             var b = q.Runs[c];
-            Same($"{a.Key} = {a.Attack}/{a.Source} at {a.Threat} on {a.Points} points", $"{b.Key} = {b.Attack}/{b.Source} at {b.Threat} on {b.Points} points", "plan");
+            Same($"{a.Key} = {a.Attack}/{a.SourceName} at {a.Threat} on {a.Points} points", $"{b.Key} = {b.Attack}/{b.SourceName} at {b.Threat} on {b.Points} points", "plan");
         }
         if (state.Flags.Points != r.N || state.Flags.Columns != r.Runs.Count)
             throw new InvalidDataException($"{label}: flags.npy is {state.Flags.Points} x {state.Flags.Columns}, report.json says {r.N} points x {r.Runs.Count} runs");

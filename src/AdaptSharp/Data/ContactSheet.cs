@@ -6,7 +6,7 @@ namespace AdaptSharp.Data;
 /// A PNG grid of the first few images of each class (one row per class, class name on the left):
 /// the quickest check that a new dataset decodes, is labelled and oriented as expected.
 /// </summary>
-public static class ContactSheet
+internal static class ContactSheet
 {
     private const int LabelWidth = 120;
     private const int Gap = 2;

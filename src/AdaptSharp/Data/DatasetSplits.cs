@@ -1,7 +1,7 @@
 namespace AdaptSharp.Data;
 
 /// <summary>Parsing of the --split option.</summary>
-public static class DatasetSplits
+internal static class DatasetSplits
 {
     /// <summary>Accepts "train", "test" and (as a synonym of test) "val".</summary>
     public static DatasetSplit Parse(string text) => text.Trim().ToLowerInvariant() switch

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace AdaptSharp.Data;
 
 /// <summary>What `adapt data inspect` reports: sizes, per-class counts and the [0,1] value range and channel means.</summary>
-public sealed record DatasetSummary(
+internal sealed record DatasetSummary(
     string Name,
     int Count,
     int Channels,

@@ -10,7 +10,7 @@ namespace AdaptSharp.Data;
 /// <see cref="DeterministicRandom"/> passed in, drawn in sample order, so a batch's augmentation is
 /// reproducible from its seed. Normalisation is not here: it lives inside the model.
 /// </summary>
-public static class Transforms
+internal static class Transforms
 {
     /// <summary>Bilinear resize (half-pixel centres); antialiased when shrinking, so downsampling does not alias.</summary>
     public static Tensor Resize(Tensor images, int height, int width)

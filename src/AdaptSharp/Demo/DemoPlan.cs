@@ -9,7 +9,7 @@ namespace AdaptSharp.Demo;
 /// <see cref="Quick"/> is chosen by measurement to finish in about ten minutes on a 2-core CPU; <see cref="Full"/>
 /// is the same study on all the data; <see cref="Mini"/> a miniature for tests and smoke runs.
 /// </summary>
-public static class DemoPlan
+internal static class DemoPlan
 {
     /// <summary>Methods tuned on the backbone, in table order.</summary>
     public static IReadOnlyList<ObjectiveKind> Methods { get; } = [ObjectiveKind.Natural, ObjectiveKind.At, ObjectiveKind.AdaptCe];

@@ -11,7 +11,7 @@ using ScottPlot;
 namespace AdaptSharp.Demo;
 
 /// <summary>The demo's report: report.md (table, sizes, masking flags, a plain reading), report.json and a bar chart.</summary>
-public static class DemoReport
+internal static class DemoReport
 {
     public const string MarkdownFile = "report.md";
     public const string JsonFile = "report.json";

@@ -3,7 +3,7 @@ using AdaptSharp.Study;
 namespace AdaptSharp.Demo;
 
 /// <summary>Everything the demo report shows: the plan's runs (one per method, in table order) and the backbone.</summary>
-public sealed record DemoResult(
+internal sealed record DemoResult(
     StudyPlan Plan,
     string Backbone,
     string BackboneSource,

@@ -16,7 +16,7 @@ namespace AdaptSharp.Demo;
 /// reuses what the output folder already holds and resumes what was interrupted, plus the backbone's own clean
 /// accuracy for the report. UI-free: the caller supplies how a training job and an evaluation are run.
 /// </summary>
-public sealed class DemoStudy
+internal sealed class DemoStudy
 {
     private readonly StudyPlan plan;
     private readonly string backbone;

@@ -3,7 +3,7 @@ using AdaptSharp.Data;
 namespace AdaptSharp.Demo;
 
 /// <summary>Finds Fashion-MNIST (the four IDX files) in a folder or in the Debian package's folder.</summary>
-public static class FashionMnistProvider
+internal static class FashionMnistProvider
 {
     public const string Package = "dataset-fashion-mnist";
 

@@ -5,7 +5,8 @@ namespace AdaptSharp.Evaluation;
 /// One suite column's result. <see cref="RobustAccuracy"/>: fraction of the evaluated points still correctly
 /// classified by f_P under this attack (and clean). <see cref="CumulativeRobustAccuracy"/>: fraction robust to
 /// this attack and every column before it (pointwise worst case). <see cref="PointsDone"/> &lt; N marks a
-/// partial (resumable) column; the accuracies then cover the points done so far.
+/// partial (resumable) column; the accuracies then cover the points done so far. <see cref="Surrogate"/>: the surrogate
+/// of a transfer column (a surrogate's name or "ensemble"), null otherwise.
 /// </summary>
 public sealed record AttackResult(
     string Name,
@@ -18,8 +19,13 @@ public sealed record AttackResult(
     double MaxPerturbation,
     double Seconds,
     long GradientEvaluations,
-    long Queries)
+    long Queries,
+    string? Surrogate = null)
 {
     [System.Text.Json.Serialization.JsonIgnore]
-    public SuiteColumn Column => new(Name, Source);
+    public SuiteColumn Column => new(Name, Source, Surrogate);
+
+    /// <summary>"adaptive", "agnostic" or "transfer:NAME".</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string SourceName => AttackSources.Format(Source, Surrogate);
 }

@@ -8,7 +8,7 @@ namespace AdaptSharp.Evaluation;
 /// (an interrupted run) is resumed, otherwise the evaluation starts. The state is written after every batch; at the
 /// end report.json, flags.npy, report.md and plots.
 /// </summary>
-public static class CachedEvaluation
+internal static class CachedEvaluation
 {
     public static EvaluationResult Run(string directory, VisionTransformer model, Tensor x, Tensor y, EvaluationDriver evaluate,
         EvaluationOptions options, string title, Action<string> log)

@@ -5,16 +5,21 @@ namespace AdaptSharp.Evaluation;
 
 /// <summary>
 /// Builds the <see cref="EvalPlan"/> of an evaluation: the suite columns (clean first, each white-box attack from
-/// every source), the checklist's extra runs on the first points (the suite's PGD adaptive and prompt-agnostic, FGSM,
+/// every source, then transferred from every surrogate and their ensemble), the checklist's extra runs on the first points (the suite's PGD adaptive and prompt-agnostic, FGSM,
 /// PGD with 5x the steps and 2 restarts, PGD at a very large eps) and the eps sweep.
 /// </summary>
-public static class EvalPlanner
+internal static class EvalPlanner
 {
     public static EvalPlan Build(EvaluationOptions o, int n, bool hasPrompts, long pixelsPerImage)
     {
         var runs = new List<PlanRun>();
-        foreach (var (spec, source) in Columns(o))
-            EvalPlan.Add(runs, new PlanRun(ColumnKey(spec, source), spec, source, o.Threat, n, RunRole.Column) { SeedKey = spec.ToString() });
+        // Every source of an attack shares its seed key: a transfer from the target itself redoes the adaptive run.
+        foreach (var (spec, source, surrogate) in Columns(o))
+            EvalPlan.Add(runs, new PlanRun(ColumnKey(spec, source, surrogate), spec, source, o.Threat, n, RunRole.Column)
+            {
+                SeedKey = spec.ToString(),
+                Surrogate = surrogate,
+            });
         if (o.RunChecks)
             foreach (var run in CheckRuns(o, Math.Min(o.CheckPoints, n), hasPrompts, pixelsPerImage))
                 EvalPlan.Add(runs, run);
@@ -23,15 +28,28 @@ public static class EvalPlanner
         return new EvalPlan(runs);
     }
 
-    public static string ColumnKey(AttackSpec spec, AttackSource source) => $"{spec}/{AttackSources.Format(source)}";
+    public static string ColumnKey(AttackSpec spec, AttackSource source, string? surrogate = null) =>
+        $"{spec}/{AttackSources.Format(source, surrogate)}";
 
-    /// <summary>The suite's columns in order: clean first, then each attack for each applicable source.</summary>
-    public static IReadOnlyList<(AttackSpec Spec, AttackSource Source)> Columns(EvaluationOptions o)
+    /// <summary>The transfer sources: each surrogate, then their ensemble when there are two or more.</summary>
+    public static IReadOnlyList<string> TransferSources(EvaluationOptions o) =>
+        o.Surrogates.Count > 1 ? [.. o.Surrogates, Models.SurrogateEnsemble.SourceName] : o.Surrogates;
+
+    /// <summary>
+    /// The suite's columns in order: clean first, then each attack for each applicable source and, when it is white-box,
+    /// from each transfer source (surrogate null for the others).
+    /// </summary>
+    public static IReadOnlyList<(AttackSpec Spec, AttackSource Source, string? Surrogate)> Columns(EvaluationOptions o)
     {
-        var columns = new List<(AttackSpec, AttackSource)> { (new CleanSpec(), AttackSource.Adaptive) };
+        var columns = new List<(AttackSpec, AttackSource, string?)> { (new CleanSpec(), AttackSource.Adaptive, null) };
         foreach (var spec in o.Attacks.Distinct().Where(s => s is not CleanSpec))
+        {
             foreach (var source in spec.IsWhiteBox ? o.Sources.Distinct() : [AttackSource.Adaptive])
-                columns.Add((spec, source));
+                columns.Add((spec, source, null));
+            if (spec.IsWhiteBox)
+                foreach (var surrogate in TransferSources(o))
+                    columns.Add((spec, AttackSource.Transfer, surrogate));
+        }
         return columns;
     }
 

@@ -9,7 +9,8 @@ namespace AdaptSharp.Evaluation;
 /// run the checklist's extra attacks (PGD with 5x steps and 2 restarts, PGD at <see cref="LargeEps"/>, input
 /// gradients) on the first <see cref="CheckPoints"/> points. <see cref="EpsSweep"/>: eps values at which
 /// <see cref="SweepAttack"/> is run on all points for the accuracy vs eps curve (empty = no sweep).
-/// <see cref="Data"/>/<see cref="Split"/> only label the report.
+/// <see cref="Surrogates"/>: names of surrogate models (given to the <see cref="RobustnessEvaluator"/>) from which every
+/// white-box attack of the suite is also transferred. <see cref="Data"/>/<see cref="Split"/> only label the report.
 /// </summary>
 public sealed record EvaluationOptions
 {
@@ -18,6 +19,12 @@ public sealed record EvaluationOptions
     public IReadOnlyList<AttackSpec> Attacks { get; init; } = [new CleanSpec(), new FgsmSpec(false), new PgdSpec(10)];
 
     public IReadOnlyList<AttackSource> Sources { get; init; } = [AttackSource.Adaptive];
+
+    /// <summary>
+    /// Surrogate names: each is a transfer source "transfer:NAME" and, when there are two or more, so is their ensemble
+    /// ("transfer:ensemble", the loss on their averaged logits). Empty: no transfer attacks.
+    /// </summary>
+    public IReadOnlyList<string> Surrogates { get; init; } = [];
 
     public long Seed { get; init; }
 
@@ -59,5 +66,17 @@ public sealed record EvaluationOptions
         if (SweepAttack is CleanSpec) throw new ArgumentException("the sweep attack cannot be clean");
         if (EpsSweep.Any(e => !(e >= 0) || double.IsInfinity(e))) throw new ArgumentException("sweep eps values must be finite and >= 0");
         if (LargeEps is { } l && !(l > 0)) throw new ArgumentException("large eps must be > 0");
+        if (Surrogates.Count > 0)
+        {
+            if (!Attacks.Any(a => a.IsWhiteBox))
+                throw new ArgumentException($"transfer attacks (--surrogate) need a white-box attack in the suite (e.g. pgd10); " +
+                                            $"{string.Join(",", Attacks)} has none");
+            if (Surrogates.FirstOrDefault(s => string.IsNullOrWhiteSpace(s) || s.Contains('/')) is { } bad)
+                throw new ArgumentException($"bad surrogate name '{bad}'");
+            if (Surrogates.GroupBy(s => s).FirstOrDefault(g => g.Count() > 1) is { } twice)
+                throw new ArgumentException($"two surrogates are both named '{twice.Key}' (rename one file)");
+            if (Surrogates.Count > 1 && Surrogates.Contains(Models.SurrogateEnsemble.SourceName))
+                throw new ArgumentException($"a surrogate is named '{Models.SurrogateEnsemble.SourceName}', the name of the surrogates' ensemble (rename its file)");
+        }
     }
 }

@@ -44,7 +44,8 @@ internal sealed class EvaluationState
             var s = report.Runs[c];
             var run = plan.Runs.FirstOrDefault(r => r.Key == s.Key);
             require(run is not null, $"plan (the saved run has '{s.Key}', this one does not: pass the same attacks and options, or choose another --out)");
-            require(run!.SameWorkAs(s), $"run '{s.Key}' (saved: {s.Attack} at {s.Threat} on {s.Points} points; asked: {run.Spec} at {run.Threat} on {run.Points} points)");
+            require(run!.SameWorkAs(s), $"run '{s.Key}' (saved: {s.Attack}/{s.SourceName} at {s.Threat} on {s.Points} points; " +
+                                        $"asked: {run.Spec}/{run.SourceName} at {run.Threat} on {run.Points} points)");
             var flags = Flags[s.Key];
             for (var p = 0; p < N; p++)
                 flags[p] = saved.Flags[p, c];
@@ -74,7 +75,7 @@ internal sealed class EvaluationState
             var cumRobust = worstDone.Zip(worst, (d, r) => d && r).Count(b => b);
             attacks.Add(new AttackResult(run.Spec.ToString(), run.Source, run.Spec.Describe(run.Threat), record.Done, record.Robust,
                 record.Accuracy, cumDone == 0 ? 0.0 : (double)cumRobust / cumDone,
-                record.MaxPerturbation, record.Seconds, record.GradientEvaluations, record.Queries));
+                record.MaxPerturbation, record.Seconds, record.GradientEvaluations, record.Queries, run.Surrogate));
         }
         var checkRuns = records.Where(r => r.Role == RunRole.Check && r.Done == r.Points)
             .Select(r => new SubsetRun(r.Purpose!, r.Attack, r.Source, r.Threat, r.Points, r.Robust, r.MaxPerturbation, r.Seconds)).ToList();
@@ -94,6 +95,7 @@ internal sealed class EvaluationState
             Seed = o.Seed,
             Threat = o.Threat,
             BatchSize = o.BatchSize,
+            Surrogates = id.Surrogates,
             Attacks = attacks,
             CleanAccuracy = attacks[0].RobustAccuracy,
             RobustAccuracy = allDone == 0 ? 0.0 : (double)worstDone.Zip(worst, (d, r) => d && r).Count(b => b) / allDone,
@@ -135,7 +137,8 @@ internal sealed class EvaluationState
             };
         }
         return new RunRecord(run.Key, run.Spec.ToString(), run.Source, run.Threat, run.Points, run.Role, run.Purpose,
-            f.Count(v => v != RobustFlags.NotDone), f.Count(v => v == 1), s.MaxPerturbation, s.Seconds, s.GradientEvaluations, s.Queries);
+            f.Count(v => v != RobustFlags.NotDone), f.Count(v => v == 1), s.MaxPerturbation, s.Seconds, s.GradientEvaluations, s.Queries,
+            run.Surrogate);
     }
 
     internal sealed class RunStats

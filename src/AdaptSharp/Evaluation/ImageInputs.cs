@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace AdaptSharp.Evaluation;
 
 /// <summary>Reads model inputs for prediction: a float NCHW .npy in [0,1], or a folder of PNG/JPEG images.</summary>
-public static class ImageInputs
+internal static class ImageInputs
 {
     private static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg"];
 

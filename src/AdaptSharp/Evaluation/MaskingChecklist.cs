@@ -8,7 +8,7 @@ namespace AdaptSharp.Evaluation;
 /// runs. Each item is Passed, Flagged (with the numbers) or NotRun (with what it would need). "Clearly" and
 /// "near 0" are defined by <see cref="ChecklistThresholds"/>.
 /// </summary>
-public static class MaskingChecklist
+internal static class MaskingChecklist
 {
     public const string PurposeConvergenceBase = "convergence-base";
     public const string PurposeConvergenceStrong = "convergence-strong";
@@ -106,15 +106,19 @@ public static class MaskingChecklist
     private static CheckResult BlackBoxVersusWhiteBox(List<AttackResult> attacks, int n, IReadOnlyList<RunRecord> runs, ChecklistThresholds t)
     {
         const int number = 3;
-        var blackBox = attacks.Where(a => AttackSpec.Parse(a.Name).IsBlackBox).OrderBy(a => a.RobustAccuracy).FirstOrDefault();
+        // Transfer attacks never see f_P's gradients: like score-based attacks, they should not beat the adaptive ones.
+        var blackBox = attacks.Where(a => AttackSpec.Parse(a.Name).IsBlackBox || a.Source == AttackSource.Transfer)
+            .OrderBy(a => a.RobustAccuracy).FirstOrDefault();
         var whiteBox = attacks.Where(a => AttackSpec.Parse(a.Name).IsWhiteBox && a.Source == AttackSource.Adaptive)
             .OrderBy(a => a.RobustAccuracy).FirstOrDefault();
         if (blackBox is null || whiteBox is null)
-            return CascadeBlackBox(runs, t) ?? NotRun(number, "needs a black-box attack (square or rays) and an adaptive white-box attack");
+            return CascadeBlackBox(runs, t) ?? NotRun(number, "needs a black-box attack (square or rays) or a transfer (--surrogate) and an adaptive white-box attack");
         var flagged = t.IsClearlyBelow(blackBox.RobustAccuracy, whiteBox.RobustAccuracy, n);
+        var blackBoxLabel = blackBox.Source == AttackSource.Transfer ? $"{blackBox.Name} ({blackBox.SourceName})" : blackBox.Name;
         return Result(number, flagged,
-            $"best black-box {blackBox.Name} {Pct(blackBox.RobustAccuracy)} vs best white-box {whiteBox.Name} {Pct(whiteBox.RobustAccuracy)} " +
-            $"(clear above {Pts(t.ClearGap(whiteBox.RobustAccuracy, blackBox.RobustAccuracy, n))}, n={n})");
+            $"best black-box {blackBoxLabel} {Pct(blackBox.RobustAccuracy)} vs best white-box {whiteBox.Name} {Pct(whiteBox.RobustAccuracy)} " +
+            $"(clear above {Pts(t.ClearGap(whiteBox.RobustAccuracy, blackBox.RobustAccuracy, n))}, n={n})" +
+            (flagged && blackBox.Source == AttackSource.Transfer ? "; a transfer from a surrogate beats the adaptive attacks: f_P's gradients are masked" : ""));
     }
 
     /// <summary>

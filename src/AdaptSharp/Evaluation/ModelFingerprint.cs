@@ -9,7 +9,7 @@ namespace AdaptSharp.Evaluation;
 /// weight except the prompts (equal to the backbone file's fingerprint when only prompts were tuned; it changes
 /// when a prompt file also replaced the head or patch embedding), the prompt hash covers the prompt tokens.
 /// </summary>
-public static class ModelFingerprint
+internal static class ModelFingerprint
 {
     /// <summary>The fingerprint <see cref="BackboneFile.Save"/> would record for this model's current weights.</summary>
     public static string Backbone(VisionTransformer model)

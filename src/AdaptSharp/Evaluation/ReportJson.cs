@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace AdaptSharp.Evaluation;
 
 /// <summary>report.json encoding: snake_case names, enums as strings, indented.</summary>
-public static class ReportJson
+internal static class ReportJson
 {
     public static JsonSerializerOptions Options { get; } = new()
     {

@@ -4,7 +4,7 @@ using System.Text;
 namespace AdaptSharp.Evaluation;
 
 /// <summary>Renders a <see cref="RobustnessReport"/> as report.md: header, per-attack table, checklist, sweep, plots.</summary>
-public static class ReportMarkdown
+internal static class ReportMarkdown
 {
     public static string Render(RobustnessReport r, IReadOnlyList<string>? plotFiles = null)
     {

@@ -7,12 +7,16 @@ using ScottPlot;
 namespace AdaptSharp.Evaluation;
 
 /// <summary>PNG plots of a report (ScottPlot): robust accuracy per attack and source, and robust accuracy vs eps.</summary>
-public static class ReportPlots
+internal static class ReportPlots
 {
     private static readonly Color AdaptiveColor = Color.FromHex("#1f77b4");
     private static readonly Color AgnosticColor = Color.FromHex("#ff7f0e");
+    private static readonly Color TransferColor = Color.FromHex("#2ca02c");
 
-    /// <summary>Grouped bars: one group per attack, one bar per source (adaptive, agnostic), accuracy in percent.</summary>
+    /// <summary>
+    /// Grouped bars: one group per attack, one bar per source (adaptive, agnostic, then each transfer source in suite
+    /// order), accuracy in percent.
+    /// </summary>
     public static void WriteAttackBars(RobustnessReport report, string path, int width = 900, int height = 500)
     {
         var plot = new Plot();
@@ -20,15 +24,20 @@ public static class ReportPlots
         var bars = new List<Bar>();
         foreach (var a in report.Attacks)
         {
-            var group = names.IndexOf(a.Name);
-            var hasBoth = report.Attacks.Count(b => b.Name == a.Name) > 1;
-            var offset = hasBoth ? (a.Source == AttackSource.Adaptive ? -0.2 : 0.2) : 0.0;
+            var group = report.Attacks.Where(b => b.Name == a.Name).ToList();
+            var size = group.Count == 1 ? 0.6 : 0.8 / group.Count;
+            var offset = group.Count == 1 ? 0.0 : -0.4 + (group.IndexOf(a) + 0.5) * size;
             bars.Add(new Bar
             {
-                Position = group + offset,
+                Position = names.IndexOf(a.Name) + offset,
                 Value = 100.0 * a.RobustAccuracy,
-                Size = hasBoth ? 0.4 : 0.6,
-                FillColor = a.Source == AttackSource.Adaptive ? AdaptiveColor : AgnosticColor,
+                Size = size,
+                FillColor = a.Source switch
+                {
+                    AttackSource.Adaptive => AdaptiveColor,
+                    AttackSource.Agnostic => AgnosticColor,
+                    _ => TransferColor,
+                },
                 Label = (100.0 * a.RobustAccuracy).ToString("0.0", CultureInfo.InvariantCulture),
             });
         }
@@ -38,6 +47,12 @@ public static class ReportPlots
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "adaptive (generated on f_P)", FillColor = AdaptiveColor });
         if (report.Attacks.Any(a => a.Source == AttackSource.Agnostic))
             plot.Legend.ManualItems.Add(new LegendItem { LabelText = "prompt-agnostic (generated on f_0)", FillColor = AgnosticColor });
+        if (report.Attacks.Any(a => a.Source == AttackSource.Transfer))
+            plot.Legend.ManualItems.Add(new LegendItem
+            {
+                LabelText = $"transfer (generated on {string.Join(", ", report.Attacks.Where(a => a.Source == AttackSource.Transfer).Select(a => a.Surrogate).Distinct())})",
+                FillColor = TransferColor,
+            });
         plot.ShowLegend(Alignment.UpperRight);
         plot.Axes.SetLimitsY(0, 105);
         plot.Title($"{report.Model}: robust accuracy on f_P ({report.Threat}, n={report.N})");

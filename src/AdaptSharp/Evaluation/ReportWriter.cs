@@ -9,7 +9,7 @@ namespace AdaptSharp.Evaluation;
 /// report.md and, for complete runs, the plots. Every file is written atomically (temp file + rename), flags
 /// before the report, so an interrupted run always leaves a loadable, resumable state.
 /// </summary>
-public static class ReportWriter
+internal static class ReportWriter
 {
     public const string ReportFile = "report.json";
     public const string FlagsFile = "flags.npy";

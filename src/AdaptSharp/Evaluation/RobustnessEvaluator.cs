@@ -10,7 +10,7 @@ namespace AdaptSharp.Evaluation;
 /// <summary>
 /// The evaluation runner: runs an <see cref="EvalPlan"/> on a <see cref="VisionTransformer"/> batch by batch. Every
 /// run attacks the points still robust where its plan says so, generates on its source's view (f_P adaptive, f_0
-/// prompt-agnostic) and scores on f_P; every adversarial batch is checked by the run's <see cref="ThreatModel"/>
+/// prompt-agnostic, a surrogate or the surrogates' ensemble for a transfer) and scores on f_P; every adversarial batch is checked by the run's <see cref="ThreatModel"/>
 /// before it counts. Each batch gets a seed derived from (seed, run's seed key, batch index), so a resumed (or
 /// sharded) run redoes exactly the same work. The state is checkpointed after every batch and resumes by run key
 /// and spec; cancellation is honoured between batches.
@@ -19,12 +19,22 @@ public sealed class RobustnessEvaluator
 {
     private readonly VisionTransformer model;
     private readonly EvaluationOptions options;
+    private readonly IReadOnlyList<SurrogateModel> surrogates;
+    private readonly Dictionary<string, ModelView> transferViews;
 
-    public RobustnessEvaluator(VisionTransformer model, EvaluationOptions options)
+    /// <param name="surrogates">The surrogates named by <see cref="EvaluationOptions.Surrogates"/>, in that order (their
+    /// input size may differ from the model's; see <see cref="SurrogateModel"/>).</param>
+    public RobustnessEvaluator(VisionTransformer model, EvaluationOptions options, IReadOnlyList<SurrogateModel>? surrogates = null)
     {
         options.Validate();
+        surrogates ??= [];
+        if (!surrogates.Select(s => s.Name).SequenceEqual(options.Surrogates))
+            throw new ArgumentException($"the surrogates given ({string.Join(", ", surrogates.Select(s => s.Name).DefaultIfEmpty("none"))}) " +
+                                        $"are not the ones the options name ({string.Join(", ", options.Surrogates.DefaultIfEmpty("none"))})");
         this.model = model;
         this.options = options;
+        this.surrogates = surrogates;
+        transferViews = SurrogateEnsemble.Sources(surrogates).ToDictionary(v => v.Name[AttackSources.TransferPrefix.Length..]);
     }
 
     /// <summary>The plan this evaluator runs on <paramref name="n"/> points of <paramref name="pixelsPerImage"/> values.</summary>
@@ -49,7 +59,10 @@ public sealed class RobustnessEvaluator
 
         var plan = Plan(n, images[0].numel());
         var id = new EvalPlanIdentity(options.ModelName ?? model.Config.Name, ModelFingerprint.Backbone(model), ModelFingerprint.Prompts(model),
-            model.PromptConfig.ToString(), model.HasPrompts);
+            model.PromptConfig.ToString(), model.HasPrompts)
+        {
+            Surrogates = surrogates.Select(s => new SurrogateIdentity(s.Name, ModelFingerprint.Backbone(s.Model), ModelFingerprint.Prompts(s.Model))).ToList(),
+        };
         var state = new EvaluationState(plan, n);
         if (resume is not null)
         {
@@ -66,6 +79,8 @@ public sealed class RobustnessEvaluator
             Require(r.BatchSize == options.BatchSize, "batch size");
             Require(r.Data == options.Data && r.Split == options.Split, "data");
             Require(r.Shard == options.Shard?.ToString(), $"shard ({r.Shard ?? "none"} saved, {options.Shard?.ToString() ?? "none"} asked)");
+            Require(r.Surrogates.SequenceEqual(id.Surrogates),
+                $"list of surrogates (saved: {SurrogateIdentity.Describe(r.Surrogates)}; asked: {SurrogateIdentity.Describe(id.Surrogates)})");
             state.Adopt(resume, Require);
         }
 
@@ -105,7 +120,7 @@ public sealed class RobustnessEvaluator
     {
         var flags = state.Flags[run.Key];
         var stats = state.Stats[run.Key];
-        var label = run.Role == RunRole.Column ? run.Key : $"{run.Key}: {run.Spec}/{AttackSources.Format(run.Source)}";
+        var label = run.Role == RunRole.Column ? run.Key : $"{run.Key}: {run.Spec}/{run.SourceName}";
         var total = PointsInShard(run.Points, state.N);
         void Report()
         {
@@ -157,7 +172,13 @@ public sealed class RobustnessEvaluator
         if (index.Length == 0)
             return robust;
         var attack = run.Spec.Create(run.Threat, seed);
-        var view = run.Source == AttackSource.Adaptive || !run.Spec.IsWhiteBox ? model.Prompted : model.Unprompted;
+        var view = run.Source switch
+        {
+            // a transfer never queries f_P, not even in a black-box stage of a cascade
+            AttackSource.Transfer => transferViews[run.Surrogate ?? throw new InvalidOperationException($"transfer run '{run.Key}' names no surrogate")],
+            AttackSource.Agnostic when run.Spec.IsWhiteBox => model.Unprompted,
+            _ => model.Prompted,
+        };
         var selected = tensor(index, device: x.device);
         var xs = x.index_select(0, selected);
         var ys = y.index_select(0, selected);

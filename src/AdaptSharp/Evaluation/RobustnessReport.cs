@@ -37,6 +37,9 @@ public sealed record RobustnessReport
 
     public int BatchSize { get; init; }
 
+    /// <summary>The surrogates of the transfer columns (in order; their ensemble is not listed); empty without transfer.</summary>
+    public IReadOnlyList<SurrogateIdentity> Surrogates { get; init; } = [];
+
     public IReadOnlyList<AttackResult> Attacks { get; init; } = [];
 
     public double CleanAccuracy { get; init; }
@@ -71,7 +74,7 @@ public sealed record RobustnessReport
 
     public double TotalSeconds { get; init; }
 
-    /// <summary>The result of a column, or null when the suite does not have it.</summary>
-    public AttackResult? Find(string attack, AttackSource source) =>
-        Attacks.FirstOrDefault(a => a.Name == attack && a.Source == source);
+    /// <summary>The result of a column (a transfer column: from <paramref name="surrogate"/>), or null when the suite does not have it.</summary>
+    public AttackResult? Find(string attack, AttackSource source, string? surrogate = null) =>
+        Attacks.FirstOrDefault(a => a.Name == attack && a.Source == source && a.Surrogate == surrogate);
 }

@@ -7,7 +7,7 @@ namespace AdaptSharp.Evaluation;
 /// column per suite column (attack and source) plus the pointwise worst case; the demo's and the study's tables
 /// take their attack cells from <see cref="Accuracy"/>. Cells a report lacks (or has not finished) show "-".
 /// </summary>
-public static class RobustnessTable
+internal static class RobustnessTable
 {
     /// <summary>The union of the reports' columns, in first-seen order.</summary>
     public static IReadOnlyList<SuiteColumn> Columns(IEnumerable<RobustnessReport> reports)

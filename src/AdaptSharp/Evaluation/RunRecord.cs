@@ -3,8 +3,8 @@ using AdaptSharp.Attacks;
 namespace AdaptSharp.Evaluation;
 
 /// <summary>
-/// A plan run as saved in report.json (one column of flags.npy): what it was (key, attack spec, source, threat model,
-/// points) and how far it got. Resuming matches saved runs by key and refuses one whose work differs.
+/// A plan run as saved in report.json (one column of flags.npy): what it was (key, attack spec, source and, for a
+/// transfer run, its surrogate, threat model, points) and how far it got. Resuming matches saved runs by key and refuses one whose work differs.
 /// </summary>
 public sealed record RunRecord(
     string Key,
@@ -19,7 +19,11 @@ public sealed record RunRecord(
     double MaxPerturbation,
     double Seconds,
     long GradientEvaluations,
-    long Queries)
+    long Queries,
+    string? Surrogate = null)
 {
+    /// <summary>"adaptive", "agnostic" or "transfer:NAME".</summary>
+    public string SourceName => AttackSources.Format(Source, Surrogate);
+
     public double Accuracy => Done == 0 ? 0.0 : (double)Robust / Done;
 }

@@ -7,7 +7,7 @@ namespace AdaptSharp.IO;
 /// the bytes go to a temporary file in the same folder, which is then renamed over the target.
 /// If writing fails, the temporary file is deleted and the target is left untouched.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     private const int BufferSize = 1 << 20;
 

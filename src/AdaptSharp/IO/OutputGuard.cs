@@ -5,7 +5,7 @@ namespace AdaptSharp.IO;
 /// file is only replaced when the user says so (--force). Errors are <see cref="IOException"/>s with one line that names
 /// the flag and the file.
 /// </summary>
-public static class OutputGuard
+internal static class OutputGuard
 {
     /// <summary>
     /// Refuses <paramref name="output"/> (given with <paramref name="outputFlag"/>) when it is the same file as one of

@@ -8,7 +8,7 @@ namespace AdaptSharp.IO;
 /// complete. A process killed while writing (SIGKILL, power loss) leaves one behind; the next write of the same target
 /// removes those older than the current process (a live writer started after us is never touched).
 /// </summary>
-public static partial class StaleTempFiles
+internal static partial class StaleTempFiles
 {
     /// <summary>A fresh temporary name for <paramref name="target"/>, in its folder.</summary>
     public static string NameFor(string target) =>

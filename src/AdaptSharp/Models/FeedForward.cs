@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace AdaptSharp.Models;
 
 /// <summary>fc1 -> exact (erf) GELU -> fc2.</summary>
-public sealed class FeedForward : nn.Module<Tensor, Tensor>
+internal sealed class FeedForward : nn.Module<Tensor, Tensor>
 {
     private readonly Linear fc1;
     private readonly Linear fc2;

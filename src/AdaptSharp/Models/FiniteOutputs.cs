@@ -6,7 +6,7 @@ namespace AdaptSharp.Models;
 /// Refuses a model whose clean logits hold NaN or infinity: argmax would read such a row as class 0 and every
 /// accuracy computed from it would be a silent wrong result.
 /// </summary>
-public static class FiniteOutputs
+internal static class FiniteOutputs
 {
     /// <summary>Runs f_P on <paramref name="images"/> in batches and throws a one-line error naming <paramref name="what"/> on a non-finite logit.</summary>
     public static void Require(VisionTransformer model, Tensor images, int batchSize, string what)

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace AdaptSharp.Models;
 
 /// <summary>(x - mean) / std per channel, inside the model so every attack works in pixel units.</summary>
-public sealed class InputNormalization : nn.Module<Tensor, Tensor>
+internal sealed class InputNormalization : nn.Module<Tensor, Tensor>
 {
     private readonly Tensor mean;
     private readonly Tensor inv_std;

@@ -13,7 +13,7 @@ namespace AdaptSharp.Models;
 /// for 1-channel stride = kernel input on AMD Zen 4 with AVX-512 (docs/reliability.md, section 2). Never call
 /// <see cref="Projection"/>'s forward; FastPathEquivalenceTests guards that.
 /// </summary>
-public sealed class PatchEmbedding : nn.Module<Tensor, Tensor>
+internal sealed class PatchEmbedding : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d proj;
     private readonly int patchSize;

@@ -10,7 +10,7 @@ namespace AdaptSharp.Models;
 /// (forward + input gradient, bench suite "ablation", group "attention"); longer ones use
 /// scaled_dot_product_attention, which is as fast or faster there and picks flash/memory-efficient kernels on CUDA.
 /// </summary>
-public sealed class SelfAttention : nn.Module<Tensor, Tensor>
+internal sealed class SelfAttention : nn.Module<Tensor, Tensor>
 {
     private readonly Linear qkv;
     private readonly Linear proj;

@@ -8,7 +8,10 @@ namespace AdaptSharp.Models;
 /// </summary>
 public static class SurrogateEnsemble
 {
-    public const string DefaultName = "transfer:ensemble";
+    /// <summary>The ensemble's name as a transfer source ("transfer:ensemble").</summary>
+    public const string SourceName = "ensemble";
+
+    public const string DefaultName = "transfer:" + SourceName;
 
     public static ModelView Average(IReadOnlyList<ModelView> members, string name = DefaultName)
     {

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace AdaptSharp.Models;
 
 /// <summary>Pre-norm transformer block: x + attn(norm1(x)), then x + mlp(norm2(x)).</summary>
-public sealed class TransformerBlock : nn.Module<Tensor, Tensor>
+internal sealed class TransformerBlock : nn.Module<Tensor, Tensor>
 {
     public const double LayerNormEps = 1e-6;
 

@@ -197,7 +197,10 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
             if (name.EndsWith(".bias", StringComparison.Ordinal))
                 p.zero_();
             else if (name.Contains("norm", StringComparison.Ordinal))
-                p.fill_(1.0);
+            {
+                using var one = 1.0.ToScalar();
+                p.fill_(one);
+            }
             else
                 TruncatedNormal(p, 0.02, gen);
         }
@@ -206,7 +209,12 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
 
     private static void TruncatedNormal(Tensor t, double std, Generator gen)
     {
-        using var sample = randn(t.shape, generator: gen).mul_(std).clamp_(-2 * std, 2 * std);
+        // Scalars held in locals: an implicit double -> Scalar temporary can be finalized while libtorch reads it
+        // (seen once as "Expected false to be true ... toDouble" under parallel tests).
+        using var scale = std.ToScalar();
+        using var low = (-2 * std).ToScalar();
+        using var high = (2 * std).ToScalar();
+        using var sample = randn(t.shape, generator: gen).mul_(scale).clamp_(low, high);
         t.copy_(sample);
     }
 }

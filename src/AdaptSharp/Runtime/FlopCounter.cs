@@ -17,7 +17,7 @@ namespace AdaptSharp.Runtime;
 /// worth for each trainable weight's gradient (dW = dY^T X).</item>
 /// </list>
 /// </summary>
-public static class FlopCounter
+internal static class FlopCounter
 {
     /// <summary>Sequence length inside the blocks: class token, patches and (when used) the prompts.</summary>
     public static int Tokens(VitConfig config, PromptConfig prompts, bool usePrompts = true) =>

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace AdaptSharp.Runtime;
 
 /// <summary>A one-line description of the machine, for reports: CPU model, cores, memory, OS, torch threads.</summary>
-public static class MachineDescription
+internal static class MachineDescription
 {
     public static string Describe()
     {

@@ -1,7 +1,7 @@
 namespace AdaptSharp.Study;
 
 /// <summary>Names of the study's tables.</summary>
-public static class StudyGroups
+internal static class StudyGroups
 {
     public const string Main = "main";
     public const string PromptLength = "prompt-length";

@@ -7,7 +7,7 @@ namespace AdaptSharp.Study;
 /// <see cref="Cpu"/> is the documented study; <see cref="Mini"/> the same runs at toy sizes for tests. A preset
 /// (the demo, <see cref="Demo.DemoPlan"/>) gives its own <see cref="PresetRuns"/>, suite and folder names.
 /// </summary>
-public sealed record StudyPlan
+internal sealed record StudyPlan
 {
     public required string Name { get; init; }
 

@@ -12,7 +12,7 @@ namespace AdaptSharp.Study;
 /// The study's tables: methods x attacks, the seed repeats (mean +- std), one table per ablation, the checklist
 /// flags of every run, and the command behind each artifact. Written as results.md and results.json.
 /// </summary>
-public static class StudyReport
+internal static class StudyReport
 {
     public const string MarkdownFile = "results.md";
     public const string JsonFile = "results.json";

@@ -8,7 +8,7 @@ namespace AdaptSharp.Study;
 /// full, linear). Every run is evaluated on the same test points with the main suite; <see cref="AutoAttack"/> and
 /// <see cref="Rays"/> add the expensive columns.
 /// </summary>
-public sealed record StudyRun
+internal sealed record StudyRun
 {
     public required string Id { get; init; }
 

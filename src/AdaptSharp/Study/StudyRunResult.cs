@@ -8,7 +8,7 @@ namespace AdaptSharp.Study;
 /// time (summed over epochs, so resumed runs count once) and its evaluations (AutoAttack and RayS when requested).
 /// <see cref="Reused"/>: the artifact came from an earlier call in the same output folder.
 /// </summary>
-public sealed record StudyRunResult(
+internal sealed record StudyRunResult(
     StudyRun Run,
     string ArtifactPath,
     long ArtifactBytes,

@@ -16,7 +16,7 @@ namespace AdaptSharp.Study;
 /// Layout: artifacts/ID.safetensors, runs/ID/ (metrics.jsonl, checkpoint), eval/ID/{main,autoattack,rays}/ (a preset such as
 /// the demo names the artifact and main folders: prompts/ID.safetensors, eval/ID/pgd/).
 /// </summary>
-public sealed class StudyRunner
+internal sealed class StudyRunner
 {
     public const string PgdAttack = "pgd10";
     public const string CwAttack = "cw20";

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace AdaptSharp.Training;
 
 /// <summary>Global gradient-norm clipping over every trainable tensor, prompts included, and the finiteness checks of a step.</summary>
-public static class GradientClipping
+internal static class GradientClipping
 {
     /// <summary>
     /// torch.nn.utils.clip_grad_norm_: scales all gradients by min(1, maxNorm / (norm + 1e-6)) where norm is the L2

@@ -4,7 +4,7 @@ namespace AdaptSharp.Training;
 /// One tuning of a demo or study: reused when its output file exists, continued from its run folder's checkpoint when
 /// an earlier attempt was interrupted, trained otherwise. Interruption surfaces as <see cref="OperationCanceledException"/>.
 /// </summary>
-public static class ResumableTuning
+internal static class ResumableTuning
 {
     /// <summary>Returns true when the output already existed (nothing was trained).</summary>
     public static bool Run(TrainingJobSpec spec, Func<TrainingJobSpec, TrainingJobResult> train, string label, Action<string> log)

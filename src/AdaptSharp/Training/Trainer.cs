@@ -200,6 +200,7 @@ public sealed class Trainer : IDisposable
             [TrainingCheckpoint.StepKey] = Step.ToString(inv),
             [TrainingCheckpoint.SeedKey] = Options.Seed.ToString(inv),
             [TrainingCheckpoint.OptimizerStepsKey] = Optimizer.StepCount.ToString(inv),
+            [TrainingCheckpoint.ThreadsKey] = get_num_threads().ToString(inv),
             [AccumulatorKey] = accumulator.ToJson(),
             ["epochs"] = Options.Epochs.ToString(inv),
             ["objective"] = Objective.Options.Describe(),

@@ -20,6 +20,9 @@ public sealed class TrainingCheckpoint : IDisposable
     public const string SeedKey = "seed";
     public const string OptimizerStepsKey = "optimizer_steps";
 
+    /// <summary>libtorch's intra-op thread count when the checkpoint was written (float reductions depend on it).</summary>
+    public const string ThreadsKey = "intra_op_threads";
+
     public TrainingCheckpoint(Dictionary<string, Tensor> tensors, Dictionary<string, string> metadata)
     {
         Tensors = tensors;

@@ -3,7 +3,7 @@ using ScottPlot;
 namespace AdaptSharp.Training;
 
 /// <summary>Draws a run's per-epoch curves (training loss on the left axis; clean and adversarial accuracy on the right) as a PNG.</summary>
-public static class TrainingCurves
+internal static class TrainingCurves
 {
     /// <summary>Renders the curves and writes the PNG atomically. Returns the number of series drawn.</summary>
     public static int Render(IReadOnlyList<EpochMetrics> metrics, string path, string? title = null, int width = 1000, int height = 600)

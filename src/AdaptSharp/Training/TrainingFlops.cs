@@ -4,7 +4,7 @@ using AdaptSharp.Runtime;
 namespace AdaptSharp.Training;
 
 /// <summary>FLOPs of a training step per objective, from <see cref="FlopCounter"/>'s per-pass counts.</summary>
-public static class TrainingFlops
+internal static class TrainingFlops
 {
     /// <summary>
     /// One training step of an objective, per image of the batch: the inner attack (<paramref name="steps"/>

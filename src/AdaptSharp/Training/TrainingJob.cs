@@ -102,7 +102,12 @@ public static class TrainingJob
             if (spec.Resume)
             {
                 RunConfig.RequireSame(configPath, runConfig);
-                trainer.Resume(checkpointPath);
+                using (var checkpoint = TrainingCheckpoint.Load(checkpointPath))
+                {
+                    trainer.Resume(checkpoint);
+                    if (checkpoint.Metadata.TryGetValue(TrainingCheckpoint.ThreadsKey, out var saved) && saved != get_num_threads().ToString(CultureInfo.InvariantCulture))
+                        log($"note: the run was checkpointed with {saved} intra-op thread(s) and resumes with {get_num_threads()}: the result equals an uninterrupted run up to float rounding, not bit for bit (set ADAPT_THREADS={saved} for that)");
+                }
                 log($"resuming at epoch {trainer.EpochsCompleted + 1}, step {trainer.Step} of {trainer.TotalSteps}");
             }
             Directory.CreateDirectory(runDirectory);

@@ -41,7 +41,7 @@ public sealed class ShardedEvaluationTests : IDisposable
             model.PromptTokens!.add_(0.5);
         otherPrompts = Path.Combine(work, "other-prompts.safetensors");
         PromptFile.Save(otherPrompts, model, new PromptFileInfo { BackboneFingerprint = fingerprint, Method = "test" });
-        dataDir = LabelledByModel(model, Path.Combine(work, "data"));
+        dataDir = EvaluationFixtures.LabelledMnistFolder(model, Path.Combine(work, "data"), Points);
     }
 
     public void Dispose() => Directory.Delete(work, recursive: true);
@@ -172,38 +172,5 @@ public sealed class ShardedEvaluationTests : IDisposable
             Assert.True(p.ExitCode == 0, $"adapt {string.Join(' ', p.StartInfo.ArgumentList.Skip(1))} exited {p.ExitCode}: {error.Result}{output.Result}");
             p.Dispose();
         }
-    }
-
-    /// <summary>An MNIST-style folder of random 8x8 test images labelled with the model's own predictions (clean accuracy 100%).</summary>
-    private static string LabelledByModel(VisionTransformer model, string dir)
-    {
-        Directory.CreateDirectory(dir);
-        var random = new Random(17);
-        var pixels = new byte[Points * 64];
-        random.NextBytes(pixels);
-        var images = new byte[16 + pixels.Length];
-        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(0), 0x0803);
-        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(4), Points);
-        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(8), 8);
-        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(12), 8);
-        pixels.CopyTo(images, 16);
-        foreach (var split in new[] { "train", "t10k" })
-        {
-            File.WriteAllBytes(Path.Combine(dir, $"{split}-images-idx3-ubyte"), images);
-            File.WriteAllBytes(Path.Combine(dir, $"{split}-labels-idx1-ubyte"), DataFiles.IdxLabels(Points));
-        }
-        var (x, _) = DatasetLoader.LoadEvaluationSet(DatasetSpec.Parse($"mnist:{dir}"), Points, 8, 1, DatasetSplit.Test);
-        using (x)
-        using (no_grad())
-        {
-            using var predictions = model.Forward(x, usePrompts: true).argmax(1);
-            var labels = new byte[8 + Points];
-            BinaryPrimitives.WriteInt32BigEndian(labels.AsSpan(0), 0x0801);
-            BinaryPrimitives.WriteInt32BigEndian(labels.AsSpan(4), Points);
-            for (var i = 0; i < Points; i++)
-                labels[8 + i] = (byte)predictions[i].item<long>();
-            File.WriteAllBytes(Path.Combine(dir, "t10k-labels-idx1-ubyte"), labels);
-        }
-        return dir;
     }
 }

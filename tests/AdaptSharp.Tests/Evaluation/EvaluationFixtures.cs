@@ -1,6 +1,9 @@
+using System.Buffers.Binary;
 using AdaptSharp.Attacks;
+using AdaptSharp.Data;
 using AdaptSharp.Evaluation;
 using AdaptSharp.Models;
+using AdaptSharp.Tests.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -62,6 +65,42 @@ internal static class EvaluationFixtures
     {
         var dir = Path.Combine(Path.GetTempPath(), "adapt-eval-tests-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    /// <summary>
+    /// An MNIST-style folder (train = test images) of <paramref name="points"/> random 8x8 images labelled with f_P's own
+    /// predictions (clean accuracy 100%).
+    /// </summary>
+    public static string LabelledMnistFolder(VisionTransformer model, string dir, int points)
+    {
+        Directory.CreateDirectory(dir);
+        var random = new Random(17);
+        var pixels = new byte[points * 64];
+        random.NextBytes(pixels);
+        var images = new byte[16 + pixels.Length];
+        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(0), 0x0803);
+        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(4), points);
+        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(8), 8);
+        BinaryPrimitives.WriteInt32BigEndian(images.AsSpan(12), 8);
+        pixels.CopyTo(images, 16);
+        foreach (var split in new[] { "train", "t10k" })
+        {
+            File.WriteAllBytes(Path.Combine(dir, $"{split}-images-idx3-ubyte"), images);
+            File.WriteAllBytes(Path.Combine(dir, $"{split}-labels-idx1-ubyte"), DataFiles.IdxLabels(points));
+        }
+        var (x, _) = DatasetLoader.LoadEvaluationSet(DatasetSpec.Parse($"mnist:{dir}"), points, 8, 1, DatasetSplit.Test);
+        using (x)
+        using (no_grad())
+        {
+            using var predictions = model.Forward(x, usePrompts: true).argmax(1);
+            var labels = new byte[8 + points];
+            BinaryPrimitives.WriteInt32BigEndian(labels.AsSpan(0), 0x0801);
+            BinaryPrimitives.WriteInt32BigEndian(labels.AsSpan(4), points);
+            for (var i = 0; i < points; i++)
+                labels[8 + i] = (byte)predictions[i].item<long>();
+            File.WriteAllBytes(Path.Combine(dir, "t10k-labels-idx1-ubyte"), labels);
+        }
         return dir;
     }
 }

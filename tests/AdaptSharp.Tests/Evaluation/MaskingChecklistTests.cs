@@ -80,6 +80,17 @@ public class MaskingChecklistTests
     }
 
     [Fact]
+    public void ATransferClearlyBelowTheAdaptiveWhiteBoxAttacksIsFlagged()
+    {
+        static AttackResult Transfer(string surrogate, double accuracy) =>
+            new("pgd10", AttackSource.Transfer, "", 1000, (int)Math.Round(accuracy * 1000), accuracy, accuracy, 0.0, 0.0, 0, 0, surrogate);
+        var flagged = Check(3, [Column("pgd10", AttackSource.Adaptive, 0.40), Transfer("a", 0.55), Transfer("ensemble", 0.20)]);
+        Assert.Equal(CheckStatus.Flagged, flagged.Status);
+        Assert.Contains("pgd10 (transfer:ensemble) 20.0%", flagged.Detail);
+        Assert.Equal(CheckStatus.Passed, Check(3, [Column("pgd10", AttackSource.Adaptive, 0.40), Transfer("a", 0.60)]).Status);
+    }
+
+    [Fact]
     public void AccuracyAtLargeEpsMustBeNearZero()
     {
         Assert.Equal(CheckStatus.Flagged, Check(4, [], [Run(MaskingChecklist.PurposeLargeEps, "pgd20", 0.30, eps: 0.5)]).Status);

@@ -169,7 +169,7 @@ public class RobustnessEvaluatorTests
 
         // Same key, other work: the checklist's base PGD (pgd5 saved, pgd10 asked) and its large-eps run (another eps).
         Assert.Contains("'check:convergence-base' (saved: pgd5", Refusal(options with { Attacks = AttackSpec.ParseList("clean,fgsm,pgd10,pgd5") }));
-        Assert.Contains("'check:large-eps' (saved: pgd20 at Linf eps=0.5", Refusal(options with { LargeEps = 0.4 }));
+        Assert.Contains("'check:large-eps' (saved: pgd20/adaptive at Linf eps=0.5", Refusal(options with { LargeEps = 0.4 }));
         // A shorter suite would drop finished runs: refused, not silently rewritten.
         Assert.Contains("the saved run has 'fgsm/adaptive'", Refusal(options with { Attacks = AttackSpec.ParseList("clean,pgd5") }));
         // Another threat model or batch size.

@@ -87,14 +87,15 @@ public sealed class TrainerTests : IDisposable
     }
 
     private static VisionTransformer Train(string? run, int epochs, TrainingCheckpoint? resumeFrom = null, string? resumePath = null,
-        Func<long, bool>? cancelAtStep = null, OptimizerOptions? optimizer = null, int? stopAfterEpoch = null)
+        Func<long, bool>? cancelAtStep = null, OptimizerOptions? optimizer = null, int? stopAfterEpoch = null,
+        string trainable = "head,patch", ObjectiveKind method = ObjectiveKind.AdaptKl, double? clip = null)
     {
         using var data = SyntheticQuadrants.Create(48, seed: 1);
         using var eval = SyntheticQuadrants.Create(8, seed: 2);
-        var model = TrainingFixtures.TinyModel("deep:2");
-        var objective = TrainingFixtures.Options(ObjectiveKind.AdaptKl).Create();
+        var model = TrainingFixtures.TinyModel(trainable == "full" ? "none" : "deep:2");
+        var objective = TrainingFixtures.Options(method).Create();
         using var trainer = new Trainer(model, objective, SyntheticQuadrants.Loader(data, 16, augment: true),
-            Options("head,patch", epochs, run, optimizer), SyntheticQuadrants.Tensors(eval));
+            Options(trainable, epochs, run, optimizer) with { GradientClipNorm = clip }, SyntheticQuadrants.Tensors(eval));
         if (resumeFrom is not null) trainer.Resume(resumeFrom);
         if (resumePath is not null) trainer.Resume(resumePath);
         using var cts = new CancellationTokenSource();
@@ -143,6 +144,22 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(1, checkpoint.Batch);
         Assert.Contains(checkpoint.Tensors.Keys, k => k.StartsWith("optim.prompt_tokens.", StringComparison.Ordinal));
         using var resumed = Train(run, 2, resumeFrom: checkpoint);
+        AssertBitIdentical(straight, resumed);
+    }
+
+    [Theory]
+    [InlineData(OptimizerKind.Sgd, "head,patch", 4)]
+    [InlineData(OptimizerKind.AdamW, "head,patch", 4)]
+    [InlineData(OptimizerKind.AdamW, "full", 4)]
+    [InlineData(OptimizerKind.AdamW, "full", 1)]
+    public void InterruptedMidEpochResumesBitForBit(OptimizerKind kind, string trainable, long cancelStep)
+    {
+        var optimizer = kind == OptimizerKind.Sgd ? OptimizerOptions.Sgd() : OptimizerOptions.AdamW(0.05);
+        var method = trainable == "full" ? ObjectiveKind.Natural : ObjectiveKind.AdaptKl;
+        using var straight = Train(null, 2, optimizer: optimizer, trainable: trainable, method: method, clip: 1.0);
+        var run = Path.Combine(folder, $"mid-{kind}-{trainable}-{cancelStep}");
+        using (Train(run, 2, cancelAtStep: step => step == cancelStep, optimizer: optimizer, trainable: trainable, method: method, clip: 1.0)) { }
+        using var resumed = Train(run, 2, resumePath: Path.Combine(run, Trainer.CheckpointFileName), optimizer: optimizer, trainable: trainable, method: method, clip: 1.0);
         AssertBitIdentical(straight, resumed);
     }
 

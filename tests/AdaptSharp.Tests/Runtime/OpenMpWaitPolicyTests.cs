@@ -1,0 +1,42 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using AdaptSharp.Runtime;
+
+namespace AdaptSharp.Tests.Runtime;
+
+public sealed class OpenMpWaitPolicyTests
+{
+    /// <summary>
+    /// libgomp itself reports what it parsed when libtorch loaded (OMP_DISPLAY_ENV=verbose). It displays an unset policy
+    /// as 'PASSIVE' too, but then spins 300,000 times before sleeping: the spin count of 0 is what tells passive waiting.
+    /// </summary>
+    [Theory]
+    [InlineData(null, "OMP_WAIT_POLICY = 'PASSIVE'", "GOMP_SPINCOUNT = '0'")]
+    [InlineData("ACTIVE", "OMP_WAIT_POLICY = 'ACTIVE'", "OMP_WAIT_POLICY = 'ACTIVE'")]
+    public async Task TheAdaptCommandsOpenMpRuntimeWaitsPassivelyUnlessTheUserChoseAPolicy(string? userPolicy, string expected, string alsoExpected)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "adapt.dll"), "info", "--model", "vit-tiny-patch16" })
+            start.ArgumentList.Add(a);
+        start.Environment.Remove(OpenMpWaitPolicy.Variable);
+        if (userPolicy is not null) start.Environment[OpenMpWaitPolicy.Variable] = userPolicy;
+        start.Environment["OMP_DISPLAY_ENV"] = "verbose";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.Equal(0, process.ExitCode);
+        var display = await stdout + await stderr;
+        Assert.Contains("OPENMP DISPLAY ENVIRONMENT BEGIN", display);
+        Assert.Contains(expected, display);
+        Assert.Contains(alsoExpected, display);
+    }
+}
+
+/// <summary>The tests call libtorch before the library at times: set the policy before anything loads it.</summary>
+internal static class TestAssemblyInitializer
+{
+    [ModuleInitializer]
+    internal static void SetOpenMpWaitPolicy() => OpenMpWaitPolicy.SetDefault();
+}
