@@ -124,6 +124,13 @@ public sealed class ParameterOptimizer : IDisposable
             values[key] = value;
         }
 
+        if (values.Count == 0)
+        {
+            // A checkpoint written before the first update (interrupted at once): the fresh optimizer is that state.
+            // TorchSharp's SGD.State cannot load a null momentum buffer, so nothing is loaded.
+            StepCount = stepCount;
+            return;
+        }
         var current = optimizer.state_dict();
         var restored = new List<OptimizerState>();
         foreach (var (name, parameter) in stateOrder)

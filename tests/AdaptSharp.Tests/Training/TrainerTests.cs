@@ -88,7 +88,7 @@ public sealed class TrainerTests : IDisposable
 
     private static VisionTransformer Train(string? run, int epochs, TrainingCheckpoint? resumeFrom = null, string? resumePath = null,
         Func<long, bool>? cancelAtStep = null, OptimizerOptions? optimizer = null, int? stopAfterEpoch = null,
-        string trainable = "head,patch", ObjectiveKind method = ObjectiveKind.AdaptKl, double? clip = null)
+        string trainable = "head,patch", ObjectiveKind method = ObjectiveKind.AdaptKl, double? clip = 1.0, bool cancelBeforeStart = false)
     {
         using var data = SyntheticQuadrants.Create(48, seed: 1);
         using var eval = SyntheticQuadrants.Create(8, seed: 2);
@@ -99,6 +99,7 @@ public sealed class TrainerTests : IDisposable
         if (resumeFrom is not null) trainer.Resume(resumeFrom);
         if (resumePath is not null) trainer.Resume(resumePath);
         using var cts = new CancellationTokenSource();
+        if (cancelBeforeStart) cts.Cancel();
         var progress = new SynchronousProgress(p =>
         {
             if (cancelAtStep is not null && p.Phase == TrainingPhase.Training && cancelAtStep(p.Step)) cts.Cancel();
@@ -160,6 +161,22 @@ public sealed class TrainerTests : IDisposable
         var run = Path.Combine(folder, $"mid-{kind}-{trainable}-{cancelStep}");
         using (Train(run, 2, cancelAtStep: step => step == cancelStep, optimizer: optimizer, trainable: trainable, method: method, clip: 1.0)) { }
         using var resumed = Train(run, 2, resumePath: Path.Combine(run, Trainer.CheckpointFileName), optimizer: optimizer, trainable: trainable, method: method, clip: 1.0);
+        AssertBitIdentical(straight, resumed);
+    }
+
+    [Theory]
+    [InlineData(OptimizerKind.Sgd)]
+    [InlineData(OptimizerKind.AdamW)]
+    public void InterruptedBeforeTheFirstStepResumesBitForBit(OptimizerKind kind)
+    {
+        // A signal right after start: the checkpoint holds step 0 and no optimizer state yet.
+        var optimizer = kind == OptimizerKind.Sgd ? OptimizerOptions.Sgd() : OptimizerOptions.AdamW(0.05);
+        using var straight = Train(null, 1, optimizer: optimizer);
+        var run = Path.Combine(folder, $"first-{kind}");
+        using (Train(run, 1, cancelAtStep: _ => true, optimizer: optimizer, cancelBeforeStart: true)) { }
+        using (var checkpoint = TrainingCheckpoint.Load(Path.Combine(run, Trainer.CheckpointFileName)))
+            Assert.Equal(0, checkpoint.Step);
+        using var resumed = Train(run, 1, resumePath: Path.Combine(run, Trainer.CheckpointFileName), optimizer: optimizer);
         AssertBitIdentical(straight, resumed);
     }
 
