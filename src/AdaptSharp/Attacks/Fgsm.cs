@@ -10,8 +10,8 @@ namespace AdaptSharp.Attacks;
 /// </summary>
 public sealed class Fgsm : Attack
 {
-    public Fgsm(ThreatModel threat, FgsmOptions? options = null, long seed = 0, string name = "fgsm")
-        : base(name, threat, seed)
+    public Fgsm(ThreatModel threat, FgsmOptions? options = null, long seed = 0, string? name = null)
+        : base(name ?? "fgsm", threat, seed)
     {
         Options = options ?? FgsmOptions.Plain;
     }
