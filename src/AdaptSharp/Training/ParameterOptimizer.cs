@@ -124,6 +124,13 @@ public sealed class ParameterOptimizer : IDisposable
             values[key] = value;
         }
 
+        if (values.Count == 0 && stepCount == 0)
+        {
+            // Saved before the first step (e.g. interrupted at once): the fresh state is the saved one, and
+            // TorchSharp's SGD cannot load a state without its momentum buffer.
+            StepCount = 0;
+            return;
+        }
         var current = optimizer.state_dict();
         var restored = new List<OptimizerState>();
         foreach (var (name, parameter) in stateOrder)

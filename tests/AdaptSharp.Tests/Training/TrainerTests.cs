@@ -88,7 +88,7 @@ public sealed class TrainerTests : IDisposable
 
     private static VisionTransformer Train(string? run, int epochs, TrainingCheckpoint? resumeFrom = null, string? resumePath = null,
         Func<long, bool>? cancelAtStep = null, OptimizerOptions? optimizer = null, int? stopAfterEpoch = null,
-        string trainable = "head,patch", ObjectiveKind method = ObjectiveKind.AdaptKl, double? clip = null)
+        string trainable = "head,patch", ObjectiveKind method = ObjectiveKind.AdaptKl, double? clip = null, bool cancelAtOnce = false)
     {
         using var data = SyntheticQuadrants.Create(48, seed: 1);
         using var eval = SyntheticQuadrants.Create(8, seed: 2);
@@ -99,6 +99,7 @@ public sealed class TrainerTests : IDisposable
         if (resumeFrom is not null) trainer.Resume(resumeFrom);
         if (resumePath is not null) trainer.Resume(resumePath);
         using var cts = new CancellationTokenSource();
+        if (cancelAtOnce) cts.Cancel();
         var progress = new SynchronousProgress(p =>
         {
             if (cancelAtStep is not null && p.Phase == TrainingPhase.Training && cancelAtStep(p.Step)) cts.Cancel();
@@ -130,6 +131,22 @@ public sealed class TrainerTests : IDisposable
         var metrics = EpochMetrics.ReadFile(Path.Combine(run, Trainer.MetricsFileName));
         Assert.Equal(new[] { 1, 2 }, metrics.Select(m => m.Epoch));
         Assert.All(metrics, m => Assert.NotNull(m.EvalAdversarialAccuracy));
+    }
+
+    [Theory]
+    [InlineData(OptimizerKind.Sgd)]
+    [InlineData(OptimizerKind.AdamW)]
+    public void InterruptedBeforeTheFirstStepResumesBitForBit(OptimizerKind kind)
+    {
+        var optimizer = kind == OptimizerKind.Sgd ? OptimizerOptions.Sgd() : OptimizerOptions.AdamW(0.01);
+        using var straight = Train(null, 1, optimizer: optimizer);
+        var run = Path.Combine(folder, $"at-once-{kind}");
+        using (Train(run, 1, optimizer: optimizer, cancelAtOnce: true)) { }
+        var checkpoint = Path.Combine(run, Trainer.CheckpointFileName);
+        using (var saved = TrainingCheckpoint.Load(checkpoint))
+            Assert.Equal(0, saved.Step);
+        using var resumed = Train(run, 1, resumePath: checkpoint, optimizer: optimizer);
+        AssertBitIdentical(straight, resumed);
     }
 
     [Fact]
