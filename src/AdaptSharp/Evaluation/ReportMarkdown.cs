@@ -43,6 +43,7 @@ internal static class ReportMarkdown
             sb.AppendLine("Both are scored on f_P; a positive gap is robustness that only holds against attacks that ignore the prompts.");
             sb.AppendLine();
         }
+        AppendTransfer(sb, r);
         sb.AppendLine("## Gradient-masking checklist");
         sb.AppendLine();
         var checklist = new MarkdownTable("llll", "#", "check", "result", "numbers");
@@ -76,11 +77,36 @@ internal static class ReportMarkdown
         return sb.ToString();
     }
 
-    /// <summary>"f_P" for clean accuracy, "adaptive (f_P)" or "agnostic (f_0)" otherwise; black-box attacks query f_P.</summary>
+    /// <summary>
+    /// "f_P" for clean accuracy, "adaptive (f_P)", "agnostic (f_0)" or "transfer:NAME" otherwise; black-box attacks query f_P.
+    /// </summary>
     public static string SourceLabel(AttackResult a) =>
         AttackSpec.Parse(a.Name) is CleanSpec ? "f_P"
+        : a.Source == AttackSource.Transfer ? a.SourceName
         : AttackSpec.Parse(a.Name).IsBlackBox ? "black-box on f_P"
         : a.Source == AttackSource.Adaptive ? "adaptive (f_P)" : "agnostic (f_0)";
+
+    /// <summary>One row per transferred attack: its adaptive accuracy (when run) and its accuracy from each transfer source.</summary>
+    private static void AppendTransfer(StringBuilder sb, RobustnessReport r)
+    {
+        var transfers = r.Attacks.Where(a => a.Source == AttackSource.Transfer).ToList();
+        if (transfers.Count == 0)
+            return;
+        var sources = transfers.Select(a => a.Surrogate!).Distinct().ToList();
+        sb.AppendLine("## Transfer from surrogates");
+        sb.AppendLine();
+        sb.AppendLine($"Surrogates: {ReportFormat.Cell(SurrogateIdentity.Describe(r.Surrogates))}" +
+                      (sources.Contains(Models.SurrogateEnsemble.SourceName) ? "; ensemble = the loss on their averaged logits." : "."));
+        sb.AppendLine();
+        var table = new MarkdownTable("lr" + new string('r', sources.Count), ["attack", "adaptive (f_P)", .. sources.Select(s => AttackSources.Format(AttackSource.Transfer, s))]);
+        string Cell(AttackResult? a) => a is null ? "-" : Pct(a.RobustAccuracy) + (a.PointsDone == r.N ? "" : $" ({a.PointsDone}/{r.N} done)");
+        foreach (var name in transfers.Select(a => a.Name).Distinct())
+            table.Row([name, Cell(r.Find(name, AttackSource.Adaptive)), .. sources.Select(s => Cell(r.Find(name, AttackSource.Transfer, s)))]);
+        sb.Append(table);
+        sb.AppendLine();
+        sb.AppendLine("Generated on the surrogate, scored on f_P; they enter the worst case and checklist item 3 as black-box attacks.");
+        sb.AppendLine();
+    }
 
     internal static string Pct(double? fraction) => ReportFormat.Percent(fraction, decimals: 2);
 

@@ -20,17 +20,17 @@ internal static class RobustnessTable
     }
 
     /// <summary>Robust accuracy of one column over all the report's points; null when it is missing or unfinished.</summary>
-    public static double? Accuracy(RobustnessReport? report, string attack, AttackSource source) =>
-        report?.Find(attack, source) is { } a && a.PointsDone == report.N ? a.RobustAccuracy : null;
+    public static double? Accuracy(RobustnessReport? report, string attack, AttackSource source, string? surrogate = null) =>
+        report?.Find(attack, source, surrogate) is { } a && a.PointsDone == report.N ? a.RobustAccuracy : null;
 
     public static string Render(IEnumerable<(string Method, RobustnessReport Report)> rows)
     {
         var list = rows.ToList();
         var columns = Columns(list.Select(r => r.Report));
-        var names = columns.Select(c => AttackSpec.Parse(c.Attack).IsWhiteBox ? $"{c.Attack} ({AttackSources.Format(c.Source)})" : c.Attack);
+        var names = columns.Select(c => AttackSpec.Parse(c.Attack).IsWhiteBox ? $"{c.Attack} ({AttackSources.Format(c.Source, c.Surrogate)})" : c.Attack);
         var table = new MarkdownTable("l" + new string('r', columns.Count + 2), ["method", .. names, "worst case", "n"]);
         foreach (var (method, report) in list)
-            table.Row([method, .. columns.Select(c => ReportMarkdown.Pct(Accuracy(report, c.Attack, c.Source))),
+            table.Row([method, .. columns.Select(c => ReportMarkdown.Pct(Accuracy(report, c.Attack, c.Source, c.Surrogate))),
                 ReportMarkdown.Pct(report.RobustAccuracy), report.N.ToString(ReportFormat.Culture)]);
         return table.ToString();
     }
