@@ -7,18 +7,16 @@ namespace AdaptSharp.Bench;
 /// (Debian: libopenblas0-pthread, libblis4-pthread), so the benchmark can measure the machine's best GEMM and not
 /// only libtorch's own. Hand-written P/Invoke: no served package binds these libraries for .NET on Linux.
 /// </summary>
-public sealed unsafe class BlasGemm : IDisposable
+public sealed unsafe class BlasGemm
 {
     private const int RowMajor = 101;
     private const int NoTrans = 111;
 
-    private readonly IntPtr handle;
     private readonly delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void> sgemm;
 
     private BlasGemm(string name, IntPtr handle, int threads)
     {
         Name = name;
-        this.handle = handle;
         sgemm = (delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)
             NativeLibrary.GetExport(handle, "cblas_sgemm");
         if (NativeLibrary.TryGetExport(handle, "openblas_set_num_threads", out var openblas))
@@ -48,6 +46,5 @@ public sealed unsafe class BlasGemm : IDisposable
             sgemm(RowMajor, NoTrans, NoTrans, n, n, n, 1f, pa, n, pb, n, 0f, pc, n);
     }
 
-    // The library stays loaded for the process (other instances may share the handle); nothing to release per call.
-    public void Dispose() => GC.KeepAlive(handle);
+    // The library stays loaded for the rest of the process: nothing to release.
 }

@@ -31,13 +31,6 @@ internal static class OpenMpWaitPolicy
         Environment.SetEnvironmentVariable(SpinCountVariable, SpinCount);
     }
 
-    /// <summary>The spin count the native environment holds now (what libgomp reads when it loads).</summary>
-    public static string? NativeSpinCount() =>
-        OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() ? Marshal.PtrToStringUTF8(getenv(SpinCountVariable)) : null;
-
     [DllImport("libc", CharSet = CharSet.Ansi, BestFitMapping = false)]
     private static extern int setenv(string name, string value, int overwrite);
-
-    [DllImport("libc", CharSet = CharSet.Ansi, BestFitMapping = false)]
-    private static extern IntPtr getenv(string name);
 }

@@ -29,14 +29,8 @@ public sealed class ShardedEvaluationTests : IDisposable
 
     public ShardedEvaluationTests()
     {
-        using var model = new VisionTransformer(EvaluationFixtures.TinyConfig with { NumClasses = 10 }, PromptConfig.Parse("deep:2"), seed: 3);
-        using (no_grad())
-            model.Head!.weight!.mul_(50.0);
-        model.eval();
-        backbone = Path.Combine(work, "backbone.safetensors");
-        prompts = Path.Combine(work, "prompts.safetensors");
-        var fingerprint = BackboneFile.Save(backbone, model);
-        PromptFile.Save(prompts, model, new PromptFileInfo { BackboneFingerprint = fingerprint, Method = "test" });
+        using var model = EvaluationFixtures.PromptedModel(numClasses: 10);
+        (backbone, prompts, var fingerprint) = EvaluationFixtures.SaveBackboneAndPrompts(model, work);
         using (no_grad())
             model.PromptTokens!.add_(0.5);
         otherPrompts = Path.Combine(work, "other-prompts.safetensors");

@@ -1,3 +1,4 @@
+using AdaptSharp.Checkpoints;
 using System.Buffers.Binary;
 using AdaptSharp.Attacks;
 using AdaptSharp.Data;
@@ -31,13 +32,23 @@ internal static class EvaluationFixtures
     /// A tiny deep-prompted ViT whose prompts change some predictions (f_P != f_0 on the fixture data), with the
     /// head scaled so the logits are not all near zero.
     /// </summary>
-    public static VisionTransformer PromptedModel(long seed = 3, string prompts = "deep:2")
+    public static VisionTransformer PromptedModel(long seed = 3, string prompts = "deep:2", int? numClasses = null)
     {
-        var model = new VisionTransformer(TinyConfig, PromptConfig.Parse(prompts), seed);
+        var model = new VisionTransformer(numClasses is int k ? TinyConfig with { NumClasses = k } : TinyConfig, PromptConfig.Parse(prompts), seed);
         using (no_grad())
             model.Head!.weight!.mul_(50.0);
         model.eval();
         return model;
+    }
+
+    /// <summary>Saves <paramref name="model"/> as DIR/backbone.safetensors and its prompts as DIR/prompts.safetensors.</summary>
+    public static (string Backbone, string Prompts, string Fingerprint) SaveBackboneAndPrompts(VisionTransformer model, string dir)
+    {
+        var backbone = Path.Combine(dir, "backbone.safetensors");
+        var prompts = Path.Combine(dir, "prompts.safetensors");
+        var fingerprint = BackboneFile.Save(backbone, model);
+        PromptFile.Save(prompts, model, new PromptFileInfo { BackboneFingerprint = fingerprint, Method = "test" });
+        return (backbone, prompts, fingerprint);
     }
 
     /// <summary>Uniform images, labelled with f_P's own predictions (clean accuracy 100%).</summary>

@@ -27,14 +27,8 @@ public sealed class TransferEvaluationTests : IDisposable
 
     public TransferEvaluationTests()
     {
-        using var model = new VisionTransformer(EvaluationFixtures.TinyConfig with { NumClasses = 10 }, PromptConfig.Parse("deep:2"), seed: 3);
-        using (no_grad())
-            model.Head!.weight!.mul_(50.0);
-        backbone = Path.Combine(work, "backbone.safetensors");
-        prompts = Path.Combine(work, "prompts.safetensors");
-        var fingerprint = BackboneFile.Save(backbone, model);
-        PromptFile.Save(prompts, model, new PromptFileInfo { BackboneFingerprint = fingerprint, Method = "test" });
-        model.eval();
+        using var model = EvaluationFixtures.PromptedModel(numClasses: 10);
+        (backbone, prompts, _) = EvaluationFixtures.SaveBackboneAndPrompts(model, work);
         dataDir = EvaluationFixtures.LabelledMnistFolder(model, Path.Combine(work, "data"), Points);
         // an unrelated surrogate with 16x16 inputs: the 8x8 evaluation images are resized for it
         wide = SaveBackbone("wide16.safetensors", EvaluationFixtures.TinyConfig with { NumClasses = 10, ImageSize = 16 }, seed: 9);

@@ -149,7 +149,6 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Theory]
-    [InlineData(OptimizerKind.Sgd, "head,patch", 4)]
     [InlineData(OptimizerKind.AdamW, "head,patch", 4)]
     [InlineData(OptimizerKind.AdamW, "full", 4)]
     [InlineData(OptimizerKind.AdamW, "full", 1)]
