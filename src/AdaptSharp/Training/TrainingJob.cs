@@ -89,7 +89,7 @@ public static class TrainingJob
             Schedule = LearningRateSchedule.Parse(recipe.Schedule, recipe.LearningRate),
             GradientClipNorm = recipe.GradientClipNorm,
             Seed = spec.Seed,
-            EvaluationAttack = attack,
+            EvaluationAttack = EvaluationAttackFor(attack),
             EvaluatePromptAgnostic = spec.EvaluatePromptAgnostic,
             CheckpointEvery = recipe.CheckpointEvery,
             RunDirectory = runDirectory,
@@ -184,4 +184,10 @@ public static class TrainingJob
             log($"  {line}");
         return loaded;
     }
+
+    /// <summary>
+    /// The per-epoch check's attack: PGD-10 with step eps/4 and a random start (docs/evaluation.md's PGD-10), whatever the
+    /// training's inner attack is; a check with the training attack's few large steps would read several points high.
+    /// </summary>
+    internal static InnerAttackOptions EvaluationAttackFor(InnerAttackOptions training) => new(training.Epsilon, training.Epsilon / 4, Steps: 10);
 }

@@ -4,6 +4,16 @@ namespace AdaptSharp.Tests.Training;
 
 public class TrainingRecipeTests
 {
+    [Theory]
+    [InlineData(0.1, 0.05, 2)]
+    [InlineData(0.1, 0.125, 1)]
+    [InlineData(8.0 / 255, 2.0 / 255, 10)]
+    public void PerEpochCheckIsPgd10WithAQuarterEpsStepWhateverTheInnerAttack(double eps, double step, int steps)
+    {
+        var check = TrainingJob.EvaluationAttackFor(new InnerAttackOptions(eps, step, steps));
+        Assert.Equal(new InnerAttackOptions(eps, eps / 4, Steps: 10, RandomStart: true), check);
+    }
+
     [Fact]
     public void PaperCifar10RecipeIsThePapersPublicCodeSettings()
     {
