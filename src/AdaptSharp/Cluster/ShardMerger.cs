@@ -66,11 +66,6 @@ internal static class ShardMerger
             Purpose = r.Purpose,
             Surrogate = r.Surrogate,
         }).ToList());
-        var state = new EvaluationState(plan, reference.N);
-        state.Adopt(new EvaluationResult(joined, flags), (same, what) =>
-        {
-            if (!same) throw new InvalidDataException($"merge: the shards' {what} is inconsistent");
-        });
         var options = new EvaluationOptions
         {
             Threat = reference.Threat,
@@ -84,7 +79,12 @@ internal static class ShardMerger
         {
             Surrogates = reference.Surrogates,
         };
-        var merged = state.Snapshot(options, id, complete: true);
+        var state = new EvaluationState(plan, reference.N, options, id);
+        state.Adopt(new EvaluationResult(joined, flags), (same, what) =>
+        {
+            if (!same) throw new InvalidDataException($"merge: the shards' {what} is inconsistent");
+        });
+        var merged = state.Snapshot(complete: true);
         return merged with { Report = merged.Report with { MergedShards = count } };
     }
 
@@ -106,29 +106,16 @@ internal static class ShardMerger
     {
         var r = state.Report;
         var q = reference.Report;
-        void Same<T>(T value, T expected, string what)
+        void Same(bool same, string what, object value, object expected)
         {
-            if (!EqualityComparer<T>.Default.Equals(value, expected))
-                throw new ArgumentException($"{label} (shard {shard}) is from another {what} than {refLabel} (shard {refShard}): {value?.ToString() ?? "none"} vs {expected?.ToString() ?? "none"}");
+            if (!same)
+                throw new ArgumentException($"{label} (shard {shard}) is from another {what} than {refLabel} (shard {refShard}): {value} vs {expected}");
         }
-        Same(r.FormatVersion, q.FormatVersion, "report format");
-        Same(r.ModelFingerprint, q.ModelFingerprint, "model (backbone fingerprint)");
-        Same(r.PromptFingerprint, q.PromptFingerprint, "prompt file (prompt fingerprint)");
-        Same(r.Prompts, q.Prompts, "prompt layout");
-        Same(r.Data, q.Data, "data");
-        Same(r.Split, q.Split, "split");
-        Same(r.N, q.N, "number of points");
-        Same(r.Seed, q.Seed, "seed");
-        Same(r.Threat, q.Threat, "threat model");
-        Same(r.BatchSize, q.BatchSize, "batch size");
-        Same(SurrogateIdentity.Describe(r.Surrogates), SurrogateIdentity.Describe(q.Surrogates), "list of transfer surrogates");
-        Same(r.Runs.Count, q.Runs.Count, "plan (number of runs)");
-        for (var c = 0; c < r.Runs.Count; c++)
-        {
-            var a = r.Runs[c];
-            var b = q.Runs[c];
-            Same($"{a.Key} = {a.Attack}/{a.SourceName} at {a.Threat} on {a.Points} points", $"{b.Key} = {b.Attack}/{b.SourceName} at {b.Threat} on {b.Points} points", "plan");
-        }
+        foreach (var (what, same, value, expected) in r.Settings(q))
+            Same(same, what, value, expected);
+        Same(r.Runs.Count == q.Runs.Count, "plan (number of runs)", r.Runs.Count, q.Runs.Count);
+        foreach (var (a, b) in r.Runs.Zip(q.Runs))
+            Same($"{a.Key} = {a.Work}" == $"{b.Key} = {b.Work}", "plan", $"{a.Key} = {a.Work}", $"{b.Key} = {b.Work}");
         if (state.Flags.Points != r.N || state.Flags.Columns != r.Runs.Count)
             throw new InvalidDataException($"{label}: flags.npy is {state.Flags.Points} x {state.Flags.Columns}, report.json says {r.N} points x {r.Runs.Count} runs");
     }
