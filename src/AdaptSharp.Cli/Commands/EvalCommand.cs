@@ -205,11 +205,11 @@ internal static class EvalCommand
             .AddColumn(new TableColumn("robust acc.").RightAligned()).AddColumn(new TableColumn("cumulative").RightAligned())
             .AddColumn(new TableColumn("max norm").RightAligned()).AddColumn(new TableColumn("time (s)").RightAligned());
         foreach (var a in report.Attacks)
-            table.AddRow(Markup.Escape(a.Name), Markup.Escape(ReportMarkdown.SourceLabel(a)), Pct(a.RobustAccuracy),
-                Pct(a.CumulativeRobustAccuracy), a.MaxPerturbation.ToString("0.#####", CultureInfo.InvariantCulture),
-                a.Seconds.ToString("0.0", CultureInfo.InvariantCulture));
+            table.AddRow(Markup.Escape(a.Name), Markup.Escape(ReportMarkdown.SourceLabel(a)), ReportFormat.Percent(a.RobustAccuracy, 2),
+                ReportFormat.Percent(a.CumulativeRobustAccuracy, 2), ReportFormat.Number(a.MaxPerturbation),
+                a.Seconds.ToString("0.0", ReportFormat.Culture));
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine($"robust accuracy (worst case over the suite): [bold]{Pct(report.RobustAccuracy)}[/] of n = {report.N}");
+        AnsiConsole.MarkupLine($"robust accuracy (worst case over the suite): [bold]{ReportFormat.Percent(report.RobustAccuracy, 2)}[/] of n = {report.N}");
         foreach (var c in report.Checklist)
         {
             var status = c.Status switch
@@ -222,6 +222,4 @@ internal static class EvalCommand
         }
         AnsiConsole.MarkupLine(Markup.Escape($"wrote {Path.Combine(outDir, ReportWriter.ReportFile)}, {ReportWriter.FlagsFile}, {ReportWriter.MarkdownFile}"));
     }
-
-    private static string Pct(double v) => (100 * v).ToString("0.00", CultureInfo.InvariantCulture) + "%";
 }

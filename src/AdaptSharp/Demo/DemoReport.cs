@@ -6,6 +6,7 @@ using System.Text.Json;
 using AdaptSharp.Checkpoints;
 using AdaptSharp.Evaluation;
 using AdaptSharp.Study;
+using static AdaptSharp.Evaluation.ReportFormat;
 using ScottPlot;
 
 namespace AdaptSharp.Demo;
@@ -27,11 +28,7 @@ internal static class DemoReport
         m.AutoAttack?.RobustAccuracy ?? double.NaN, m.AutoAttack?.N ?? 0, m.Main.Checklist.Count(c => c.Status == CheckStatus.Flagged), m.TrainSeconds, m.Main.N)).ToList();
 
     private static double Accuracy(RobustnessReport report, string attack, AttackSource source) =>
-        RobustnessTable.Accuracy(report, attack, source) ?? double.NaN;
-
-    private static string Pct(double v) => ReportFormat.Percent(v);
-
-    private static string Size(long bytes) => ReportFormat.Size(bytes);
+        report.Accuracy(attack, source) ?? double.NaN;
 
     public static string Table(DemoResult result)
     {
@@ -40,8 +37,8 @@ internal static class DemoReport
         var table = new MarkdownTable("lrrrrrrr", "method", "trained params", "prompt file", "clean", "PGD-10 prompt-agnostic", "PGD-10 adaptive",
             $"AutoAttack (adaptive, n={m})", "masking flags");
         foreach (var r in rows)
-            table.Row(r.Method, string.Create(CultureInfo.InvariantCulture, $"{r.Trainable:N0} ({r.TrainablePercent:0.00}%)"), Size(r.PromptFileBytes),
-                Pct(r.Clean), Pct(r.PgdAgnostic), Pct(r.PgdAdaptive), Pct(r.AutoAttack), r.Flags.ToString(CultureInfo.InvariantCulture));
+            table.Row(r.Method, TrainedParameters(r.Trainable, r.TrainablePercent), Size(r.PromptFileBytes),
+                Percent(r.Clean), Percent(r.PgdAgnostic), Percent(r.PgdAdaptive), Percent(r.AutoAttack), r.Flags.ToString(CultureInfo.InvariantCulture));
         return table.ToString();
     }
 
@@ -65,7 +62,7 @@ internal static class DemoReport
         sb.Append(Table(result));
         sb.AppendLine();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"Backbone: `{result.Backbone}` ({Size(result.BackboneBytes)}; {result.BackboneSource}); clean accuracy without prompts {Pct(result.BackboneCleanAccuracy)}. " +
+            $"Backbone: `{result.Backbone}` ({Size(result.BackboneBytes)}; {result.BackboneSource}); clean accuracy without prompts {Percent(result.BackboneCleanAccuracy)}. " +
             $"Each method stores only its prompt file (prompts `{result.Plan.Prompts}` and the trained set `{first?.Run.Trainable}`), {Size(rows.FirstOrDefault()?.PromptFileBytes ?? 0)} against the backbone's {Size(result.BackboneBytes)}."));
         sb.AppendLine();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
@@ -99,20 +96,20 @@ internal static class DemoReport
         var at = rows.FirstOrDefault(r => r.Method == "at");
         var adapt = rows.FirstOrDefault(r => r.Method.StartsWith("adapt", StringComparison.Ordinal));
         if (natural is not null)
-            lines.Add($"Naturally tuned prompts keep {Pct(natural.PgdAdaptive)} under adaptive PGD: the clean backbone is not robust by itself.");
+            lines.Add($"Naturally tuned prompts keep {Percent(natural.PgdAdaptive)} under adaptive PGD: the clean backbone is not robust by itself.");
         if (at is not null)
         {
             var gap = at.PgdAgnostic - at.PgdAdaptive;
             var thresholds = new ChecklistThresholds();
             lines.Add(thresholds.IsClearlyBelow(at.PgdAdaptive, at.PgdAgnostic, at.PgdPoints)
-                ? $"Prompt-agnostic AT looks robust when the attack ignores its prompts ({Pct(at.PgdAgnostic)}) but falls to {Pct(at.PgdAdaptive)} under the adaptive attack: a gap of {Pct(gap)}, the paper's gradient-obfuscation finding."
-                : $"Prompt-agnostic AT: {Pct(at.PgdAgnostic)} under the prompt-agnostic attack vs {Pct(at.PgdAdaptive)} adaptive (gap {Pct(gap)}); here the prompt-agnostic evaluation did not overstate robustness clearly (by more than {Pct(thresholds.ClearGap(at.PgdAgnostic, at.PgdAdaptive, at.PgdPoints))} on {at.PgdPoints} points).");
+                ? $"Prompt-agnostic AT looks robust when the attack ignores its prompts ({Percent(at.PgdAgnostic)}) but falls to {Percent(at.PgdAdaptive)} under the adaptive attack: a gap of {Percent(gap)}, the paper's gradient-obfuscation finding."
+                : $"Prompt-agnostic AT: {Percent(at.PgdAgnostic)} under the prompt-agnostic attack vs {Percent(at.PgdAdaptive)} adaptive (gap {Percent(gap)}); here the prompt-agnostic evaluation did not overstate robustness clearly (by more than {Percent(thresholds.ClearGap(at.PgdAgnostic, at.PgdAdaptive, at.PgdPoints))} on {at.PgdPoints} points).");
         }
         if (adapt is not null)
         {
-            lines.Add(string.Create(CultureInfo.InvariantCulture, $"ADAPT ({adapt.Method}) keeps {Pct(adapt.PgdAdaptive)} under adaptive PGD and {Pct(adapt.AutoAttack)} under AutoAttack, training {adapt.TrainablePercent:0.00}% of the parameters."));
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"ADAPT ({adapt.Method}) keeps {Percent(adapt.PgdAdaptive)} under adaptive PGD and {Percent(adapt.AutoAttack)} under AutoAttack, training {adapt.TrainablePercent:0.00}% of the parameters."));
             if (natural is not null)
-                lines.Add($"Compared with natural prompts, ADAPT raises adaptive-PGD accuracy by {Pct(adapt.PgdAdaptive - natural.PgdAdaptive)} at a clean-accuracy cost of {Pct(natural.Clean - adapt.Clean)}.");
+                lines.Add($"Compared with natural prompts, ADAPT raises adaptive-PGD accuracy by {Percent(adapt.PgdAdaptive - natural.PgdAdaptive)} at a clean-accuracy cost of {Percent(natural.Clean - adapt.Clean)}.");
         }
         if (rows.Any(r => r.Flags > 0))
             lines.Add($"Checklist flags were raised for: {string.Join(", ", rows.Where(r => r.Flags > 0).Select(r => $"{r.Method} ({r.Flags})"))}; see below.");

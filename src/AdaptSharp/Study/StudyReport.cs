@@ -22,8 +22,6 @@ internal static class StudyReport
     /// <summary>Percent without the sign: the headers say the tables are in %.</summary>
     private static string Pct(double? v) => ReportFormat.Percent(v, sign: false);
 
-    private static double? Accuracy(RobustnessReport report, string attack, AttackSource source) => RobustnessTable.Accuracy(report, attack, source);
-
     public static int Flags(StudyRunResult r) =>
         r.Main.Checklist.Count(c => c.Status == CheckStatus.Flagged) + (BlackBoxBeatsWhiteBox(r) ? 1 : 0);
 
@@ -43,9 +41,9 @@ internal static class StudyReport
         var table = new MarkdownTable("lrrrrrrrrrr", "run", "trained params", "clean", "FGSM", "PGD-10 prompt-agnostic", "PGD-10 adaptive", "CW-20 adaptive",
             $"AutoAttack (adaptive, n={aaN?.ToString(Inv) ?? "-"})", $"RayS (n={raysN?.ToString(Inv) ?? "-"})", "flags", "train time");
         foreach (var r in main)
-            table.Row(r.Run.Label, TrainedParameters(r), Pct(r.Main.CleanAccuracy), Pct(Accuracy(r.Main, StudyRunner.FgsmAttack, AttackSource.Adaptive)),
-                Pct(Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Agnostic)), Pct(Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Adaptive)),
-                Pct(Accuracy(r.Main, StudyRunner.CwAttack, AttackSource.Adaptive)), Pct(r.AutoAttack?.RobustAccuracy),
+            table.Row(r.Run.Label, ReportFormat.TrainedParameters(r.Parameters.Trainable, r.Parameters.TrainablePercent), Pct(r.Main.CleanAccuracy), Pct(r.Main.Accuracy(StudyRunner.FgsmAttack, AttackSource.Adaptive)),
+                Pct(r.Main.Accuracy(StudyRunner.PgdAttack, AttackSource.Agnostic)), Pct(r.Main.Accuracy(StudyRunner.PgdAttack, AttackSource.Adaptive)),
+                Pct(r.Main.Accuracy(StudyRunner.CwAttack, AttackSource.Adaptive)), Pct(r.AutoAttack?.RobustAccuracy),
                 r.Rays is null ? "-" : $"{Pct(r.Rays.RobustAccuracy)} (PGD {Pct(r.RaysPgdAdaptive)})", Flags(r).ToString(Inv), ReportFormat.Minutes(r.TrainSeconds));
         return table.ToString();
     }
@@ -58,8 +56,8 @@ internal static class StudyReport
         {
             var runs = group.ToList();
             table.Row(Training.ObjectiveOptions.FormatKind(group.Key), string.Join(",", runs.Select(r => r.Run.Seed.ToString(Inv))), MeanStd(runs, r => r.Main.CleanAccuracy),
-                MeanStd(runs, r => Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Agnostic)), MeanStd(runs, r => Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Adaptive)),
-                MeanStd(runs, r => Accuracy(r.Main, StudyRunner.CwAttack, AttackSource.Adaptive)));
+                MeanStd(runs, r => r.Main.Accuracy(StudyRunner.PgdAttack, AttackSource.Agnostic)), MeanStd(runs, r => r.Main.Accuracy(StudyRunner.PgdAttack, AttackSource.Adaptive)),
+                MeanStd(runs, r => r.Main.Accuracy(StudyRunner.CwAttack, AttackSource.Adaptive)));
         }
         return table.ToString();
     }
@@ -79,9 +77,9 @@ internal static class StudyReport
         };
         var table = new MarkdownTable("lllrrrrrrr", "run", "prompts", "trained", "lambda", "trained params", "clean", "PGD-10 prompt-agnostic", "PGD-10 adaptive", "CW-20 adaptive", "flags");
         foreach (var r in rows)
-            table.Row(r.Run.Id, r.Run.Prompts, $"prompts+{r.Run.Trainable}", r.Run.Lambda.ToString("G", Inv), TrainedParameters(r), Pct(r.Main.CleanAccuracy),
-                Pct(Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Agnostic)), Pct(Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Adaptive)),
-                Pct(Accuracy(r.Main, StudyRunner.CwAttack, AttackSource.Adaptive)), Flags(r).ToString(Inv));
+            table.Row(r.Run.Id, r.Run.Prompts, $"prompts+{r.Run.Trainable}", r.Run.Lambda.ToString("G", Inv), ReportFormat.TrainedParameters(r.Parameters.Trainable, r.Parameters.TrainablePercent), Pct(r.Main.CleanAccuracy),
+                Pct(r.Main.Accuracy(StudyRunner.PgdAttack, AttackSource.Agnostic)), Pct(r.Main.Accuracy(StudyRunner.PgdAttack, AttackSource.Adaptive)),
+                Pct(r.Main.Accuracy(StudyRunner.CwAttack, AttackSource.Adaptive)), Flags(r).ToString(Inv));
         return table.ToString();
     }
 
@@ -187,9 +185,6 @@ internal static class StudyReport
         var std = values.Count > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1)) : 0;
         return string.Create(Inv, $"{mean:0.0} +- {std:0.0}");
     }
-
-    private static string TrainedParameters(StudyRunResult r) =>
-        string.Create(Inv, $"{r.Parameters.Trainable:N0} ({r.Parameters.TrainablePercent:0.00}%)");
 
     private static int PromptLength(string prompts) =>
         int.TryParse(prompts[(prompts.IndexOf(':') + 1)..], NumberStyles.Integer, Inv, out var t) ? t : 0;
