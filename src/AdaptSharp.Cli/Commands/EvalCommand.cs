@@ -20,11 +20,7 @@ internal static class EvalCommand
         var command = new Command("eval",
             "Evaluate robustness: attacks generated on f_P (adaptive) and/or f_0 (prompt-agnostic), scored on f_P, " +
             "pointwise worst case, gradient-masking checklist; writes report.json, flags.npy, report.md and plots to --out.");
-        var backbone = CommonOptions.Backbone();
-        var model = CommonOptions.Model();
-        var imageSize = CommonOptions.ImageSize();
-        var classes = CommonOptions.Classes();
-        var prompts = CommonOptions.PromptFile();
+        var model = new ModelOptions();
         var data = new Option<string>("--data") { Description = "Dataset: fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR, imagefolder:DIR", Required = true };
         var split = new Option<string>("--split") { Description = "train or test", DefaultValueFactory = _ => "test" };
         var limit = new Option<int?>("--limit") { Description = "Evaluate the first N points of the split (default: all)" }.Between(1);
@@ -60,9 +56,8 @@ internal static class EvalCommand
         };
         var surrogateModel = new Option<string?>("--surrogate-model") { Description = "Architecture preset of surrogate files that are plain timm checkpoints (no AdaptSharp metadata)" };
         var device = CommonOptions.Device();
-        foreach (var o in new Option[] { backbone, model, imageSize, classes, prompts, data, split, limit, norm, eps, attacks, source, surrogate,
-                     surrogateModel, seed, batchSize, output, resume, noChecks, checkPoints, largeEps, sweep, sweepAttack, noPlots, force, shard, device })
-            command.Options.Add(o);
+        command.With([.. model.All, data, split, limit, norm, eps, attacks, source, surrogate, surrogateModel, seed, batchSize, output, resume,
+            noChecks, checkPoints, largeEps, sweep, sweepAttack, noPlots, force, shard, device]);
 
         command.SetAction(result =>
         {
@@ -73,7 +68,7 @@ internal static class EvalCommand
             var surrogateSpecs = result.GetValue(surrogate) is { } surrogateText ? SurrogateSpec.ParseList(surrogateText) : [];
             if (surrogateSpecs.Count == 0 && result.GetValue(surrogateModel) is not null)
                 throw new ArgumentException("--surrogate-model names the architecture of --surrogate files: pass --surrogate FILE too");
-            OutputGuard.CheckFolder(outDir, "--out", [("--backbone", result.GetValue(backbone)), ("--prompts", result.GetValue(prompts)),
+            OutputGuard.CheckFolder(outDir, "--out", [("--backbone", result.GetValue(model.Backbone)), ("--prompts", result.GetValue(model.Prompts)),
                 .. surrogateSpecs.SelectMany(sg => new[] { ("--surrogate", (string?)sg.Backbone), ("--surrogate", sg.Prompts) })]);
             var threat = ThreatModel.Parse(result.GetValue(norm)!, result.GetValue(eps)!);
             var spec = DatasetSpec.Parse(result.GetValue(data)!);
@@ -104,8 +99,7 @@ internal static class EvalCommand
                 throw new IOException($"--out {outDir} already holds {existing} but no evaluation state: pass --force to overwrite it, or choose another --out");
 
             TorchRuntime.ConfigureThreads();
-            using var loaded = ModelLoading.Load(result.GetValue(backbone), result.GetValue(model), result.GetValue(imageSize),
-                result.GetValue(classes), result.GetValue(prompts) ?? "none", result.GetValue(device)!, ModelUse.Inference);
+            using var loaded = model.Load(result, result.GetValue(device)!, ModelUse.Inference);
             var vit = loaded.Model;
             var surrogates = SurrogateLoader.LoadAll(surrogateSpecs, result.GetValue(surrogateModel), vit.Config, TorchRuntime.ResolveDevice(result.GetValue(device)!));
             using var surrogatesScope = new DisposeAll(surrogates);

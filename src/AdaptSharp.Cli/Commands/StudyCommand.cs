@@ -28,8 +28,7 @@ internal static class StudyCommand
         var list = new Option<bool>("--list") { Description = "List the runs (id, group, done or todo, selected by --runs/--shard), then stop" };
         var reportOnly = new Option<bool>("--report-only") { Description = "Write results.md from what is finished; run nothing" };
         var device = CommonOptions.Device();
-        foreach (var o in new Option[] { planName, output, data, backbone, runs, shard, list, reportOnly, device })
-            command.Options.Add(o);
+        command.With(planName, output, data, backbone, runs, shard, list, reportOnly, device);
         command.SetAction(result =>
         {
             TorchRuntime.ConfigureThreads();

@@ -74,7 +74,7 @@ internal static class MaskingChecklist
         var flagged = t.IsClearlyBelow(adaptive, agnostic, m);
         return Result(number, flagged,
             $"{label}: adaptive {Percent(adaptive)} vs agnostic {Percent(agnostic)} " +
-            $"(gap {PercentPoints(agnostic - adaptive)}, clear above {PercentPoints(t.ClearGap(agnostic, adaptive, m))}, n={m})" +
+            $"(gap {PercentPoints(agnostic - adaptive)}, {Clear(t, agnostic, adaptive, m)})" +
             (flagged ? "; prompt-agnostic robustness is obfuscated: trust the adaptive numbers" : ""));
     }
 
@@ -90,17 +90,12 @@ internal static class MaskingChecklist
             var flagged = t.IsClearlyBelow(fgsm.RobustAccuracy, pgd.RobustAccuracy, n);
             return Result(number, flagged,
                 $"{AttackSources.Format(source)}: fgsm {Percent(fgsm.RobustAccuracy)} vs {pgd.Name} {Percent(pgd.RobustAccuracy)} " +
-                $"(clear above {PercentPoints(t.ClearGap(pgd.RobustAccuracy, fgsm.RobustAccuracy, n))}, n={n})");
+                $"({Clear(t, pgd.RobustAccuracy, fgsm.RobustAccuracy, n)})");
         }
-        var subsetFgsm = runs.FirstOrDefault(r => r.Purpose == PurposeFgsm);
-        var subsetPgd = runs.FirstOrDefault(r => r.Purpose == PurposeConvergenceBase);
-        if (subsetFgsm is null || subsetPgd is null)
+        if (Pair(runs, PurposeFgsm, PurposeConvergenceBase) is not (var subsetFgsm, var subsetPgd, var m))
             return NotRun(number, "needs fgsm and a pgd attack from the same source, or the checklist runs");
-        var m = Math.Min(subsetFgsm.Points, subsetPgd.Points);
-        var subsetFlagged = t.IsClearlyBelow(subsetFgsm.Accuracy, subsetPgd.Accuracy, m);
-        return Result(number, subsetFlagged,
-            $"checklist subset, adaptive: {subsetFgsm.Attack} {Percent(subsetFgsm.Accuracy)} vs {subsetPgd.Attack} {Percent(subsetPgd.Accuracy)} " +
-            $"(clear above {PercentPoints(t.ClearGap(subsetPgd.Accuracy, subsetFgsm.Accuracy, m))}, n={m})");
+        return Result(number, t.IsClearlyBelow(subsetFgsm.Accuracy, subsetPgd.Accuracy, m),
+            $"checklist subset, adaptive: {Versus(subsetFgsm, subsetPgd, m, t)}");
     }
 
     private static CheckResult BlackBoxVersusWhiteBox(List<AttackResult> attacks, int n, IReadOnlyList<RunRecord> runs, ChecklistThresholds t)
@@ -117,7 +112,7 @@ internal static class MaskingChecklist
         var blackBoxLabel = blackBox.Source == AttackSource.Transfer ? $"{blackBox.Name} ({blackBox.SourceName})" : blackBox.Name;
         return Result(number, flagged,
             $"best black-box {blackBoxLabel} {Percent(blackBox.RobustAccuracy)} vs best white-box {whiteBox.Name} {Percent(whiteBox.RobustAccuracy)} " +
-            $"(clear above {PercentPoints(t.ClearGap(whiteBox.RobustAccuracy, blackBox.RobustAccuracy, n))}, n={n})" +
+            $"({Clear(t, whiteBox.RobustAccuracy, blackBox.RobustAccuracy, n)})" +
             (flagged && blackBox.Source == AttackSource.Transfer ? "; a transfer from a surrogate beats the adaptive attacks: f_P's gradients are masked" : ""));
     }
 
@@ -136,7 +131,7 @@ internal static class MaskingChecklist
             var flagged = t.IsClearlyBelow(stage.Accuracy, before.Accuracy, stage.Points);
             return Result(3, flagged,
                 $"{stage.Attack} after the white-box stages: {Percent(before.Accuracy)} -> {Percent(stage.Accuracy)} " +
-                $"({before.Robust - stage.Robust} point(s) only the black-box stage broke; clear above {PercentPoints(t.ClearGap(before.Accuracy, stage.Accuracy, stage.Points))}, n={stage.Points})");
+                $"({before.Robust - stage.Robust} point(s) only the black-box stage broke; {Clear(t, before.Accuracy, stage.Accuracy, stage.Points)})");
         }
         return null;
     }
@@ -155,17 +150,23 @@ internal static class MaskingChecklist
     private static CheckResult Convergence(IReadOnlyList<SubsetRun> runs, ChecklistThresholds t)
     {
         const int number = 5;
-        var weak = runs.FirstOrDefault(r => r.Purpose == PurposeConvergenceBase);
-        var strong = runs.FirstOrDefault(r => r.Purpose == PurposeConvergenceStrong);
-        if (weak is null || strong is null)
+        if (Pair(runs, PurposeConvergenceBase, PurposeConvergenceStrong) is not (var weak, var strong, var n))
             return NotRun(number, "checklist runs skipped (--no-checks)");
-        var n = Math.Min(weak.Points, strong.Points);
         var flagged = t.IsClearlyBelow(strong.Accuracy, weak.Accuracy, n);
-        return Result(number, flagged,
-            $"{weak.Attack} {Percent(weak.Accuracy)} vs {strong.Attack} {Percent(strong.Accuracy)} " +
-            $"(clear above {PercentPoints(t.ClearGap(weak.Accuracy, strong.Accuracy, n))}, n={n})" +
-            (flagged ? "; the attack has not converged: use more steps/restarts" : ""));
+        return Result(number, flagged, Versus(weak, strong, n, t) + (flagged ? "; the attack has not converged: use more steps/restarts" : ""));
     }
+
+    /// <summary>The checklist's runs for two purposes and the points both cover; null when either was not run.</summary>
+    private static (SubsetRun A, SubsetRun B, int Points)? Pair(IReadOnlyList<SubsetRun> runs, string a, string b) =>
+        runs.FirstOrDefault(r => r.Purpose == a) is { } first && runs.FirstOrDefault(r => r.Purpose == b) is { } second
+            ? (first, second, Math.Min(first.Points, second.Points))
+            : null;
+
+    private static string Versus(SubsetRun a, SubsetRun b, int n, ChecklistThresholds t) =>
+        $"{a.Attack} {Percent(a.Accuracy)} vs {b.Attack} {Percent(b.Accuracy)} ({Clear(t, a.Accuracy, b.Accuracy, n)})";
+
+    /// <summary>The smallest clear gap between two accuracies on n points, as the details state it.</summary>
+    private static string Clear(ChecklistThresholds t, double a, double b, int n) => $"clear above {PercentPoints(t.ClearGap(a, b, n))}, n={n}";
 
     private static CheckResult Gradients(GradientStatistics? g, ChecklistThresholds t)
     {
