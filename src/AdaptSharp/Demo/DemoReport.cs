@@ -2,8 +2,6 @@ using AdaptSharp.IO;
 using AdaptSharp.Attacks;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
-using AdaptSharp.Checkpoints;
 using AdaptSharp.Evaluation;
 using AdaptSharp.Study;
 using static AdaptSharp.Evaluation.ReportFormat;
@@ -25,7 +23,7 @@ internal static class DemoReport
     public static IReadOnlyList<Row> Rows(DemoResult result) => result.Methods.Select(m => new Row(
         m.Run.Id, m.Parameters.Trainable, m.Parameters.TrainablePercent, m.ArtifactBytes, m.Main.CleanAccuracy,
         Accuracy(m.Main, StudyRunner.PgdAttack, AttackSource.Agnostic), Accuracy(m.Main, StudyRunner.PgdAttack, AttackSource.Adaptive),
-        m.AutoAttack?.RobustAccuracy ?? double.NaN, m.AutoAttack?.N ?? 0, m.Main.Checklist.Count(c => c.Status == CheckStatus.Flagged), m.TrainSeconds, m.Main.N)).ToList();
+        m.AutoAttack?.RobustAccuracy ?? double.NaN, m.AutoAttack?.N ?? 0, StudyReport.Flags(m), m.TrainSeconds, m.Main.N)).ToList();
 
     private static double Accuracy(RobustnessReport report, string attack, AttackSource source) =>
         report.Accuracy(attack, source) ?? double.NaN;
@@ -81,7 +79,7 @@ internal static class DemoReport
             sb.AppendLine();
             sb.AppendLine($"**{m.Run.Id}**");
             foreach (var c in m.Main.Checklist)
-                sb.AppendLine($"- {c.Number}. expected: {c.Title} — {(c.Status == CheckStatus.Flagged ? "**FLAGGED**" : c.Status == CheckStatus.Passed ? "passed" : "not run")}: {c.Detail}");
+                sb.AppendLine($"- {c.Number}. expected: {c.Title} — {ReportMarkdown.Status(c.Status)}: {c.Detail}");
         }
         sb.AppendLine();
         sb.AppendLine("Per-method reports with per-point flags: `eval/<method>/{pgd,autoattack}/report.{md,json}`, `flags.npy`; training curves: `runs/<method>/metrics.jsonl`.");
@@ -118,8 +116,7 @@ internal static class DemoReport
 
     public static void Write(string directory, DemoResult result)
     {
-        Directory.CreateDirectory(directory);
-        var json = JsonSerializer.Serialize(new
+        ReportJson.Write(Path.Combine(directory, JsonFile), new
         {
             plan = new
             {
@@ -146,8 +143,7 @@ internal static class DemoReport
             result.TotalSeconds,
             result.Machine,
             result.CreatedUtc,
-        }, ReportJson.Options);
-        AtomicFile.WriteAllText(Path.Combine(directory, JsonFile), json);
+        });
         WritePlot(result, Path.Combine(directory, PlotFile));
         AtomicFile.WriteAllText(Path.Combine(directory, MarkdownFile), Markdown(result));
     }
@@ -155,37 +151,18 @@ internal static class DemoReport
     private static void WritePlot(DemoResult result, string path)
     {
         var rows = Rows(result);
-        var series = new (string Label, Func<Row, double> Value, string Color)[]
+        var series = new (string Label, Func<Row, double> Value, Color Color)[]
         {
-            ("clean", r => r.Clean, "#2ca02c"),
-            ("PGD-10 prompt-agnostic", r => r.PgdAgnostic, "#ff7f0e"),
-            ("PGD-10 adaptive", r => r.PgdAdaptive, "#1f77b4"),
-            ("AutoAttack (adaptive)", r => r.AutoAttack, "#d62728"),
+            ("clean", r => r.Clean, Color.FromHex("#2ca02c")),
+            ("PGD-10 prompt-agnostic", r => r.PgdAgnostic, Color.FromHex("#ff7f0e")),
+            ("PGD-10 adaptive", r => r.PgdAdaptive, Color.FromHex("#1f77b4")),
+            ("AutoAttack (adaptive)", r => r.AutoAttack, Color.FromHex("#d62728")),
         };
-        var plot = new Plot();
-        var bars = new List<Bar>();
-        const double width = 0.2;
-        for (int i = 0; i < rows.Count; i++)
-            for (int s = 0; s < series.Length; s++)
-            {
-                var v = series[s].Value(rows[i]);
-                bars.Add(new Bar
-                {
-                    Position = i + (s - 1.5) * width,
-                    Value = double.IsNaN(v) ? 0 : 100 * v,
-                    Size = width * 0.95,
-                    FillColor = Color.FromHex(series[s].Color),
-                    Label = double.IsNaN(v) ? "" : (100 * v).ToString("0", CultureInfo.InvariantCulture),
-                });
-            }
-        plot.Add.Bars(bars);
-        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, rows.Count).Select(i => (double)i).ToArray(), rows.Select(r => r.Method).ToArray());
-        foreach (var (label, _, color) in series)
-            plot.Legend.ManualItems.Add(new LegendItem { LabelText = label, FillColor = Color.FromHex(color) });
-        plot.ShowLegend(Alignment.UpperRight);
+        var bars = rows.SelectMany((row, i) => series.Select(s => (i, s.Value(row), s.Color)));
+        var plot = ReportPlots.GroupedBars(rows.Select(r => r.Method).ToList(), bars, series.Select(s => (s.Label, s.Color)), "0");
         plot.Axes.SetLimitsY(0, 110);
         plot.YLabel("accuracy on f_P (%)");
         plot.Title("Fashion-MNIST, L-inf eps " + result.Plan.Eps.ToString(CultureInfo.InvariantCulture));
-        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(900, 500, ImageFormat.Png));
+        ReportPlots.Save(plot, path, 900, 500);
     }
 }

@@ -110,7 +110,7 @@ internal static class ReportMarkdown
 
     private static string Pct(double? fraction) => ReportFormat.Percent(fraction, decimals: 2);
 
-    private static string Status(CheckStatus s) => s switch
+    internal static string Status(CheckStatus s) => s switch
     {
         CheckStatus.Passed => "passed",
         CheckStatus.Flagged => "**FLAGGED**",

@@ -1,9 +1,7 @@
 using AdaptSharp.IO;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using AdaptSharp.Attacks;
-using AdaptSharp.Checkpoints;
 using AdaptSharp.Evaluation;
 
 namespace AdaptSharp.Study;
@@ -147,7 +145,7 @@ internal static class StudyReport
     public static void Write(string directory, StudyPlan plan, string backbone, string machine, IReadOnlyList<StudyRunResult> results,
         IReadOnlyList<StudyRun> missing, Func<StudyRun, string> command)
     {
-        var json = JsonSerializer.Serialize(new
+        ReportJson.Write(Path.Combine(directory, JsonFile), new
         {
             plan = plan.Name,
             backbone,
@@ -170,9 +168,7 @@ internal static class StudyReport
                 command = command(r.Run),
             }),
             missing = missing.Select(m => m.Id),
-        }, ReportJson.Options);
-        Directory.CreateDirectory(directory);
-        AtomicFile.WriteAllText(Path.Combine(directory, JsonFile), json);
+        });
         AtomicFile.WriteAllText(Path.Combine(directory, MarkdownFile), Markdown(plan, backbone, machine, results, missing, command));
     }
 
