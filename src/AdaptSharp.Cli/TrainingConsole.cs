@@ -11,7 +11,6 @@ internal static class TrainingConsole
     public static TrainingJobResult Run(TrainingJobSpec spec)
     {
         var cancellation = Interruption.Token;
-        void Log(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
         if (Console.IsOutputRedirected)
             return TrainingJob.Run(spec, new PlainProgress(), cancellation, Console.WriteLine);
 
@@ -36,6 +35,9 @@ internal static class TrainingConsole
         });
         return result!;
     }
+
+    /// <summary>A progress line of the long commands, in grey.</summary>
+    public static void Log(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
 
     private static string Describe(TrainingProgress p) => p.Phase switch
     {

@@ -32,7 +32,6 @@ internal static class StudyCommand
         command.SetAction(result =>
         {
             TorchRuntime.ConfigureThreads();
-            void Log(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
             var plan = StudyPlan.Get(result.GetValue(planName)!);
             var outDir = result.GetValue(output)!;
             var backboneLabel = result.GetValue(backbone) ?? DemoCommand.ShippedBackbone;
@@ -41,8 +40,8 @@ internal static class StudyCommand
                 throw new FileNotFoundException($"backbone file not found: {backbonePath}");
             var (shardSpec, shardOrigin) = ShardEnvironment.Resolve(result.GetValue(shard));
             var selected = Select(plan, result.GetValue(runs), shardSpec);
-            var spec = FashionMnistInstaller.Ensure(result.GetValue(data), Log);
-            var runner = new StudyRunner(plan, backbonePath, spec, outDir, result.GetValue(device)!, Log, backboneLabel);
+            var spec = FashionMnistInstaller.Ensure(result.GetValue(data), TrainingConsole.Log);
+            var runner = new StudyRunner(plan, backbonePath, spec, outDir, result.GetValue(device)!, TrainingConsole.Log, backboneLabel);
 
             if (result.GetValue(list))
             {

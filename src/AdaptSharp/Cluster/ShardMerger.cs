@@ -22,25 +22,16 @@ internal static class ShardMerger
         var parsed = shards.Select(s => (s.Label, Shard: ShardOf(s.Label, s.State.Report), s.State)).OrderBy(s => s.Shard.Index).ToList();
         var first = parsed[0];
         var count = first.Shard.Count;
-        foreach (var s in parsed)
-        {
-            if (s.Shard.Count != count)
-                throw new ArgumentException($"{s.Label} is shard {s.Shard} but {first.Label} is shard {first.Shard}: shards of different splits (N = {s.Shard.Count} vs {count})");
-        }
+        if (parsed.FirstOrDefault(s => s.Shard.Count != count) is { Label: not null } other)
+            throw new ArgumentException($"{other.Label} is shard {other.Shard} but {first.Label} is shard {first.Shard}: shards of different splits (N = {other.Shard.Count} vs {count})");
         foreach (var group in parsed.GroupBy(s => s.Shard.Index).Where(g => g.Count() > 1))
             throw new ArgumentException($"shard {group.First().Shard} is given twice: {string.Join(" and ", group.Select(g => g.Label))}");
-        for (var k = 1; k <= count; k++)
-        {
-            if (parsed.All(s => s.Shard.Index != k))
-                throw new ArgumentException($"shard {k}/{count} is missing (no {new ShardSpec(k, count).DirectoryName} among the {parsed.Count} shard folders given): run it, then merge again");
-        }
+        if (Enumerable.Range(1, count).FirstOrDefault(k => parsed.All(s => s.Shard.Index != k)) is > 0 and var missing)
+            throw new ArgumentException($"shard {missing}/{count} is missing (no {new ShardSpec(missing, count).DirectoryName} among the {parsed.Count} shard folders given): run it, then merge again");
         foreach (var s in parsed)
             RequireSameEvaluation(s.Label, s.Shard, s.State, first.Label, first.Shard, first.State);
-        foreach (var s in parsed)
-        {
-            if (!s.State.Report.Complete)
-                throw new ArgumentException($"{s.Label} (shard {s.Shard}) is incomplete: run it again (it resumes its saved batches), then merge");
-        }
+        if (parsed.FirstOrDefault(s => !s.State.Report.Complete) is { Label: not null } incomplete)
+            throw new ArgumentException($"{incomplete.Label} (shard {incomplete.Shard}) is incomplete: run it again (it resumes its saved batches), then merge");
 
         var reference = first.State.Report;
         var flags = MergeFlags(parsed, reference);
