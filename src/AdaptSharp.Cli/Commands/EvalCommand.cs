@@ -147,8 +147,7 @@ internal static class EvalCommand
 
             if (shardSpec is not null)
             {
-                // A shard's numbers cover its own points only: its state is for adapt merge, which writes the report.
-                ReportWriter.WriteState(outDir, final);
+                // A shard's numbers cover its own points only: its state (saved by the last checkpoint) is for adapt merge, which writes the report.
                 AnsiConsole.MarkupLine(Markup.Escape($"shard {shardSpec} complete: wrote {Path.Combine(outDir, ReportWriter.ReportFile)} and {ReportWriter.FlagsFile}; " +
                                                      $"when all {shardSpec.Count} are done: adapt merge --out {result.GetValue(output)}"));
                 return 0;
