@@ -12,7 +12,20 @@ internal static class TrainingConsole
     {
         var cancellation = Interruption.Token;
         if (Console.IsOutputRedirected)
-            return TrainingJob.Run(spec, new PlainProgress(), cancellation, Console.WriteLine);
+        {
+            // One line per finished epoch, nothing per batch.
+            var lastEpoch = 0;
+            return TrainingJob.Run(spec, new InlineProgress(p =>
+            {
+                if (p.LastEpoch is { } m && m.Epoch > lastEpoch)
+                {
+                    lastEpoch = m.Epoch;
+                    Console.WriteLine(EpochLine(m));
+                }
+                if (p.Phase == TrainingPhase.Interrupted)
+                    Console.WriteLine($"interrupted at epoch {p.Epoch}, batch {p.Batch}");
+            }), cancellation, Console.WriteLine);
+        }
 
         TrainingJobResult? result = null;
         EvaluationConsole.ProgressBars().Start(context =>
@@ -53,22 +66,5 @@ internal static class TrainingConsole
     private sealed class InlineProgress(Action<TrainingProgress> handler) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value) => handler(value);
-    }
-
-    /// <summary>Redirected output: one line per finished epoch, nothing per batch.</summary>
-    private sealed class PlainProgress : IProgress<TrainingProgress>
-    {
-        private int lastEpoch;
-
-        public void Report(TrainingProgress value)
-        {
-            if (value.LastEpoch is { } m && m.Epoch > lastEpoch)
-            {
-                lastEpoch = m.Epoch;
-                Console.WriteLine(EpochLine(m));
-            }
-            if (value.Phase == TrainingPhase.Interrupted)
-                Console.WriteLine($"interrupted at epoch {value.Epoch}, batch {value.Batch}");
-        }
     }
 }

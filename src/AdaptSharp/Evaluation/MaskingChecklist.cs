@@ -64,12 +64,9 @@ internal static class MaskingChecklist
         }
         else
         {
-            var subsetAdaptive = runs.FirstOrDefault(r => r.Purpose == PurposeConvergenceBase);
-            var subsetAgnostic = runs.FirstOrDefault(r => r.Purpose == PurposeAgnosticPgd);
-            if (subsetAdaptive is null || subsetAgnostic is null)
+            if (Pair(runs, PurposeConvergenceBase, PurposeAgnosticPgd) is not (var subsetAdaptive, var subsetAgnostic, var points))
                 return NotRun(number, "needs a white-box attack (e.g. pgd10) with --source both, or the checklist runs");
-            (label, adaptive, agnostic, m) = ($"{subsetAdaptive.Attack} on the checklist subset", subsetAdaptive.Accuracy,
-                subsetAgnostic.Accuracy, Math.Min(subsetAdaptive.Points, subsetAgnostic.Points));
+            (label, adaptive, agnostic, m) = ($"{subsetAdaptive.Attack} on the checklist subset", subsetAdaptive.Accuracy, subsetAgnostic.Accuracy, points);
         }
         var flagged = t.IsClearlyBelow(adaptive, agnostic, m);
         return Result(number, flagged,
