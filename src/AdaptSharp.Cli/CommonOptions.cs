@@ -81,4 +81,12 @@ internal static class CommonOptions
     };
 
     public static Option<long> Seed() => new("--seed") { Description = "Random seed", DefaultValueFactory = _ => 0 };
+
+    /// <summary>Adds <paramref name="options"/> to <paramref name="command"/>, in --help order.</summary>
+    public static Command With(this Command command, params IEnumerable<Option> options)
+    {
+        foreach (var option in options)
+            command.Options.Add(option);
+        return command;
+    }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using AdaptSharp.Evaluation;
 using Spectre.Console;
 
@@ -14,12 +13,16 @@ internal static class EvaluationConsole
         return Run(evaluator, x, y, resume, checkpoint, Interruption.Token);
     };
 
+    /// <summary>The progress display of the long commands: description, bar, percentage, elapsed and remaining time.</summary>
+    public static Progress ProgressBars() => AnsiConsole.Progress().AutoClear(false)
+        .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn());
+
     /// <summary>Runs with Spectre progress bars (points done, robust accuracy so far) or, when not interactive, one line per stage.</summary>
     public static EvaluationResult Run(RobustnessEvaluator evaluator, TorchSharp.torch.Tensor images, TorchSharp.torch.Tensor labels,
         EvaluationResult? previous, Action<EvaluationResult> save, CancellationToken cancellationToken)
     {
         static string Line(EvaluationProgress p) =>
-            $"{p.Stage,-34} {p.PointsDone,6}/{p.PointsTotal} pts, robust {(100 * p.RobustAccuracy).ToString("0.0", CultureInfo.InvariantCulture)}%";
+            $"{p.Stage,-34} {p.PointsDone,6}/{p.PointsTotal} pts, robust {ReportFormat.Percent(p.RobustAccuracy)}";
 
         if (!AnsiConsole.Profile.Capabilities.Interactive)
         {
@@ -31,21 +34,17 @@ internal static class EvaluationConsole
         }
 
         EvaluationResult result = null!;
-        AnsiConsole.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
-                new ElapsedTimeColumn(), new RemainingTimeColumn())
-            .Start(ctx =>
+        ProgressBars().Start(ctx =>
+        {
+            var tasks = new Dictionary<string, ProgressTask>();
+            result = evaluator.Run(images, labels, p =>
             {
-                var tasks = new Dictionary<string, ProgressTask>();
-                result = evaluator.Run(images, labels, p =>
-                {
-                    if (!tasks.TryGetValue(p.Stage, out var task))
-                        tasks[p.Stage] = task = ctx.AddTask(Markup.Escape(p.Stage), maxValue: Math.Max(1, p.PointsTotal));
-                    task.Value = p.PointsDone;
-                    task.Description = Markup.Escape(Line(p));
-                }, previous, save, cancellationToken);
-            });
+                if (!tasks.TryGetValue(p.Stage, out var task))
+                    tasks[p.Stage] = task = ctx.AddTask(Markup.Escape(p.Stage), maxValue: Math.Max(1, p.PointsTotal));
+                task.Value = p.PointsDone;
+                task.Description = Markup.Escape(Line(p));
+            }, previous, save, cancellationToken);
+        });
         return result;
     }
 }

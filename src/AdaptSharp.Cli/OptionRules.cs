@@ -9,25 +9,11 @@ namespace AdaptSharp.Cli;
 /// </summary>
 internal static class OptionRules
 {
-    /// <summary>An integer in [min, max].</summary>
-    public static Option<int?> Between(this Option<int?> option, int min, int max = int.MaxValue)
+    /// <summary>An integer (int, int? or long?) in [min, max].</summary>
+    public static Option<T> Between<T>(this Option<T> option, long min, long max = long.MaxValue)
     {
-        option.Validators.Add(r => Check(r, option.Name, Value<int?>(r) is int v && (v < min || v > max), Range(min, max)));
-        return option;
-    }
-
-    /// <summary>An integer in [min, max].</summary>
-    public static Option<int> Between(this Option<int> option, int min, int max = int.MaxValue)
-    {
-        option.Validators.Add(r => Check(r, option.Name, Value<int?>(r) is int v && (v < min || v > max), Range(min, max)));
-        return option;
-    }
-
-    /// <summary>An integer in [min, max].</summary>
-    public static Option<long?> Between(this Option<long?> option, long min, long max = long.MaxValue)
-    {
-        option.Validators.Add(r => Check(r, option.Name, Value<long?>(r) is long v && (v < min || v > max),
-            max == long.MaxValue ? $"at least {min}" : $"from {min} to {max}"));
+        var expected = max >= int.MaxValue ? $"an integer >= {min}" : $"an integer from {min} to {max}";
+        option.Validators.Add(r => Check(r, option.Name, Value<T>(r) is { } v && Convert.ToInt64(v, CultureInfo.InvariantCulture) is var x && (x < min || x > max), expected));
         return option;
     }
 
@@ -39,8 +25,8 @@ internal static class OptionRules
         return option;
     }
 
-    /// <summary>The converted value, or default when the token does not convert (System.CommandLine reports that itself).</summary>
-    private static T? Value<T>(OptionResult result)
+    /// <summary>The converted value, or null when there is none or the token does not convert (System.CommandLine reports that itself).</summary>
+    private static object? Value<T>(OptionResult result)
     {
         try
         {
@@ -48,11 +34,9 @@ internal static class OptionRules
         }
         catch (InvalidOperationException)
         {
-            return default;
+            return null;
         }
     }
-
-    private static string Range(int min, int max) => max == int.MaxValue ? $"an integer >= {min}" : $"an integer from {min} to {max}";
 
     private static void Check(OptionResult result, string name, bool bad, string expected)
     {

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using AdaptSharp.Attacks;
+using AdaptSharp.Data;
+using AdaptSharp.IO;
 using AdaptSharp.Training;
 
 namespace AdaptSharp.Cli;
@@ -34,23 +36,20 @@ internal sealed class TrainingCommandOptions
     public Option<long> Seed { get; } = CommonOptions.Seed();
     public Option<string> Device { get; } = CommonOptions.Device();
 
-    public void AddTo(Command command)
-    {
-        foreach (var option in new Option[]
-                 {
-                     Recipe, Data, Out, RunDir, Resume, Epochs, BatchSize, LearningRate, Schedule, Optimizer, WeightDecay, Momentum, Clip,
-                     Eps, Step, Steps, NoRandomStart, ImageSize, NoAugment, EvalPoints, EvalAgnostic, CheckpointEvery, Limit, Force, Seed, Device,
-                 })
-            command.Options.Add(option);
-    }
+    public Option[] All =>
+    [
+        Recipe, Data, Out, RunDir, Resume, Epochs, BatchSize, LearningRate, Schedule, Optimizer, WeightDecay, Momentum, Clip,
+        Eps, Step, Steps, NoRandomStart, ImageSize, NoAugment, EvalPoints, EvalAgnostic, CheckpointEvery, Limit, Force, Seed, Device,
+    ];
 
     /// <summary>The recipe with every given option applied.</summary>
     public TrainingRecipe Apply(ParseResult result, TrainingRecipe recipe, string datasetName)
     {
         var r = recipe;
-        if (result.GetValue(Epochs) is int epochs) r = r with { Epochs = Positive(epochs, "--epochs") };
-        if (result.GetValue(BatchSize) is int batch) r = r with { BatchSize = Positive(batch, "--batch-size") };
-        if (result.GetValue(LearningRate) is double lr) r = r with { LearningRate = lr > 0 ? lr : throw new ArgumentException("--lr must be positive") };
+        // The options' validators have range-checked every value.
+        if (result.GetValue(Epochs) is int epochs) r = r with { Epochs = epochs };
+        if (result.GetValue(BatchSize) is int batch) r = r with { BatchSize = batch };
+        if (result.GetValue(LearningRate) is double lr) r = r with { LearningRate = lr };
         if (result.GetValue(Schedule) is string schedule)
         {
             LearningRateSchedule.Parse(schedule, 1.0);
@@ -63,25 +62,44 @@ internal sealed class TrainingCommandOptions
             if (parsed != optimizer.Kind)
                 optimizer = parsed == OptimizerKind.AdamW ? OptimizerOptions.AdamW() : OptimizerOptions.Sgd();
         }
-        if (result.GetValue(WeightDecay) is double wd) optimizer = optimizer with { WeightDecay = wd >= 0 ? wd : throw new ArgumentException("--weight-decay must be >= 0") };
+        if (result.GetValue(WeightDecay) is double wd) optimizer = optimizer with { WeightDecay = wd };
         if (result.GetValue(Momentum) is double momentum) optimizer = optimizer with { Momentum = momentum };
         r = r with { Optimizer = optimizer };
-        if (result.GetValue(Clip) is double clip) r = r with { GradientClipNorm = clip > 0 ? clip : null }; // 0 = off; negative and non-finite values are parse errors
+        if (result.GetValue(Clip) is double clip) r = r with { GradientClipNorm = clip > 0 ? clip : null }; // 0 = off
 
         var attack = r.Attack ?? InnerAttackOptions.ForDataset(datasetName);
         if (result.GetValue(Eps) is string eps) attack = attack.WithEpsilon(ThreatModel.ParseEps(eps));
         if (result.GetValue(Step) is string step) attack = attack with { StepSize = ThreatModel.ParseEps(step) };
-        if (result.GetValue(Steps) is int steps) attack = attack with { Steps = Positive(steps, "--steps") };
+        if (result.GetValue(Steps) is int steps) attack = attack with { Steps = steps };
         if (result.GetValue(NoRandomStart)) attack = attack with { RandomStart = false };
         attack.Validate();
         r = r with { Attack = attack };
 
-        if (result.GetValue(ImageSize) is int size) r = r with { ImageSize = Positive(size, "--img-size") };
+        if (result.GetValue(ImageSize) is int size) r = r with { ImageSize = size };
         if (result.GetValue(NoAugment)) r = r with { Augment = false };
-        if (result.GetValue(EvalPoints) is int points) r = r with { EvalPoints = points >= 0 ? points : throw new ArgumentException("--eval-points must be >= 0") };
-        if (result.GetValue(CheckpointEvery) is int every) r = r with { CheckpointEvery = every >= 0 ? every : throw new ArgumentException("--checkpoint-every must be >= 0") };
+        if (result.GetValue(EvalPoints) is int points) r = r with { EvalPoints = points };
+        if (result.GetValue(CheckpointEvery) is int every) r = r with { CheckpointEvery = every };
         return r;
     }
 
-    private static int Positive(int value, string name) => value > 0 ? value : throw new ArgumentException($"{name} must be positive");
+    /// <summary>The --out file, checked against <paramref name="inputs"/> and overwritten only with --force or --resume.</summary>
+    public string Output(ParseResult result, string example, IEnumerable<(string Flag, string? Path)> inputs)
+    {
+        var output = result.GetValue(Out) ?? throw new ArgumentException($"name the output with --out FILE (e.g. {example})");
+        OutputGuard.CheckFile(output, "--out", inputs, overwrite: result.GetValue(Force) || result.GetValue(Resume));
+        return output;
+    }
+
+    /// <summary>The job that trains <paramref name="recipe"/> on <paramref name="data"/> into <paramref name="output"/>, with the run options given.</summary>
+    public TrainingJobSpec Job(ParseResult result, DatasetSpec data, TrainingRecipe recipe, string output) => new()
+    {
+        Data = data,
+        Recipe = recipe,
+        OutputPath = output,
+        RunDirectory = result.GetValue(RunDir),
+        Resume = result.GetValue(Resume),
+        Device = result.GetValue(Device)!,
+        Seed = result.GetValue(Seed),
+        TrainLimit = result.GetValue(Limit),
+    };
 }

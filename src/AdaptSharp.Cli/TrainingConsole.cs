@@ -1,5 +1,6 @@
 using System.Globalization;
 using AdaptSharp.Training;
+using static AdaptSharp.Evaluation.ReportFormat;
 using Spectre.Console;
 
 namespace AdaptSharp.Cli;
@@ -10,68 +11,60 @@ internal static class TrainingConsole
     public static TrainingJobResult Run(TrainingJobSpec spec)
     {
         var cancellation = Interruption.Token;
-        void Log(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
         if (Console.IsOutputRedirected)
-            return TrainingJob.Run(spec, new PlainProgress(), cancellation, Console.WriteLine);
+        {
+            // One line per finished epoch, nothing per batch.
+            var lastEpoch = 0;
+            return TrainingJob.Run(spec, new InlineProgress(p =>
+            {
+                if (p.LastEpoch is { } m && m.Epoch > lastEpoch)
+                {
+                    lastEpoch = m.Epoch;
+                    Console.WriteLine(EpochLine(m));
+                }
+                if (p.Phase == TrainingPhase.Interrupted)
+                    Console.WriteLine($"interrupted at epoch {p.Epoch}, batch {p.Batch}");
+            }), cancellation, Console.WriteLine);
+        }
 
         TrainingJobResult? result = null;
-        AnsiConsole.Progress()
-            .AutoClear(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
-                new ElapsedTimeColumn(), new RemainingTimeColumn())
-            .Start(context =>
+        EvaluationConsole.ProgressBars().Start(context =>
+        {
+            ProgressTask? task = null;
+            var printed = 0;
+            var progress = new InlineProgress(p =>
             {
-                ProgressTask? task = null;
-                var printed = 0;
-                var progress = new InlineProgress(p =>
+                task ??= context.AddTask("training", maxValue: (double)p.Epochs * p.BatchesPerEpoch);
+                task.Value = Math.Min(task.MaxValue, p.Step);
+                task.Description = Markup.Escape(Describe(p));
+                if (p.LastEpoch is { } m && m.Epoch > printed)
                 {
-                    task ??= context.AddTask("training", maxValue: (double)p.Epochs * p.BatchesPerEpoch);
-                    task.Value = Math.Min(task.MaxValue, p.Step);
-                    task.Description = Markup.Escape(Describe(p));
-                    if (p.LastEpoch is { } m && m.Epoch > printed)
-                    {
-                        printed = m.Epoch;
-                        AnsiConsole.MarkupLine(Markup.Escape(EpochLine(m)));
-                    }
-                    if (p.Phase == TrainingPhase.Finished) task.Value = task.MaxValue;
-                });
-                result = TrainingJob.Run(spec, progress, cancellation, Log);
+                    printed = m.Epoch;
+                    AnsiConsole.MarkupLine(Markup.Escape(EpochLine(m)));
+                }
+                if (p.Phase == TrainingPhase.Finished) task.Value = task.MaxValue;
             });
+            result = TrainingJob.Run(spec, progress, cancellation, Log);
+        });
         return result!;
     }
 
-    private static string Pct(double? v) => v is double d ? (100 * d).ToString("0.0", CultureInfo.InvariantCulture) + "%" : "-";
+    /// <summary>A progress line of the long commands, in grey.</summary>
+    public static void Log(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
 
     private static string Describe(TrainingProgress p) => p.Phase switch
     {
         TrainingPhase.Evaluating => $"epoch {p.Epoch}/{p.Epochs} evaluating",
         TrainingPhase.Checkpointing => $"epoch {p.Epoch}/{p.Epochs} saving checkpoint",
         _ => string.Create(CultureInfo.InvariantCulture,
-            $"epoch {p.Epoch}/{p.Epochs} loss {p.Loss:0.000} clean {Pct(p.CleanAccuracy)} adv {Pct(p.AdversarialAccuracy)} lr {p.LearningRate:0.####} {p.ImagesPerSecond:0} img/s"),
+            $"epoch {p.Epoch}/{p.Epochs} loss {p.Loss:0.000} clean {Percent(p.CleanAccuracy)} adv {Percent(p.AdversarialAccuracy)} lr {p.LearningRate:0.####} {p.ImagesPerSecond:0} img/s"),
     };
 
     public static string EpochLine(EpochMetrics m) => string.Create(CultureInfo.InvariantCulture,
-        $"epoch {m.Epoch}: loss {m.TrainLoss:0.0000}  train clean {Pct(m.TrainCleanAccuracy)} adv {Pct(m.TrainAdversarialAccuracy)}  |  test clean {Pct(m.EvalCleanAccuracy)} adaptive-PGD {Pct(m.EvalAdversarialAccuracy)}{(m.EvalPromptAgnosticAccuracy is null ? "" : $" agnostic-PGD {Pct(m.EvalPromptAgnosticAccuracy)}")}  ({m.ImagesPerSecond:0} img/s, {m.Seconds:0}s)");
+        $"epoch {m.Epoch}: loss {m.TrainLoss:0.0000}  train clean {Percent(m.TrainCleanAccuracy)} adv {Percent(m.TrainAdversarialAccuracy)}  |  test clean {Percent(m.EvalCleanAccuracy)} adaptive-PGD {Percent(m.EvalAdversarialAccuracy)}{(m.EvalPromptAgnosticAccuracy is null ? "" : $" agnostic-PGD {Percent(m.EvalPromptAgnosticAccuracy)}")}  ({m.ImagesPerSecond:0} img/s, {m.Seconds:0}s)");
 
     private sealed class InlineProgress(Action<TrainingProgress> handler) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value) => handler(value);
-    }
-
-    /// <summary>Redirected output: one line per finished epoch, nothing per batch.</summary>
-    private sealed class PlainProgress : IProgress<TrainingProgress>
-    {
-        private int lastEpoch;
-
-        public void Report(TrainingProgress value)
-        {
-            if (value.LastEpoch is { } m && m.Epoch > lastEpoch)
-            {
-                lastEpoch = m.Epoch;
-                Console.WriteLine(EpochLine(m));
-            }
-            if (value.Phase == TrainingPhase.Interrupted)
-                Console.WriteLine($"interrupted at epoch {value.Epoch}, batch {value.Batch}");
-        }
     }
 }

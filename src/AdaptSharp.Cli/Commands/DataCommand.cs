@@ -35,13 +35,7 @@ internal static class DataCommand
 
         var inspect = new Command("inspect", "Show counts per class, image size, channels and value range; optionally write a contact sheet.");
         inspect.Arguments.Add(spec);
-        inspect.Options.Add(split);
-        inspect.Options.Add(limit);
-        inspect.Options.Add(subsetSeed);
-        inspect.Options.Add(imageSize);
-        inspect.Options.Add(grid);
-        inspect.Options.Add(perClass);
-        inspect.Options.Add(force);
+        inspect.With(split, limit, subsetSeed, imageSize, grid, perClass, force);
         inspect.SetAction(result =>
         {
             var datasetSpec = DatasetSpec.Parse(result.GetValue(spec)!);

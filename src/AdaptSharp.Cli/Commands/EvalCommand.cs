@@ -20,11 +20,7 @@ internal static class EvalCommand
         var command = new Command("eval",
             "Evaluate robustness: attacks generated on f_P (adaptive) and/or f_0 (prompt-agnostic), scored on f_P, " +
             "pointwise worst case, gradient-masking checklist; writes report.json, flags.npy, report.md and plots to --out.");
-        var backbone = CommonOptions.Backbone();
-        var model = CommonOptions.Model();
-        var imageSize = CommonOptions.ImageSize();
-        var classes = CommonOptions.Classes();
-        var prompts = CommonOptions.PromptFile();
+        var model = new ModelOptions();
         var data = new Option<string>("--data") { Description = "Dataset: fashion-mnist[:DIR], mnist:DIR, cifar10:DIR, cifar100:DIR, imagefolder:DIR", Required = true };
         var split = new Option<string>("--split") { Description = "train or test", DefaultValueFactory = _ => "test" };
         var limit = new Option<int?>("--limit") { Description = "Evaluate the first N points of the split (default: all)" }.Between(1);
@@ -60,9 +56,8 @@ internal static class EvalCommand
         };
         var surrogateModel = new Option<string?>("--surrogate-model") { Description = "Architecture preset of surrogate files that are plain timm checkpoints (no AdaptSharp metadata)" };
         var device = CommonOptions.Device();
-        foreach (var o in new Option[] { backbone, model, imageSize, classes, prompts, data, split, limit, norm, eps, attacks, source, surrogate,
-                     surrogateModel, seed, batchSize, output, resume, noChecks, checkPoints, largeEps, sweep, sweepAttack, noPlots, force, shard, device })
-            command.Options.Add(o);
+        command.With([.. model.All, data, split, limit, norm, eps, attacks, source, surrogate, surrogateModel, seed, batchSize, output, resume,
+            noChecks, checkPoints, largeEps, sweep, sweepAttack, noPlots, force, shard, device]);
 
         command.SetAction(result =>
         {
@@ -73,7 +68,7 @@ internal static class EvalCommand
             var surrogateSpecs = result.GetValue(surrogate) is { } surrogateText ? SurrogateSpec.ParseList(surrogateText) : [];
             if (surrogateSpecs.Count == 0 && result.GetValue(surrogateModel) is not null)
                 throw new ArgumentException("--surrogate-model names the architecture of --surrogate files: pass --surrogate FILE too");
-            OutputGuard.CheckFolder(outDir, "--out", [("--backbone", result.GetValue(backbone)), ("--prompts", result.GetValue(prompts)),
+            OutputGuard.CheckFolder(outDir, "--out", [("--backbone", result.GetValue(model.Backbone)), ("--prompts", result.GetValue(model.Prompts)),
                 .. surrogateSpecs.SelectMany(sg => new[] { ("--surrogate", (string?)sg.Backbone), ("--surrogate", sg.Prompts) })]);
             var threat = ThreatModel.Parse(result.GetValue(norm)!, result.GetValue(eps)!);
             var spec = DatasetSpec.Parse(result.GetValue(data)!);
@@ -104,8 +99,7 @@ internal static class EvalCommand
                 throw new IOException($"--out {outDir} already holds {existing} but no evaluation state: pass --force to overwrite it, or choose another --out");
 
             TorchRuntime.ConfigureThreads();
-            using var loaded = ModelLoading.Load(result.GetValue(backbone), result.GetValue(model), result.GetValue(imageSize),
-                result.GetValue(classes), result.GetValue(prompts) ?? "none", result.GetValue(device)!, ModelUse.Inference);
+            using var loaded = model.Load(result, result.GetValue(device)!, ModelUse.Inference);
             var vit = loaded.Model;
             var surrogates = SurrogateLoader.LoadAll(surrogateSpecs, result.GetValue(surrogateModel), vit.Config, TorchRuntime.ResolveDevice(result.GetValue(device)!));
             using var surrogatesScope = new DisposeAll(surrogates);
@@ -153,8 +147,7 @@ internal static class EvalCommand
 
             if (shardSpec is not null)
             {
-                // A shard's numbers cover its own points only: its state is for adapt merge, which writes the report.
-                ReportWriter.WriteState(outDir, final);
+                // A shard's numbers cover its own points only: its state (saved by the last checkpoint) is for adapt merge, which writes the report.
                 AnsiConsole.MarkupLine(Markup.Escape($"shard {shardSpec} complete: wrote {Path.Combine(outDir, ReportWriter.ReportFile)} and {ReportWriter.FlagsFile}; " +
                                                      $"when all {shardSpec.Count} are done: adapt merge --out {result.GetValue(output)}"));
                 return 0;
@@ -205,11 +198,11 @@ internal static class EvalCommand
             .AddColumn(new TableColumn("robust acc.").RightAligned()).AddColumn(new TableColumn("cumulative").RightAligned())
             .AddColumn(new TableColumn("max norm").RightAligned()).AddColumn(new TableColumn("time (s)").RightAligned());
         foreach (var a in report.Attacks)
-            table.AddRow(Markup.Escape(a.Name), Markup.Escape(ReportMarkdown.SourceLabel(a)), Pct(a.RobustAccuracy),
-                Pct(a.CumulativeRobustAccuracy), a.MaxPerturbation.ToString("0.#####", CultureInfo.InvariantCulture),
-                a.Seconds.ToString("0.0", CultureInfo.InvariantCulture));
+            table.AddRow(Markup.Escape(a.Name), Markup.Escape(ReportMarkdown.SourceLabel(a)), ReportFormat.Percent(a.RobustAccuracy, 2),
+                ReportFormat.Percent(a.CumulativeRobustAccuracy, 2), ReportFormat.Number(a.MaxPerturbation),
+                a.Seconds.ToString("0.0", ReportFormat.Culture));
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine($"robust accuracy (worst case over the suite): [bold]{Pct(report.RobustAccuracy)}[/] of n = {report.N}");
+        AnsiConsole.MarkupLine($"robust accuracy (worst case over the suite): [bold]{ReportFormat.Percent(report.RobustAccuracy, 2)}[/] of n = {report.N}");
         foreach (var c in report.Checklist)
         {
             var status = c.Status switch
@@ -222,6 +215,4 @@ internal static class EvalCommand
         }
         AnsiConsole.MarkupLine(Markup.Escape($"wrote {Path.Combine(outDir, ReportWriter.ReportFile)}, {ReportWriter.FlagsFile}, {ReportWriter.MarkdownFile}"));
     }
-
-    private static string Pct(double v) => (100 * v).ToString("0.00", CultureInfo.InvariantCulture) + "%";
 }

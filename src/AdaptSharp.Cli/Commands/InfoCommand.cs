@@ -14,11 +14,7 @@ internal static class InfoCommand
     public static Command Create()
     {
         var command = new Command("info", "Print a model's architecture and parameter table (total, trainable, %).");
-        var model = CommonOptions.Model();
-        var backbone = CommonOptions.Backbone();
-        var imageSize = CommonOptions.ImageSize();
-        var classes = CommonOptions.Classes();
-        var prompts = CommonOptions.PromptFile();
+        var model = new ModelOptions();
         var layout = CommonOptions.PromptLayout();
         var train = new Option<string>("--train") { Description = "Trainable set: head,patch | prompts | full | linear", DefaultValueFactory = _ => "head,patch" };
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON" };
@@ -27,21 +23,11 @@ internal static class InfoCommand
         var images = new Option<long?>("--images") { Description = "Training images per epoch: print the training cost (FLOPs, and time at --gflops)" }.Between(1);
         var epochs = new Option<int>("--epochs") { Description = "Epochs for the cost estimate", DefaultValueFactory = _ => 1 }.Between(1, 100_000);
         var gflops = new Option<string>("--gflops") { Description = "Comma-separated sustained GFLOP/s to convert the cost into time", DefaultValueFactory = _ => "" };
-        command.Options.Add(backbone);
-        command.Options.Add(model);
-        command.Options.Add(imageSize);
-        command.Options.Add(classes);
-        command.Options.Add(prompts);
-        command.Options.Add(layout);
-        command.Options.Add(train);
-        command.Options.Add(json);
-        foreach (var o in new Option[] { method, steps, images, epochs, gflops })
-            command.Options.Add(o);
+        command.With([.. model.All, layout, train, json, method, steps, images, epochs, gflops]);
         command.SetAction(result =>
         {
-            using var loaded = ModelLoading.Load(result.GetValue(backbone), result.GetValue(model), result.GetValue(imageSize),
-                result.GetValue(classes), CommonOptions.Prompts(result, prompts, layout), device: "cpu", ModelUse.Inspection,
-                notes: result.GetValue(json) ? Console.Error : Console.Out);
+            using var loaded = model.Load(result, "cpu", ModelUse.Inspection, CommonOptions.Prompts(result, model.Prompts, layout),
+                result.GetValue(json) ? Console.Error : Console.Out);
             var vit = loaded.Model;
             var set = TrainableSets.Parse(result.GetValue(train)!);
             vit.SetTrainable(set);
@@ -55,7 +41,7 @@ internal static class InfoCommand
                     prompts = vit.PromptConfig.ToString(),
                     trainable_set = TrainableSets.Format(set),
                     parameters = new { total = count.Total, trainable = count.Trainable, prompts = count.Prompts, trainable_percent = count.TrainablePercent },
-                    groups = ModelLoading.GroupCounts(vit),
+                    groups = GroupCounts(vit),
                     source = loaded.Source,
                 };
                 Console.WriteLine(JsonSerializer.Serialize(payload, new JsonSerializerOptions { WriteIndented = true }));
@@ -66,7 +52,7 @@ internal static class InfoCommand
                 $"input {c.InChannels}x{c.ImageSize}x{c.ImageSize}, patch {c.PatchSize} ({c.NumPatches} patches), width {c.Width}, depth {c.Depth}, heads {c.Heads}, mlp {c.MlpHidden}, classes {c.NumClasses}");
             AnsiConsole.MarkupLine(Markup.Escape($"normalisation mean [{string.Join(", ", c.Mean)}] std [{string.Join(", ", c.Std)}]; prompts {vit.PromptConfig}; trainable set {TrainableSets.Format(set)}"));
             var table = new Table().AddColumn("group").AddColumn(new TableColumn("parameters").RightAligned()).AddColumn(new TableColumn("trainable").RightAligned());
-            foreach (var g in ModelLoading.GroupCounts(vit))
+            foreach (var g in GroupCounts(vit))
                 table.AddRow(g.Group, g.Parameters.ToString("N0"), g.Trainable.ToString("N0"));
             table.AddRow("[bold]total[/]", $"[bold]{count.Total:N0}[/]", $"[bold]{count.Trainable:N0}[/]");
             AnsiConsole.Write(table);
@@ -78,10 +64,28 @@ internal static class InfoCommand
         return command;
     }
 
+    private sealed record ParameterGroup(string Group, long Parameters, long Trainable);
+
+    private static List<ParameterGroup> GroupCounts(VisionTransformer model)
+    {
+        var groups = new Dictionary<string, (long P, long T)>();
+        foreach (var (name, p) in model.named_parameters())
+        {
+            var group = VisionTransformer.GroupOf(name) switch
+            {
+                TrainableSet.Prompts => "prompts",
+                TrainableSet.Head => "head",
+                TrainableSet.PatchEmbed => "patch embedding",
+                _ => name.StartsWith("blocks.", StringComparison.Ordinal) ? "blocks" : "embeddings + norm",
+            };
+            groups.TryGetValue(group, out var v);
+            groups[group] = (v.P + p.numel(), v.T + (p.requires_grad ? p.numel() : 0));
+        }
+        return groups.Select(kv => new ParameterGroup(kv.Key, kv.Value.P, kv.Value.T)).ToList();
+    }
+
     private static void PrintCost(VisionTransformer vit, TrainableSet set, ObjectiveKind kind, int steps, long images, int epochs, string gflops)
     {
-        if (images < 1 || epochs < 1 || steps < 0)
-            throw new ArgumentException("--images and --epochs must be >= 1 and --steps >= 0");
         var inv = CultureInfo.InvariantCulture;
         var c = vit.Config;
         var perImage = TrainingFlops.Step(c, vit.PromptConfig, kind, steps, set);

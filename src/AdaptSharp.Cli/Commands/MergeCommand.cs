@@ -16,8 +16,7 @@ internal static class MergeCommand
         var output = new Option<string>("--out") { Description = "Output directory (the shards' --out)", Required = true };
         var shards = new Argument<string[]>("SHARD_DIR") { Description = "Shard folders (default: every OUT/shard-K-of-N)", Arity = ArgumentArity.ZeroOrMore };
         var noPlots = new Option<bool>("--no-plots") { Description = "Do not write PNG plots" };
-        command.Options.Add(output);
-        command.Options.Add(noPlots);
+        command.With(output, noPlots);
         command.Arguments.Add(shards);
         command.SetAction(result =>
         {

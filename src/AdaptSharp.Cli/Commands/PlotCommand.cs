@@ -19,10 +19,7 @@ internal static class PlotCommand
         var height = new Option<int>("--height") { Description = "Image height in pixels (100 to 10000)", DefaultValueFactory = _ => 600 }.Between(100, 10_000);
         var force = CommonOptions.Force();
         command.Arguments.Add(run);
-        command.Options.Add(output);
-        command.Options.Add(width);
-        command.Options.Add(height);
-        command.Options.Add(force);
+        command.With(output, width, height, force);
         command.SetAction(result =>
         {
             var target = result.GetValue(run)!;

@@ -13,28 +13,22 @@ internal static class PredictCommand
     public static Command Create()
     {
         var command = new Command("predict", "Run a model on images (.npy float NCHW in [0,1], or a folder of PNG/JPEG) and write logits as .npy.");
-        var backbone = CommonOptions.Backbone();
-        var model = CommonOptions.Model();
-        var imageSize = CommonOptions.ImageSize();
-        var classes = CommonOptions.Classes();
-        var prompts = CommonOptions.PromptFile();
+        var model = new ModelOptions();
         var input = new Option<string>("--input") { Description = "Input .npy (N,C,H,W float in [0,1] or uint8) or a folder of images", Required = true };
         var noPrompts = new Option<bool>("--no-prompts") { Description = "Run f_0: the same weights without prompts" };
         var output = new Option<string>("--out") { Description = "Output logits .npy (N,K float32)", DefaultValueFactory = _ => "logits.npy" };
         var batchSize = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 256 }.Between(1, 1 << 20);
         var force = CommonOptions.Force();
         var device = CommonOptions.Device();
-        foreach (var o in new Option[] { backbone, model, imageSize, classes, prompts, input, noPrompts, output, batchSize, force, device })
-            command.Options.Add(o);
+        command.With([.. model.All, input, noPrompts, output, batchSize, force, device]);
         command.SetAction(result =>
         {
             var outPath = result.GetValue(output)!;
             OutputGuard.CheckFile(outPath, "--out",
-                [("--backbone", result.GetValue(backbone)), ("--prompts", result.GetValue(prompts)), ("--input", result.GetValue(input))],
+                [("--backbone", result.GetValue(model.Backbone)), ("--prompts", result.GetValue(model.Prompts)), ("--input", result.GetValue(input))],
                 result.GetValue(force));
             TorchRuntime.ConfigureThreads();
-            using var loaded = ModelLoading.Load(result.GetValue(backbone), result.GetValue(model), result.GetValue(imageSize),
-                result.GetValue(classes), result.GetValue(prompts) ?? "none", result.GetValue(device)!, ModelUse.Inference);
+            using var loaded = model.Load(result, result.GetValue(device)!, ModelUse.Inference);
             var vit = loaded.Model;
             var (images, names) = ImageInputs.Read(result.GetValue(input)!, vit.Config, note => Console.Error.WriteLine($"adapt: note: {note}"));
             using var _ = images;

@@ -1,7 +1,6 @@
 using AdaptSharp.Runtime;
 using System.CommandLine;
 using AdaptSharp.Data;
-using AdaptSharp.IO;
 using AdaptSharp.Models;
 using AdaptSharp.Training;
 using Spectre.Console;
@@ -18,30 +17,18 @@ internal static class PretrainCommand
         var backbone = new Option<string?>("--backbone") { Description = "Continue from this backbone file instead of random weights" };
         var model = CommonOptions.Model();
         var shared = new TrainingCommandOptions();
-        command.Options.Add(backbone);
-        command.Options.Add(model);
-        shared.AddTo(command);
+        command.With([backbone, model, .. shared.All]);
         command.SetAction(result =>
         {
             TorchRuntime.ConfigureThreads();
             var data = DatasetSpec.Parse(result.GetValue(shared.Data) ?? "fashion-mnist");
-            var output = result.GetValue(shared.Out) ?? throw new ArgumentException("name the output with --out FILE (e.g. backbone.safetensors)");
-            OutputGuard.CheckFile(output, "--out", [("--backbone", result.GetValue(backbone))],
-                overwrite: result.GetValue(shared.Force) || result.GetValue(shared.Resume));
+            var output = shared.Output(result, "backbone.safetensors", [("--backbone", result.GetValue(backbone))]);
             var recipe = result.GetValue(shared.Recipe) is string name ? TrainingRecipe.Get(name) : TrainingRecipe.PretrainFashionMnistCpu;
             recipe = shared.Apply(result, recipe with { Method = ObjectiveKind.Natural, Trainable = "full", Prompts = "none" }, data.Name);
-            var spec = new TrainingJobSpec
+            var spec = shared.Job(result, data, recipe, output) with
             {
                 BackbonePath = result.GetValue(backbone),
                 ModelPreset = result.GetValue(model) ?? (result.GetValue(backbone) is null ? ModelPresets.CpuPreset : null),
-                Data = data,
-                Recipe = recipe,
-                OutputPath = output,
-                RunDirectory = result.GetValue(shared.RunDir),
-                Resume = result.GetValue(shared.Resume),
-                Device = result.GetValue(shared.Device)!,
-                Seed = result.GetValue(shared.Seed),
-                TrainLimit = result.GetValue(shared.Limit),
                 CommandLine = "adapt " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1)),
             };
             AnsiConsole.MarkupLine($"[bold]adapt pretrain[/] recipe {Markup.Escape(recipe.Name)}: {Markup.Escape(recipe.Description)}");

@@ -28,12 +28,10 @@ internal static class StudyCommand
         var list = new Option<bool>("--list") { Description = "List the runs (id, group, done or todo, selected by --runs/--shard), then stop" };
         var reportOnly = new Option<bool>("--report-only") { Description = "Write results.md from what is finished; run nothing" };
         var device = CommonOptions.Device();
-        foreach (var o in new Option[] { planName, output, data, backbone, runs, shard, list, reportOnly, device })
-            command.Options.Add(o);
+        command.With(planName, output, data, backbone, runs, shard, list, reportOnly, device);
         command.SetAction(result =>
         {
             TorchRuntime.ConfigureThreads();
-            void Log(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
             var plan = StudyPlan.Get(result.GetValue(planName)!);
             var outDir = result.GetValue(output)!;
             var backboneLabel = result.GetValue(backbone) ?? DemoCommand.ShippedBackbone;
@@ -42,8 +40,8 @@ internal static class StudyCommand
                 throw new FileNotFoundException($"backbone file not found: {backbonePath}");
             var (shardSpec, shardOrigin) = ShardEnvironment.Resolve(result.GetValue(shard));
             var selected = Select(plan, result.GetValue(runs), shardSpec);
-            var spec = FashionMnistInstaller.Ensure(result.GetValue(data), Log);
-            var runner = new StudyRunner(plan, backbonePath, spec, outDir, result.GetValue(device)!, Log, backboneLabel);
+            var spec = FashionMnistInstaller.Ensure(result.GetValue(data), TrainingConsole.Log);
+            var runner = new StudyRunner(plan, backbonePath, spec, outDir, result.GetValue(device)!, TrainingConsole.Log, backboneLabel);
 
             if (result.GetValue(list))
             {

@@ -3,7 +3,6 @@ using AdaptSharp.Attacks;
 using System.CommandLine;
 using AdaptSharp.Checkpoints;
 using AdaptSharp.Data;
-using AdaptSharp.IO;
 using AdaptSharp.Models;
 using AdaptSharp.Training;
 using Spectre.Console;
@@ -27,26 +26,16 @@ internal static class TuneCommand
         var layout = CommonOptions.PromptLayout("Prompt layout: deep:T | shallow:T | none (default: the recipe's)");
         var train = new Option<string?>("--train") { Description = "Trainable set: head,patch | prompts | full | linear (default: head,patch)" };
         var shared = new TrainingCommandOptions();
-        command.Options.Add(backbone);
-        command.Options.Add(model);
-        command.Options.Add(method);
-        command.Options.Add(lambda);
-        command.Options.Add(attackSource);
-        command.Options.Add(prompts);
-        command.Options.Add(layout);
-        command.Options.Add(train);
-        shared.AddTo(command);
+        command.With([backbone, model, method, lambda, attackSource, prompts, layout, train, .. shared.All]);
 
         command.SetAction(result =>
         {
             TorchRuntime.ConfigureThreads();
             var data = DatasetSpec.Parse(result.GetValue(shared.Data) ?? throw new ArgumentException("name the training data with --data SPEC"));
-            var output = result.GetValue(shared.Out) ?? throw new ArgumentException("name the output with --out FILE (e.g. prompts.safetensors)");
-            OutputGuard.CheckFile(output, "--out", [("--backbone", result.GetValue(backbone)), ("--prompts", result.GetValue(prompts))],
-                overwrite: result.GetValue(shared.Force) || result.GetValue(shared.Resume));
+            var output = shared.Output(result, "prompts.safetensors", [("--backbone", result.GetValue(backbone)), ("--prompts", result.GetValue(prompts))]);
             var recipe = result.GetValue(shared.Recipe) is string name ? TrainingRecipe.Get(name) : TrainingRecipe.DefaultFor(data.Name);
             if (result.GetValue(method) is string m) recipe = recipe with { Method = ObjectiveOptions.ParseKind(m) };
-            if (result.GetValue(lambda) is double l) recipe = recipe with { Lambda = l >= 0 ? l : throw new ArgumentException("--lambda must be >= 0") };
+            if (result.GetValue(lambda) is double l) recipe = recipe with { Lambda = l };
             if (result.GetValue(prompts) is not null || result.GetValue(layout) is not null)
             {
                 var p = CommonOptions.Prompts(result, prompts, layout);
@@ -63,19 +52,11 @@ internal static class TuneCommand
                 AnsiConsole.MarkupLine(Markup.Escape($"note: recipe {recipe.Name}'s input size {size} is not a multiple of the backbone's patch size {patch}; using the backbone's input size (data resized)"));
                 recipe = recipe with { ImageSize = null };
             }
-            var spec = new TrainingJobSpec
+            var spec = shared.Job(result, data, recipe, output) with
             {
                 BackbonePath = backbonePath,
                 ModelPreset = result.GetValue(model),
-                Data = data,
-                Recipe = recipe,
-                OutputPath = output,
-                RunDirectory = result.GetValue(shared.RunDir),
-                Resume = result.GetValue(shared.Resume),
-                Device = result.GetValue(shared.Device)!,
-                Seed = result.GetValue(shared.Seed),
                 AttackSource = result.GetValue(attackSource) is string s ? ObjectiveOptions.ParseSource(s) : null,
-                TrainLimit = result.GetValue(shared.Limit),
                 EvaluatePromptAgnostic = result.GetValue(shared.EvalAgnostic),
             };
             AnsiConsole.MarkupLine($"[bold]adapt tune[/] recipe {Markup.Escape(recipe.Name)}: {Markup.Escape(recipe.Description)}");

@@ -22,25 +22,16 @@ internal static class ShardMerger
         var parsed = shards.Select(s => (s.Label, Shard: ShardOf(s.Label, s.State.Report), s.State)).OrderBy(s => s.Shard.Index).ToList();
         var first = parsed[0];
         var count = first.Shard.Count;
-        foreach (var s in parsed)
-        {
-            if (s.Shard.Count != count)
-                throw new ArgumentException($"{s.Label} is shard {s.Shard} but {first.Label} is shard {first.Shard}: shards of different splits (N = {s.Shard.Count} vs {count})");
-        }
+        if (parsed.FirstOrDefault(s => s.Shard.Count != count) is { Label: not null } other)
+            throw new ArgumentException($"{other.Label} is shard {other.Shard} but {first.Label} is shard {first.Shard}: shards of different splits (N = {other.Shard.Count} vs {count})");
         foreach (var group in parsed.GroupBy(s => s.Shard.Index).Where(g => g.Count() > 1))
             throw new ArgumentException($"shard {group.First().Shard} is given twice: {string.Join(" and ", group.Select(g => g.Label))}");
-        for (var k = 1; k <= count; k++)
-        {
-            if (parsed.All(s => s.Shard.Index != k))
-                throw new ArgumentException($"shard {k}/{count} is missing (no {new ShardSpec(k, count).DirectoryName} among the {parsed.Count} shard folders given): run it, then merge again");
-        }
+        if (Enumerable.Range(1, count).FirstOrDefault(k => parsed.All(s => s.Shard.Index != k)) is > 0 and var missing)
+            throw new ArgumentException($"shard {missing}/{count} is missing (no {new ShardSpec(missing, count).DirectoryName} among the {parsed.Count} shard folders given): run it, then merge again");
         foreach (var s in parsed)
             RequireSameEvaluation(s.Label, s.Shard, s.State, first.Label, first.Shard, first.State);
-        foreach (var s in parsed)
-        {
-            if (!s.State.Report.Complete)
-                throw new ArgumentException($"{s.Label} (shard {s.Shard}) is incomplete: run it again (it resumes its saved batches), then merge");
-        }
+        if (parsed.FirstOrDefault(s => !s.State.Report.Complete) is { Label: not null } incomplete)
+            throw new ArgumentException($"{incomplete.Label} (shard {incomplete.Shard}) is incomplete: run it again (it resumes its saved batches), then merge");
 
         var reference = first.State.Report;
         var flags = MergeFlags(parsed, reference);
@@ -66,11 +57,6 @@ internal static class ShardMerger
             Purpose = r.Purpose,
             Surrogate = r.Surrogate,
         }).ToList());
-        var state = new EvaluationState(plan, reference.N);
-        state.Adopt(new EvaluationResult(joined, flags), (same, what) =>
-        {
-            if (!same) throw new InvalidDataException($"merge: the shards' {what} is inconsistent");
-        });
         var options = new EvaluationOptions
         {
             Threat = reference.Threat,
@@ -84,7 +70,12 @@ internal static class ShardMerger
         {
             Surrogates = reference.Surrogates,
         };
-        var merged = state.Snapshot(options, id, complete: true);
+        var state = new EvaluationState(plan, reference.N, options, id);
+        state.Adopt(new EvaluationResult(joined, flags), (same, what) =>
+        {
+            if (!same) throw new InvalidDataException($"merge: the shards' {what} is inconsistent");
+        });
+        var merged = state.Snapshot(complete: true);
         return merged with { Report = merged.Report with { MergedShards = count } };
     }
 
@@ -106,29 +97,16 @@ internal static class ShardMerger
     {
         var r = state.Report;
         var q = reference.Report;
-        void Same<T>(T value, T expected, string what)
+        void Same(bool same, string what, object value, object expected)
         {
-            if (!EqualityComparer<T>.Default.Equals(value, expected))
-                throw new ArgumentException($"{label} (shard {shard}) is from another {what} than {refLabel} (shard {refShard}): {value?.ToString() ?? "none"} vs {expected?.ToString() ?? "none"}");
+            if (!same)
+                throw new ArgumentException($"{label} (shard {shard}) is from another {what} than {refLabel} (shard {refShard}): {value} vs {expected}");
         }
-        Same(r.FormatVersion, q.FormatVersion, "report format");
-        Same(r.ModelFingerprint, q.ModelFingerprint, "model (backbone fingerprint)");
-        Same(r.PromptFingerprint, q.PromptFingerprint, "prompt file (prompt fingerprint)");
-        Same(r.Prompts, q.Prompts, "prompt layout");
-        Same(r.Data, q.Data, "data");
-        Same(r.Split, q.Split, "split");
-        Same(r.N, q.N, "number of points");
-        Same(r.Seed, q.Seed, "seed");
-        Same(r.Threat, q.Threat, "threat model");
-        Same(r.BatchSize, q.BatchSize, "batch size");
-        Same(SurrogateIdentity.Describe(r.Surrogates), SurrogateIdentity.Describe(q.Surrogates), "list of transfer surrogates");
-        Same(r.Runs.Count, q.Runs.Count, "plan (number of runs)");
-        for (var c = 0; c < r.Runs.Count; c++)
-        {
-            var a = r.Runs[c];
-            var b = q.Runs[c];
-            Same($"{a.Key} = {a.Attack}/{a.SourceName} at {a.Threat} on {a.Points} points", $"{b.Key} = {b.Attack}/{b.SourceName} at {b.Threat} on {b.Points} points", "plan");
-        }
+        foreach (var (what, same, value, expected) in r.Settings(q))
+            Same(same, what, value, expected);
+        Same(r.Runs.Count == q.Runs.Count, "plan (number of runs)", r.Runs.Count, q.Runs.Count);
+        foreach (var (a, b) in r.Runs.Zip(q.Runs))
+            Same($"{a.Key} = {a.Work}" == $"{b.Key} = {b.Work}", "plan", $"{a.Key} = {a.Work}", $"{b.Key} = {b.Work}");
         if (state.Flags.Points != r.N || state.Flags.Columns != r.Runs.Count)
             throw new InvalidDataException($"{label}: flags.npy is {state.Flags.Points} x {state.Flags.Columns}, report.json says {r.N} points x {r.Runs.Count} runs");
     }

@@ -2,10 +2,9 @@ using AdaptSharp.IO;
 using AdaptSharp.Attacks;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
-using AdaptSharp.Checkpoints;
 using AdaptSharp.Evaluation;
 using AdaptSharp.Study;
+using static AdaptSharp.Evaluation.ReportFormat;
 using ScottPlot;
 
 namespace AdaptSharp.Demo;
@@ -24,14 +23,10 @@ internal static class DemoReport
     public static IReadOnlyList<Row> Rows(DemoResult result) => result.Methods.Select(m => new Row(
         m.Run.Id, m.Parameters.Trainable, m.Parameters.TrainablePercent, m.ArtifactBytes, m.Main.CleanAccuracy,
         Accuracy(m.Main, StudyRunner.PgdAttack, AttackSource.Agnostic), Accuracy(m.Main, StudyRunner.PgdAttack, AttackSource.Adaptive),
-        m.AutoAttack?.RobustAccuracy ?? double.NaN, m.AutoAttack?.N ?? 0, m.Main.Checklist.Count(c => c.Status == CheckStatus.Flagged), m.TrainSeconds, m.Main.N)).ToList();
+        m.AutoAttack?.RobustAccuracy ?? double.NaN, m.AutoAttack?.N ?? 0, StudyReport.Flags(m), m.TrainSeconds, m.Main.N)).ToList();
 
     private static double Accuracy(RobustnessReport report, string attack, AttackSource source) =>
-        RobustnessTable.Accuracy(report, attack, source) ?? double.NaN;
-
-    private static string Pct(double v) => ReportFormat.Percent(v);
-
-    private static string Size(long bytes) => ReportFormat.Size(bytes);
+        report.Accuracy(attack, source) ?? double.NaN;
 
     public static string Table(DemoResult result)
     {
@@ -40,8 +35,8 @@ internal static class DemoReport
         var table = new MarkdownTable("lrrrrrrr", "method", "trained params", "prompt file", "clean", "PGD-10 prompt-agnostic", "PGD-10 adaptive",
             $"AutoAttack (adaptive, n={m})", "masking flags");
         foreach (var r in rows)
-            table.Row(r.Method, string.Create(CultureInfo.InvariantCulture, $"{r.Trainable:N0} ({r.TrainablePercent:0.00}%)"), Size(r.PromptFileBytes),
-                Pct(r.Clean), Pct(r.PgdAgnostic), Pct(r.PgdAdaptive), Pct(r.AutoAttack), r.Flags.ToString(CultureInfo.InvariantCulture));
+            table.Row(r.Method, TrainedParameters(r.Trainable, r.TrainablePercent), Size(r.PromptFileBytes),
+                Percent(r.Clean), Percent(r.PgdAgnostic), Percent(r.PgdAdaptive), Percent(r.AutoAttack), r.Flags.ToString(CultureInfo.InvariantCulture));
         return table.ToString();
     }
 
@@ -65,7 +60,7 @@ internal static class DemoReport
         sb.Append(Table(result));
         sb.AppendLine();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"Backbone: `{result.Backbone}` ({Size(result.BackboneBytes)}; {result.BackboneSource}); clean accuracy without prompts {Pct(result.BackboneCleanAccuracy)}. " +
+            $"Backbone: `{result.Backbone}` ({Size(result.BackboneBytes)}; {result.BackboneSource}); clean accuracy without prompts {Percent(result.BackboneCleanAccuracy)}. " +
             $"Each method stores only its prompt file (prompts `{result.Plan.Prompts}` and the trained set `{first?.Run.Trainable}`), {Size(rows.FirstOrDefault()?.PromptFileBytes ?? 0)} against the backbone's {Size(result.BackboneBytes)}."));
         sb.AppendLine();
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
@@ -84,7 +79,7 @@ internal static class DemoReport
             sb.AppendLine();
             sb.AppendLine($"**{m.Run.Id}**");
             foreach (var c in m.Main.Checklist)
-                sb.AppendLine($"- {c.Number}. expected: {c.Title} — {(c.Status == CheckStatus.Flagged ? "**FLAGGED**" : c.Status == CheckStatus.Passed ? "passed" : "not run")}: {c.Detail}");
+                sb.AppendLine($"- {c.Number}. expected: {c.Title} — {ReportMarkdown.Status(c.Status)}: {c.Detail}");
         }
         sb.AppendLine();
         sb.AppendLine("Per-method reports with per-point flags: `eval/<method>/{pgd,autoattack}/report.{md,json}`, `flags.npy`; training curves: `runs/<method>/metrics.jsonl`.");
@@ -99,20 +94,20 @@ internal static class DemoReport
         var at = rows.FirstOrDefault(r => r.Method == "at");
         var adapt = rows.FirstOrDefault(r => r.Method.StartsWith("adapt", StringComparison.Ordinal));
         if (natural is not null)
-            lines.Add($"Naturally tuned prompts keep {Pct(natural.PgdAdaptive)} under adaptive PGD: the clean backbone is not robust by itself.");
+            lines.Add($"Naturally tuned prompts keep {Percent(natural.PgdAdaptive)} under adaptive PGD: the clean backbone is not robust by itself.");
         if (at is not null)
         {
             var gap = at.PgdAgnostic - at.PgdAdaptive;
             var thresholds = new ChecklistThresholds();
             lines.Add(thresholds.IsClearlyBelow(at.PgdAdaptive, at.PgdAgnostic, at.PgdPoints)
-                ? $"Prompt-agnostic AT looks robust when the attack ignores its prompts ({Pct(at.PgdAgnostic)}) but falls to {Pct(at.PgdAdaptive)} under the adaptive attack: a gap of {Pct(gap)}, the paper's gradient-obfuscation finding."
-                : $"Prompt-agnostic AT: {Pct(at.PgdAgnostic)} under the prompt-agnostic attack vs {Pct(at.PgdAdaptive)} adaptive (gap {Pct(gap)}); here the prompt-agnostic evaluation did not overstate robustness clearly (by more than {Pct(thresholds.ClearGap(at.PgdAgnostic, at.PgdAdaptive, at.PgdPoints))} on {at.PgdPoints} points).");
+                ? $"Prompt-agnostic AT looks robust when the attack ignores its prompts ({Percent(at.PgdAgnostic)}) but falls to {Percent(at.PgdAdaptive)} under the adaptive attack: a gap of {Percent(gap)}, the paper's gradient-obfuscation finding."
+                : $"Prompt-agnostic AT: {Percent(at.PgdAgnostic)} under the prompt-agnostic attack vs {Percent(at.PgdAdaptive)} adaptive (gap {Percent(gap)}); here the prompt-agnostic evaluation did not overstate robustness clearly (by more than {Percent(thresholds.ClearGap(at.PgdAgnostic, at.PgdAdaptive, at.PgdPoints))} on {at.PgdPoints} points).");
         }
         if (adapt is not null)
         {
-            lines.Add(string.Create(CultureInfo.InvariantCulture, $"ADAPT ({adapt.Method}) keeps {Pct(adapt.PgdAdaptive)} under adaptive PGD and {Pct(adapt.AutoAttack)} under AutoAttack, training {adapt.TrainablePercent:0.00}% of the parameters."));
+            lines.Add(string.Create(CultureInfo.InvariantCulture, $"ADAPT ({adapt.Method}) keeps {Percent(adapt.PgdAdaptive)} under adaptive PGD and {Percent(adapt.AutoAttack)} under AutoAttack, training {adapt.TrainablePercent:0.00}% of the parameters."));
             if (natural is not null)
-                lines.Add($"Compared with natural prompts, ADAPT raises adaptive-PGD accuracy by {Pct(adapt.PgdAdaptive - natural.PgdAdaptive)} at a clean-accuracy cost of {Pct(natural.Clean - adapt.Clean)}.");
+                lines.Add($"Compared with natural prompts, ADAPT raises adaptive-PGD accuracy by {Percent(adapt.PgdAdaptive - natural.PgdAdaptive)} at a clean-accuracy cost of {Percent(natural.Clean - adapt.Clean)}.");
         }
         if (rows.Any(r => r.Flags > 0))
             lines.Add($"Checklist flags were raised for: {string.Join(", ", rows.Where(r => r.Flags > 0).Select(r => $"{r.Method} ({r.Flags})"))}; see below.");
@@ -121,8 +116,7 @@ internal static class DemoReport
 
     public static void Write(string directory, DemoResult result)
     {
-        Directory.CreateDirectory(directory);
-        var json = JsonSerializer.Serialize(new
+        ReportJson.Write(Path.Combine(directory, JsonFile), new
         {
             plan = new
             {
@@ -149,8 +143,7 @@ internal static class DemoReport
             result.TotalSeconds,
             result.Machine,
             result.CreatedUtc,
-        }, ReportJson.Options);
-        AtomicFile.WriteAllText(Path.Combine(directory, JsonFile), json);
+        });
         WritePlot(result, Path.Combine(directory, PlotFile));
         AtomicFile.WriteAllText(Path.Combine(directory, MarkdownFile), Markdown(result));
     }
@@ -158,37 +151,18 @@ internal static class DemoReport
     private static void WritePlot(DemoResult result, string path)
     {
         var rows = Rows(result);
-        var series = new (string Label, Func<Row, double> Value, string Color)[]
+        var series = new (string Label, Func<Row, double> Value, Color Color)[]
         {
-            ("clean", r => r.Clean, "#2ca02c"),
-            ("PGD-10 prompt-agnostic", r => r.PgdAgnostic, "#ff7f0e"),
-            ("PGD-10 adaptive", r => r.PgdAdaptive, "#1f77b4"),
-            ("AutoAttack (adaptive)", r => r.AutoAttack, "#d62728"),
+            ("clean", r => r.Clean, Color.FromHex("#2ca02c")),
+            ("PGD-10 prompt-agnostic", r => r.PgdAgnostic, Color.FromHex("#ff7f0e")),
+            ("PGD-10 adaptive", r => r.PgdAdaptive, Color.FromHex("#1f77b4")),
+            ("AutoAttack (adaptive)", r => r.AutoAttack, Color.FromHex("#d62728")),
         };
-        var plot = new Plot();
-        var bars = new List<Bar>();
-        const double width = 0.2;
-        for (int i = 0; i < rows.Count; i++)
-            for (int s = 0; s < series.Length; s++)
-            {
-                var v = series[s].Value(rows[i]);
-                bars.Add(new Bar
-                {
-                    Position = i + (s - 1.5) * width,
-                    Value = double.IsNaN(v) ? 0 : 100 * v,
-                    Size = width * 0.95,
-                    FillColor = Color.FromHex(series[s].Color),
-                    Label = double.IsNaN(v) ? "" : (100 * v).ToString("0", CultureInfo.InvariantCulture),
-                });
-            }
-        plot.Add.Bars(bars);
-        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, rows.Count).Select(i => (double)i).ToArray(), rows.Select(r => r.Method).ToArray());
-        foreach (var (label, _, color) in series)
-            plot.Legend.ManualItems.Add(new LegendItem { LabelText = label, FillColor = Color.FromHex(color) });
-        plot.ShowLegend(Alignment.UpperRight);
+        var bars = rows.SelectMany((row, i) => series.Select(s => (i, s.Value(row), s.Color)));
+        var plot = ReportPlots.GroupedBars(rows.Select(r => r.Method).ToList(), bars, series.Select(s => (s.Label, s.Color)), "0");
         plot.Axes.SetLimitsY(0, 110);
         plot.YLabel("accuracy on f_P (%)");
         plot.Title("Fashion-MNIST, L-inf eps " + result.Plan.Eps.ToString(CultureInfo.InvariantCulture));
-        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(900, 500, ImageFormat.Png));
+        ReportPlots.Save(plot, path, 900, 500);
     }
 }

@@ -22,9 +22,6 @@ public sealed record AttackResult(
     long Queries,
     string? Surrogate = null)
 {
-    [System.Text.Json.Serialization.JsonIgnore]
-    public SuiteColumn Column => new(Name, Source, Surrogate);
-
     /// <summary>"adaptive", "agnostic" or "transfer:NAME".</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public string SourceName => AttackSources.Format(Source, Surrogate);

@@ -21,7 +21,6 @@ internal static class CachedEvaluation
         }
         if (previous is not null)
             log($"resuming {directory}");
-        Directory.CreateDirectory(directory);
         var result = evaluate(new RobustnessEvaluator(model, options), x, y, title, previous, state => ReportWriter.WriteState(directory, state));
         ReportWriter.WriteAll(directory, result, plots: true);
         return result;

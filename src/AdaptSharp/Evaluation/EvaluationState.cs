@@ -11,12 +11,16 @@ namespace AdaptSharp.Evaluation;
 internal sealed class EvaluationState
 {
     private readonly EvalPlan plan;
+    private readonly EvaluationOptions options;
+    private readonly EvalPlanIdentity id;
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private double previousSeconds;
 
-    public EvaluationState(EvalPlan plan, int n)
+    public EvaluationState(EvalPlan plan, int n, EvaluationOptions options, EvalPlanIdentity id)
     {
         this.plan = plan;
+        this.options = options;
+        this.id = id;
         N = n;
         foreach (var run in plan.Runs)
         {
@@ -33,19 +37,24 @@ internal sealed class EvaluationState
 
     public GradientStatistics? Gradients { get; set; }
 
-    /// <summary>Takes over the finished batches of <paramref name="saved"/>; refuses a saved state whose work differs.</summary>
+    /// <summary>
+    /// Takes over the finished batches of <paramref name="saved"/>; refuses (through <paramref name="require"/>) a saved
+    /// state of another evaluation or whose work differs.
+    /// </summary>
     public void Adopt(EvaluationResult saved, Action<bool, string> require)
     {
         var report = saved.Report;
-        require(report.FormatVersion == RobustnessReport.CurrentFormat && saved.Flags.Columns == report.Runs.Count,
-            $"format (saved by another version: format {report.FormatVersion})");
+        foreach (var (what, same, value, asked) in report.Settings(Snapshot(complete: false).Report))
+            require(same, $"{what} ({value} saved, {asked} asked)");
+        require(report.Shard == options.Shard?.ToString(), $"shard ({report.Shard ?? "none"} saved, {options.Shard?.ToString() ?? "none"} asked)");
+        require(saved.Flags.Points == N && saved.Flags.Columns == report.Runs.Count,
+            $"flags ({saved.Flags.Points} x {saved.Flags.Columns} saved, {N} points x {report.Runs.Count} runs in report.json)");
         for (var c = 0; c < report.Runs.Count; c++)
         {
             var s = report.Runs[c];
             var run = plan.Runs.FirstOrDefault(r => r.Key == s.Key);
             require(run is not null, $"plan (the saved run has '{s.Key}', this one does not: pass the same attacks and options, or choose another --out)");
-            require(run!.SameWorkAs(s), $"run '{s.Key}' (saved: {s.Attack}/{s.SourceName} at {s.Threat} on {s.Points} points; " +
-                                        $"asked: {run.Spec}/{run.SourceName} at {run.Threat} on {run.Points} points)");
+            require(run!.SameWorkAs(s), $"run '{s.Key}' (saved: {s.Work}; asked: {run.Spec}/{run.SourceName} at {run.Threat} on {run.Points} points)");
             var flags = Flags[s.Key];
             for (var p = 0; p < N; p++)
                 flags[p] = saved.Flags[p, c];
@@ -55,8 +64,9 @@ internal sealed class EvaluationState
         previousSeconds = report.TotalSeconds;
     }
 
-    public EvaluationResult Snapshot(EvaluationOptions o, EvalPlanIdentity id, bool complete)
+    public EvaluationResult Snapshot(bool complete)
     {
+        var o = options;
         var layout = plan.Layout;
         var records = layout.Select(Record).ToList();
         var columns = plan.Columns;

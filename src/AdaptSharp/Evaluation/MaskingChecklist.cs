@@ -1,5 +1,5 @@
 using AdaptSharp.Attacks;
-using System.Globalization;
+using static AdaptSharp.Evaluation.ReportFormat;
 
 namespace AdaptSharp.Evaluation;
 
@@ -64,17 +64,14 @@ internal static class MaskingChecklist
         }
         else
         {
-            var subsetAdaptive = runs.FirstOrDefault(r => r.Purpose == PurposeConvergenceBase);
-            var subsetAgnostic = runs.FirstOrDefault(r => r.Purpose == PurposeAgnosticPgd);
-            if (subsetAdaptive is null || subsetAgnostic is null)
+            if (Pair(runs, PurposeConvergenceBase, PurposeAgnosticPgd) is not (var subsetAdaptive, var subsetAgnostic, var points))
                 return NotRun(number, "needs a white-box attack (e.g. pgd10) with --source both, or the checklist runs");
-            (label, adaptive, agnostic, m) = ($"{subsetAdaptive.Attack} on the checklist subset", subsetAdaptive.Accuracy,
-                subsetAgnostic.Accuracy, Math.Min(subsetAdaptive.Points, subsetAgnostic.Points));
+            (label, adaptive, agnostic, m) = ($"{subsetAdaptive.Attack} on the checklist subset", subsetAdaptive.Accuracy, subsetAgnostic.Accuracy, points);
         }
         var flagged = t.IsClearlyBelow(adaptive, agnostic, m);
         return Result(number, flagged,
-            $"{label}: adaptive {Pct(adaptive)} vs agnostic {Pct(agnostic)} " +
-            $"(gap {Pts(agnostic - adaptive)}, clear above {Pts(t.ClearGap(agnostic, adaptive, m))}, n={m})" +
+            $"{label}: adaptive {Percent(adaptive)} vs agnostic {Percent(agnostic)} " +
+            $"(gap {PercentPoints(agnostic - adaptive)}, {Clear(t, agnostic, adaptive, m)})" +
             (flagged ? "; prompt-agnostic robustness is obfuscated: trust the adaptive numbers" : ""));
     }
 
@@ -89,18 +86,13 @@ internal static class MaskingChecklist
                 continue;
             var flagged = t.IsClearlyBelow(fgsm.RobustAccuracy, pgd.RobustAccuracy, n);
             return Result(number, flagged,
-                $"{AttackSources.Format(source)}: fgsm {Pct(fgsm.RobustAccuracy)} vs {pgd.Name} {Pct(pgd.RobustAccuracy)} " +
-                $"(clear above {Pts(t.ClearGap(pgd.RobustAccuracy, fgsm.RobustAccuracy, n))}, n={n})");
+                $"{AttackSources.Format(source)}: fgsm {Percent(fgsm.RobustAccuracy)} vs {pgd.Name} {Percent(pgd.RobustAccuracy)} " +
+                $"({Clear(t, pgd.RobustAccuracy, fgsm.RobustAccuracy, n)})");
         }
-        var subsetFgsm = runs.FirstOrDefault(r => r.Purpose == PurposeFgsm);
-        var subsetPgd = runs.FirstOrDefault(r => r.Purpose == PurposeConvergenceBase);
-        if (subsetFgsm is null || subsetPgd is null)
+        if (Pair(runs, PurposeFgsm, PurposeConvergenceBase) is not (var subsetFgsm, var subsetPgd, var m))
             return NotRun(number, "needs fgsm and a pgd attack from the same source, or the checklist runs");
-        var m = Math.Min(subsetFgsm.Points, subsetPgd.Points);
-        var subsetFlagged = t.IsClearlyBelow(subsetFgsm.Accuracy, subsetPgd.Accuracy, m);
-        return Result(number, subsetFlagged,
-            $"checklist subset, adaptive: {subsetFgsm.Attack} {Pct(subsetFgsm.Accuracy)} vs {subsetPgd.Attack} {Pct(subsetPgd.Accuracy)} " +
-            $"(clear above {Pts(t.ClearGap(subsetPgd.Accuracy, subsetFgsm.Accuracy, m))}, n={m})");
+        return Result(number, t.IsClearlyBelow(subsetFgsm.Accuracy, subsetPgd.Accuracy, m),
+            $"checklist subset, adaptive: {Versus(subsetFgsm, subsetPgd, m, t)}");
     }
 
     private static CheckResult BlackBoxVersusWhiteBox(List<AttackResult> attacks, int n, IReadOnlyList<RunRecord> runs, ChecklistThresholds t)
@@ -116,8 +108,8 @@ internal static class MaskingChecklist
         var flagged = t.IsClearlyBelow(blackBox.RobustAccuracy, whiteBox.RobustAccuracy, n);
         var blackBoxLabel = blackBox.Source == AttackSource.Transfer ? $"{blackBox.Name} ({blackBox.SourceName})" : blackBox.Name;
         return Result(number, flagged,
-            $"best black-box {blackBoxLabel} {Pct(blackBox.RobustAccuracy)} vs best white-box {whiteBox.Name} {Pct(whiteBox.RobustAccuracy)} " +
-            $"(clear above {Pts(t.ClearGap(whiteBox.RobustAccuracy, blackBox.RobustAccuracy, n))}, n={n})" +
+            $"best black-box {blackBoxLabel} {Percent(blackBox.RobustAccuracy)} vs best white-box {whiteBox.Name} {Percent(whiteBox.RobustAccuracy)} " +
+            $"({Clear(t, whiteBox.RobustAccuracy, blackBox.RobustAccuracy, n)})" +
             (flagged && blackBox.Source == AttackSource.Transfer ? "; a transfer from a surrogate beats the adaptive attacks: f_P's gradients are masked" : ""));
     }
 
@@ -135,8 +127,8 @@ internal static class MaskingChecklist
                 continue;
             var flagged = t.IsClearlyBelow(stage.Accuracy, before.Accuracy, stage.Points);
             return Result(3, flagged,
-                $"{stage.Attack} after the white-box stages: {Pct(before.Accuracy)} -> {Pct(stage.Accuracy)} " +
-                $"({before.Robust - stage.Robust} point(s) only the black-box stage broke; clear above {Pts(t.ClearGap(before.Accuracy, stage.Accuracy, stage.Points))}, n={stage.Points})");
+                $"{stage.Attack} after the white-box stages: {Percent(before.Accuracy)} -> {Percent(stage.Accuracy)} " +
+                $"({before.Robust - stage.Robust} point(s) only the black-box stage broke; {Clear(t, before.Accuracy, stage.Accuracy, stage.Points)})");
         }
         return null;
     }
@@ -149,23 +141,29 @@ internal static class MaskingChecklist
             return NotRun(number, "checklist runs skipped (--no-checks)");
         var flagged = run.Accuracy > t.LargeEpsMaxAccuracy;
         return Result(number, flagged,
-            $"{run.Attack} at eps {Num(run.Threat.Eps)}: {Pct(run.Accuracy)} (near 0 means <= {Pct(t.LargeEpsMaxAccuracy)}, n={run.Points})");
+            $"{run.Attack} at eps {run.Threat.Eps.ToString("G4", Culture)}: {Percent(run.Accuracy)} (near 0 means <= {Percent(t.LargeEpsMaxAccuracy)}, n={run.Points})");
     }
 
     private static CheckResult Convergence(IReadOnlyList<SubsetRun> runs, ChecklistThresholds t)
     {
         const int number = 5;
-        var weak = runs.FirstOrDefault(r => r.Purpose == PurposeConvergenceBase);
-        var strong = runs.FirstOrDefault(r => r.Purpose == PurposeConvergenceStrong);
-        if (weak is null || strong is null)
+        if (Pair(runs, PurposeConvergenceBase, PurposeConvergenceStrong) is not (var weak, var strong, var n))
             return NotRun(number, "checklist runs skipped (--no-checks)");
-        var n = Math.Min(weak.Points, strong.Points);
         var flagged = t.IsClearlyBelow(strong.Accuracy, weak.Accuracy, n);
-        return Result(number, flagged,
-            $"{weak.Attack} {Pct(weak.Accuracy)} vs {strong.Attack} {Pct(strong.Accuracy)} " +
-            $"(clear above {Pts(t.ClearGap(weak.Accuracy, strong.Accuracy, n))}, n={n})" +
-            (flagged ? "; the attack has not converged: use more steps/restarts" : ""));
+        return Result(number, flagged, Versus(weak, strong, n, t) + (flagged ? "; the attack has not converged: use more steps/restarts" : ""));
     }
+
+    /// <summary>The checklist's runs for two purposes and the points both cover; null when either was not run.</summary>
+    private static (SubsetRun A, SubsetRun B, int Points)? Pair(IReadOnlyList<SubsetRun> runs, string a, string b) =>
+        runs.FirstOrDefault(r => r.Purpose == a) is { } first && runs.FirstOrDefault(r => r.Purpose == b) is { } second
+            ? (first, second, Math.Min(first.Points, second.Points))
+            : null;
+
+    private static string Versus(SubsetRun a, SubsetRun b, int n, ChecklistThresholds t) =>
+        $"{a.Attack} {Percent(a.Accuracy)} vs {b.Attack} {Percent(b.Accuracy)} ({Clear(t, a.Accuracy, b.Accuracy, n)})";
+
+    /// <summary>The smallest clear gap between two accuracies on n points, as the details state it.</summary>
+    private static string Clear(ChecklistThresholds t, double a, double b, int n) => $"clear above {PercentPoints(t.ClearGap(a, b, n))}, n={n}";
 
     private static CheckResult Gradients(GradientStatistics? g, ChecklistThresholds t)
     {
@@ -174,8 +172,8 @@ internal static class MaskingChecklist
             return NotRun(number, "checklist runs skipped (--no-checks)");
         var flagged = g.NonFiniteGradientPoints > 0 || g.ZeroFraction > t.ZeroGradientFraction || g.RandomizedOutput;
         return Result(number, flagged,
-            $"{g.ZeroGradientPoints} of {g.Points} points with all-zero input gradient (flag above {Pct(t.ZeroGradientFraction)}), " +
-            $"{g.NonFiniteGradientPoints} with NaN/inf, mean |grad| {g.MeanAbsGradient.ToString("G3", CultureInfo.InvariantCulture)}" +
+            $"{g.ZeroGradientPoints} of {g.Points} points with all-zero input gradient (flag above {Percent(t.ZeroGradientFraction)}), " +
+            $"{g.NonFiniteGradientPoints} with NaN/inf, mean |grad| {g.MeanAbsGradient.ToString("G3", Culture)}" +
             (g.RandomizedOutput ? "; f_P's output is randomised (two forwards differ): use autoattack-rand (EOT)" : ""));
     }
 
@@ -183,10 +181,4 @@ internal static class MaskingChecklist
         new(number, Titles[number - 1], flagged ? CheckStatus.Flagged : CheckStatus.Passed, detail);
 
     private static CheckResult NotRun(int number, string why) => new(number, Titles[number - 1], CheckStatus.NotRun, why);
-
-    internal static string Pct(double fraction) => ReportFormat.Percent(fraction);
-
-    private static string Pts(double fraction) => ReportFormat.PercentPoints(fraction);
-
-    private static string Num(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
 }

@@ -16,6 +16,9 @@ internal static class ReportFormat
             ? (100.0 * f).ToString("0." + new string('0', decimals), Culture) + (sign ? "%" : "")
             : "-";
 
+    /// <summary>A number with up to five decimals ("0.03137").</summary>
+    public static string Number(double v) => v.ToString("0.#####", Culture);
+
     /// <summary>A difference of fractions in percentage points ("4.5 pts").</summary>
     public static string PercentPoints(double fraction) => (100.0 * fraction).ToString("0.0", Culture) + " pts";
 
@@ -29,6 +32,9 @@ internal static class ReportFormat
     public static string Duration(double seconds) => seconds < 120
         ? seconds.ToString("0.0", Culture) + " s"
         : TimeSpan.FromSeconds(seconds).ToString(@"h\:mm\:ss", Culture);
+
+    /// <summary>How many parameters a method trains: "12,345 (1.23%)".</summary>
+    public static string TrainedParameters(long trainable, double percent) => string.Create(Culture, $"{trainable:N0} ({percent:0.00}%)");
 
     /// <summary>A count with thousands separators ("12,345").</summary>
     public static string Count(long n) => n.ToString("N0", Culture);

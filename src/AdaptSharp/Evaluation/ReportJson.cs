@@ -1,4 +1,5 @@
 using System.Text.Encodings.Web;
+using AdaptSharp.IO;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -18,6 +19,9 @@ internal static class ReportJson
     };
 
     public static string Serialize(RobustnessReport report) => JsonSerializer.Serialize(report, Options);
+
+    /// <summary>Writes <paramref name="value"/> (a report, the demo's or the study's results) to <paramref name="path"/>, atomically.</summary>
+    public static void Write(string path, object value) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(value, Options));
 
     public static RobustnessReport Deserialize(string json, string label = "report")
     {

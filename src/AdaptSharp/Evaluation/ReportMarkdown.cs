@@ -22,7 +22,7 @@ internal static class ReportMarkdown
         foreach (var a in r.Attacks)
         {
             var done = a.PointsDone == r.N ? "" : $" ({a.PointsDone}/{r.N} done)";
-            attacks.Row(a.Name, SourceLabel(a), Pct(a.RobustAccuracy) + done, Pct(a.CumulativeRobustAccuracy), Number(a.MaxPerturbation),
+            attacks.Row(a.Name, SourceLabel(a), Pct(a.RobustAccuracy) + done, Pct(a.CumulativeRobustAccuracy), ReportFormat.Number(a.MaxPerturbation),
                 ReportFormat.Duration(a.Seconds), ReportFormat.Count(a.GradientEvaluations), ReportFormat.Count(a.Queries), a.Settings);
         }
         sb.Append(attacks);
@@ -63,7 +63,7 @@ internal static class ReportMarkdown
             sb.AppendLine();
             var sweep = new MarkdownTable("llrrr", "attack", "source", "eps", "robust accuracy", "n");
             foreach (var p in r.EpsSweep)
-                sweep.Row(p.Attack, AttackSources.Format(p.Source), Number(p.Eps), Pct(p.Accuracy), p.Points.ToString(ReportFormat.Culture));
+                sweep.Row(p.Attack, AttackSources.Format(p.Source), ReportFormat.Number(p.Eps), Pct(p.Accuracy), p.Points.ToString(ReportFormat.Culture));
             sb.Append(sweep);
         }
         if (plotFiles is { Count: > 0 })
@@ -108,11 +108,9 @@ internal static class ReportMarkdown
         sb.AppendLine();
     }
 
-    internal static string Pct(double? fraction) => ReportFormat.Percent(fraction, decimals: 2);
+    private static string Pct(double? fraction) => ReportFormat.Percent(fraction, decimals: 2);
 
-    private static string Number(double v) => v.ToString("0.#####", ReportFormat.Culture);
-
-    private static string Status(CheckStatus s) => s switch
+    internal static string Status(CheckStatus s) => s switch
     {
         CheckStatus.Passed => "passed",
         CheckStatus.Flagged => "**FLAGGED**",

@@ -1,7 +1,6 @@
 using AdaptSharp.IO;
 using AdaptSharp.Attacks;
 using System.Globalization;
-using AdaptSharp.Checkpoints;
 using ScottPlot;
 
 namespace AdaptSharp.Evaluation;
@@ -19,45 +18,57 @@ internal static class ReportPlots
     /// </summary>
     public static void WriteAttackBars(RobustnessReport report, string path, int width = 900, int height = 500)
     {
-        var plot = new Plot();
         var names = report.Attacks.Select(a => a.Name).Distinct().ToList();
-        var bars = new List<Bar>();
-        foreach (var a in report.Attacks)
-        {
-            var group = report.Attacks.Where(b => b.Name == a.Name).ToList();
-            var size = group.Count == 1 ? 0.6 : 0.8 / group.Count;
-            var offset = group.Count == 1 ? 0.0 : -0.4 + (group.IndexOf(a) + 0.5) * size;
-            bars.Add(new Bar
-            {
-                Position = names.IndexOf(a.Name) + offset,
-                Value = 100.0 * a.RobustAccuracy,
-                Size = size,
-                FillColor = a.Source switch
-                {
-                    AttackSource.Adaptive => AdaptiveColor,
-                    AttackSource.Agnostic => AgnosticColor,
-                    _ => TransferColor,
-                },
-                Label = (100.0 * a.RobustAccuracy).ToString("0.0", CultureInfo.InvariantCulture),
-            });
-        }
-        var series = plot.Add.Bars(bars);
-        series.ValueLabelStyle.FontSize = 12;
-        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, names.Count).Select(i => (double)i).ToArray(), names.ToArray());
-        plot.Legend.ManualItems.Add(new LegendItem { LabelText = "adaptive (generated on f_P)", FillColor = AdaptiveColor });
+        var legend = new List<(string, Color)> { ("adaptive (generated on f_P)", AdaptiveColor) };
         if (report.Attacks.Any(a => a.Source == AttackSource.Agnostic))
-            plot.Legend.ManualItems.Add(new LegendItem { LabelText = "prompt-agnostic (generated on f_0)", FillColor = AgnosticColor });
+            legend.Add(("prompt-agnostic (generated on f_0)", AgnosticColor));
         if (report.Attacks.Any(a => a.Source == AttackSource.Transfer))
-            plot.Legend.ManualItems.Add(new LegendItem
-            {
-                LabelText = $"transfer (generated on {string.Join(", ", report.Attacks.Where(a => a.Source == AttackSource.Transfer).Select(a => a.Surrogate).Distinct())})",
-                FillColor = TransferColor,
-            });
-        plot.ShowLegend(Alignment.UpperRight);
+            legend.Add(($"transfer (generated on {string.Join(", ", report.Attacks.Where(a => a.Source == AttackSource.Transfer).Select(a => a.Surrogate).Distinct())})", TransferColor));
+        var bars = report.Attacks.Select(a => (names.IndexOf(a.Name), a.RobustAccuracy, a.Source switch
+        {
+            AttackSource.Adaptive => AdaptiveColor,
+            AttackSource.Agnostic => AgnosticColor,
+            _ => TransferColor,
+        }));
+        var plot = GroupedBars(names, bars, legend, "0.0");
         plot.Axes.SetLimitsY(0, 105);
         plot.Title($"{report.Model}: robust accuracy on f_P ({report.Threat}, n={report.N})");
         plot.YLabel("robust accuracy (%)");
         Save(plot, path, width, height);
+    }
+
+    /// <summary>
+    /// Bars of accuracies in percent, grouped under <paramref name="groups"/> (side by side within a group, in order), each
+    /// labelled with its value; a NaN accuracy (not measured) draws an empty slot.
+    /// </summary>
+    public static Plot GroupedBars(IReadOnlyList<string> groups, IEnumerable<(int Group, double Accuracy, Color Color)> bars,
+        IEnumerable<(string Label, Color Color)> legend, string labelFormat)
+    {
+        var plot = new Plot();
+        var placed = new List<Bar>();
+        foreach (var group in bars.GroupBy(b => b.Group))
+        {
+            var members = group.ToList();
+            var size = members.Count == 1 ? 0.6 : 0.8 / members.Count;
+            for (var i = 0; i < members.Count; i++)
+            {
+                var v = members[i].Accuracy;
+                placed.Add(new Bar
+                {
+                    Position = group.Key + (members.Count == 1 ? 0.0 : -0.4 + (i + 0.5) * size),
+                    Value = double.IsNaN(v) ? 0 : 100.0 * v,
+                    Size = size,
+                    FillColor = members[i].Color,
+                    Label = double.IsNaN(v) ? "" : (100.0 * v).ToString(labelFormat, CultureInfo.InvariantCulture),
+                });
+            }
+        }
+        plot.Add.Bars(placed).ValueLabelStyle.FontSize = 12;
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, groups.Count).Select(i => (double)i).ToArray(), groups.ToArray());
+        foreach (var (label, color) in legend)
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = label, FillColor = color });
+        plot.ShowLegend(Alignment.UpperRight);
+        return plot;
     }
 
     /// <summary>Robust accuracy vs eps, one line per attack and source.</summary>
@@ -82,9 +93,5 @@ internal static class ReportPlots
         Save(plot, path, width, height);
     }
 
-    private static void Save(Plot plot, string path, int width, int height)
-    {
-        var bytes = plot.GetImageBytes(width, height, ImageFormat.Png);
-        AtomicFile.WriteAllBytes(path, bytes);
-    }
+    public static void Save(Plot plot, string path, int width, int height) => AtomicFile.WriteAllBytes(path, plot.GetImageBytes(width, height, ImageFormat.Png));
 }

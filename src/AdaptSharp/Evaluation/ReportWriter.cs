@@ -20,9 +20,8 @@ internal static class ReportWriter
     /// <summary>Writes flags.npy and report.json (what resuming needs).</summary>
     public static void WriteState(string directory, EvaluationResult result)
     {
-        Directory.CreateDirectory(directory);
         WriteFlags(Path.Combine(directory, FlagsFile), result.Flags);
-        AtomicFile.WriteAllText(Path.Combine(directory, ReportFile), ReportJson.Serialize(result.Report));
+        ReportJson.Write(Path.Combine(directory, ReportFile), result.Report);
     }
 
     /// <summary>Writes the state, report.md and (when <paramref name="plots"/>) the PNG plots.</summary>

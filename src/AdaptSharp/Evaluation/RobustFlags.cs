@@ -42,26 +42,4 @@ public sealed class RobustFlags
         get => Values[(long)point * Columns + column];
         set => Values[(long)point * Columns + column] = value;
     }
-
-    public int RobustCount(int column)
-    {
-        var n = 0;
-        for (var p = 0; p < Points; p++)
-            if (this[p, column] == 1) n++;
-        return n;
-    }
-
-    /// <summary>A copy with columns picked from this one by index (-1 = a new, empty column).</summary>
-    public RobustFlags Remap(IReadOnlyList<int> sourceColumns)
-    {
-        var result = new RobustFlags(Points, sourceColumns.Count);
-        for (var c = 0; c < sourceColumns.Count; c++)
-        {
-            var from = sourceColumns[c];
-            if (from < 0) continue;
-            for (var p = 0; p < Points; p++)
-                result[p, c] = this[p, from];
-        }
-        return result;
-    }
 }

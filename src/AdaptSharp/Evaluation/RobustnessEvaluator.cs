@@ -63,26 +63,12 @@ public sealed class RobustnessEvaluator
         {
             Surrogates = surrogates.Select(s => new SurrogateIdentity(s.Name, ModelFingerprint.Backbone(s.Model), ModelFingerprint.Prompts(s.Model))).ToList(),
         };
-        var state = new EvaluationState(plan, n);
+        var state = new EvaluationState(plan, n, options, id);
         if (resume is not null)
-        {
-            var r = resume.Report;
-            void Require(bool same, string what)
+            state.Adopt(resume, (same, what) =>
             {
                 if (!same) throw new ArgumentException($"cannot resume: the {what} differs from the saved run's");
-            }
-            Require(r.ModelFingerprint == id.ModelFingerprint, "model (backbone fingerprint)");
-            Require(r.PromptFingerprint == id.PromptFingerprint, "prompts (prompt fingerprint)");
-            Require(r.N == n && resume.Flags.Points == n, "number of points");
-            Require(r.Seed == options.Seed, "seed");
-            Require(r.Threat == options.Threat, "threat model");
-            Require(r.BatchSize == options.BatchSize, "batch size");
-            Require(r.Data == options.Data && r.Split == options.Split, "data");
-            Require(r.Shard == options.Shard?.ToString(), $"shard ({r.Shard ?? "none"} saved, {options.Shard?.ToString() ?? "none"} asked)");
-            Require(r.Surrogates.SequenceEqual(id.Surrogates),
-                $"list of surrogates (saved: {SurrogateIdentity.Describe(r.Surrogates)}; asked: {SurrogateIdentity.Describe(id.Surrogates)})");
-            state.Adopt(resume, Require);
-        }
+            });
 
         var wasTraining = model.training;
         var gradientFlags = model.parameters().Select(p => (Parameter: p, p.requires_grad)).ToList();
@@ -93,14 +79,14 @@ public sealed class RobustnessEvaluator
                 p.requires_grad_(false);
             var stages = plan.Runs.Count + (options.RunChecks ? 1 : 0);
             for (var i = 0; i < plan.Runs.Count; i++)
-                Execute(plan.Runs[i], i, stages, state, images, labels, progress, () => checkpoint?.Invoke(state.Snapshot(options, id, complete: false)),
+                Execute(plan.Runs[i], i, stages, state, images, labels, progress, () => checkpoint?.Invoke(state.Snapshot(complete: false)),
                     cancellationToken);
             var checkPoints = Math.Min(options.CheckPoints, n);
             if (options.RunChecks && (state.Gradients is null || state.Gradients.Points != PointsInShard(checkPoints, n)))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 state.Gradients = MeasureGradients(images, labels, checkPoints, n);
-                checkpoint?.Invoke(state.Snapshot(options, id, complete: false));
+                checkpoint?.Invoke(state.Snapshot(complete: false));
             }
         }
         finally
@@ -110,7 +96,7 @@ public sealed class RobustnessEvaluator
             model.train(wasTraining);
         }
 
-        var result = state.Snapshot(options, id, complete: true);
+        var result = state.Snapshot(complete: true);
         checkpoint?.Invoke(result);
         return result;
     }

@@ -74,6 +74,30 @@ public sealed record RobustnessReport
 
     public double TotalSeconds { get; init; }
 
+    /// <summary>
+    /// What two states of one evaluation must share (resumed or merged): each setting with whether <paramref name="other"/>
+    /// has the same, this report's value and the other's.
+    /// </summary>
+    internal IEnumerable<(string What, bool Same, string Value, string Other)> Settings(RobustnessReport other)
+    {
+        static (string, bool, string, string) Setting(string what, object? value, object? other) =>
+            (what, Equals(value, other), value?.ToString() ?? "none", other?.ToString() ?? "none");
+        yield return Setting("report format", FormatVersion, other.FormatVersion);
+        yield return Setting("model (backbone fingerprint)", ModelFingerprint, other.ModelFingerprint);
+        yield return Setting("prompts (prompt fingerprint)", PromptFingerprint, other.PromptFingerprint);
+        yield return Setting("prompt layout", Prompts, other.Prompts);
+        yield return Setting("data", $"{Data} ({Split})", $"{other.Data} ({other.Split})");
+        yield return Setting("number of points", N, other.N);
+        yield return Setting("seed", Seed, other.Seed);
+        yield return Setting("threat model", Threat, other.Threat);
+        yield return Setting("batch size", BatchSize, other.BatchSize);
+        yield return ("list of surrogates", Surrogates.SequenceEqual(other.Surrogates), SurrogateIdentity.Describe(Surrogates),
+            SurrogateIdentity.Describe(other.Surrogates));
+    }
+
+    /// <summary>Robust accuracy of a column over all the report's points; null when the suite lacks it or has not finished it.</summary>
+    internal double? Accuracy(string attack, AttackSource source) => Find(attack, source) is { } a && a.PointsDone == N ? a.RobustAccuracy : null;
+
     /// <summary>The result of a column (a transfer column: from <paramref name="surrogate"/>), or null when the suite does not have it.</summary>
     public AttackResult? Find(string attack, AttackSource source, string? surrogate = null) =>
         Attacks.FirstOrDefault(a => a.Name == attack && a.Source == source && a.Surrogate == surrogate);

@@ -26,4 +26,7 @@ public sealed record RunRecord(
     public string SourceName => AttackSources.Format(Source, Surrogate);
 
     public double Accuracy => Done == 0 ? 0.0 : (double)Robust / Done;
+
+    /// <summary>What the run does: "pgd10/adaptive at Linf eps=0.1 on 200 points".</summary>
+    internal string Work => $"{Attack}/{SourceName} at {Threat} on {Points} points";
 }

@@ -31,7 +31,7 @@ internal static class AtomicFile
         }
         catch
         {
-            TryDelete(temp);
+            StaleTempFiles.TryDelete(temp);
             throw;
         }
     }
@@ -44,18 +44,4 @@ internal static class AtomicFile
 
     public static void WriteAllText(string path, string text) =>
         Write(path, stream => stream.Write(new UTF8Encoding(false).GetBytes(text)));
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
 }

@@ -57,10 +57,7 @@ internal static class OutputGuard
             if (parent is not null && Directory.Exists(parent) && new DirectoryInfo(parent).ResolveLinkTarget(true) is { } parentLink)
                 return Path.Combine(parentLink.FullName, Path.GetFileName(full));
         }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
+        catch (Exception e) when (StaleTempFiles.IsFileSystemError(e))
         {
         }
         return full;

@@ -33,29 +33,32 @@ internal static partial class StaleTempFiles
         {
             foreach (var file in Directory.EnumerateFiles(folder, "." + name + ".*.tmp"))
             {
-                if (!IsTempOf(Path.GetFileName(file), name) || File.GetLastWriteTimeUtc(file) >= started)
-                    continue;
-                try
-                {
-                    File.Delete(file);
+                if (IsTempOf(Path.GetFileName(file), name) && File.GetLastWriteTimeUtc(file) < started && TryDelete(file))
                     removed++;
-                }
-                catch (IOException)
-                {
-                }
-                catch (UnauthorizedAccessException)
-                {
-                }
             }
         }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
+        catch (Exception e) when (IsFileSystemError(e))
         {
         }
         return removed;
     }
+
+    /// <summary>Deletes <paramref name="path"/> if it can; false when the file system refused.</summary>
+    public static bool TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+            return true;
+        }
+        catch (Exception e) when (IsFileSystemError(e))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The errors a best-effort file operation ignores: I/O failures and missing permissions.</summary>
+    public static bool IsFileSystemError(Exception e) => e is IOException or UnauthorizedAccessException;
 
     private static readonly Lazy<DateTime> ProcessStart = new(() =>
     {

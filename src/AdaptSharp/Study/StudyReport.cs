@@ -1,9 +1,7 @@
 using AdaptSharp.IO;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
 using AdaptSharp.Attacks;
-using AdaptSharp.Checkpoints;
 using AdaptSharp.Evaluation;
 
 namespace AdaptSharp.Study;
@@ -22,8 +20,6 @@ internal static class StudyReport
     /// <summary>Percent without the sign: the headers say the tables are in %.</summary>
     private static string Pct(double? v) => ReportFormat.Percent(v, sign: false);
 
-    private static double? Accuracy(RobustnessReport report, string attack, AttackSource source) => RobustnessTable.Accuracy(report, attack, source);
-
     public static int Flags(StudyRunResult r) =>
         r.Main.Checklist.Count(c => c.Status == CheckStatus.Flagged) + (BlackBoxBeatsWhiteBox(r) ? 1 : 0);
 
@@ -34,32 +30,40 @@ internal static class StudyReport
     public static bool BlackBoxBeatsWhiteBox(StudyRunResult r) =>
         r.Rays is not null && r.RaysPgdAdaptive is double pgd && new ChecklistThresholds().IsClearlyBelow(r.Rays.RobustAccuracy, pgd, r.Rays.N);
 
+    /// <summary>The suite columns of every table: PGD-10 prompt-agnostic and adaptive, CW-20 adaptive.</summary>
+    private static readonly (string Header, string Attack, AttackSource Source)[] SuiteColumns =
+    [
+        ("PGD-10 prompt-agnostic", StudyRunner.PgdAttack, AttackSource.Agnostic),
+        ("PGD-10 adaptive", StudyRunner.PgdAttack, AttackSource.Adaptive),
+        ("CW-20 adaptive", StudyRunner.CwAttack, AttackSource.Adaptive),
+    ];
+
+    private static IEnumerable<string> SuiteCells(StudyRunResult r) => SuiteColumns.Select(c => Pct(r.Main.Accuracy(c.Attack, c.Source)));
+
+    private static string TrainedParameters(StudyRunResult r) => ReportFormat.TrainedParameters(r.Parameters.Trainable, r.Parameters.TrainablePercent);
+
     public static string MainTable(IReadOnlyList<StudyRunResult> results)
     {
         var main = results.Where(r => r.Run.Group == StudyGroups.Main).ToList();
-        var n = main.FirstOrDefault()?.Main.N ?? 0;
         var aaN = main.FirstOrDefault(r => r.AutoAttack is not null)?.AutoAttack!.N;
         var raysN = main.FirstOrDefault(r => r.Rays is not null)?.Rays!.N;
-        var table = new MarkdownTable("lrrrrrrrrrr", "run", "trained params", "clean", "FGSM", "PGD-10 prompt-agnostic", "PGD-10 adaptive", "CW-20 adaptive",
-            $"AutoAttack (adaptive, n={aaN?.ToString(Inv) ?? "-"})", $"RayS (n={raysN?.ToString(Inv) ?? "-"})", "flags", "train time");
+        var table = new MarkdownTable("lrrrrrrrrrr", ["run", "trained params", "clean", "FGSM", .. SuiteColumns.Select(c => c.Header),
+            $"AutoAttack (adaptive, n={aaN?.ToString(Inv) ?? "-"})", $"RayS (n={raysN?.ToString(Inv) ?? "-"})", "flags", "train time"]);
         foreach (var r in main)
-            table.Row(r.Run.Label, TrainedParameters(r), Pct(r.Main.CleanAccuracy), Pct(Accuracy(r.Main, StudyRunner.FgsmAttack, AttackSource.Adaptive)),
-                Pct(Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Agnostic)), Pct(Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Adaptive)),
-                Pct(Accuracy(r.Main, StudyRunner.CwAttack, AttackSource.Adaptive)), Pct(r.AutoAttack?.RobustAccuracy),
-                r.Rays is null ? "-" : $"{Pct(r.Rays.RobustAccuracy)} (PGD {Pct(r.RaysPgdAdaptive)})", Flags(r).ToString(Inv), ReportFormat.Minutes(r.TrainSeconds));
+            table.Row([r.Run.Label, TrainedParameters(r), Pct(r.Main.CleanAccuracy), Pct(r.Main.Accuracy(StudyRunner.FgsmAttack, AttackSource.Adaptive)), .. SuiteCells(r),
+                Pct(r.AutoAttack?.RobustAccuracy), r.Rays is null ? "-" : $"{Pct(r.Rays.RobustAccuracy)} (PGD {Pct(r.RaysPgdAdaptive)})", Flags(r).ToString(Inv), ReportFormat.Minutes(r.TrainSeconds)]);
         return table.ToString();
     }
 
     public static string SeedTable(IReadOnlyList<StudyRunResult> results)
     {
-        var table = new MarkdownTable("lrrrrr", "method", "seeds", "clean", "PGD-10 prompt-agnostic", "PGD-10 adaptive", "CW-20 adaptive");
+        var table = new MarkdownTable("lrrrrr", ["method", "seeds", "clean", .. SuiteColumns.Select(c => c.Header)]);
         foreach (var group in results.Where(r => r.Run.Group is StudyGroups.Main or StudyGroups.Seeds && !r.Run.FullFineTuning && !r.Run.LinearProbing)
                      .GroupBy(r => r.Run.Method).Where(g => g.Count() > 1))
         {
             var runs = group.ToList();
-            table.Row(Training.ObjectiveOptions.FormatKind(group.Key), string.Join(",", runs.Select(r => r.Run.Seed.ToString(Inv))), MeanStd(runs, r => r.Main.CleanAccuracy),
-                MeanStd(runs, r => Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Agnostic)), MeanStd(runs, r => Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Adaptive)),
-                MeanStd(runs, r => Accuracy(r.Main, StudyRunner.CwAttack, AttackSource.Adaptive)));
+            table.Row([Training.ObjectiveOptions.FormatKind(group.Key), string.Join(",", runs.Select(r => r.Run.Seed.ToString(Inv))), MeanStd(runs, r => r.Main.CleanAccuracy),
+                .. SuiteColumns.Select(c => MeanStd(runs, r => r.Main.Accuracy(c.Attack, c.Source)))]);
         }
         return table.ToString();
     }
@@ -77,11 +81,10 @@ internal static class StudyReport
             StudyGroups.Lambda => [.. rows.OrderBy(r => r.Run.Lambda)],
             _ => rows,
         };
-        var table = new MarkdownTable("lllrrrrrrr", "run", "prompts", "trained", "lambda", "trained params", "clean", "PGD-10 prompt-agnostic", "PGD-10 adaptive", "CW-20 adaptive", "flags");
+        var table = new MarkdownTable("lllrrrrrrr", ["run", "prompts", "trained", "lambda", "trained params", "clean", .. SuiteColumns.Select(c => c.Header), "flags"]);
         foreach (var r in rows)
-            table.Row(r.Run.Id, r.Run.Prompts, $"prompts+{r.Run.Trainable}", r.Run.Lambda.ToString("G", Inv), TrainedParameters(r), Pct(r.Main.CleanAccuracy),
-                Pct(Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Agnostic)), Pct(Accuracy(r.Main, StudyRunner.PgdAttack, AttackSource.Adaptive)),
-                Pct(Accuracy(r.Main, StudyRunner.CwAttack, AttackSource.Adaptive)), Flags(r).ToString(Inv));
+            table.Row([r.Run.Id, r.Run.Prompts, $"prompts+{r.Run.Trainable}", r.Run.Lambda.ToString("G", Inv), TrainedParameters(r), Pct(r.Main.CleanAccuracy),
+                .. SuiteCells(r), Flags(r).ToString(Inv)]);
         return table.ToString();
     }
 
@@ -149,7 +152,7 @@ internal static class StudyReport
     public static void Write(string directory, StudyPlan plan, string backbone, string machine, IReadOnlyList<StudyRunResult> results,
         IReadOnlyList<StudyRun> missing, Func<StudyRun, string> command)
     {
-        var json = JsonSerializer.Serialize(new
+        ReportJson.Write(Path.Combine(directory, JsonFile), new
         {
             plan = plan.Name,
             backbone,
@@ -172,9 +175,7 @@ internal static class StudyReport
                 command = command(r.Run),
             }),
             missing = missing.Select(m => m.Id),
-        }, ReportJson.Options);
-        Directory.CreateDirectory(directory);
-        AtomicFile.WriteAllText(Path.Combine(directory, JsonFile), json);
+        });
         AtomicFile.WriteAllText(Path.Combine(directory, MarkdownFile), Markdown(plan, backbone, machine, results, missing, command));
     }
 
@@ -187,9 +188,6 @@ internal static class StudyReport
         var std = values.Count > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1)) : 0;
         return string.Create(Inv, $"{mean:0.0} +- {std:0.0}");
     }
-
-    private static string TrainedParameters(StudyRunResult r) =>
-        string.Create(Inv, $"{r.Parameters.Trainable:N0} ({r.Parameters.TrainablePercent:0.00}%)");
 
     private static int PromptLength(string prompts) =>
         int.TryParse(prompts[(prompts.IndexOf(':') + 1)..], NumberStyles.Integer, Inv, out var t) ? t : 0;

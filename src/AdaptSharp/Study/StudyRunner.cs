@@ -101,10 +101,7 @@ internal sealed class StudyRunner
 
         var trainSeconds = TrainSeconds(run);
 
-        var request = run.FullFineTuning
-            ? new ModelRequest(artifact, null)
-            : new ModelRequest(backbone, null, Prompts: artifact);
-        using var loaded = ModelLoader.Load(request, TorchRuntime.ResolveDevice(device));
+        using var loaded = ModelLoader.Load(Request(run), TorchRuntime.ResolveDevice(device));
         var model = loaded.Model;
         var parameters = model.CountParameters(TrainableSets.Parse(run.Trainable));
 
@@ -113,33 +110,22 @@ internal sealed class StudyRunner
         using (xd)
         using (yd)
         {
-            var threat = ThreatModel.LInf(plan.Eps);
-            var name = $"{model.Config.Name} + {run.Label}";
-
-            var main = CachedEvaluation.Run(EvalDirectory(run, plan.MainPart), model, xd, yd, evaluate, new EvaluationOptions
+            var main = CachedEvaluation.Run(EvalDirectory(run, plan.MainPart), model, xd, yd, evaluate, Options(run, model, plan.Suite) with
             {
-                Threat = threat,
-                Attacks = AttackSpec.ParseList(plan.Suite),
                 Sources = [AttackSource.Adaptive, AttackSource.Agnostic],
-                Seed = run.Seed,
-                BatchSize = plan.EvalBatchSize,
                 RunChecks = true,
                 CheckPoints = Math.Min(plan.CheckPoints, plan.EvalPoints),
-                Data = data.ToString(),
-                ModelName = name,
             }, $"{run.Id}: {plan.Suite} (adaptive and prompt-agnostic), n={plan.EvalPoints}", log);
 
             EvaluationResult? autoAttack = null;
             if (run.AutoAttack)
-                autoAttack = EvaluateSubset(run, "autoattack", model, xd, yd, evaluate, threat, name, plan.AutoAttackPoints, "clean,autoattack",
-                    "AutoAttack standard (adaptive)");
+                autoAttack = EvaluateSubset(run, "autoattack", model, xd, yd, evaluate, plan.AutoAttackPoints, "clean,autoattack", "AutoAttack standard (adaptive)");
 
             EvaluationResult? rays = null;
             double? raysPgd = null;
             if (run.Rays)
             {
-                rays = EvaluateSubset(run, "rays", model, xd, yd, evaluate, threat, name, plan.RaysPoints, $"clean,rays{plan.RaysQueries}",
-                    $"RayS ({plan.RaysQueries} queries)");
+                rays = EvaluateSubset(run, "rays", model, xd, yd, evaluate, plan.RaysPoints, $"clean,rays{plan.RaysQueries}", $"RayS ({plan.RaysQueries} queries)");
                 raysPgd = SubsetAccuracy(main, PgdAttack, AttackSource.Adaptive, (int)Math.Min(plan.RaysPoints, plan.EvalPoints));
             }
 
@@ -148,24 +134,26 @@ internal sealed class StudyRunner
         }
     }
 
-    private EvaluationResult EvaluateSubset(StudyRun run, string part, VisionTransformer model, Tensor x, Tensor y,
-        EvaluationDriver evaluate, ThreatModel threat, string name,
+    /// <summary>An evaluation of a run's model with <paramref name="attacks"/>: adaptive only, without the checklist's runs.</summary>
+    private EvaluationOptions Options(StudyRun run, VisionTransformer model, string attacks) => new()
+    {
+        Threat = ThreatModel.LInf(plan.Eps),
+        Attacks = AttackSpec.ParseList(attacks),
+        Sources = [AttackSource.Adaptive],
+        Seed = run.Seed,
+        BatchSize = plan.EvalBatchSize,
+        RunChecks = false,
+        Data = data.ToString(),
+        ModelName = $"{model.Config.Name} + {run.Label}",
+    };
+
+    private EvaluationResult EvaluateSubset(StudyRun run, string part, VisionTransformer model, Tensor x, Tensor y, EvaluationDriver evaluate,
         int points, string attacks, string title)
     {
         var m = Math.Min(points, (int)x.shape[0]);
         using var xs = x.narrow(0, 0, m);
         using var ys = y.narrow(0, 0, m);
-        return CachedEvaluation.Run(EvalDirectory(run, part), model, xs, ys, evaluate, new EvaluationOptions
-        {
-            Threat = threat,
-            Attacks = AttackSpec.ParseList(attacks),
-            Sources = [AttackSource.Adaptive],
-            Seed = run.Seed,
-            BatchSize = plan.EvalBatchSize,
-            RunChecks = false,
-            Data = data.ToString(),
-            ModelName = name,
-        }, $"{run.Id}: {title}, n={m}", log);
+        return CachedEvaluation.Run(EvalDirectory(run, part), model, xs, ys, evaluate, Options(run, model, attacks), $"{run.Id}: {title}, n={m}", log);
     }
 
     /// <summary>Accuracy of one column on the first <paramref name="points"/> points, from the per-point flags.</summary>
@@ -201,8 +189,11 @@ internal sealed class StudyRunner
 
     private ParameterCount ReadParameterCount(StudyRun run)
     {
-        var request = run.FullFineTuning ? new ModelRequest(ArtifactPath(run), null) : new ModelRequest(backbone, null, Prompts: ArtifactPath(run));
-        using var loaded = ModelLoader.Load(request, CPU);
+        using var loaded = ModelLoader.Load(Request(run), CPU);
         return loaded.Model.CountParameters(TrainableSets.Parse(run.Trainable));
     }
+
+    /// <summary>A run's trained model: the artifact itself after full fine-tuning, else the backbone with the artifact's prompts.</summary>
+    private ModelRequest Request(StudyRun run) =>
+        run.FullFineTuning ? new ModelRequest(ArtifactPath(run), null) : new ModelRequest(backbone, null, Prompts: ArtifactPath(run));
 }

@@ -18,15 +18,15 @@ public class RobustnessEvaluatorTests
         Assert.True(report.Complete);
         Assert.Equal(20, report.N);
         Assert.Equal(5, report.Attacks.Count); // clean + (fgsm, pgd5) x (adaptive, agnostic)
-        Assert.Equal((20, 5), (result.ColumnFlags.Points, result.ColumnFlags.Columns));
-        Assert.DoesNotContain(result.ColumnFlags.Values, v => v == RobustFlags.NotDone);
+        Assert.Equal((20, 5), (result.Flags.Points, report.Attacks.Count)); // the suite columns come first in flags.npy
+        Assert.DoesNotContain(Enumerable.Range(0, 5).SelectMany(c => Enumerable.Range(0, 20).Select(p => result.Flags[p, c])), v => v == RobustFlags.NotDone);
         Assert.Equal(1.0, report.CleanAccuracy);
 
         for (var c = 0; c < report.Attacks.Count; c++)
         {
             var a = report.Attacks[c];
             Assert.Equal(20, a.PointsDone);
-            Assert.Equal(result.Flags.RobustCount(c) / 20.0, a.RobustAccuracy, 12);
+            Assert.Equal(Enumerable.Range(0, 20).Count(p => result.Flags[p, c] == 1) / 20.0, a.RobustAccuracy, 12);
             Assert.True(a.RobustAccuracy <= report.CleanAccuracy);
             Assert.True(report.RobustAccuracy <= a.RobustAccuracy);
             Assert.True(a.MaxPerturbation <= options.Threat.Eps + ThreatModel.Tolerance);
@@ -235,7 +235,7 @@ public class RobustnessEvaluatorTests
         var result = new RobustnessEvaluator(model, options).Run(images, labels);
         // Black-box attacks have no prompt-agnostic variant: they always query f_P.
         Assert.Equal(["clean/adaptive", "pgd5/agnostic", "square100/adaptive", "rays200/adaptive", "autoattack/agnostic"],
-            result.Report.Attacks.Select(a => a.Column.Key));
+            result.Report.Attacks.Select(a => $"{a.Name}/{a.SourceName}"));
         Assert.True(result.Report.Find("square100", AttackSource.Adaptive)!.Queries > 0);
         Assert.True(result.Report.Find("autoattack", AttackSource.Agnostic)!.GradientEvaluations > 0);
         Assert.Contains("apgd-ce -> apgd-t -> fab-t -> square", result.Report.Find("autoattack", AttackSource.Agnostic)!.Settings);

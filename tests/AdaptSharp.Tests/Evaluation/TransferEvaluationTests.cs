@@ -63,14 +63,13 @@ public sealed class TransferEvaluationTests : IDisposable
         Assert.True(report.Complete);
         string[] transfers = ["transfer:backbone", "transfer:wide16", "transfer:ensemble"];
         Assert.Equal(["clean/adaptive", "fgsm/adaptive", .. transfers.Select(t => "fgsm/" + t), "pgd5/adaptive", .. transfers.Select(t => "pgd5/" + t)],
-            report.Attacks.Select(a => a.Column.Key));
+            report.Attacks.Select(a => $"{a.Name}/{a.SourceName}"));
         Assert.Equal(["backbone", "wide16"], report.Surrogates.Select(s => s.Name));
 
         // the worst case is over every column, transfers included
-        var columns = saved.ColumnFlags;
-        var robustEverywhere = Enumerable.Range(0, Points).Count(p => Enumerable.Range(0, columns.Columns).All(c => columns[p, c] == 1));
+        var robustEverywhere = Enumerable.Range(0, Points).Count(p => Enumerable.Range(0, report.Attacks.Count).All(c => saved.Flags[p, c] == 1));
         Assert.Equal((double)robustEverywhere / Points, report.RobustAccuracy);
-        Assert.All(report.Attacks, a => Assert.True(report.RobustAccuracy <= a.RobustAccuracy, $"worst case above {a.Column.Key}"));
+        Assert.All(report.Attacks, a => Assert.True(report.RobustAccuracy <= a.RobustAccuracy, $"worst case above {$"{a.Name}/{a.SourceName}"}"));
         Assert.NotEqual(CheckStatus.NotRun, report.Checklist.Single(c => c.Number == 3).Status);
         var markdown = File.ReadAllText(Path.Combine(outDir, ReportWriter.MarkdownFile));
         Assert.Contains("## Transfer from surrogates", markdown);
@@ -205,7 +204,7 @@ public sealed class TransferEvaluationTests : IDisposable
             Assert.Equal(0, partial.Report.Runs.Single(r => r.Key == "pgd5/transfer:ensemble").Done);
             var resumed = new RobustnessEvaluator(model, options, [a, b]).Run(images, labels, resume: partial);
             Assert.Equal(merged.Flags.Values, resumed.Flags.Values);
-            Assert.Equal(merged.Report.Attacks.Select(x => (x.Column.Key, x.Robust)), resumed.Report.Attacks.Select(x => (x.Column.Key, x.Robust)));
+            Assert.Equal(merged.Report.Attacks.Select(x => ($"{x.Name}/{x.SourceName}", x.Robust)), resumed.Report.Attacks.Select(x => ($"{x.Name}/{x.SourceName}", x.Robust)));
         }
         finally
         {
