@@ -43,15 +43,14 @@ internal static class DemoCommand
             TorchRuntime.ConfigureThreads();
             if (result.GetValue(jobs) is < 1)
                 throw new ArgumentException("--jobs must be at least 1");
-            void Log(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
             var plan = result.GetValue(full) ? DemoPlan.Full(result.GetValue(seed)) : DemoPlan.Get(result.GetValue(planName)!, result.GetValue(seed));
             var outDir = result.GetValue(output)!;
             if (result.GetValue(fresh) && Directory.Exists(outDir))
                 Directory.Delete(outDir, recursive: true);
 
-            var spec = FashionMnistInstaller.Ensure(result.GetValue(data), Log);
-            var (backbonePath, source) = ResolveBackbone(result.GetValue(backbone), result.GetValue(pretrain), spec, result.GetValue(device)!, Log);
-            var study = new DemoStudy(plan, backbonePath, spec, outDir, result.GetValue(device)!, Log);
+            var spec = FashionMnistInstaller.Ensure(result.GetValue(data), TrainingConsole.Log);
+            var (backbonePath, source) = ResolveBackbone(result.GetValue(backbone), result.GetValue(pretrain), spec, result.GetValue(device)!, TrainingConsole.Log);
+            var study = new DemoStudy(plan, backbonePath, spec, outDir, result.GetValue(device)!, TrainingConsole.Log);
             if (result.GetValue(only) is { } ids)
             {
                 study.RunOnly(ids.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries), TrainingConsole.Run, EvaluationConsole.Driver);
