@@ -45,17 +45,7 @@ public sealed record ObjectiveOptions(ObjectiveKind Kind, InnerAttackOptions Att
     };
 
     /// <summary>Builds the objective.</summary>
-    public TrainingObjective Create() => Kind switch
-    {
-        ObjectiveKind.Natural => new NaturalObjective(this),
-        ObjectiveKind.At => new AdversarialTrainingObjective(this),
-        ObjectiveKind.Trades => new TradesObjective(this),
-        ObjectiveKind.Mart => new MartObjective(this),
-        ObjectiveKind.Nfgsm => new NoiseFgsmObjective(this),
-        ObjectiveKind.AdaptCe => new AdaptCeObjective(this),
-        ObjectiveKind.AdaptKl => new AdaptKlObjective(this),
-        _ => throw new ArgumentOutOfRangeException(nameof(Kind)),
-    };
+    public TrainingObjective Create() => new(this);
 
     public string Describe() =>
         Kind == ObjectiveKind.Natural
