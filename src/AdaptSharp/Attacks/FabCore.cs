@@ -16,6 +16,24 @@ internal static class FabCore
     public const double Eta = 1.05;
     public const double Beta = 0.9;
 
+    /// <summary>Checks the settings of FAB (or FAB-T when <paramref name="targeted"/>) and fills in the defaults.</summary>
+    public static FabOptions Validate(FabOptions? options, bool targeted)
+    {
+        var o = options ?? new FabOptions();
+        if ((targeted && o.TargetClasses < 1) || o.Iterations < 1 || o.Restarts < 1)
+            throw new ArgumentException(targeted ? "FAB-T needs at least one target class, iteration and restart" : "FAB needs at least one iteration and restart");
+        return o;
+    }
+
+    /// <summary>One pass of FAB on a pass's points: broken where the smallest adversarial found is within eps.</summary>
+    public static (Tensor Broken, Tensor Rows) Pass(ThreatModel threat, int iterations, AttackPass p, AttackRandom random,
+        Func<Tensor, (Tensor Df, Tensor Dg)> boundary, Func<Tensor, Tensor> predict)
+    {
+        var (found, distance) = Run(threat.Norm, p.X, p.Y, iterations, threat.Eps, p.Restart > 0, random, boundary, predict);
+        var broken = distance.le(threat.Eps);
+        return (broken, TensorOps.WhereRows(broken, threat.Project(found, p.X), p.Previous));
+    }
+
     /// <param name="boundary">(x) -> (df (B,M), dg (B,M,D)) differences of logits to the true class and their input gradients.</param>
     public static (Tensor Adversarial, Tensor Distance) Run(AttackNorm norm, Tensor clean, Tensor labels, int iterations, double eps,
         bool randomStart, AttackRandom random, Func<Tensor, (Tensor Df, Tensor Dg)> boundary, Func<Tensor, Tensor> predict)

@@ -47,7 +47,7 @@ public sealed class Pgd : Attack
                 using var stepScope = NewDisposeScope();
                 var (_, grad, _) = LossAndGradient(model, x, labels, loss);
                 var moved = x + TensorOps.AscentDirection(grad, Threat.Norm) * (sign * alpha);
-                Swap(ref x, Threat.Project(moved, clean));
+                TensorOps.Swap(ref x, Threat.Project(moved, clean));
             }
 
             if (Options.Restarts == 1)

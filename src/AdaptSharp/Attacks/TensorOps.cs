@@ -37,4 +37,13 @@ internal static class TensorOps
 
     /// <summary>Copies a bool vector to the host.</summary>
     public static bool[] ToBools(Tensor mask) => mask.to(CPU).to_type(ScalarType.Bool).data<bool>().ToArray();
+
+    /// <summary>Replaces <paramref name="state"/> by <paramref name="next"/> (moved to the enclosing scope) and frees the old one.</summary>
+    public static void Swap(ref Tensor state, Tensor next)
+    {
+        next.MoveToOuterDisposeScope();
+        if (!ReferenceEquals(state, next))
+            state.Dispose();
+        state = next;
+    }
 }
