@@ -41,9 +41,6 @@ public sealed class AutoAttack : Attack
 
     public IReadOnlyList<Attack> Stages { get; }
 
-    /// <summary>Optional progress sink (one line per attacked batch).</summary>
-    public Action<string>? Log { get; set; }
-
     private static string DefaultName(AutoAttackVersion version) =>
         version == AutoAttackVersion.Custom ? "autoattack-custom" : new AutoAttackSpec(version).ToString();
 
@@ -162,7 +159,6 @@ public sealed class AutoAttack : Attack
             fooled.index_fill_(0, brokenIdx, true);
             robust.index_fill_(0, brokenIdx, false);
             adv.index_copy_(0, brokenIdx, a.index_select(0, broken));
-            Log?.Invoke($"{attack.Name}: {Math.Min(start + BatchSize, total)}/{total} points attacked");
         }
         var robustFlags = TensorOps.ToBools(robust);
         return new AttackStageResult(attack.Name, attacked, TensorOps.ToBools(fooled), robustFlags, Fraction(robustFlags),

@@ -79,23 +79,26 @@ public sealed record ThreatModel(AttackNorm Norm, double Eps)
         return inBall.clamp(0.0, 1.0).MoveToOuterDisposeScope();
     }
 
-    /// <summary>A random point in the ball (uniform per coordinate for L-inf; random direction and radius for L2), in [0,1].</summary>
-    internal Tensor RandomStart(Tensor clean, AttackRandom random, double radiusMultiplier = 1.0)
+    /// <summary>A random point in the ball (see <see cref="RandomDelta"/>), in [0,1].</summary>
+    internal Tensor RandomStart(Tensor clean, AttackRandom random)
     {
         using var scope = NewDisposeScope();
+        return (clean + RandomDelta(clean, random)).clamp(0.0, 1.0).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// A random displacement of norm at most <paramref name="radiusMultiplier"/> eps: uniform per coordinate for L-inf,
+    /// a random direction with a radius uniform in [0, radius] for L2.
+    /// </summary>
+    internal Tensor RandomDelta(Tensor clean, AttackRandom random, double radiusMultiplier = 1.0)
+    {
         var radius = Eps * radiusMultiplier;
-        Tensor delta;
         if (Norm == AttackNorm.LInf)
-        {
-            delta = random.Uniform(clean, -radius, radius);
-        }
-        else
-        {
-            var direction = TensorOps.NormalizeL2(random.Normal(clean));
-            var r = random.Uniform(clean.shape[0], 0.0, radius, clean);
-            delta = direction * TensorOps.PerSample(r, direction);
-        }
-        return (clean + delta).clamp(0.0, 1.0).MoveToOuterDisposeScope();
+            return random.Uniform(clean, -radius, radius);
+        using var scope = NewDisposeScope();
+        var direction = TensorOps.NormalizeL2(random.Normal(clean));
+        var r = random.Uniform(clean.shape[0], 0.0, radius, clean);
+        return (direction * TensorOps.PerSample(r, direction)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
