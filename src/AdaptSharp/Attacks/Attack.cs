@@ -30,24 +30,8 @@ public abstract class Attack
     /// <summary>Per-image forward-only passes so far (model queries without gradient).</summary>
     public long Queries { get; protected set; }
 
-    /// <summary>
-    /// False (default): every call re-seeds with <see cref="Seed"/>, so the same batch always gets the same
-    /// result (evaluation). True: call k uses a seed derived from (Seed, k), so a training loop gets fresh
-    /// random starts per batch while a run stays reproducible from its seed.
-    /// </summary>
-    public bool VaryRandomnessPerCall { get; init; }
-
-    private long calls;
-
-    /// <summary>The seeded random source for one <see cref="Perturb"/> call.</summary>
-    internal AttackRandom NewRandom()
-    {
-        if (!VaryRandomnessPerCall)
-            return new AttackRandom(Seed);
-        var k = calls++;
-        // splitmix64 of (seed, call) so neighbouring calls get unrelated streams
-        return new AttackRandom(unchecked((long)Data.DeterministicRandom.Mix((ulong)Seed + 0x9E3779B97F4A7C15UL * (ulong)(k + 1))));
-    }
+    /// <summary>The seeded random source for one <see cref="Perturb"/> call: every call re-seeds with <see cref="Seed"/>.</summary>
+    internal AttackRandom NewRandom() => new(Seed);
 
     /// <summary>
     /// Returns adversarial images (same shape as <paramref name="images"/>, inside the threat model unless

@@ -13,10 +13,8 @@ public sealed record ObjectiveOptions(ObjectiveKind Kind, InnerAttackOptions Att
     /// <summary>Whether clean and adversarial batches go through f_P in one concatenated forward (exact for a ViT).</summary>
     public bool BatchCleanAndAdversarial { get; init; } = true;
 
-    public AttackSource EffectiveSource => Source ?? DefaultSource(Kind);
-
-    public static AttackSource DefaultSource(ObjectiveKind kind) =>
-        kind is ObjectiveKind.AdaptCe or ObjectiveKind.AdaptKl ? AttackSource.Adaptive : AttackSource.Agnostic;
+    public AttackSource EffectiveSource =>
+        Source ?? (Kind is ObjectiveKind.AdaptCe or ObjectiveKind.AdaptKl ? AttackSource.Adaptive : AttackSource.Agnostic);
 
     public static ObjectiveKind ParseKind(string text) => text.Trim().ToLowerInvariant() switch
     {
