@@ -17,6 +17,9 @@ internal static class Interruption
     /// <summary>The conventional exit code: 128 + the signal number.</summary>
     public static int ExitCode => received == PosixSignal.SIGTERM ? 143 : 130;
 
+    /// <summary>The POSIX number of the signal received (SIGINT when cancelled otherwise), to forward to child processes.</summary>
+    public static int SignalNumber => ExitCode - 128;
+
     /// <summary>Listens for SIGINT and SIGTERM until disposed (one command invocation).</summary>
     public static IDisposable Install()
     {

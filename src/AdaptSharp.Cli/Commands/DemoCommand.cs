@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
 using AdaptSharp.Checkpoints;
 using AdaptSharp.Demo;
 using AdaptSharp.Models;
@@ -25,13 +27,22 @@ internal static class DemoCommand
         var backbone = new Option<string?>("--backbone") { Description = "Backbone to tune instead of the shipped one" };
         var pretrain = new Option<bool>("--pretrain") { Description = "Pretrain the backbone here (adapt pretrain, cached in ~/.cache/adaptsharp) instead of using the shipped one" };
         var fresh = new Option<bool>("--fresh") { Description = "Discard earlier results in the output folder" };
+        var jobs = new Option<int?>("--jobs")
+        {
+            Description = "Runs trained and evaluated at the same time on a CPU, each in its own process with an equal share of the torch threads " +
+                "(default: one per thread, at most one per run; 1: one after another with all threads)",
+        };
+        var only = new Option<string?>("--runs") { Description = "Only these runs (comma-separated), no report: a parallel demo's worker", Hidden = true };
         var device = CommonOptions.Device();
         var seed = CommonOptions.Seed();
-        foreach (var o in new Option[] { full, planName, output, data, backbone, pretrain, fresh, device, seed })
+        foreach (var o in new Option[] { full, planName, output, data, backbone, pretrain, fresh, jobs, only, device, seed })
             command.Options.Add(o);
         command.SetAction(result =>
         {
+            var clock = Stopwatch.StartNew();
             TorchRuntime.ConfigureThreads();
+            if (result.GetValue(jobs) is < 1)
+                throw new ArgumentException("--jobs must be at least 1");
             void Log(string line) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(line)}[/]");
             var plan = result.GetValue(full) ? DemoPlan.Full(result.GetValue(seed)) : DemoPlan.Get(result.GetValue(planName)!, result.GetValue(seed));
             var outDir = result.GetValue(output)!;
@@ -40,13 +51,22 @@ internal static class DemoCommand
 
             var spec = FashionMnistInstaller.Ensure(result.GetValue(data), Log);
             var (backbonePath, source) = ResolveBackbone(result.GetValue(backbone), result.GetValue(pretrain), spec, result.GetValue(device)!, Log);
-            AnsiConsole.MarkupLine(Markup.Escape($"adapt demo ({plan.Name}): {string.Join(", ", plan.Runs.Select(r => r.Id))} prompt tuning on {spec}, eps {plan.Eps}; backbone {backbonePath}"));
-
             var study = new DemoStudy(plan, backbonePath, spec, outDir, result.GetValue(device)!, Log);
+            if (result.GetValue(only) is { } ids)
+            {
+                study.RunOnly(ids.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries), TrainingConsole.Run, EvaluationConsole.Driver);
+                return 0;
+            }
+            var worker = new List<string> { "demo", "--plan", plan.Name, "--out", outDir, "--backbone", Path.GetFullPath(backbonePath), "--jobs", "1",
+                "--seed", result.GetValue(seed).ToString(CultureInfo.InvariantCulture), "--device", result.GetValue(device)! };
+            if (result.GetValue(data) is { } dataDirectory)
+                worker.AddRange(["--data", dataDirectory]);
+            AnsiConsole.MarkupLine(Markup.Escape($"adapt demo ({plan.Name}): {string.Join(", ", plan.Runs.Select(r => r.Id))} prompt tuning on {spec}, eps {plan.Eps}; backbone {backbonePath}"));
+            var (threads, ranElsewhere) = RunInParallel(study, outDir, result.GetValue(device)!, result.GetValue(jobs), worker);
             DemoResult demo;
             try
             {
-                demo = study.Run(TrainingConsole.Run, EvaluationConsole.Driver, source);
+                demo = study.Run(TrainingConsole.Run, EvaluationConsole.Driver, source, clock, threads, ranElsewhere);
             }
             catch (OperationCanceledException)
             {
@@ -61,6 +81,24 @@ internal static class DemoCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Trains and evaluates the unfinished runs in child processes, <paramref name="jobs"/> at a time (on a CPU with more
+    /// than one thread and more than one run to do); returns how the threads were shared and which runs the workers did.
+    /// </summary>
+    private static (string? Threads, IReadOnlyCollection<string>? Runs) RunInParallel(DemoStudy study, string outDir, string device, int? jobs, IReadOnlyList<string> worker)
+    {
+        var threads = TorchSharp.torch.get_num_threads();
+        var pending = study.Pending();
+        var concurrency = Math.Min(jobs ?? threads, pending.Count);
+        if (concurrency < 2 || TorchRuntime.ResolveDevice(device).type != TorchSharp.DeviceType.CPU)
+            return (null, null);
+        var threadsEach = Math.Max(1, threads / concurrency);
+        AnsiConsole.MarkupLine(Markup.Escape($"{pending.Count} run(s) to do, {concurrency} at a time with {threadsEach} torch thread(s) each (--jobs 1: one after another)"));
+        var units = pending.Select(run => new ParallelRuns.Unit(run.Id, [.. worker, "--runs", run.Id])).ToList();
+        ParallelRuns.Run(units, concurrency, threadsEach, Path.Combine(outDir, "logs"), Interruption.Token);
+        return ($"{threadsEach} per run, {concurrency} runs at a time", pending.Select(r => r.Id).ToList());
     }
 
     private static (string Path, string Source) ResolveBackbone(string? given, bool pretrain, Data.DatasetSpec data, string device, Action<string> log)

@@ -33,14 +33,36 @@ internal sealed class DemoStudy
         runner = new StudyRunner(plan, backbone, data, outputDirectory, device, log);
     }
 
-    /// <summary>Runs every method; already finished artifacts and reports in the output folder are reused.</summary>
-    public DemoResult Run(Func<TrainingJobSpec, TrainingJobResult> train, EvaluationDriver evaluate, string backboneSource)
+    /// <summary>
+    /// Runs every method; already finished artifacts and reports in the output folder are reused. The report's time is
+    /// <paramref name="clock"/>'s (started by the caller when it ran the runs elsewhere first), and
+    /// <paramref name="threads"/> says how the torch threads were shared when not by this process alone, and
+    /// <paramref name="ranElsewhere"/> names the runs that worker processes finished for this call (not reused).
+    /// </summary>
+    public DemoResult Run(Func<TrainingJobSpec, TrainingJobResult> train, EvaluationDriver evaluate, string backboneSource,
+        Stopwatch? clock = null, string? threads = null, IReadOnlyCollection<string>? ranElsewhere = null)
     {
-        var clock = Stopwatch.StartNew();
-        var results = plan.Runs.Select(run => runner.Run(run, train, evaluate)).ToList();
+        clock ??= Stopwatch.StartNew();
+        var results = plan.Runs.Select(run => runner.Run(run, train, evaluate))
+            .Select(r => ranElsewhere?.Contains(r.Run.Id) == true ? r with { Reused = false } : r).ToList();
         return new DemoResult(plan, backbone, backboneSource, new FileInfo(backbone).Length, BackboneCleanAccuracy(), results,
-            clock.Elapsed.TotalSeconds, MachineDescription.Describe(), DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture));
+            clock.Elapsed.TotalSeconds, MachineDescription.Describe(threads), DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture));
     }
+
+    /// <summary>Trains and evaluates only the named runs (a parallel demo's worker); no report.</summary>
+    public void RunOnly(IReadOnlyCollection<string> ids, Func<TrainingJobSpec, TrainingJobResult> train, EvaluationDriver evaluate)
+    {
+        var unknown = ids.Where(id => plan.Runs.All(r => r.Id != id)).ToList();
+        if (unknown.Count > 0)
+            throw new ArgumentException($"--runs: unknown run '{unknown[0]}' (this plan has {string.Join(", ", plan.Runs.Select(r => r.Id))})");
+        foreach (var run in plan.Runs.Where(r => ids.Contains(r.Id)))
+            runner.Run(run, train, evaluate);
+    }
+
+    /// <summary>The runs whose prompt file or main evaluation is not finished yet, the most expensive first.</summary>
+    public IReadOnlyList<StudyRun> Pending() =>
+        plan.Runs.Where(run => runner.TryLoad(run) is not { } done || (run.AutoAttack && done.AutoAttack is null) || (run.Rays && done.Rays is null))
+            .OrderByDescending(plan.EstimatedCost).ToList();
 
     /// <summary>Clean accuracy of the backbone file alone: f_0 of a tuned model carries the tuned head and patch embedding.</summary>
     private double BackboneCleanAccuracy()

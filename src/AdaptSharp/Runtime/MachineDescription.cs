@@ -5,7 +5,8 @@ namespace AdaptSharp.Runtime;
 /// <summary>A one-line description of the machine, for reports: CPU model, cores, memory, OS, torch threads.</summary>
 internal static class MachineDescription
 {
-    public static string Describe()
+    /// <param name="threads">How the torch threads were used, when not this process's count alone (parallel runs).</param>
+    public static string Describe(string? threads = null)
     {
         var cpu = "unknown CPU";
         try
@@ -19,6 +20,6 @@ internal static class MachineDescription
         {
         }
         var memory = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024.0 * 1024 * 1024);
-        return $"{cpu}, {Environment.ProcessorCount} cores, {memory:0} GiB, {RuntimeInformation.OSDescription}, torch threads {TorchSharp.torch.get_num_threads()}";
+        return $"{cpu}, {Environment.ProcessorCount} cores, {memory:0} GiB, {RuntimeInformation.OSDescription}, torch threads {threads ?? TorchSharp.torch.get_num_threads().ToString(System.Globalization.CultureInfo.InvariantCulture)}";
     }
 }

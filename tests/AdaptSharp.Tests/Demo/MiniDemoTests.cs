@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Text.Json;
 using AdaptSharp.Checkpoints;
 using AdaptSharp.Demo;
+using AdaptSharp.Evaluation;
 using AdaptSharp.Tests.Data;
 
 namespace AdaptSharp.Tests.Demo;
@@ -58,5 +60,55 @@ public class MiniDemoTests
         {
             Directory.Delete(outDir, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// The parallel demo (worker processes, one torch thread each) gives what the serial demo gives at one thread:
+    /// byte-equal prompt files and per-point flags, and its report counts the workers' runs as done now, not reused.
+    /// </summary>
+    [FashionMnistFact]
+    public void ParallelWorkersGiveTheSerialResultAtTheirThreadCount()
+    {
+        var serial = Directory.CreateTempSubdirectory("adapt-demo-serial-").FullName;
+        var parallel = Directory.CreateTempSubdirectory("adapt-demo-parallel-").FullName;
+        try
+        {
+            var (code, output) = RunAdapt(1, ["demo", "--plan", "mini", "--out", serial, "--device", "cpu", "--jobs", "1"]);
+            Assert.True(code == 0, output);
+            (code, output) = RunAdapt(2, ["demo", "--plan", "mini", "--out", parallel, "--device", "cpu", "--jobs", "2"]);
+            Assert.True(code == 0, output);
+            Assert.Contains("3 run(s) to do, 2 at a time with 1 torch thread(s) each", output);
+
+            var files = Directory.GetFiles(serial, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(serial, f))
+                .Where(f => f.StartsWith("prompts", StringComparison.Ordinal) || f.EndsWith(ReportWriter.FlagsFile, StringComparison.Ordinal))
+                .Order().ToList();
+            Assert.Equal(3 + 6, files.Count);
+            foreach (var f in files)
+                Assert.True(File.ReadAllBytes(Path.Combine(serial, f)).SequenceEqual(File.ReadAllBytes(Path.Combine(parallel, f))), $"{f} differs");
+            foreach (var run in new[] { "natural", "at", "adapt-ce" })
+                Assert.True(new FileInfo(Path.Combine(parallel, "logs", run + ".log")).Length > 0);
+            var report = File.ReadAllText(Path.Combine(parallel, DemoReport.MarkdownFile));
+            Assert.Contains("torch threads 1 per run, 2 runs at a time", report);
+            Assert.DoesNotContain("reused from earlier runs", report);
+        }
+        finally
+        {
+            Directory.Delete(serial, recursive: true);
+            Directory.Delete(parallel, recursive: true);
+        }
+    }
+
+    private static (int Code, string Output) RunAdapt(int threads, string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "adapt.dll"));
+        foreach (var a in args)
+            start.ArgumentList.Add(a);
+        start.Environment["ADAPT_THREADS"] = threads.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.WaitForExit();
+        return (process.ExitCode, stdout.Result + stderr.Result);
     }
 }
