@@ -47,7 +47,7 @@ internal static class FabCore
         if (randomStart)
         {
             var t = norm == AttackNorm.LInf ? random.Uniform(clean, -1.0, 1.0) : random.Normal(clean);
-            x1 = (clean + t * (0.5 * eps / TensorOps.PerSample(Norms(t, norm), t))).clamp(0.0, 1.0);
+            x1 = (clean + t * (0.5 * eps / TensorOps.PerSample(TensorOps.Norms(t, norm), t))).clamp(0.0, 1.0);
         }
         else
         {
@@ -69,14 +69,14 @@ internal static class FabCore
             var d3 = HyperplaneProjection.Project(cat(new[] { flatX1, flatClean }, 0), cat(new[] { w, w }, 0), cat(new[] { b, b }, 0), norm);
             var d1 = d3.slice(0, 0, n, 1).reshape(clean.shape);
             var d2 = d3.slice(0, n, 2 * n, 1).reshape(clean.shape);
-            var a0 = Norms(d3, norm).clamp_min(1e-8);
+            var a0 = TensorOps.Norms(d3, norm).clamp_min(1e-8);
             var a1 = a0.slice(0, 0, n, 1);
             var a2 = a0.slice(0, n, 2 * n, 1);
             var alpha = TensorOps.PerSample((a1 / (a1 + a2)).clamp(0.0, AlphaMax), clean);
             var next = ((x1 + d1 * Eta) * (1 - alpha) + (clean + d2 * Eta) * alpha).clamp(0.0, 1.0);
 
             var isAdv = predict(next).ne(labels);
-            var size = Norms(next - clean, norm).to_type(ScalarType.Float64);
+            var size = TensorOps.Norms(next - clean, norm).to_type(ScalarType.Float64);
             var better = isAdv.logical_and(size.lt(best));
             adv.copy_(TensorOps.WhereRows(better, next, adv));
             best.copy_(where(better, size, best));
@@ -87,7 +87,4 @@ internal static class FabCore
         }
         return (adv.MoveToOuterDisposeScope(), best.MoveToOuterDisposeScope());
     }
-
-    private static Tensor Norms(Tensor x, AttackNorm norm) =>
-        norm == AttackNorm.LInf ? TensorOps.LInfNorms(x) : TensorOps.L2Norms(x);
 }

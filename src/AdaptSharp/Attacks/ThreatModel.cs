@@ -54,9 +54,7 @@ public sealed record ThreatModel(AttackNorm Norm, double Eps)
     public Tensor Norms(Tensor adv, Tensor clean)
     {
         using var scope = NewDisposeScope();
-        var delta = (adv - clean).flatten(1);
-        var norms = Norm == AttackNorm.LInf ? delta.abs().amax(1) : delta.square().sum(1).sqrt();
-        return norms.MoveToOuterDisposeScope();
+        return TensorOps.Norms(adv - clean, Norm).MoveToOuterDisposeScope();
     }
 
     /// <summary>Projects onto the ball around <paramref name="clean"/>, then onto [0,1].</summary>
@@ -71,8 +69,7 @@ public sealed record ThreatModel(AttackNorm Norm, double Eps)
         else
         {
             var delta = adv - clean;
-            var norms = delta.flatten(1).square().sum(1).sqrt();
-            var factor = (Eps / (norms + 1e-12)).clamp_max(1.0);
+            var factor = (Eps / (TensorOps.L2Norms(delta) + 1e-12)).clamp_max(1.0);
             inBall = clean + delta * TensorOps.PerSample(factor, delta);
         }
         // Clipping to the box moves every coordinate towards the clean value, so it never leaves the ball.
