@@ -179,13 +179,12 @@ public sealed class Trainer : IDisposable
         };
     }
 
-    private TrainingProgress Report(TrainingPhase phase, int epoch, EpochMetrics? last = null) =>
-        new(phase, epoch, Options.Epochs, batchInEpoch, data.BatchesPerEpoch, Step, accumulator.Images == 0 ? last?.TrainLoss ?? double.NaN : accumulator.Loss,
-            accumulator.Images == 0 ? last?.TrainCleanAccuracy : accumulator.CleanAccuracy,
-            accumulator.Images == 0 ? last?.TrainAdversarialAccuracy : accumulator.AdversarialAccuracy,
-            Options.Schedule.At(Math.Max(0, Step - 1), TotalSteps),
-            accumulator.Images == 0 ? last?.ImagesPerSecond ?? 0 : accumulator.ImagesPerSecond,
-            last ?? history.LastOrDefault());
+    private TrainingProgress Report(TrainingPhase phase, int epoch, EpochMetrics? last = null)
+    {
+        var m = accumulator.Images > 0 ? accumulator.ToMetrics(epoch, Step) : last ?? new EpochMetrics { TrainLoss = double.NaN };
+        return new(phase, epoch, Options.Epochs, batchInEpoch, data.BatchesPerEpoch, Step, m.TrainLoss, m.TrainCleanAccuracy,
+            m.TrainAdversarialAccuracy, Options.Schedule.At(Math.Max(0, Step - 1), TotalSteps), m.ImagesPerSecond, last ?? history.LastOrDefault());
+    }
 
     /// <summary>Saves the current state (trainable parameters, optimizer state, progress) to <paramref name="path"/>.</summary>
     private void SaveCheckpoint(string path)

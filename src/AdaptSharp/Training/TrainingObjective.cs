@@ -73,20 +73,16 @@ public sealed class TrainingObjective
     /// <summary>The outer loss on f_P for a clean batch and its perturbation (from <see cref="Perturb"/>).</summary>
     public ObjectiveOutput Loss(VisionTransformer model, Tensor images, Tensor? adversarial, Tensor labels)
     {
-        if (Options.Kind == ObjectiveKind.Natural)
-        {
-            var logits = model.Forward(images, usePrompts: true);
-            return new ObjectiveOutput(F.cross_entropy(logits, labels), logits.detach(), null);
-        }
-        if (adversarial is null)
+        var natural = Options.Kind == ObjectiveKind.Natural;
+        if (!natural && adversarial is null)
             throw new ArgumentException($"the {Name} objective needs the perturbed batch from Perturb");
-        if (Options.Kind is ObjectiveKind.At or ObjectiveKind.Nfgsm)
+        if (Options.Kind is ObjectiveKind.Natural or ObjectiveKind.At or ObjectiveKind.Nfgsm)
         {
-            var logits = model.Forward(adversarial, usePrompts: true);
-            return new ObjectiveOutput(F.cross_entropy(logits, labels), null, logits.detach());
+            var logits = model.Forward(natural ? images : adversarial!, usePrompts: true);
+            return new ObjectiveOutput(F.cross_entropy(logits, labels), natural ? logits.detach() : null, natural ? null : logits.detach());
         }
         using var scope = NewDisposeScope();
-        var (clean, adv) = PromptedPair(model, images, adversarial);
+        var (clean, adv) = PromptedPair(model, images, adversarial!);
         var loss = Options.Kind switch
         {
             ObjectiveKind.AdaptCe => F.cross_entropy(clean, labels) + F.cross_entropy(adv, labels) * Options.Lambda,
