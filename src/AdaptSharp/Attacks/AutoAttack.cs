@@ -17,27 +17,20 @@ public sealed class AutoAttack : Attack
     public AutoAttack(ThreatModel threat, AutoAttackOptions? options = null, long seed = 0, string? name = null)
         : base(name ?? DefaultName((options ?? new AutoAttackOptions()).Version), threat, seed)
     {
-        var o = options ?? new AutoAttackOptions();
-        var (version, custom) = (o.Version, o.CustomStages);
-        Version = version;
-        BatchSize = o.BatchSize > 0 ? o.BatchSize : throw new ArgumentException("batch size must be positive");
-        if (version == AutoAttackVersion.Custom)
-        {
-            if (custom is null || custom.Count == 0)
-                throw new ArgumentException("a custom AutoAttack needs at least one attack");
-            if (custom.Any(a => a.Threat != threat))
-                throw new ArgumentException("every attack of a custom AutoAttack must use the same threat model");
-            Stages = custom;
-        }
+        Options = options ?? new AutoAttackOptions();
+        if (Options.BatchSize < 1)
+            throw new ArgumentException("batch size must be positive");
+        if (Options.Version != AutoAttackVersion.Custom)
+            Stages = StandardStages(Options.Version, threat, seed);
+        else if (Options.CustomStages is not { Count: > 0 } custom)
+            throw new ArgumentException("a custom AutoAttack needs at least one attack");
+        else if (custom.Any(a => a.Threat != threat))
+            throw new ArgumentException("every attack of a custom AutoAttack must use the same threat model");
         else
-        {
-            Stages = StandardStages(version, threat, seed);
-        }
+            Stages = custom;
     }
 
-    public AutoAttackVersion Version { get; }
-
-    public int BatchSize { get; }
+    public AutoAttackOptions Options { get; }
 
     public IReadOnlyList<Attack> Stages { get; }
 
@@ -99,7 +92,7 @@ public sealed class AutoAttack : Attack
         var cleanFlags = TensorOps.ToBools(robust);
 
         var randomized = CheckRandomized(generating, clean) || (!ReferenceEquals(generating, scoring) && CheckRandomized(scoring, clean));
-        if (randomized && Version != AutoAttackVersion.Rand)
+        if (randomized && Options.Version != AutoAttackVersion.Rand)
             warnings.Add("the model's output is randomised (two forwards differ): use version 'rand' (EOT)");
         var zeroGrad = Batches(n).Sum(b => ZeroGradients(generating, clean[b], labels[b]));
         if (zeroGrad > 0)
@@ -124,7 +117,7 @@ public sealed class AutoAttack : Attack
         }
 
         var robustFlags = TensorOps.ToBools(robust);
-        var result = new AutoAttackResult(Version, Threat, Seed, generating.Name, scoring.Name, n, cleanFlags,
+        var result = new AutoAttackResult(Options.Version, Threat, Seed, generating.Name, scoring.Name, n, cleanFlags,
             Fraction(cleanFlags), stages, robustFlags, Fraction(robustFlags), randomized, zeroGrad, blackBoxOnly, warnings);
         GradientEvaluations += stages.Sum(s => s.GradientEvaluations);
         Queries += stages.Sum(s => s.Queries);
@@ -146,10 +139,10 @@ public sealed class AutoAttack : Attack
         var idxAll = TensorOps.Indices(robust);
         var total = idxAll.shape[0];
         var maxNorm = 0.0;
-        for (long start = 0; start < total; start += BatchSize)
+        for (long start = 0; start < total; start += Options.BatchSize)
         {
             using var batchScope = NewDisposeScope();
-            var idx = idxAll.slice(0, start, Math.Min(start + BatchSize, total), 1);
+            var idx = idxAll.slice(0, start, Math.Min(start + Options.BatchSize, total), 1);
             var x = clean.index_select(0, idx);
             var y = labels.index_select(0, idx);
             var a = attack.Perturb(generating, x, y);
@@ -169,8 +162,8 @@ public sealed class AutoAttack : Attack
 
     private IEnumerable<TensorIndex> Batches(int n)
     {
-        for (long start = 0; start < n; start += BatchSize)
-            yield return TensorIndex.Slice(start, Math.Min(start + BatchSize, n));
+        for (long start = 0; start < n; start += Options.BatchSize)
+            yield return TensorIndex.Slice(start, Math.Min(start + Options.BatchSize, n));
     }
 
     private static Tensor Classify(ModelView model, Tensor x)
@@ -186,7 +179,7 @@ public sealed class AutoAttack : Attack
             return false;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var sample = x.slice(0, 0, Math.Min(x.shape[0], BatchSize), 1);
+        var sample = x.slice(0, 0, Math.Min(x.shape[0], Options.BatchSize), 1);
         return (model.Forward(sample) - model.Forward(sample)).abs().max().ToDouble() > 0;
     }
 
