@@ -22,17 +22,9 @@ internal static class ApgdCore
         Tensor x;
         using (var s = NewDisposeScope())
         {
-            Tensor start;
-            if (threat.Norm == AttackNorm.LInf)
-            {
-                var t = random.Uniform(clean, -1.0, 1.0);
-                start = clean + t * (eps / TensorOps.PerSample(TensorOps.LInfNorms(t), t));
-            }
-            else
-            {
-                var t = random.Normal(clean);
-                start = clean + TensorOps.NormalizeL2(t) * eps;
-            }
+            var linf = threat.Norm == AttackNorm.LInf;
+            var t = linf ? random.Uniform(clean, -1.0, 1.0) : random.Normal(clean);
+            var start = linf ? clean + t * (eps / TensorOps.PerSample(TensorOps.LInfNorms(t), t)) : clean + TensorOps.NormalizeL2(t) * eps;
             x = start.clamp(0.0, 1.0).MoveToOuterDisposeScope();
         }
 

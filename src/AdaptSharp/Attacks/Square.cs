@@ -203,12 +203,9 @@ public sealed class Square : Attack
         var values = new float[s * s];
         var top = Rectangles(s / 2, s);
         var bottom = Rectangles(s - s / 2, s);
-        for (var r = 0; r < s / 2; r++)
+        for (var r = 0; r < s; r++)
             for (var col = 0; col < s; col++)
-                values[r * s + col] = (float)top[r, col];
-        for (var r = 0; r < s - s / 2; r++)
-            for (var col = 0; col < s; col++)
-                values[(r + s / 2) * s + col] = -(float)bottom[r, col];
+                values[r * s + col] = r < s / 2 ? (float)top[r, col] : -(float)bottom[r - s / 2, col];
         var norm = Math.Sqrt(values.Sum(v => (double)v * v));
         if (norm > 0)
             for (var k = 0; k < values.Length; k++)
