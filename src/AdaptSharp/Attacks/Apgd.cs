@@ -26,29 +26,14 @@ public sealed class Apgd : Attack
 
     public override Tensor Perturb(ModelView model, Tensor images, Tensor labels)
     {
-        using var scope = NewDisposeScope();
         using var random = NewRandom();
-        var clean = images.detach();
         var loss = Options.CustomLoss ?? (Options.Loss == ApgdLoss.Dlr ? Losses.Dlr : Losses.CrossEntropy);
-        var adv = clean.clone();
-        var robust = Predict(model, clean).eq(labels);
-        for (var restart = 0; restart < Options.Restarts; restart++)
+        return OnStillRobust(model, images, labels, Options.Restarts, 0, p =>
         {
-            using var restartScope = NewDisposeScope();
-            var idx = TensorOps.Indices(robust);
-            if (idx.shape[0] == 0)
-                break;
-            var x = clean.index_select(0, idx);
-            var y = labels.index_select(0, idx);
-            var run = ApgdCore.Run(Threat, x, y, Options.Iterations, Options.Momentum, Options.Rho, random,
-                p => EotLossAndGradient(model, p, y, loss, Options.EotIterations));
-            var chosen = restart == 0
-                ? TensorOps.WhereRows(run.Fooled, run.BestAdversarial, run.HighestLossPoint)
-                : TensorOps.WhereRows(run.Fooled, run.BestAdversarial, adv.index_select(0, idx));
-            adv.index_copy_(0, idx, chosen);
-            robust.index_fill_(0, idx.index_select(0, TensorOps.Indices(run.Fooled)), false);
-        }
-        return adv.MoveToOuterDisposeScope();
+            var run = ApgdCore.Run(Threat, p.X, p.Y, Options.Iterations, Options.Momentum, Options.Rho, random,
+                x => EotLossAndGradient(model, x, p.Y, loss, Options.EotIterations));
+            return (run.Fooled, TensorOps.WhereRows(run.Fooled, run.BestAdversarial, p.First ? run.HighestLossPoint : p.Previous));
+        });
     }
 
     internal (Tensor Loss, Tensor Grad, Tensor Logits) EotLossAndGradient(ModelView model, Tensor x, Tensor y,

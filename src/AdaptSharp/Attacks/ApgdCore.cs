@@ -22,17 +22,9 @@ internal static class ApgdCore
         Tensor x;
         using (var s = NewDisposeScope())
         {
-            Tensor start;
-            if (threat.Norm == AttackNorm.LInf)
-            {
-                var t = random.Uniform(clean, -1.0, 1.0);
-                start = clean + t * (eps / TensorOps.PerSample(TensorOps.LInfNorms(t), t));
-            }
-            else
-            {
-                var t = random.Normal(clean);
-                start = clean + TensorOps.NormalizeL2(t) * eps;
-            }
+            var linf = threat.Norm == AttackNorm.LInf;
+            var t = linf ? random.Uniform(clean, -1.0, 1.0) : random.Normal(clean);
+            var start = linf ? clean + t * (eps / TensorOps.PerSample(TensorOps.LInfNorms(t), t)) : clean + TensorOps.NormalizeL2(t) * eps;
             x = start.clamp(0.0, 1.0).MoveToOuterDisposeScope();
         }
 
@@ -64,17 +56,17 @@ internal static class ApgdCore
             x = next.MoveToOuterDisposeScope();
 
             var (l, g, lg) = lossAndGrad(x);
-            Swap(ref grad, g);
+            TensorOps.Swap(ref grad, g);
             var pred = lg.argmax(1).eq(labels);
-            Swap(ref bestAdv, TensorOps.WhereRows(pred.logical_not(), x, bestAdv));
-            Swap(ref notFooled, notFooled.logical_and(pred));
+            TensorOps.Swap(ref bestAdv, TensorOps.WhereRows(pred.logical_not(), x, bestAdv));
+            TensorOps.Swap(ref notFooled, notFooled.logical_and(pred));
 
-            Swap(ref increases, increases + l.gt(prevLoss).to_type(ScalarType.Int32));
+            TensorOps.Swap(ref increases, increases + l.gt(prevLoss).to_type(ScalarType.Int32));
             var improved = l.gt(lossBest);
-            Swap(ref xBest, TensorOps.WhereRows(improved, x, xBest));
-            Swap(ref gradBest, TensorOps.WhereRows(improved, grad, gradBest));
-            Swap(ref lossBest, where(improved, l, lossBest));
-            Swap(ref prevLoss, l);
+            TensorOps.Swap(ref xBest, TensorOps.WhereRows(improved, x, xBest));
+            TensorOps.Swap(ref gradBest, TensorOps.WhereRows(improved, grad, gradBest));
+            TensorOps.Swap(ref lossBest, where(improved, l, lossBest));
+            TensorOps.Swap(ref prevLoss, l);
 
             sinceCheck++;
             if (sinceCheck == interval)
@@ -82,12 +74,12 @@ internal static class ApgdCore
                 var oscillating = increases.to_type(ScalarType.Float64).le(interval * rho);
                 var stalled = halvedLastCheck.logical_not().logical_and(lossBestLastCheck.ge(lossBest));
                 var halve = oscillating.logical_or(stalled);
-                Swap(ref halvedLastCheck, halve);
-                Swap(ref lossBestLastCheck, lossBest.clone());
-                Swap(ref step, where(halve, step * 0.5, step));
-                Swap(ref x, TensorOps.WhereRows(halve, xBest, x));
-                Swap(ref grad, TensorOps.WhereRows(halve, gradBest, grad));
-                Swap(ref increases, zeros_like(increases));
+                TensorOps.Swap(ref halvedLastCheck, halve);
+                TensorOps.Swap(ref lossBestLastCheck, lossBest.clone());
+                TensorOps.Swap(ref step, where(halve, step * 0.5, step));
+                TensorOps.Swap(ref x, TensorOps.WhereRows(halve, xBest, x));
+                TensorOps.Swap(ref grad, TensorOps.WhereRows(halve, gradBest, grad));
+                TensorOps.Swap(ref increases, zeros_like(increases));
                 interval = Math.Max(interval - decrease, minimum);
                 sinceCheck = 0;
             }
@@ -95,13 +87,5 @@ internal static class ApgdCore
 
         return new RunResult(bestAdv.MoveToOuterDisposeScope(), notFooled.logical_not().MoveToOuterDisposeScope(),
             lossBest.MoveToOuterDisposeScope(), xBest.MoveToOuterDisposeScope());
-    }
-
-    private static void Swap(ref Tensor state, Tensor next)
-    {
-        next.MoveToOuterDisposeScope();
-        if (!ReferenceEquals(state, next))
-            state.Dispose();
-        state = next;
     }
 }

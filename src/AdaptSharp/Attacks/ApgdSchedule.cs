@@ -28,13 +28,4 @@ internal static class ApgdSchedule
         }
         return result.ToArray();
     }
-
-    /// <summary>
-    /// The checkpoint rule for one point: halve the step (and restart from the best point) if the loss rose
-    /// in at most <paramref name="rho"/> of the <paramref name="interval"/> steps since the last checkpoint,
-    /// or if the step was not halved at the last checkpoint and the best loss has not improved since.
-    /// </summary>
-    public static bool ShouldHalve(int increases, int interval, bool halvedLastTime, double bestAtLastCheck,
-        double bestNow, double rho = 0.75) =>
-        increases <= interval * rho || (!halvedLastTime && bestAtLastCheck >= bestNow);
 }

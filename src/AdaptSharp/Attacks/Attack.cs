@@ -30,24 +30,8 @@ public abstract class Attack
     /// <summary>Per-image forward-only passes so far (model queries without gradient).</summary>
     public long Queries { get; protected set; }
 
-    /// <summary>
-    /// False (default): every call re-seeds with <see cref="Seed"/>, so the same batch always gets the same
-    /// result (evaluation). True: call k uses a seed derived from (Seed, k), so a training loop gets fresh
-    /// random starts per batch while a run stays reproducible from its seed.
-    /// </summary>
-    public bool VaryRandomnessPerCall { get; init; }
-
-    private long calls;
-
-    /// <summary>The seeded random source for one <see cref="Perturb"/> call.</summary>
-    internal AttackRandom NewRandom()
-    {
-        if (!VaryRandomnessPerCall)
-            return new AttackRandom(Seed);
-        var k = calls++;
-        // splitmix64 of (seed, call) so neighbouring calls get unrelated streams
-        return new AttackRandom(unchecked((long)Data.DeterministicRandom.Mix((ulong)Seed + 0x9E3779B97F4A7C15UL * (ulong)(k + 1))));
-    }
+    /// <summary>The seeded random source for one <see cref="Perturb"/> call: every call re-seeds with <see cref="Seed"/>.</summary>
+    internal AttackRandom NewRandom() => new(Seed);
 
     /// <summary>
     /// Returns adversarial images (same shape as <paramref name="images"/>, inside the threat model unless
@@ -89,12 +73,35 @@ public abstract class Attack
         return Logits(model, x).argmax(1).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Replaces <paramref name="state"/> by <paramref name="next"/> (moved to the enclosing scope) and frees the old one.</summary>
-    protected static void Swap(ref Tensor state, Tensor next)
+    /// <summary>
+    /// The restart (and target) loop of APGD, APGD-T, FAB, FAB-T and Square: <paramref name="pass"/> runs on the points
+    /// still robust (correctly classified and not broken by an earlier pass), always from the clean image,
+    /// <paramref name="restarts"/> times, or that many times per target class when <paramref name="targets"/> is positive
+    /// (the 2nd..(targets+1)-th highest clean logit). It returns the points it broke and the rows to store for all the
+    /// points it got; the result holds the last stored row per point (the clean image where none was).
+    /// </summary>
+    private protected Tensor OnStillRobust(ModelView model, Tensor images, Tensor labels, int restarts, int targets,
+        Func<AttackPass, (Tensor Broken, Tensor Rows)> pass)
     {
-        next.MoveToOuterDisposeScope();
-        if (!ReferenceEquals(state, next))
-            state.Dispose();
-        state = next;
+        using var scope = NewDisposeScope();
+        var clean = images.detach();
+        var cleanLogits = Logits(model, clean);
+        var ranking = targets > 0 ? cleanLogits.argsort(1, descending: true) : null;
+        var robust = cleanLogits.argmax(1).eq(labels);
+        var adv = clean.clone();
+        var ranks = targets > 0 ? (int)Math.Min(targets + 1, cleanLogits.shape[1]) - 1 : 1;
+        for (var k = 0; k < ranks * restarts; k++)
+        {
+            using var passScope = NewDisposeScope();
+            var idx = TensorOps.Indices(robust);
+            if (idx.shape[0] == 0)
+                break;
+            var targetClasses = ranking?.index_select(0, idx).select(1, k / restarts + 1);
+            var (broken, rows) = pass(new AttackPass(idx, clean.index_select(0, idx), labels.index_select(0, idx), targetClasses,
+                adv.index_select(0, idx), k % restarts, k == 0));
+            adv.index_copy_(0, idx, rows);
+            robust.index_fill_(0, idx.index_select(0, TensorOps.Indices(broken)), false);
+        }
+        return adv.MoveToOuterDisposeScope();
     }
 }

@@ -1,18 +1,15 @@
 namespace AdaptSharp.Attacks;
 
 /// <summary>
-/// One attack of a cascade or suite. <see cref="RobustAfter"/> is the pointwise worst case after this attack
-/// (and all earlier cascade members); <see cref="Attacked"/> marks the points this attack was run on and
-/// <see cref="Fooled"/> those it broke.
+/// One attack of an <see cref="AutoAttack"/> cascade. <see cref="RobustAfter"/> is the pointwise worst case after this
+/// attack and all earlier ones (<see cref="CumulativeAccuracy"/> its mean); <see cref="Attacked"/> marks the points this
+/// attack was run on and <see cref="Fooled"/> those it broke.
 /// </summary>
 public sealed record AttackStageResult(
     string Name,
-    bool Cascade,
-    long Seed,
     bool[] Attacked,
     bool[] Fooled,
     bool[] RobustAfter,
-    double Accuracy,
     double CumulativeAccuracy,
     double MaxPerturbation,
     TimeSpan Elapsed,

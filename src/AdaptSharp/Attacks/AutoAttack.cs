@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using AdaptSharp.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -16,43 +17,25 @@ public sealed class AutoAttack : Attack
     public AutoAttack(ThreatModel threat, AutoAttackOptions? options = null, long seed = 0, string? name = null)
         : base(name ?? DefaultName((options ?? new AutoAttackOptions()).Version), threat, seed)
     {
-        var o = options ?? new AutoAttackOptions();
-        var (version, custom) = (o.Version, o.CustomStages);
-        Version = version;
-        BatchSize = o.BatchSize > 0 ? o.BatchSize : throw new ArgumentException("batch size must be positive");
-        if (version == AutoAttackVersion.Custom)
-        {
-            if (custom is null || custom.Count == 0)
-                throw new ArgumentException("a custom AutoAttack needs at least one attack");
-            if (custom.Any(a => a.Threat != threat))
-                throw new ArgumentException("every attack of a custom AutoAttack must use the same threat model");
-            Stages = custom;
-        }
+        Options = options ?? new AutoAttackOptions();
+        if (Options.BatchSize < 1)
+            throw new ArgumentException("batch size must be positive");
+        if (Options.Version != AutoAttackVersion.Custom)
+            Stages = StandardStages(Options.Version, threat, seed);
+        else if (Options.CustomStages is not { Count: > 0 } custom)
+            throw new ArgumentException("a custom AutoAttack needs at least one attack");
+        else if (custom.Any(a => a.Threat != threat))
+            throw new ArgumentException("every attack of a custom AutoAttack must use the same threat model");
         else
-        {
-            Stages = StandardStages(version, threat, seed);
-        }
+            Stages = custom;
     }
 
-    public AutoAttackVersion Version { get; }
-
-    public int BatchSize { get; }
+    public AutoAttackOptions Options { get; }
 
     public IReadOnlyList<Attack> Stages { get; }
 
-    /// <summary>Optional progress sink (one line per attacked batch).</summary>
-    public Action<string>? Log { get; set; }
-
-    /// <summary>Names of black-box (score- or decision-based) attacks, for the gradient-masking check.</summary>
-    public static bool IsBlackBox(Attack attack) => attack is Square or Rays;
-
-    private static string DefaultName(AutoAttackVersion version) => version switch
-    {
-        AutoAttackVersion.Standard => "autoattack",
-        AutoAttackVersion.Plus => "autoattack-plus",
-        AutoAttackVersion.Rand => "autoattack-rand",
-        _ => "autoattack-custom",
-    };
+    private static string DefaultName(AutoAttackVersion version) =>
+        version == AutoAttackVersion.Custom ? "autoattack-custom" : new AutoAttackSpec(version).ToString();
 
     /// <summary>The attack lists of the standard, plus and rand versions (AutoAttack's settings).</summary>
     public static IReadOnlyList<Attack> StandardStages(AutoAttackVersion version, ThreatModel threat, long seed) => version switch
@@ -102,16 +85,16 @@ public sealed class AutoAttack : Attack
         var n = (int)clean.shape[0];
         var warnings = new List<string>();
 
-        var cleanCorrect = BatchedPredict(scoring, clean).eq(labels);
-        var robust = cleanCorrect.clone();
+        var robust = n == 0
+            ? zeros(0, dtype: ScalarType.Bool, device: clean.device)
+            : cat(Batches(n).Select(b => Classify(scoring, clean[b]).eq(labels[b])).ToList(), 0);
         var adv = clean.clone();
-        var cleanFlags = TensorOps.ToBools(cleanCorrect);
-        var cleanAccuracy = n == 0 ? 0.0 : cleanFlags.Count(b => b) / (double)n;
+        var cleanFlags = TensorOps.ToBools(robust);
 
         var randomized = CheckRandomized(generating, clean) || (!ReferenceEquals(generating, scoring) && CheckRandomized(scoring, clean));
-        if (randomized && Version != AutoAttackVersion.Rand)
+        if (randomized && Options.Version != AutoAttackVersion.Rand)
             warnings.Add("the model's output is randomised (two forwards differ): use version 'rand' (EOT)");
-        var zeroGrad = CountZeroGradients(generating, clean, labels);
+        var zeroGrad = Batches(n).Sum(b => ZeroGradients(generating, clean[b], labels[b]));
         if (zeroGrad > 0)
             warnings.Add($"{zeroGrad} point(s) have an exactly zero input gradient: gradient masking is likely, white-box attacks are unreliable there");
 
@@ -120,48 +103,74 @@ public sealed class AutoAttack : Attack
         var blackBoxOnly = 0;
         foreach (var attack in Stages)
         {
-            var stage = RunStage(attack, generating, scoring, clean, labels, robust, adv, n, cascade: true);
+            var stage = RunStage(attack, generating, scoring, clean, labels, robust, adv, n);
             stages.Add(stage);
-            if (IsBlackBox(attack))
-            {
-                if (whiteBoxSeen && stage.FooledCount > 0)
-                {
-                    blackBoxOnly += stage.FooledCount;
-                    warnings.Add($"black-box attack '{attack.Name}' broke {stage.FooledCount} point(s) the white-box attacks missed: possible gradient masking");
-                }
-            }
-            else
+            if (attack is not (Square or Rays))
             {
                 whiteBoxSeen = true;
+            }
+            else if (whiteBoxSeen && stage.FooledCount > 0)
+            {
+                blackBoxOnly += stage.FooledCount;
+                warnings.Add($"black-box attack '{attack.Name}' broke {stage.FooledCount} point(s) the white-box attacks missed: possible gradient masking");
             }
         }
 
         var robustFlags = TensorOps.ToBools(robust);
-        var result = new AutoAttackResult(Version, Threat, Seed, generating.Name, scoring.Name, n, cleanFlags,
-            cleanAccuracy, stages, robustFlags, n == 0 ? 0.0 : robustFlags.Count(b => b) / (double)n,
-            randomized, zeroGrad, blackBoxOnly, warnings);
+        var result = new AutoAttackResult(Options.Version, Threat, Seed, generating.Name, scoring.Name, n, cleanFlags,
+            Fraction(cleanFlags), stages, robustFlags, Fraction(robustFlags), randomized, zeroGrad, blackBoxOnly, warnings);
         GradientEvaluations += stages.Sum(s => s.GradientEvaluations);
         Queries += stages.Sum(s => s.Queries);
         return (result, adv.MoveToOuterDisposeScope());
     }
 
     /// <summary>
-    /// Runs <paramref name="attack"/> in batches on the points flagged in <paramref name="robust"/> (if
-    /// <paramref name="cascade"/>) and updates <paramref name="robust"/> and <paramref name="adv"/> in place.
+    /// Runs <paramref name="attack"/> in batches on the points flagged in <paramref name="robust"/>, always from the clean
+    /// image, and clears <paramref name="robust"/> / overwrites <paramref name="adv"/> in place where it succeeds.
     /// </summary>
-    internal AttackStageResult RunStage(Attack attack, ModelView generating, ModelView scoring, Tensor clean,
-        Tensor labels, Tensor robust, Tensor adv, int n, bool cascade) =>
-        SuiteRunner.RunStage(attack, Threat, generating, scoring, clean, labels, robust, robust, adv, n, BatchSize, cascade, Log);
-
-    private Tensor BatchedPredict(ModelView model, Tensor x)
+    private AttackStageResult RunStage(Attack attack, ModelView generating, ModelView scoring, Tensor clean,
+        Tensor labels, Tensor robust, Tensor adv, int n)
     {
         using var scope = NewDisposeScope();
+        var watch = Stopwatch.StartNew();
+        var (gradBefore, queriesBefore) = (attack.GradientEvaluations, attack.Queries);
+        var attacked = TensorOps.ToBools(robust);
+        var fooled = zeros(n, dtype: ScalarType.Bool, device: clean.device);
+        var idxAll = TensorOps.Indices(robust);
+        var total = idxAll.shape[0];
+        var maxNorm = 0.0;
+        for (long start = 0; start < total; start += Options.BatchSize)
+        {
+            using var batchScope = NewDisposeScope();
+            var idx = idxAll.slice(0, start, Math.Min(start + Options.BatchSize, total), 1);
+            var x = clean.index_select(0, idx);
+            var y = labels.index_select(0, idx);
+            var a = attack.Perturb(generating, x, y);
+            maxNorm = Math.Max(maxNorm, Threat.Validate(a, x));
+            var broken = TensorOps.Indices(Classify(scoring, a).ne(y));
+            var brokenIdx = idx.index_select(0, broken);
+            fooled.index_fill_(0, brokenIdx, true);
+            robust.index_fill_(0, brokenIdx, false);
+            adv.index_copy_(0, brokenIdx, a.index_select(0, broken));
+        }
+        var robustFlags = TensorOps.ToBools(robust);
+        return new AttackStageResult(attack.Name, attacked, TensorOps.ToBools(fooled), robustFlags, Fraction(robustFlags),
+            maxNorm, watch.Elapsed, attack.GradientEvaluations - gradBefore, attack.Queries - queriesBefore);
+    }
+
+    private static double Fraction(bool[] flags) => flags.Length == 0 ? 0.0 : flags.Count(b => b) / (double)flags.Length;
+
+    private IEnumerable<TensorIndex> Batches(int n)
+    {
+        for (long start = 0; start < n; start += Options.BatchSize)
+            yield return TensorIndex.Slice(start, Math.Min(start + Options.BatchSize, n));
+    }
+
+    private static Tensor Classify(ModelView model, Tensor x)
+    {
         using var noGrad = no_grad();
-        var parts = new List<Tensor>();
-        for (long start = 0; start < x.shape[0]; start += BatchSize)
-            parts.Add(model.Forward(x.slice(0, start, Math.Min(start + BatchSize, x.shape[0]), 1)).argmax(1));
-        var pred = parts.Count == 0 ? zeros(0, dtype: ScalarType.Int64, device: x.device) : cat(parts, 0);
-        return pred.MoveToOuterDisposeScope();
+        using var scope = NewDisposeScope();
+        return model.Forward(x).argmax(1).MoveToOuterDisposeScope();
     }
 
     private bool CheckRandomized(ModelView model, Tensor x)
@@ -170,25 +179,14 @@ public sealed class AutoAttack : Attack
             return false;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var sample = x.slice(0, 0, Math.Min(x.shape[0], BatchSize), 1);
-        var a = model.Forward(sample);
-        var b = model.Forward(sample);
-        return (a - b).abs().max().ToDouble() > 0;
+        var sample = x.slice(0, 0, Math.Min(x.shape[0], Options.BatchSize), 1);
+        return (model.Forward(sample) - model.Forward(sample)).abs().max().ToDouble() > 0;
     }
 
-    private int CountZeroGradients(ModelView model, Tensor x, Tensor labels)
+    private int ZeroGradients(ModelView model, Tensor x, Tensor labels)
     {
-        if (x.shape[0] == 0)
-            return 0;
         using var scope = NewDisposeScope();
-        var count = 0;
-        for (long start = 0; start < x.shape[0]; start += BatchSize)
-        {
-            using var batchScope = NewDisposeScope();
-            var end = Math.Min(start + BatchSize, x.shape[0]);
-            var (_, grad, _) = LossAndGradient(model, x.slice(0, start, end, 1), labels.slice(0, start, end, 1), Losses.CrossEntropy);
-            count += (int)grad.flatten(1).abs().amax(1).eq(0).sum().ToInt64();
-        }
-        return count;
+        var (_, grad, _) = LossAndGradient(model, x, labels, Losses.CrossEntropy);
+        return (int)grad.flatten(1).abs().amax(1).eq(0).sum().ToInt64();
     }
 }

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
-
 namespace AdaptSharp.Attacks;
 
 /// <summary>
@@ -22,9 +19,4 @@ public sealed record AutoAttackResult(
     bool RandomizedOutput,
     int ZeroGradientPoints,
     int BlackBoxOnlyBreaks,
-    IReadOnlyList<string> Warnings)
-{
-    /// <summary>JSON with every flag.</summary>
-    public string ToJson() => JsonSerializer.Serialize(this,
-        new JsonSerializerOptions { WriteIndented = true, Converters = { new JsonStringEnumConverter() } });
-}
+    IReadOnlyList<string> Warnings);

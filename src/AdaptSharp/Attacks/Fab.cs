@@ -13,39 +13,16 @@ public sealed class Fab : Attack
     public Fab(ThreatModel threat, FabOptions? options = null, long seed = 0, string? name = null)
         : base(name ?? "fab", threat, seed)
     {
-        var o = options ?? new FabOptions();
-        if (o.Iterations < 1 || o.Restarts < 1)
-            throw new ArgumentException("FAB needs at least one iteration and restart");
-        Iterations = o.Iterations;
-        Restarts = o.Restarts;
+        Options = FabCore.Validate(options, targeted: false);
     }
 
-    public int Iterations { get; }
-
-    public int Restarts { get; }
+    public FabOptions Options { get; }
 
     public override Tensor Perturb(ModelView model, Tensor images, Tensor labels)
     {
-        using var scope = NewDisposeScope();
         using var random = NewRandom();
-        var clean = images.detach();
-        var robust = Predict(model, clean).eq(labels);
-        var adv = clean.clone();
-        for (var restart = 0; restart < Restarts; restart++)
-        {
-            using var runScope = NewDisposeScope();
-            var idx = TensorOps.Indices(robust);
-            if (idx.shape[0] == 0)
-                break;
-            var x = clean.index_select(0, idx);
-            var y = labels.index_select(0, idx);
-            var (found, distance) = FabCore.Run(Threat.Norm, x, y, Iterations, Threat.Eps, restart > 0, random,
-                p => AllBoundaries(model, p, y), p => Predict(model, p));
-            var broken = distance.le(Threat.Eps);
-            adv.index_copy_(0, idx, TensorOps.WhereRows(broken, Threat.Project(found, x), adv.index_select(0, idx)));
-            robust.index_fill_(0, idx.index_select(0, TensorOps.Indices(broken)), false);
-        }
-        return adv.MoveToOuterDisposeScope();
+        return OnStillRobust(model, images, labels, Options.Restarts, 0,
+            p => FabCore.Pass(Threat, Options.Iterations, p, random, x => AllBoundaries(model, x, p.Y), x => Predict(model, x)));
     }
 
     /// <summary>df_k = z_k - z_y and its input gradient for every class k; the true class gets +inf distance.</summary>

@@ -16,6 +16,24 @@ internal static class FabCore
     public const double Eta = 1.05;
     public const double Beta = 0.9;
 
+    /// <summary>Checks the settings of FAB (or FAB-T when <paramref name="targeted"/>) and fills in the defaults.</summary>
+    public static FabOptions Validate(FabOptions? options, bool targeted)
+    {
+        var o = options ?? new FabOptions();
+        if ((targeted && o.TargetClasses < 1) || o.Iterations < 1 || o.Restarts < 1)
+            throw new ArgumentException(targeted ? "FAB-T needs at least one target class, iteration and restart" : "FAB needs at least one iteration and restart");
+        return o;
+    }
+
+    /// <summary>One pass of FAB on a pass's points: broken where the smallest adversarial found is within eps.</summary>
+    public static (Tensor Broken, Tensor Rows) Pass(ThreatModel threat, int iterations, AttackPass p, AttackRandom random,
+        Func<Tensor, (Tensor Df, Tensor Dg)> boundary, Func<Tensor, Tensor> predict)
+    {
+        var (found, distance) = Run(threat.Norm, p.X, p.Y, iterations, threat.Eps, p.Restart > 0, random, boundary, predict);
+        var broken = distance.le(threat.Eps);
+        return (broken, TensorOps.WhereRows(broken, threat.Project(found, p.X), p.Previous));
+    }
+
     /// <param name="boundary">(x) -> (df (B,M), dg (B,M,D)) differences of logits to the true class and their input gradients.</param>
     public static (Tensor Adversarial, Tensor Distance) Run(AttackNorm norm, Tensor clean, Tensor labels, int iterations, double eps,
         bool randomStart, AttackRandom random, Func<Tensor, (Tensor Df, Tensor Dg)> boundary, Func<Tensor, Tensor> predict)
@@ -29,7 +47,7 @@ internal static class FabCore
         if (randomStart)
         {
             var t = norm == AttackNorm.LInf ? random.Uniform(clean, -1.0, 1.0) : random.Normal(clean);
-            x1 = (clean + t * (0.5 * eps / TensorOps.PerSample(Norms(t, norm), t))).clamp(0.0, 1.0);
+            x1 = (clean + t * (0.5 * eps / TensorOps.PerSample(TensorOps.Norms(t, norm), t))).clamp(0.0, 1.0);
         }
         else
         {
@@ -51,14 +69,14 @@ internal static class FabCore
             var d3 = HyperplaneProjection.Project(cat(new[] { flatX1, flatClean }, 0), cat(new[] { w, w }, 0), cat(new[] { b, b }, 0), norm);
             var d1 = d3.slice(0, 0, n, 1).reshape(clean.shape);
             var d2 = d3.slice(0, n, 2 * n, 1).reshape(clean.shape);
-            var a0 = Norms(d3, norm).clamp_min(1e-8);
+            var a0 = TensorOps.Norms(d3, norm).clamp_min(1e-8);
             var a1 = a0.slice(0, 0, n, 1);
             var a2 = a0.slice(0, n, 2 * n, 1);
             var alpha = TensorOps.PerSample((a1 / (a1 + a2)).clamp(0.0, AlphaMax), clean);
             var next = ((x1 + d1 * Eta) * (1 - alpha) + (clean + d2 * Eta) * alpha).clamp(0.0, 1.0);
 
             var isAdv = predict(next).ne(labels);
-            var size = Norms(next - clean, norm).to_type(ScalarType.Float64);
+            var size = TensorOps.Norms(next - clean, norm).to_type(ScalarType.Float64);
             var better = isAdv.logical_and(size.lt(best));
             adv.copy_(TensorOps.WhereRows(better, next, adv));
             best.copy_(where(better, size, best));
@@ -69,7 +87,4 @@ internal static class FabCore
         }
         return (adv.MoveToOuterDisposeScope(), best.MoveToOuterDisposeScope());
     }
-
-    private static Tensor Norms(Tensor x, AttackNorm norm) =>
-        norm == AttackNorm.LInf ? TensorOps.LInfNorms(x) : TensorOps.L2Norms(x);
 }

@@ -23,7 +23,7 @@ public sealed class Fgsm : Attack
         using var scope = NewDisposeScope();
         using var random = NewRandom();
         var clean = images.detach();
-        var noise = Options.RandomStartMultiplier > 0 ? Noise(clean, random) : zeros_like(clean);
+        var noise = Options.RandomStartMultiplier > 0 ? Threat.RandomDelta(clean, random, Options.RandomStartMultiplier) : zeros_like(clean);
         var start = (clean + noise).clamp(0.0, 1.0);
         var (_, grad, _) = LossAndGradient(model, start, labels, Options.Loss ?? Losses.CrossEntropy);
         var step = TensorOps.AscentDirection(grad, Threat.Norm) * (Options.StepSize ?? Threat.Eps);
@@ -33,14 +33,5 @@ public sealed class Fgsm : Attack
             ? Threat.Project(start + step, clean)
             : (clean + noise + step).clamp(0.0, 1.0);
         return result.MoveToOuterDisposeScope();
-    }
-
-    /// <summary>Uniform noise in [-k eps, k eps] (L-inf), or a random direction with radius uniform in [0, k eps] (L2).</summary>
-    private Tensor Noise(Tensor clean, AttackRandom random)
-    {
-        var radius = Threat.Eps * Options.RandomStartMultiplier;
-        return Threat.Norm == AttackNorm.LInf
-            ? random.Uniform(clean, -radius, radius)
-            : TensorOps.NormalizeL2(random.Normal(clean)) * TensorOps.PerSample(random.Uniform(clean.shape[0], 0.0, radius, clean), clean);
     }
 }

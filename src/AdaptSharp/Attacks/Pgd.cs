@@ -47,7 +47,7 @@ public sealed class Pgd : Attack
                 using var stepScope = NewDisposeScope();
                 var (_, grad, _) = LossAndGradient(model, x, labels, loss);
                 var moved = x + TensorOps.AscentDirection(grad, Threat.Norm) * (sign * alpha);
-                Swap(ref x, Threat.Project(moved, clean));
+                TensorOps.Swap(ref x, Threat.Project(moved, clean));
             }
 
             if (Options.Restarts == 1)
@@ -55,13 +55,8 @@ public sealed class Pgd : Attack
 
             using (var evalScope = NewDisposeScope())
             {
-                Tensor logits, value;
-                using (no_grad())
-                {
-                    Queries += x.shape[0];
-                    logits = model.Forward(x);
-                    value = loss(logits, labels) * sign;
-                }
+                var logits = Logits(model, x);
+                var value = loss(logits, labels) * sign;
                 var pred = logits.argmax(1);
                 var fooled = Options.Targeted ? pred.eq(labels) : pred.ne(labels);
                 if (best is null)

@@ -16,23 +16,14 @@ public sealed class Rays : Attack
     public Rays(ThreatModel threat, RaysOptions? options = null, long seed = 0, string? name = null)
         : base(name ?? "rays", threat, seed)
     {
-        var o = options ?? new RaysOptions();
+        Options = options ?? new RaysOptions();
         if (threat.Norm != AttackNorm.LInf)
             throw new NotSupportedException("RayS is an L-inf attack");
-        if (o.QueryBudget < 1)
+        if (Options.QueryBudget < 1)
             throw new ArgumentException("RayS needs a positive query budget");
-        QueryBudget = o.QueryBudget;
-        EarlyStop = o.EarlyStop;
-        Tolerance = o.Tolerance;
     }
 
-    public int QueryBudget { get; }
-
-    /// <summary>Stop a point's search once its distance is within eps (enough to decide robustness).</summary>
-    public bool EarlyStop { get; }
-
-    /// <summary>Binary-search tolerance on the ray length (L2 units of the unit-norm direction, as RayS).</summary>
-    public double Tolerance { get; }
+    public RaysOptions Options { get; }
 
     /// <summary>L-inf distances found in the last call (infinity where no adversarial was found).</summary>
     public float[] LastDistances { get; private set; } = [];
@@ -55,7 +46,7 @@ public sealed class Rays : Attack
         var bestPoint = flatClean.clone();
         var used = zeros(n, dtype: ScalarType.Int64, device: clean.device);
         var sqrtDim = Math.Sqrt(dim);
-        var budget = QueryBudget;
+        var budget = Options.QueryBudget;
 
         // points already misclassified are at distance 0
         var pred0 = Predict(model, clean);
@@ -69,7 +60,7 @@ public sealed class Rays : Attack
         {
             using var stepScope = NewDisposeScope();
             var active = used.lt(budget).logical_and(wrong.logical_not());
-            if (EarlyStop)
+            if (Options.EarlyStop)
                 active = active.logical_and(LInfDistances(bestPoint, flatClean, best).gt(Threat.Eps));
             var idx = TensorOps.Indices(active);
             if (idx.shape[0] == 0)
@@ -98,7 +89,7 @@ public sealed class Rays : Attack
         // The boundary lies within Tolerance below the found length: step that much further along the ray so
         // the returned point is adversarial by a margin, not by the rounding of the batch it was searched in.
         // Points at distance 0 (misclassified clean) stay clean; the projection keeps everything in the ball.
-        var pushed = (flatClean + signs / sqrtDim * (best + Tolerance).to_type(flatClean.dtype).unsqueeze(1)).clamp(0.0, 1.0);
+        var pushed = (flatClean + signs / sqrtDim * (best + Options.Tolerance).to_type(flatClean.dtype).unsqueeze(1)).clamp(0.0, 1.0);
         var moved = broken.logical_and(best.gt(0));
         var result = Threat.Project(TensorOps.WhereRows(moved, pushed, bestPoint).reshape(clean.shape), clean);
         return result.MoveToOuterDisposeScope();
@@ -145,7 +136,7 @@ public sealed class Rays : Attack
             high.index_copy_(0, searching, where(ok, mid, hi));
             low.index_copy_(0, searching, where(ok, lo, mid));
             var gap = high.index_select(0, searching) - low.index_select(0, searching);
-            searching = searching.index_select(0, TensorOps.Indices(gap.gt(Tolerance)));
+            searching = searching.index_select(0, TensorOps.Indices(gap.gt(Options.Tolerance)));
         }
 
         var improved = high.lt(currentBest.index_select(0, rows));

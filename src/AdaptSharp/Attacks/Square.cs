@@ -14,7 +14,7 @@ namespace AdaptSharp.Attacks;
 /// one, reshaped as a new signed bump, and the whole perturbation rescaled onto the eps-sphere.
 /// Only logits are used.
 /// The p schedule is indexed by the query count as AutoAttack runs Square (<c>resc_schedule=False</c>);
-/// <see cref="RescaleSchedule"/> stretches it to the budget as the standalone reference does by default.
+/// <see cref="SquareOptions.RescaleSchedule"/> stretches it to the budget as the standalone reference does by default.
 /// One deliberate difference: the window corner is drawn from [0, h-s] inclusive (AutoAttack's exclusive
 /// bound never places a small window on the last row or column).
 /// </summary>
@@ -23,30 +23,12 @@ public sealed class Square : Attack
     public Square(ThreatModel threat, SquareOptions? options = null, long seed = 0, string? name = null)
         : base(name ?? "square", threat, seed)
     {
-        var o = options ?? new SquareOptions();
-        if (o.Queries < 1 || o.Restarts < 1 || !(o.PInit > 0 && o.PInit <= 1))
+        Options = options ?? new SquareOptions();
+        if (Options.Queries < 1 || Options.Restarts < 1 || !(Options.PInit > 0 && Options.PInit <= 1))
             throw new ArgumentException("Square needs queries >= 1, restarts >= 1 and 0 < p_init <= 1");
-        QueryBudget = o.Queries;
-        PInit = o.PInit;
-        Restarts = o.Restarts;
-        UseCrossEntropy = o.UseCrossEntropy;
-        RescaleSchedule = o.RescaleSchedule;
     }
 
-    public int QueryBudget { get; }
-
-    public double PInit { get; }
-
-    public int Restarts { get; }
-
-    public bool UseCrossEntropy { get; }
-
-    /// <summary>
-    /// False (AutoAttack's setting): the p schedule's marks (10, 50, 200, ... 8000) are query counts.
-    /// True: they are read on a 10,000-query scale, so the windows shrink on the same relative schedule
-    /// whatever the budget (at 5,000 queries twice as fast as AutoAttack's Square).
-    /// </summary>
-    public bool RescaleSchedule { get; }
+    public SquareOptions Options { get; }
 
     /// <summary>
     /// Fraction of pixels changed at query <paramref name="iteration"/>: p_init halved at each mark passed;
@@ -75,23 +57,13 @@ public sealed class Square : Attack
     {
         if (images.dim() != 4)
             throw new ArgumentException("Square needs images shaped (N,C,H,W)");
-        using var scope = NewDisposeScope();
         using var random = NewRandom();
-        var clean = images.detach();
-        var adv = clean.clone();
-        var robust = Predict(model, clean).eq(labels);
-        for (var restart = 0; restart < Restarts; restart++)
+        return OnStillRobust(model, images, labels, Options.Restarts, 0, p =>
         {
-            using var restartScope = NewDisposeScope();
-            var idx = TensorOps.Indices(robust);
-            if (idx.shape[0] == 0)
-                break;
-            var (xBest, margin) = Run(model, clean.index_select(0, idx), labels.index_select(0, idx), random);
+            var (xBest, margin) = Run(model, p.X, p.Y, random);
             var fooled = margin.le(0);
-            adv.index_copy_(0, idx, restart == 0 ? xBest : TensorOps.WhereRows(fooled, xBest, adv.index_select(0, idx)));
-            robust.index_fill_(0, idx.index_select(0, TensorOps.Indices(fooled)), false);
-        }
-        return adv.MoveToOuterDisposeScope();
+            return (fooled, p.First ? xBest : TensorOps.WhereRows(fooled, xBest, p.Previous));
+        });
     }
 
     private (Tensor Margin, Tensor Loss) MarginAndLoss(ModelView model, Tensor x, Tensor y)
@@ -99,23 +71,22 @@ public sealed class Square : Attack
         using var scope = NewDisposeScope();
         var logits = Logits(model, x);
         var margin = Losses.Margin(logits, y);
-        var loss = UseCrossEntropy ? -F.cross_entropy(logits, y, reduction: nn.Reduction.None) : margin;
+        var loss = Options.UseCrossEntropy ? -F.cross_entropy(logits, y, reduction: nn.Reduction.None) : margin;
         return (margin.MoveToOuterDisposeScope(), loss.MoveToOuterDisposeScope());
     }
 
-    private (Tensor XBest, Tensor Margin) Run(ModelView model, Tensor x, Tensor y, AttackRandom random) =>
-        Threat.Norm == AttackNorm.LInf ? RunLInf(model, x, y, random) : RunL2(model, x, y, random);
-
-    private (Tensor XBest, Tensor Margin) RunLInf(ModelView model, Tensor x, Tensor y, AttackRandom random)
+    /// <summary>One restart on (x, y): the best images found and their margins (&lt;= 0: broken).</summary>
+    private (Tensor XBest, Tensor Margin) Run(ModelView model, Tensor x, Tensor y, AttackRandom random)
     {
         using var scope = NewDisposeScope();
-        var eps = Threat.Eps;
-        var (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]);
-        var features = c * h * w;
-        var xBest = (x + random.Signs(new[] { n, c, 1, w }, x) * eps).clamp(0.0, 1.0);
+        var (n, c, w) = (x.shape[0], x.shape[1], x.shape[3]);
+        var linf = Threat.Norm == AttackNorm.LInf;
+        var xBest = linf
+            ? (x + random.Signs(new[] { n, c, 1, w }, x) * Threat.Eps).clamp(0.0, 1.0)
+            : (x + TensorOps.NormalizeL2(L2Start(x, random)) * Threat.Eps).clamp(0.0, 1.0);
         var (marginMin, lossMin) = MarginAndLoss(model, xBest, y);
 
-        for (var i = 0; i < QueryBudget; i++)
+        for (var i = 0; i < Options.Queries; i++)
         {
             using var stepScope = NewDisposeScope();
             var active = TensorOps.Indices(marginMin.gt(0));
@@ -127,16 +98,8 @@ public sealed class Square : Attack
             var marginCurr = marginMin.index_select(0, active);
             var lossCurr = lossMin.index_select(0, active);
 
-            var p = PSelection(i, QueryBudget, PInit, RescaleSchedule);
-            var s = (int)Math.Max(Math.Round(Math.Sqrt(p * features / c)), 1);
-            s = (int)Math.Min(s, Math.Min(h, w));
-            // AutoAttack draws the corner from [0, h-s) and never moves the last row/column alone; include it
-            var vh = random.NextInt(0, (int)h - s + 1);
-            var vw = random.NextInt(0, (int)w - s + 1);
-            var window = zeros(new[] { c, h, w }, dtype: x.dtype, device: x.device);
-            window[.., vh..(vh + s), vw..(vw + s)] = random.Signs(new[] { c, 1, 1 }, x) * (2.0 * eps);
-
-            var xNew = Threat.Project(xBestCurr + window, xCurr);
+            var p = PSelection(i, Options.Queries, Options.PInit, Options.RescaleSchedule);
+            var xNew = linf ? ProposeLInf(xCurr, xBestCurr, p, random) : ProposeL2(xCurr, xBestCurr, p, random);
             var (margin, loss) = MarginAndLoss(model, xNew, yCurr);
             var improved = loss.lt(lossCurr);
             lossMin.index_copy_(0, active, where(improved, loss, lossCurr));
@@ -147,14 +110,27 @@ public sealed class Square : Attack
         return (xBest.MoveToOuterDisposeScope(), marginMin.MoveToOuterDisposeScope());
     }
 
-    private (Tensor XBest, Tensor Margin) RunL2(ModelView model, Tensor x, Tensor y, AttackRandom random)
+    /// <summary>
+    /// L-inf proposal: one random square window (shared by the batch, side from the p schedule) of xBest set to ±2eps
+    /// per channel, projected.
+    /// </summary>
+    private Tensor ProposeLInf(Tensor x, Tensor xBest, double p, AttackRandom random)
     {
-        using var scope = NewDisposeScope();
-        var eps = Threat.Eps;
-        var (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]);
-        var features = c * h * w;
+        var (c, h, w) = (x.shape[1], x.shape[2], x.shape[3]);
+        var s = (int)Math.Max(Math.Round(Math.Sqrt(p * (c * h * w) / c)), 1);
+        s = (int)Math.Min(s, Math.Min(h, w));
+        // AutoAttack draws the corner from [0, h-s) and never moves the last row/column alone; include it
+        var vh = random.NextInt(0, (int)h - s + 1);
+        var vw = random.NextInt(0, (int)w - s + 1);
+        var window = zeros(new[] { c, h, w }, dtype: x.dtype, device: x.device);
+        window[.., vh..(vh + s), vw..(vw + s)] = random.Signs(new[] { c, 1, 1 }, x) * (2.0 * Threat.Eps);
+        return Threat.Project(xBest + window, x);
+    }
 
-        // initialisation: a grid of s x s bumps (s = h/5) with random signs per image and channel
+    /// <summary>L2 start: a grid of s x s bumps (s = h/5) with random signs per image and channel.</summary>
+    private static Tensor L2Start(Tensor x, AttackRandom random)
+    {
+        var (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]);
         var init = zeros_like(x);
         var s0 = (int)Math.Max(h / 5, 1);
         var offset = (int)Math.Max((h - s0 * 5) / 2, 0);
@@ -166,44 +142,25 @@ public sealed class Square : Attack
                 init[.., .., vh..(vh + s0), vw..(vw + s0)] = init[.., .., vh..(vh + s0), vw..(vw + s0)] + bump;
             }
         }
-        var xBest = (x + TensorOps.NormalizeL2(init) * eps).clamp(0.0, 1.0);
-        var (marginMin, lossMin) = MarginAndLoss(model, xBest, y);
+        return init;
+    }
 
-        for (var i = 0; i < QueryBudget; i++)
-        {
-            using var stepScope = NewDisposeScope();
-            var active = TensorOps.Indices(marginMin.gt(0));
-            if (active.shape[0] == 0)
-                break;
-            var xCurr = x.index_select(0, active);
-            var xBestCurr = xBest.index_select(0, active);
-            var yCurr = y.index_select(0, active);
-            var marginCurr = marginMin.index_select(0, active);
-            var lossCurr = lossMin.index_select(0, active);
-            var m = active.shape[0];
-
-            var delta = xBestCurr - xCurr;
-            var p = PSelection(i, QueryBudget, PInit, RescaleSchedule);
-            var s = (int)Math.Max(Math.Round(Math.Sqrt(p * features / c)), 3);
-            if (s % 2 == 0)
-                s++;
-            s = (int)Math.Min(s, Math.Min(h, w));
-            var vh = random.NextInt(0, (int)h - s + 1);
-            var vw = random.NextInt(0, (int)w - s + 1);
-            var vh2 = random.NextInt(0, (int)h - s + 1);
-            var vw2 = random.NextInt(0, (int)w - s + 1);
-            var bump = Eta(s, random, x).reshape(1, 1, s, s) * random.Signs(new[] { m, c, 1, 1 }, x);
-            var updated = MoveL2Mass(delta, bump, (vh, vw), (vh2, vw2), eps);
-            var xNew = (xCurr + TensorOps.NormalizeL2(updated) * eps).clamp(0.0, 1.0);
-
-            var (margin, loss) = MarginAndLoss(model, xNew, yCurr);
-            var improved = loss.lt(lossCurr);
-            lossMin.index_copy_(0, active, where(improved, loss, lossCurr));
-            var accept = improved.logical_or(margin.le(0));
-            marginMin.index_copy_(0, active, where(accept, margin, marginCurr));
-            xBest.index_copy_(0, active, TensorOps.WhereRows(accept, xNew, xBestCurr));
-        }
-        return (xBest.MoveToOuterDisposeScope(), marginMin.MoveToOuterDisposeScope());
+    /// <summary>L2 proposal: the mass of two random windows moved into one as a new signed bump, rescaled onto the eps-sphere.</summary>
+    private Tensor ProposeL2(Tensor x, Tensor xBest, double p, AttackRandom random)
+    {
+        var (m, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3]);
+        var delta = xBest - x;
+        var s = (int)Math.Max(Math.Round(Math.Sqrt(p * (c * h * w) / c)), 3);
+        if (s % 2 == 0)
+            s++;
+        s = (int)Math.Min(s, Math.Min(h, w));
+        var vh = random.NextInt(0, (int)h - s + 1);
+        var vw = random.NextInt(0, (int)w - s + 1);
+        var vh2 = random.NextInt(0, (int)h - s + 1);
+        var vw2 = random.NextInt(0, (int)w - s + 1);
+        var bump = Eta(s, random, x).reshape(1, 1, s, s) * random.Signs(new[] { m, c, 1, 1 }, x);
+        var updated = MoveL2Mass(delta, bump, (vh, vw), (vh2, vw2), Threat.Eps);
+        return (x + TensorOps.NormalizeL2(updated) * Threat.Eps).clamp(0.0, 1.0);
     }
 
     /// <summary>
@@ -246,12 +203,9 @@ public sealed class Square : Attack
         var values = new float[s * s];
         var top = Rectangles(s / 2, s);
         var bottom = Rectangles(s - s / 2, s);
-        for (var r = 0; r < s / 2; r++)
+        for (var r = 0; r < s; r++)
             for (var col = 0; col < s; col++)
-                values[r * s + col] = (float)top[r, col];
-        for (var r = 0; r < s - s / 2; r++)
-            for (var col = 0; col < s; col++)
-                values[(r + s / 2) * s + col] = -(float)bottom[r, col];
+                values[r * s + col] = r < s / 2 ? (float)top[r, col] : -(float)bottom[r - s / 2, col];
         var norm = Math.Sqrt(values.Sum(v => (double)v * v));
         if (norm > 0)
             for (var k = 0; k < values.Length; k++)

@@ -22,6 +22,9 @@ internal static class TensorOps
     /// <summary>Per-sample L-inf norms (N).</summary>
     public static Tensor LInfNorms(Tensor x) => x.flatten(1).abs().amax(1);
 
+    /// <summary>Per-sample norms (N) under <paramref name="norm"/>.</summary>
+    public static Tensor Norms(Tensor x, AttackNorm norm) => norm == AttackNorm.LInf ? LInfNorms(x) : L2Norms(x);
+
     /// <summary>x / ||x||_2 per sample (zero stays zero).</summary>
     public static Tensor NormalizeL2(Tensor x) => x / PerSample(L2Norms(x) + 1e-12, x);
 
@@ -37,4 +40,13 @@ internal static class TensorOps
 
     /// <summary>Copies a bool vector to the host.</summary>
     public static bool[] ToBools(Tensor mask) => mask.to(CPU).to_type(ScalarType.Bool).data<bool>().ToArray();
+
+    /// <summary>Replaces <paramref name="state"/> by <paramref name="next"/> (moved to the enclosing scope) and frees the old one.</summary>
+    public static void Swap(ref Tensor state, Tensor next)
+    {
+        next.MoveToOuterDisposeScope();
+        if (!ReferenceEquals(state, next))
+            state.Dispose();
+        state = next;
+    }
 }

@@ -54,9 +54,7 @@ public sealed record ThreatModel(AttackNorm Norm, double Eps)
     public Tensor Norms(Tensor adv, Tensor clean)
     {
         using var scope = NewDisposeScope();
-        var delta = (adv - clean).flatten(1);
-        var norms = Norm == AttackNorm.LInf ? delta.abs().amax(1) : delta.square().sum(1).sqrt();
-        return norms.MoveToOuterDisposeScope();
+        return TensorOps.Norms(adv - clean, Norm).MoveToOuterDisposeScope();
     }
 
     /// <summary>Projects onto the ball around <paramref name="clean"/>, then onto [0,1].</summary>
@@ -71,31 +69,33 @@ public sealed record ThreatModel(AttackNorm Norm, double Eps)
         else
         {
             var delta = adv - clean;
-            var norms = delta.flatten(1).square().sum(1).sqrt();
-            var factor = (Eps / (norms + 1e-12)).clamp_max(1.0);
+            var factor = (Eps / (TensorOps.L2Norms(delta) + 1e-12)).clamp_max(1.0);
             inBall = clean + delta * TensorOps.PerSample(factor, delta);
         }
         // Clipping to the box moves every coordinate towards the clean value, so it never leaves the ball.
         return inBall.clamp(0.0, 1.0).MoveToOuterDisposeScope();
     }
 
-    /// <summary>A random point in the ball (uniform per coordinate for L-inf; random direction and radius for L2), in [0,1].</summary>
-    internal Tensor RandomStart(Tensor clean, AttackRandom random, double radiusMultiplier = 1.0)
+    /// <summary>A random point in the ball (see <see cref="RandomDelta"/>), in [0,1].</summary>
+    internal Tensor RandomStart(Tensor clean, AttackRandom random)
     {
         using var scope = NewDisposeScope();
+        return (clean + RandomDelta(clean, random)).clamp(0.0, 1.0).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// A random displacement of norm at most <paramref name="radiusMultiplier"/> eps: uniform per coordinate for L-inf,
+    /// a random direction with a radius uniform in [0, radius] for L2.
+    /// </summary>
+    internal Tensor RandomDelta(Tensor clean, AttackRandom random, double radiusMultiplier = 1.0)
+    {
         var radius = Eps * radiusMultiplier;
-        Tensor delta;
         if (Norm == AttackNorm.LInf)
-        {
-            delta = random.Uniform(clean, -radius, radius);
-        }
-        else
-        {
-            var direction = TensorOps.NormalizeL2(random.Normal(clean));
-            var r = random.Uniform(clean.shape[0], 0.0, radius, clean);
-            delta = direction * TensorOps.PerSample(r, direction);
-        }
-        return (clean + delta).clamp(0.0, 1.0).MoveToOuterDisposeScope();
+            return random.Uniform(clean, -radius, radius);
+        using var scope = NewDisposeScope();
+        var direction = TensorOps.NormalizeL2(random.Normal(clean));
+        var r = random.Uniform(clean.shape[0], 0.0, radius, clean);
+        return (direction * TensorOps.PerSample(r, direction)).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -18,34 +18,24 @@ public static class ModelPresets
         ["vit-small-patch16"] = new() { Name = "vit-small-patch16", Width = 384, Depth = 12, Heads = 6 },
         ["vit-base-patch16"] = new() { Name = "vit-base-patch16", Width = 768, Depth = 12, Heads = 12 },
         ["vit-large-patch16"] = new() { Name = "vit-large-patch16", Width = 1024, Depth = 24, Heads = 16 },
-        [SmallCpuPreset] = new()
-        {
-            Name = SmallCpuPreset,
-            ImageSize = 28,
-            PatchSize = 7,
-            InChannels = 1,
-            Width = 64,
-            Depth = 4,
-            Heads = 4,
-            MlpRatio = 2.0,
-            NumClasses = 10,
-            Mean = [0.2860f],
-            Std = [0.3530f],
-        },
-        [CpuPreset] = new()
-        {
-            Name = CpuPreset,
-            ImageSize = 28,
-            PatchSize = 7,
-            InChannels = 1,
-            Width = 48,
-            Depth = 8,
-            Heads = 4,
-            MlpRatio = 4.0,
-            NumClasses = 10,
-            Mean = [0.2860f],
-            Std = [0.3530f],
-        },
+        [SmallCpuPreset] = FashionMnistCpu(SmallCpuPreset, width: 64, depth: 4, mlpRatio: 2.0),
+        [CpuPreset] = FashionMnistCpu(CpuPreset, width: 48, depth: 8, mlpRatio: 4.0),
+    };
+
+    /// <summary>A CPU ViT for 28x28 grey Fashion-MNIST images: patches of 7, 4 heads, 10 classes, the dataset's mean and std.</summary>
+    private static VitConfig FashionMnistCpu(string name, int width, int depth, double mlpRatio) => new()
+    {
+        Name = name,
+        ImageSize = 28,
+        PatchSize = 7,
+        InChannels = 1,
+        Width = width,
+        Depth = depth,
+        Heads = 4,
+        MlpRatio = mlpRatio,
+        NumClasses = 10,
+        Mean = [0.2860f],
+        Std = [0.3530f],
     };
 
     public static IReadOnlyCollection<string> Names => Presets.Keys;

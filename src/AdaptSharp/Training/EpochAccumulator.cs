@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -18,12 +17,6 @@ internal sealed class EpochAccumulator
     public long Steps { get; set; }
     public double Seconds { get; set; }
     public double LastLearningRate { get; set; }
-
-    [JsonIgnore] public double Loss => Images == 0 ? double.NaN : LossSum / Images;
-    [JsonIgnore] public double? CleanAccuracy => CleanCount == 0 ? null : (double)CleanCorrect / CleanCount;
-    [JsonIgnore] public double? AdversarialAccuracy => AdversarialCount == 0 ? null : (double)AdversarialCorrect / AdversarialCount;
-    [JsonIgnore] public double ImagesPerSecond => Seconds <= 0 ? 0 : Images / Seconds;
-    [JsonIgnore] public double GradientNorm => Steps == 0 ? 0 : GradientNormSum / Steps;
 
     /// <summary>Adds one optimizer step on a batch with labels <paramref name="labels"/> (logits null: not computed by the objective).</summary>
     public void Add(double loss, double gradientNorm, double learningRate, Tensor labels, Tensor? cleanLogits, Tensor? adversarialLogits)
@@ -52,11 +45,11 @@ internal sealed class EpochAccumulator
         Epoch = epoch,
         Step = step,
         LearningRate = LastLearningRate,
-        TrainLoss = Loss,
-        TrainCleanAccuracy = CleanAccuracy,
-        TrainAdversarialAccuracy = AdversarialAccuracy,
-        GradientNorm = GradientNorm,
-        ImagesPerSecond = ImagesPerSecond,
+        TrainLoss = Images == 0 ? double.NaN : LossSum / Images,
+        TrainCleanAccuracy = CleanCount == 0 ? null : (double)CleanCorrect / CleanCount,
+        TrainAdversarialAccuracy = AdversarialCount == 0 ? null : (double)AdversarialCorrect / AdversarialCount,
+        GradientNorm = Steps == 0 ? 0 : GradientNormSum / Steps,
+        ImagesPerSecond = Seconds <= 0 ? 0 : Images / Seconds,
         Seconds = Seconds,
     };
 

@@ -13,10 +13,8 @@ public sealed record ObjectiveOptions(ObjectiveKind Kind, InnerAttackOptions Att
     /// <summary>Whether clean and adversarial batches go through f_P in one concatenated forward (exact for a ViT).</summary>
     public bool BatchCleanAndAdversarial { get; init; } = true;
 
-    public AttackSource EffectiveSource => Source ?? DefaultSource(Kind);
-
-    public static AttackSource DefaultSource(ObjectiveKind kind) =>
-        kind is ObjectiveKind.AdaptCe or ObjectiveKind.AdaptKl ? AttackSource.Adaptive : AttackSource.Agnostic;
+    public AttackSource EffectiveSource =>
+        Source ?? (Kind is ObjectiveKind.AdaptCe or ObjectiveKind.AdaptKl ? AttackSource.Adaptive : AttackSource.Agnostic);
 
     public static ObjectiveKind ParseKind(string text) => text.Trim().ToLowerInvariant() switch
     {
@@ -45,17 +43,7 @@ public sealed record ObjectiveOptions(ObjectiveKind Kind, InnerAttackOptions Att
     };
 
     /// <summary>Builds the objective.</summary>
-    public TrainingObjective Create() => Kind switch
-    {
-        ObjectiveKind.Natural => new NaturalObjective(this),
-        ObjectiveKind.At => new AdversarialTrainingObjective(this),
-        ObjectiveKind.Trades => new TradesObjective(this),
-        ObjectiveKind.Mart => new MartObjective(this),
-        ObjectiveKind.Nfgsm => new NoiseFgsmObjective(this),
-        ObjectiveKind.AdaptCe => new AdaptCeObjective(this),
-        ObjectiveKind.AdaptKl => new AdaptKlObjective(this),
-        _ => throw new ArgumentOutOfRangeException(nameof(Kind)),
-    };
+    public TrainingObjective Create() => new(this);
 
     public string Describe() =>
         Kind == ObjectiveKind.Natural

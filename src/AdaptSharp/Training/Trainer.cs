@@ -66,9 +66,6 @@ public sealed class Trainer : IDisposable
 
     public string? MetricsPath => Options.RunDirectory is null ? null : Path.Combine(Options.RunDirectory, MetricsFileName);
 
-    /// <summary>The seed of the inner attack at a step (a pure function of the run seed and the step).</summary>
-    public long StepSeed(long step) => unchecked((long)DeterministicRandom.Derive(Options.Seed, 1, step));
-
     /// <summary>
     /// Trains up to <see cref="TrainerOptions.Epochs"/> (or until <paramref name="stopAfterEpoch"/> epochs are done,
     /// checkpointing there). On cancellation it saves a resumable checkpoint at the current batch and returns.
@@ -139,7 +136,8 @@ public sealed class Trainer : IDisposable
         var y = labels.device == device ? labels : labels.to(device);
         var lr = Options.Schedule.At(Step, TotalSteps);
 
-        using var output = Objective.Compute(Model, x, y, StepSeed(Step));
+        // the inner attack's seed is a pure function of the run seed and the step
+        using var output = Objective.Compute(Model, x, y, unchecked((long)DeterministicRandom.Derive(Options.Seed, 1, Step)));
         Optimizer.ZeroGrad();
         output.Loss.backward();
         var loss = output.Loss.ToDouble();
@@ -181,16 +179,15 @@ public sealed class Trainer : IDisposable
         };
     }
 
-    private TrainingProgress Report(TrainingPhase phase, int epoch, EpochMetrics? last = null) =>
-        new(phase, epoch, Options.Epochs, batchInEpoch, data.BatchesPerEpoch, Step, accumulator.Images == 0 ? last?.TrainLoss ?? double.NaN : accumulator.Loss,
-            accumulator.Images == 0 ? last?.TrainCleanAccuracy : accumulator.CleanAccuracy,
-            accumulator.Images == 0 ? last?.TrainAdversarialAccuracy : accumulator.AdversarialAccuracy,
-            Options.Schedule.At(Math.Max(0, Step - 1), TotalSteps),
-            accumulator.Images == 0 ? last?.ImagesPerSecond ?? 0 : accumulator.ImagesPerSecond,
-            last ?? history.LastOrDefault());
+    private TrainingProgress Report(TrainingPhase phase, int epoch, EpochMetrics? last = null)
+    {
+        var m = accumulator.Images > 0 ? accumulator.ToMetrics(epoch, Step) : last ?? new EpochMetrics { TrainLoss = double.NaN };
+        return new(phase, epoch, Options.Epochs, batchInEpoch, data.BatchesPerEpoch, Step, m.TrainLoss, m.TrainCleanAccuracy,
+            m.TrainAdversarialAccuracy, Options.Schedule.At(Math.Max(0, Step - 1), TotalSteps), m.ImagesPerSecond, last ?? history.LastOrDefault());
+    }
 
-    /// <summary>The current state (trainable parameters, optimizer state, progress); the caller owns the result.</summary>
-    public TrainingCheckpoint CaptureCheckpoint()
+    /// <summary>Saves the current state (trainable parameters, optimizer state, progress) to <paramref name="path"/>.</summary>
+    private void SaveCheckpoint(string path)
     {
         var inv = CultureInfo.InvariantCulture;
         var metadata = new Dictionary<string, string>
@@ -210,12 +207,7 @@ public sealed class Trainer : IDisposable
             ["model_config"] = Model.Config.ToJson(),
             ["prompts"] = Model.PromptConfig.ToString(),
         };
-        return TrainingCheckpoint.Capture(Parameters, Optimizer, metadata);
-    }
-
-    public void SaveCheckpoint(string path)
-    {
-        using var checkpoint = CaptureCheckpoint();
+        using var checkpoint = TrainingCheckpoint.Capture(Parameters, Optimizer, metadata);
         checkpoint.Save(path);
     }
 

@@ -43,12 +43,6 @@ public sealed class TrainingCheckpoint : IDisposable
 
     public long Seed => GetLong(SeedKey);
 
-    public IEnumerable<KeyValuePair<string, Tensor>> ModelTensors =>
-        Tensors.Where(t => !t.Key.StartsWith(ParameterOptimizer.StatePrefix, StringComparison.Ordinal));
-
-    public IEnumerable<KeyValuePair<string, Tensor>> OptimizerTensors =>
-        Tensors.Where(t => t.Key.StartsWith(ParameterOptimizer.StatePrefix, StringComparison.Ordinal));
-
     /// <summary>A checkpoint of copies of <paramref name="parameters"/> and the optimizer's state, with <paramref name="metadata"/>.</summary>
     public static TrainingCheckpoint Capture(IEnumerable<(string Name, Parameter Parameter)> parameters, ParameterOptimizer optimizer,
         Dictionary<string, string> metadata)
@@ -65,21 +59,20 @@ public sealed class TrainingCheckpoint : IDisposable
     public void Restore(IEnumerable<(string Name, Parameter Parameter)> parameters, ParameterOptimizer optimizer)
     {
         var byName = parameters.ToDictionary(p => p.Name, p => p.Parameter, StringComparer.Ordinal);
-        var stored = ModelTensors.ToDictionary(t => t.Key, t => t.Value, StringComparer.Ordinal);
-        var missing = byName.Keys.Where(k => !stored.ContainsKey(k)).ToList();
+        var missing = byName.Keys.Where(k => !Tensors.ContainsKey(k)).ToList();
         if (missing.Count > 0)
             throw new ArgumentException($"the checkpoint lacks trainable tensor(s) {string.Join(", ", missing.Take(5))}: was it made with another trainable set?");
         using (no_grad())
         {
             foreach (var (name, p) in byName)
             {
-                var t = stored[name];
+                var t = Tensors[name];
                 if (!t.shape.SequenceEqual(p.shape))
                     throw new ArgumentException($"checkpoint tensor '{name}' has shape [{string.Join(",", t.shape)}], the model has [{string.Join(",", p.shape)}]");
                 p.copy_(t);
             }
         }
-        optimizer.LoadState(OptimizerTensors.ToDictionary(t => t.Key, t => t.Value), GetLong(OptimizerStepsKey));
+        optimizer.LoadState(Tensors, GetLong(OptimizerStepsKey));
     }
 
     public void Save(string path)

@@ -1,3 +1,4 @@
+using AdaptSharp.IO;
 using ScottPlot;
 
 namespace AdaptSharp.Training;
@@ -42,19 +43,7 @@ internal static class TrainingCurves
         if (title is not null) plot.Title(title);
         plot.ShowLegend(Alignment.MiddleRight);
 
-        var full = Path.GetFullPath(path);
-        var folder = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(folder);
-        var temp = Path.Combine(folder, $".{Path.GetFileNameWithoutExtension(full)}.{Guid.NewGuid():N}.png");
-        try
-        {
-            plot.SavePng(temp, width, height);
-            File.Move(temp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temp)) File.Delete(temp);
-        }
+        AtomicFile.WriteAllBytes(path, plot.GetImageBytes(width, height, ImageFormat.Png));
         return series;
     }
 }

@@ -120,42 +120,30 @@ public static class TrainingJob
             if (result.Interrupted)
                 return new TrainingJobResult(null, null, runDirectory, result, counts, loaded.BackboneFingerprint);
 
-            string? extraPrompts = null;
             var method = objectiveOptions.Describe();
             var threat = string.Create(CultureInfo.InvariantCulture, $"linf eps={attack.Epsilon:G6} pgd-{attack.Steps} step={attack.StepSize:G6}");
-            if (fullTraining)
+            // Full training writes a backbone file, plus the prompts (tied to that new backbone) when the model has any.
+            var fingerprint = !fullTraining ? loaded.BackboneFingerprint! : BackboneFile.Save(spec.OutputPath, model, new Dictionary<string, string>
             {
-                var fingerprint = BackboneFile.Save(spec.OutputPath, model, new Dictionary<string, string>
-                {
-                    ["method"] = method,
-                    ["threat_model"] = threat,
-                    ["dataset"] = spec.Data.ToString(),
-                    ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture),
-                    ["train_limit"] = spec.TrainLimit?.ToString(CultureInfo.InvariantCulture) ?? "all",
-                    ["recipe"] = JsonSerializer.Serialize(recipe),
-                    ["command"] = spec.CommandLine ?? "",
-                });
-                if (model.HasPrompts)
-                {
-                    extraPrompts = Path.ChangeExtension(spec.OutputPath, null) + ".prompts.safetensors";
-                    PromptFile.Save(extraPrompts, model, new PromptFileInfo
-                    {
-                        BackboneFingerprint = fingerprint,
-                        Trainable = TrainableSet.Prompts,
-                        Method = method,
-                        ThreatModel = threat,
-                    });
-                }
-            }
-            else
+                ["method"] = method,
+                ["threat_model"] = threat,
+                ["dataset"] = spec.Data.ToString(),
+                ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture),
+                ["train_limit"] = spec.TrainLimit?.ToString(CultureInfo.InvariantCulture) ?? "all",
+                ["recipe"] = JsonSerializer.Serialize(recipe),
+                ["command"] = spec.CommandLine ?? "",
+            });
+            var extraPrompts = fullTraining && model.HasPrompts ? Path.ChangeExtension(spec.OutputPath, null) + ".prompts.safetensors" : null;
+            if (!fullTraining || extraPrompts is not null)
             {
-                PromptFile.Save(spec.OutputPath, model, new PromptFileInfo
+                PromptFile.Save(extraPrompts ?? spec.OutputPath, model, new PromptFileInfo
                 {
-                    BackboneFingerprint = loaded.BackboneFingerprint!,
-                    Trainable = trainable,
+                    BackboneFingerprint = fingerprint,
+                    Trainable = fullTraining ? TrainableSet.Prompts : trainable,
                     Method = method,
                     ThreatModel = threat,
-                    Extra = new Dictionary<string, string> { ["dataset"] = spec.Data.ToString(), ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture) },
+                    Extra = fullTraining ? new Dictionary<string, string>()
+                        : new Dictionary<string, string> { ["dataset"] = spec.Data.ToString(), ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture) },
                 });
             }
             return new TrainingJobResult(spec.OutputPath, extraPrompts, runDirectory, result, counts, loaded.BackboneFingerprint);

@@ -20,14 +20,6 @@ public class ApgdTests
         Assert.Equal(new[] { 1, 2, 3, 4, 5 }, ApgdSchedule.Checkpoints(5));
     }
 
-    [Theory]
-    [InlineData(16, 22, true, 1.0, 2.0, true)]    // rose in 16 <= 16.5 steps: oscillating -> halve
-    [InlineData(17, 22, true, 1.0, 2.0, false)]   // rose in 17 steps and improving -> keep
-    [InlineData(17, 22, false, 2.0, 2.0, true)]   // not halved last time and no improvement -> halve
-    [InlineData(17, 22, true, 2.0, 2.0, false)]   // halved last time: stall rule does not apply
-    public void CheckpointRule(int increases, int interval, bool halvedLast, double bestLast, double bestNow, bool expected) =>
-        Assert.Equal(expected, ApgdSchedule.ShouldHalve(increases, interval, halvedLast, bestLast, bestNow));
-
     [Fact]
     public void ApgdHitsTheLinearOptimum()
     {

@@ -19,11 +19,11 @@ public class CascadeAndSuiteTests
         Assert.Equal(100, apgd.Options.Iterations);
         Assert.Equal(1, apgd.Options.Restarts);
         var apgdT = Assert.IsType<ApgdTargeted>(stages[1]);
-        Assert.Equal((9, 100), (apgdT.TargetClasses, apgdT.Iterations));
+        Assert.Equal((9, 100), (apgdT.Options.TargetClasses, apgdT.Options.Iterations));
         var fab = Assert.IsType<FabTargeted>(stages[2]);
-        Assert.Equal((9, 100), (fab.TargetClasses, fab.Iterations));
+        Assert.Equal((9, 100), (fab.Options.TargetClasses, fab.Options.Iterations));
         var square = Assert.IsType<Square>(stages[3]);
-        Assert.Equal((5000, 0.8), (square.QueryBudget, square.PInit));
+        Assert.Equal((5000, 0.8), (square.Options.Queries, square.Options.PInit));
         Assert.All(new AutoAttack(threat, new AutoAttackOptions(AutoAttackVersion.Rand)).Stages, s => Assert.Equal(20, Assert.IsType<Apgd>(s).Options.EotIterations));
         Assert.Equal(6, new AutoAttack(threat, new AutoAttackOptions(AutoAttackVersion.Plus)).Stages.Count);
     }

@@ -25,9 +25,9 @@ public class ReferenceFaithfulnessTests
 
         var threat = ThreatModel.LInf(8.0 / 255);
         foreach (var version in new[] { AutoAttackVersion.Standard, AutoAttackVersion.Plus })
-            Assert.All(new AutoAttack(threat, new AutoAttackOptions(version)).Stages.OfType<Square>(), s => Assert.False(s.RescaleSchedule));
-        Assert.False(new Square(threat).RescaleSchedule);
-        Assert.True(new Square(threat, new SquareOptions(1000, RescaleSchedule: true)).RescaleSchedule);
+            Assert.All(new AutoAttack(threat, new AutoAttackOptions(version)).Stages.OfType<Square>(), s => Assert.False(s.Options.RescaleSchedule));
+        Assert.False(new Square(threat).Options.RescaleSchedule);
+        Assert.True(new Square(threat, new SquareOptions(1000, RescaleSchedule: true)).Options.RescaleSchedule);
     }
 
     [Fact]
@@ -156,8 +156,8 @@ public class ReferenceFaithfulnessTests
             var slope = sign * Enumerable.Range(0, dim).Sum(i => v[i] * Math.Sign(step[i])) / Math.Sqrt(dim);
             var boundary = -margin0 / slope;
             // binary search ends within the tolerance above the boundary; the returned point is one tolerance further
-            Assert.True(r - boundary >= rays.Tolerance * (1 - 1e-3), $"point {n}: {r - boundary} beyond the boundary");
-            Assert.True(r - boundary <= 2 * rays.Tolerance + 1e-5, $"point {n}: {r - boundary} beyond the boundary");
+            Assert.True(r - boundary >= rays.Options.Tolerance * (1 - 1e-3), $"point {n}: {r - boundary} beyond the boundary");
+            Assert.True(r - boundary <= 2 * rays.Options.Tolerance + 1e-5, $"point {n}: {r - boundary} beyond the boundary");
             Assert.True(rays.LastDistances[n] <= r / Math.Sqrt(dim) + 1e-6);
         }
         // scored alone or in any batch, every returned point is adversarial

@@ -23,7 +23,7 @@ public class SuiteParsingTests
         var pgd = Assert.IsType<Pgd>(AttackSpec.Parse("pgd50x2").Create(threat, 1));
         Assert.Equal((50, 2, 1L, "pgd50x2"), (pgd.Options.Steps, pgd.Options.Restarts, pgd.Seed, pgd.Name));
         Assert.Equal(threat.Eps / 4, Assert.IsType<Pgd>(new CwSpec(20).Create(threat, 1)).Options.StepSize);
-        Assert.Equal(10_000, Assert.IsType<Rays>(AttackSpec.Parse("rays").Create(threat, 1)).QueryBudget);
+        Assert.Equal(10_000, Assert.IsType<Rays>(AttackSpec.Parse("rays").Create(threat, 1)).Options.QueryBudget);
         Assert.Throws<InvalidOperationException>(() => new CleanSpec().Create(threat, 1));
         Assert.Equal("version standard: apgd-ce -> apgd-t -> fab-t -> square, each on the points still robust",
             new AutoAttackSpec().Describe(threat));

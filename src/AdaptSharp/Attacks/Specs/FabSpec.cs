@@ -5,11 +5,13 @@ public sealed record FabSpec(bool Targeted) : AttackSpec
 {
     public override bool IsWhiteBox => true;
 
+    public FabOptions Options => new();
+
     public override Attack Create(ThreatModel threat, long seed) =>
-        Targeted ? new FabTargeted(threat, new FabOptions(), seed, ToString()) : new Fab(threat, new FabOptions(), seed, ToString());
+        Targeted ? new FabTargeted(threat, Options, seed, ToString()) : new Fab(threat, Options, seed, ToString());
 
     public override string Describe(ThreatModel threat) =>
-        Targeted ? "9 target classes x 100 iterations, 1 restart(s)" : "100 iterations, 1 restart(s), untargeted";
+        (Targeted ? $"{Options.TargetClasses} target classes x " : "") + $"{Options.Iterations} iterations, {Options.Restarts} restart(s)" + (Targeted ? "" : ", untargeted");
 
     public override string ToString() => Targeted ? "fab-t" : "fab";
 }
