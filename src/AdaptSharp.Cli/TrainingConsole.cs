@@ -8,19 +8,29 @@ namespace AdaptSharp.Cli;
 /// <summary>Renders a training job: a progress bar with loss, accuracies and images/s, one line per epoch, Ctrl-C handling.</summary>
 internal static class TrainingConsole
 {
+    private const double HeartbeatSeconds = 30;
+
     public static TrainingJobResult Run(TrainingJobSpec spec)
     {
         var cancellation = Interruption.Token;
         if (Console.IsOutputRedirected)
         {
-            // One line per finished epoch, nothing per batch.
+            // One line per finished epoch and, for long epochs (a log of a cluster job or of a parallel demo's worker),
+            // one every HeartbeatSeconds in between.
             var lastEpoch = 0;
+            var sinceLine = System.Diagnostics.Stopwatch.StartNew();
             return TrainingJob.Run(spec, new InlineProgress(p =>
             {
                 if (p.LastEpoch is { } m && m.Epoch > lastEpoch)
                 {
                     lastEpoch = m.Epoch;
                     Console.WriteLine(EpochLine(m));
+                    sinceLine.Restart();
+                }
+                else if (p.Phase == TrainingPhase.Training && p.Batch > 0 && sinceLine.Elapsed.TotalSeconds >= HeartbeatSeconds)
+                {
+                    Console.WriteLine($"{Describe(p)}, batch {p.Batch}/{p.BatchesPerEpoch}");
+                    sinceLine.Restart();
                 }
                 if (p.Phase == TrainingPhase.Interrupted)
                     Console.WriteLine($"interrupted at epoch {p.Epoch}, batch {p.Batch}");
@@ -61,7 +71,7 @@ internal static class TrainingConsole
     };
 
     public static string EpochLine(EpochMetrics m) => string.Create(CultureInfo.InvariantCulture,
-        $"epoch {m.Epoch}: loss {m.TrainLoss:0.0000}  train clean {Percent(m.TrainCleanAccuracy)} adv {Percent(m.TrainAdversarialAccuracy)}  |  test clean {Percent(m.EvalCleanAccuracy)} adaptive-PGD {Percent(m.EvalAdversarialAccuracy)}{(m.EvalPromptAgnosticAccuracy is null ? "" : $" agnostic-PGD {Percent(m.EvalPromptAgnosticAccuracy)}")}  ({m.ImagesPerSecond:0} img/s, {m.Seconds:0}s)");
+        $"epoch {m.Epoch}: loss {m.TrainLoss:0.0000}  train clean {Percent(m.TrainCleanAccuracy)} adv {Percent(m.TrainAdversarialAccuracy)}  |  test clean {Percent(m.EvalCleanAccuracy)} adaptive PGD-10 {Percent(m.EvalAdversarialAccuracy)}{(m.EvalPromptAgnosticAccuracy is null ? "" : $" agnostic PGD-10 {Percent(m.EvalPromptAgnosticAccuracy)}")}  ({m.ImagesPerSecond:0} img/s, {m.Seconds:0}s)");
 
     private sealed class InlineProgress(Action<TrainingProgress> handler) : IProgress<TrainingProgress>
     {
