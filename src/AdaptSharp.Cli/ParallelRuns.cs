@@ -28,6 +28,7 @@ internal static class ParallelRuns
     {
         Directory.CreateDirectory(logDirectory);
         var queue = new Queue<Unit>(units);
+        var started = 0;
         var running = new List<Child>();
         var printLock = new object();
         string? failure = null;
@@ -39,8 +40,7 @@ internal static class ParallelRuns
                 while (failure is null && !cancellation.IsCancellationRequested && running.Count < concurrency && queue.Count > 0)
                 {
                     var unit = queue.Dequeue();
-                    var color = Colors[(units.Count - queue.Count - 1) % Colors.Length];
-                    running.Add(Child.Start(unit, threadsEach, Path.Combine(logDirectory, unit.Id + ".log"), color, printLock));
+                    running.Add(Child.Start(unit, threadsEach, Path.Combine(logDirectory, unit.Id + ".log"), Colors[started++ % Colors.Length], printLock));
                 }
                 if ((cancellation.IsCancellationRequested || failure is not null) && !forwarded)
                 {
@@ -59,9 +59,9 @@ internal static class ParallelRuns
                 var code = done.Process.ExitCode;
                 done.Dispose();
                 if (code is 130 or 143 && failure is null && !cancellation.IsCancellationRequested)
-                    failure = $"demo run '{done.Unit.Id}' was interrupted (exit {code}); run the same command again to continue";
+                    failure = $"run '{done.Unit.Id}' was interrupted (exit {code}); run the same command again to continue";
                 else if (code is not 0 and not 130 and not 143 && failure is null)
-                    failure = $"demo run '{done.Unit.Id}' failed (exit {code}): {done.LastError ?? "see its log"}; whole output in {done.LogPath}";
+                    failure = $"run '{done.Unit.Id}' failed (exit {code}): {done.LastError ?? "see its log"}; whole output in {done.LogPath}";
             }
         }
         finally

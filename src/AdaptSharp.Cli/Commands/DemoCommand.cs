@@ -31,7 +31,7 @@ internal static class DemoCommand
         {
             Description = "Runs trained and evaluated at the same time on a CPU, each in its own process with an equal share of the torch threads " +
                 "(default: one per thread, at most one per run; 1: one after another with all threads)",
-        };
+        }.Between(1, 1024);
         var only = new Option<string?>("--runs") { Description = "Only these runs (comma-separated), no report: a parallel demo's worker", Hidden = true };
         var device = CommonOptions.Device();
         var seed = CommonOptions.Seed();
@@ -41,8 +41,6 @@ internal static class DemoCommand
         {
             var clock = Stopwatch.StartNew();
             TorchRuntime.ConfigureThreads();
-            if (result.GetValue(jobs) is < 1)
-                throw new ArgumentException("--jobs must be at least 1");
             var plan = result.GetValue(full) ? DemoPlan.Full(result.GetValue(seed)) : DemoPlan.Get(result.GetValue(planName)!, result.GetValue(seed));
             var outDir = result.GetValue(output)!;
             if (result.GetValue(fresh) && Directory.Exists(outDir))
@@ -53,7 +51,7 @@ internal static class DemoCommand
             var study = new DemoStudy(plan, backbonePath, spec, outDir, result.GetValue(device)!, TrainingConsole.Log);
             if (result.GetValue(only) is { } ids)
             {
-                study.RunOnly(ids.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries), TrainingConsole.Run, EvaluationConsole.Driver);
+                study.RunOnly(StudyCommand.Select(plan, ids, null), TrainingConsole.Run, EvaluationConsole.Driver);
                 return 0;
             }
             var worker = new List<string> { "demo", "--plan", plan.Name, "--out", outDir, "--backbone", Path.GetFullPath(backbonePath), "--jobs", "1",

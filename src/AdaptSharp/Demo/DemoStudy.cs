@@ -49,13 +49,10 @@ internal sealed class DemoStudy
             clock.Elapsed.TotalSeconds, MachineDescription.Describe(threads), DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture));
     }
 
-    /// <summary>Trains and evaluates only the named runs (a parallel demo's worker); no report.</summary>
-    public void RunOnly(IReadOnlyCollection<string> ids, Func<TrainingJobSpec, TrainingJobResult> train, EvaluationDriver evaluate)
+    /// <summary>Trains and evaluates only <paramref name="runs"/> (a parallel demo's worker); no report.</summary>
+    public void RunOnly(IEnumerable<StudyRun> runs, Func<TrainingJobSpec, TrainingJobResult> train, EvaluationDriver evaluate)
     {
-        var unknown = ids.Where(id => plan.Runs.All(r => r.Id != id)).ToList();
-        if (unknown.Count > 0)
-            throw new ArgumentException($"--runs: unknown run '{unknown[0]}' (this plan has {string.Join(", ", plan.Runs.Select(r => r.Id))})");
-        foreach (var run in plan.Runs.Where(r => ids.Contains(r.Id)))
+        foreach (var run in runs)
             runner.Run(run, train, evaluate);
     }
 

@@ -80,6 +80,7 @@ public sealed class CommandHardeningTests : IDisposable
     [InlineData("--img-size", "eval --data fashion-mnist --out o --img-size 0")]
     [InlineData("--limit", "eval --data fashion-mnist --out o --limit 0")]
     [InlineData("--batch-size", "predict --input x.npy --batch-size 0")]
+    [InlineData("--jobs", "demo --jobs 0")]
     [InlineData("--prompt-layout", "tune --prompts deep:4")]
     [InlineData("--prompt-layout", "info --model vit-fmnist-cpu --prompts none")]
     [InlineData("--prompt-layout", "info --model vit-fmnist-cpu --prompt-layout deep:x")]

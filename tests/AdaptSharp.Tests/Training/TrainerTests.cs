@@ -108,6 +108,9 @@ public sealed class TrainerTests : IDisposable
         return model;
     }
 
+    private static OptimizerOptions Optimizer(OptimizerKind kind, double adamLearningRate) =>
+        kind == OptimizerKind.Sgd ? OptimizerOptions.Sgd() : OptimizerOptions.AdamW(adamLearningRate);
+
     private static void AssertBitIdentical(VisionTransformer a, VisionTransformer b)
     {
         var pb = b.named_parameters().ToDictionary(p => p.name, p => p.parameter);
@@ -120,7 +123,7 @@ public sealed class TrainerTests : IDisposable
     [InlineData(OptimizerKind.AdamW)]
     public void TwoEpochsEqualOneEpochPlusResumeBitForBit(OptimizerKind kind)
     {
-        var optimizer = kind == OptimizerKind.Sgd ? OptimizerOptions.Sgd() : OptimizerOptions.AdamW(0.01);
+        var optimizer = Optimizer(kind, 0.01);
         using var straight = Train(null, 2, optimizer: optimizer);
         var run = Path.Combine(folder, "resume");
         using (Train(run, 2, optimizer: optimizer, stopAfterEpoch: 1)) { }
@@ -154,7 +157,7 @@ public sealed class TrainerTests : IDisposable
     [InlineData(OptimizerKind.AdamW, "full", 1)]
     public void InterruptedMidEpochResumesBitForBit(OptimizerKind kind, string trainable, long cancelStep)
     {
-        var optimizer = kind == OptimizerKind.Sgd ? OptimizerOptions.Sgd() : OptimizerOptions.AdamW(0.05);
+        var optimizer = Optimizer(kind, 0.05);
         var method = trainable == "full" ? ObjectiveKind.Natural : ObjectiveKind.AdaptKl;
         using var straight = Train(null, 2, optimizer: optimizer, trainable: trainable, method: method, clip: 1.0);
         var run = Path.Combine(folder, $"mid-{kind}-{trainable}-{cancelStep}");
@@ -169,7 +172,7 @@ public sealed class TrainerTests : IDisposable
     public void InterruptedBeforeTheFirstStepResumesBitForBit(OptimizerKind kind)
     {
         // A signal right after start: the checkpoint holds step 0 and no optimizer state yet.
-        var optimizer = kind == OptimizerKind.Sgd ? OptimizerOptions.Sgd() : OptimizerOptions.AdamW(0.05);
+        var optimizer = Optimizer(kind, 0.05);
         using var straight = Train(null, 1, optimizer: optimizer);
         var run = Path.Combine(folder, $"first-{kind}");
         using (Train(run, 1, cancelAtStep: _ => true, optimizer: optimizer, cancelBeforeStart: true)) { }
