@@ -210,7 +210,7 @@ public sealed class PromptFileTests : IDisposable
                 ThreatModel = threat.ToString(),
             });
             info = PromptFile.ReadInfo(path);
-            Assert.Equal(trained.PromptConfig, PromptConfig.Parse(info.Prompts.ToString()));
+            Assert.Equal(trained.PromptConfig, PromptConfig.Parse(info.Prompts!.ToString()));
         }
         finally
         {
