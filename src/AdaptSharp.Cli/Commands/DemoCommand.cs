@@ -5,6 +5,7 @@ using AdaptSharp.Checkpoints;
 using AdaptSharp.Demo;
 using AdaptSharp.Models;
 using AdaptSharp.Runtime;
+using AdaptSharp.Study;
 using AdaptSharp.Training;
 using Spectre.Console;
 
@@ -48,10 +49,11 @@ internal static class DemoCommand
 
             var spec = FashionMnistInstaller.Ensure(result.GetValue(data), TrainingConsole.Log);
             var (backbonePath, source) = ResolveBackbone(result.GetValue(backbone), result.GetValue(pretrain), spec, result.GetValue(device)!, TrainingConsole.Log);
-            var study = new DemoStudy(plan, backbonePath, spec, outDir, result.GetValue(device)!, TrainingConsole.Log);
+            var study = new StudyRunner(plan, backbonePath, spec, outDir, result.GetValue(device)!, TrainingConsole.Log);
             if (result.GetValue(only) is { } ids)
             {
-                study.RunOnly(StudyCommand.Select(plan, ids, null), TrainingConsole.Run, EvaluationConsole.Driver);
+                foreach (var run in StudyCommand.Select(plan, ids, null))
+                    study.Run(run, TrainingConsole.Run, EvaluationConsole.Driver);
                 return 0;
             }
             var worker = new List<string> { "demo", "--plan", plan.Name, "--out", outDir, "--backbone", Path.GetFullPath(backbonePath), "--jobs", "1",
@@ -60,10 +62,14 @@ internal static class DemoCommand
                 worker.AddRange(["--data", dataDirectory]);
             AnsiConsole.MarkupLine(Markup.Escape($"adapt demo ({plan.Name}): {string.Join(", ", plan.Runs.Select(r => r.Id))} prompt tuning on {spec}, eps {plan.Eps}; backbone {backbonePath}"));
             var (threads, ranElsewhere) = RunInParallel(study, outDir, result.GetValue(device)!, result.GetValue(jobs), worker);
-            DemoResult demo;
+            StudyResult demo;
             try
             {
-                demo = study.Run(TrainingConsole.Run, EvaluationConsole.Driver, source, clock, threads, ranElsewhere);
+                demo = study.RunAll(TrainingConsole.Run, EvaluationConsole.Driver, source, MachineDescription.Describe(threads), ranElsewhere) with
+                {
+                    TotalSeconds = clock.Elapsed.TotalSeconds,
+                    CreatedUtc = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+                };
             }
             catch (OperationCanceledException)
             {
@@ -72,7 +78,7 @@ internal static class DemoCommand
             DemoReport.Write(outDir, demo);
             AnsiConsole.WriteLine();
             AnsiConsole.Write(new Markup(Markup.Escape(DemoReport.Table(demo))));
-            foreach (var line in DemoReport.Reading(DemoReport.Rows(demo)))
+            foreach (var line in DemoReport.Reading(demo))
                 AnsiConsole.MarkupLine(Markup.Escape("- " + line));
             AnsiConsole.MarkupLine(Markup.Escape($"wrote {Path.Combine(outDir, DemoReport.MarkdownFile)} (+ {DemoReport.JsonFile}, {DemoReport.PlotFile}) in {demo.TotalSeconds / 60:0.0} min"));
             return 0;
@@ -84,7 +90,7 @@ internal static class DemoCommand
     /// Trains and evaluates the unfinished runs in child processes, <paramref name="jobs"/> at a time (on a CPU with more
     /// than one thread and more than one run to do); returns how the threads were shared and which runs the workers did.
     /// </summary>
-    private static (string? Threads, IReadOnlyCollection<string>? Runs) RunInParallel(DemoStudy study, string outDir, string device, int? jobs, IReadOnlyList<string> worker)
+    private static (string? Threads, IReadOnlyCollection<string>? Runs) RunInParallel(StudyRunner study, string outDir, string device, int? jobs, IReadOnlyList<string> worker)
     {
         var threads = TorchSharp.torch.get_num_threads();
         var pending = study.Pending();

@@ -64,18 +64,12 @@ internal static class StudyCommand
                 }
             }
 
-            var finished = new List<StudyRunResult>();
-            var missing = new List<StudyRun>();
-            foreach (var run in plan.Runs)
-            {
-                if (runner.TryLoad(run) is { } done) finished.Add(done);
-                else missing.Add(run);
-            }
-            StudyReport.Write(outDir, plan, backboneLabel, MachineDescription.Describe(), finished, missing, runner.TuneCommand);
+            var study = runner.Collect(MachineDescription.Describe());
+            StudyReport.Write(outDir, study);
             AnsiConsole.WriteLine();
-            AnsiConsole.Write(new Markup(Markup.Escape(StudyReport.MainTable(finished))));
-            if (missing.Count > 0)
-                AnsiConsole.MarkupLine(Markup.Escape($"{missing.Count} run(s) not finished: {string.Join(", ", missing.Select(m => m.Id))}"));
+            AnsiConsole.Write(new Markup(Markup.Escape(StudyReport.MainTable(study.Runs))));
+            if (study.Missing.Count > 0)
+                AnsiConsole.MarkupLine(Markup.Escape($"{study.Missing.Count} run(s) not finished: {string.Join(", ", study.Missing.Select(m => m.Id))}"));
             AnsiConsole.MarkupLine(Markup.Escape($"wrote {Path.Combine(outDir, StudyReport.MarkdownFile)} and {StudyReport.JsonFile}"));
             return 0;
         });
