@@ -24,7 +24,7 @@ internal static class DemoCommand
         var full = new Option<bool>("--full") { Description = "The same study at full size (all 60,000 training images, more epochs, AutoAttack on all 10,000 test points)" };
         var planName = new Option<string>("--plan") { Description = "Study size: quick (default, about 10 min on 2 cores), full (same as --full), mini (a smoke test in about a minute)", DefaultValueFactory = _ => "quick" };
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "demo-out" };
-        var data = new Option<string?>("--data") { Description = "Folder with the Fashion-MNIST IDX files (default: the dataset-fashion-mnist package's)" };
+        var data = CommonOptions.FashionMnistFolder();
         var backbone = new Option<string?>("--backbone") { Description = "Backbone to tune instead of the shipped one" };
         var pretrain = new Option<bool>("--pretrain") { Description = "Pretrain the backbone here (adapt pretrain, cached in ~/.cache/adaptsharp) instead of using the shipped one" };
         var fresh = new Option<bool>("--fresh") { Description = "Discard earlier results in the output folder" };
@@ -36,8 +36,7 @@ internal static class DemoCommand
         var only = new Option<string?>("--runs") { Description = "Only these runs (comma-separated), no report: a parallel demo's worker", Hidden = true };
         var device = CommonOptions.Device();
         var seed = CommonOptions.Seed();
-        foreach (var o in new Option[] { full, planName, output, data, backbone, pretrain, fresh, jobs, only, device, seed })
-            command.Options.Add(o);
+        command.With(full, planName, output, data, backbone, pretrain, fresh, jobs, only, device, seed);
         command.SetAction(result =>
         {
             var clock = Stopwatch.StartNew();
