@@ -64,8 +64,8 @@ internal static class DemoReport
         {
             sb.AppendLine();
             sb.AppendLine($"**{m.Run.Id}**");
-            foreach (var c in m.Main.Checklist)
-                sb.AppendLine($"- {c.Number}. expected: {c.Title} — {ReportMarkdown.Status(c.Status)}: {c.Detail}");
+            sb.AppendLine();
+            sb.Append(ReportMarkdown.Checklist(m.Main.Checklist));
         }
         sb.AppendLine();
         sb.AppendLine("Per-method reports with per-point flags: `eval/<method>/{pgd,autoattack}/report.{md,json}`, `flags.npy`; training curves: `runs/<method>/metrics.jsonl`.");

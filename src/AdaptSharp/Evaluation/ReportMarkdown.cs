@@ -46,10 +46,7 @@ internal static class ReportMarkdown
         AppendTransfer(sb, r);
         sb.AppendLine("## Gradient-masking checklist");
         sb.AppendLine();
-        var checklist = new MarkdownTable("llll", "#", "check", "result", "numbers");
-        foreach (var c in r.Checklist)
-            checklist.Row(c.Number.ToString(ReportFormat.Culture), c.Title, Status(c.Status), c.Detail);
-        sb.Append(checklist);
+        sb.Append(Checklist(r.Checklist));
         sb.AppendLine();
         sb.AppendLine("A gap counts as clear when it exceeds both 2 binomial standard errors (at the higher accuracy, over the " +
                       "points both numbers share) and 1 point; near 0 means at most 2%. The checklist's extra runs use the first " +
@@ -110,12 +107,19 @@ internal static class ReportMarkdown
 
     private static string Pct(double? fraction) => ReportFormat.Percent(fraction, decimals: 2);
 
-    internal static string Status(CheckStatus s) => s switch
+    /// <summary>The checklist as every report shows it (eval's report.md, the demo's per method).</summary>
+    public static string Checklist(IEnumerable<CheckResult> checks)
     {
-        CheckStatus.Passed => "passed",
-        CheckStatus.Flagged => "**FLAGGED**",
-        _ => "not run",
-    };
+        var table = new MarkdownTable("llll", "#", "check", "result", "numbers");
+        foreach (var c in checks)
+            table.Row(c.Number.ToString(ReportFormat.Culture), c.Title, c.Status switch
+            {
+                CheckStatus.Passed => "passed",
+                CheckStatus.Flagged => "**FLAGGED**",
+                _ => "not run",
+            }, c.Detail);
+        return table.ToString();
+    }
 
     private static string Short(string hex) => hex.Length > 16 ? hex[..16] : hex;
 }
