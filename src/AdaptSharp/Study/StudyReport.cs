@@ -7,8 +7,10 @@ using AdaptSharp.Evaluation;
 namespace AdaptSharp.Study;
 
 /// <summary>
-/// The study's tables: methods x attacks, the seed repeats (mean +- std), one table per ablation, the checklist
-/// flags of every run, and the command behind each artifact. Written as results.md and results.json.
+/// The report builder of the study and the demo: runs tables over typed columns, the checklist flag count and the
+/// training prose they share (<see cref="Demo.DemoReport"/> is the demo's template of it), and the study's own
+/// template: methods x attacks, the seed repeats (mean +- std), one table per ablation, the checklist flags of every
+/// run, and the command behind each artifact, written as results.md and results.json.
 /// </summary>
 internal static class StudyReport
 {
@@ -50,7 +52,7 @@ internal static class StudyReport
     public static readonly Column TrainedParameters =
         Number("trained params", r => ReportFormat.TrainedParameters(r.Parameters.Trainable, r.Parameters.TrainablePercent));
 
-    /// <summary>Accuracy columns in <paramref name="percent"/>'s format: clean, the suite's (PGD-10 prompt-agnostic and adaptive, CW-20 adaptive), AutoAttack.</summary>
+    /// <summary>Clean accuracy in <paramref name="percent"/>'s format (the demo's with %, the study's without).</summary>
     public static Column Clean(Func<double?, string> percent) => Number("clean", r => percent(r.Main.CleanAccuracy));
 
     private static readonly (string Header, Func<StudyRunResult, double?> Value)[] SuiteColumns =
@@ -60,6 +62,7 @@ internal static class StudyReport
         ("CW-20 adaptive", r => r.Main.Accuracy(StudyRunner.CwAttack, AttackSource.Adaptive)),
     ];
 
+    /// <summary>The suite's columns: PGD-10 prompt-agnostic and adaptive, CW-20 adaptive.</summary>
     public static IEnumerable<Column> Suite(Func<double?, string> percent) => SuiteColumns.Select(c => Number(c.Header, r => percent(c.Value(r))));
 
     public static Column AutoAttack(IEnumerable<StudyRunResult> runs, Func<double?, string> percent) =>
