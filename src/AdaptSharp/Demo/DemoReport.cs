@@ -1,7 +1,6 @@
 using AdaptSharp.IO;
 using AdaptSharp.Attacks;
 using System.Globalization;
-using System.Text;
 using AdaptSharp.Evaluation;
 using AdaptSharp.Study;
 using static AdaptSharp.Evaluation.ReportFormat;
@@ -31,45 +30,29 @@ internal static class DemoReport
 
     public static string Markdown(StudyResult result)
     {
-        var first = result.Runs.FirstOrDefault();
-        var sb = new StringBuilder();
-        sb.AppendLine("# AdaptSharp demo: robust prompt tuning on Fashion-MNIST");
-        sb.AppendLine();
+        var (plan, first) = (result.Plan, result.Runs.FirstOrDefault());
         var reused = result.Runs.Where(m => m.Reused).Select(m => m.Run.Id).ToList();
-        sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"Plan `{result.Plan.Name}`, {result.CreatedUtc}, {result.TotalSeconds / 60:0.0} min on {result.Machine}") +
-            (reused.Count > 0 ? $" (this run; reused from earlier runs in this folder: {string.Join(", ", reused)})." : "."));
-        sb.AppendLine();
-        sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"Threat model {first?.Main.Threat} in pixel units. Robust accuracy on the first {first?.Main.N ?? 0} Fashion-MNIST test points (AutoAttack on the first {first?.AutoAttack?.N ?? 0}), seed {result.Plan.Seeds[0]}. " +
-            $"PGD-10: step eps/4, uniform random start, CE loss; generated on f_0 (prompt-agnostic) or on f_P (adaptive), always scored on f_P. AutoAttack: standard (APGD-CE, APGD-T, FAB-T, Square 5000 queries) on f_P."));
-        sb.AppendLine();
-        sb.Append(Table(result));
-        sb.AppendLine();
-        sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"Backbone: `{result.Backbone}` ({Size(result.BackboneBytes)}; {result.BackboneSource}); clean accuracy without prompts {Percent(result.BackboneCleanAccuracy)}. " +
-            $"Each method stores only its prompt file (prompts `{result.Plan.Prompts}` and the trained set `{first?.Run.Trainable}`), {Size(first?.ArtifactBytes ?? 0)} against the backbone's {Size(result.BackboneBytes)}."));
-        sb.AppendLine();
-        sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"Tuning: {StudyReport.Training(result.Plan)}. Training time: {string.Join(", ", result.Runs.Select(r => $"{r.Run.Id} {r.TrainSeconds:0}s"))}."));
-        sb.AppendLine();
-        sb.AppendLine("![robust accuracy](" + PlotFile + ")");
-        sb.AppendLine();
-        sb.AppendLine("## What this shows");
-        foreach (var line in Reading(result))
-            sb.AppendLine("- " + line);
-        sb.AppendLine();
-        sb.AppendLine("## Gradient-masking checklist (EVALUATION.md), per method");
-        foreach (var m in result.Runs)
-        {
-            sb.AppendLine();
-            sb.AppendLine($"**{m.Run.Id}**");
-            sb.AppendLine();
-            sb.Append(ReportMarkdown.Checklist(m.Main.Checklist));
-        }
-        sb.AppendLine();
-        sb.AppendLine("Per-method reports with per-point flags: `eval/<method>/{pgd,autoattack}/report.{md,json}`, `flags.npy`; training curves: `runs/<method>/metrics.jsonl`.");
-        return sb.ToString();
+        return string.Create(CultureInfo.InvariantCulture, $$"""
+            # AdaptSharp demo: robust prompt tuning on Fashion-MNIST
+
+            Plan `{{plan.Name}}`, {{result.CreatedUtc}}, {{result.TotalSeconds / 60:0.0}} min on {{result.Machine}}{{(reused.Count > 0 ? $" (this run; reused from earlier runs in this folder: {string.Join(", ", reused)})." : ".")}}
+
+            Threat model {{first?.Main.Threat}} in pixel units. Robust accuracy on the first {{first?.Main.N ?? 0}} Fashion-MNIST test points (AutoAttack on the first {{first?.AutoAttack?.N ?? 0}}), seed {{plan.Seeds[0]}}. PGD-10: step eps/4, uniform random start, CE loss; generated on f_0 (prompt-agnostic) or on f_P (adaptive), always scored on f_P. AutoAttack: standard (APGD-CE, APGD-T, FAB-T, Square 5000 queries) on f_P.
+
+            {{Table(result)}}
+            Backbone: `{{result.Backbone}}` ({{Size(result.BackboneBytes)}}; {{result.BackboneSource}}); clean accuracy without prompts {{Pct(result.BackboneCleanAccuracy)}}. Each method stores only its prompt file (prompts `{{plan.Prompts}}` and the trained set `{{first?.Run.Trainable}}`), {{Size(first?.ArtifactBytes ?? 0)}} against the backbone's {{Size(result.BackboneBytes)}}.
+
+            Tuning: {{StudyReport.Training(plan)}}. Training time: {{string.Join(", ", result.Runs.Select(r => $"{r.Run.Id} {r.TrainSeconds:0}s"))}}.
+
+            ![robust accuracy]({{PlotFile}})
+
+            ## What this shows
+            {{string.Concat(Reading(result).Select(line => $"- {line}\n"))}}
+            ## Gradient-masking checklist (EVALUATION.md), per method
+            {{string.Concat(result.Runs.Select(m => $"\n**{m.Run.Id}**\n\n{ReportMarkdown.Checklist(m.Main.Checklist)}"))}}
+            Per-method reports with per-point flags: `eval/<method>/{pgd,autoattack}/report.{md,json}`, `flags.npy`; training curves: `runs/<method>/metrics.jsonl`.
+
+            """);
     }
 
     /// <summary>A short plain-language reading of the numbers, with the thresholds stated.</summary>
