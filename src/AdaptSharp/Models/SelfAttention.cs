@@ -31,9 +31,12 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor>
     {
         var (b, n, d) = (x.shape[0], x.shape[1], x.shape[2]);
         using var packed = qkv.forward(x).reshape(b, n, 3, heads, d / heads).permute(2, 0, 3, 1, 4);
-        using var q = packed[0];
-        using var k = packed[1];
-        using var v = packed[2];
+        // unbind, not packed[i]: its backward stacks the three gradients once, where each select's backward would
+        // write its gradient into a zero-filled copy of the whole packed tensor and sum the three (same values).
+        var parts = packed.unbind(0);
+        using var q = parts[0];
+        using var k = parts[1];
+        using var v = parts[2];
         using var attended = n <= ExplicitAttentionMaxTokens && x.device_type == DeviceType.CPU
             ? ExplicitAttention(q, k, v)
             : nn.functional.scaled_dot_product_attention(q, k, v);

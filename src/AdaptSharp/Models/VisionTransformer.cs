@@ -97,15 +97,18 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         return x.select(1, 0).MoveToOuterDisposeScope();
     }
 
-    // Layout is [cls, prompts, patches]; with replace the previous block's prompt outputs are dropped.
+    // Layout is [cls, prompts, patches]; with replace the previous block's prompt outputs are overwritten.
+    // slice_scatter and split rather than cat of narrows: their backward is one pass over the gradient, where each
+    // narrow's backward fills a zero tensor of x's size and the two are then added (the same values, more passes).
     private Tensor InsertPrompts(Tensor x, int set, bool replace)
     {
         var batch = x.shape[0];
         var length = PromptConfig.Length;
-        var skip = replace ? length : 0;
-        var patches = x.shape[1] - 1 - skip;
         var prompts = prompt_tokens![set].unsqueeze(0).expand(batch, -1, -1);
-        return cat([x.narrow(1, 0, 1), prompts, x.narrow(1, 1 + skip, patches)], 1);
+        if (replace)
+            return x.slice_scatter(prompts, 1, 1, 1 + length);
+        var parts = x.split([1, x.shape[1] - 1], 1);
+        return cat([parts[0], prompts, parts[1]], 1);
     }
 
     private void CheckInput(Tensor images)
