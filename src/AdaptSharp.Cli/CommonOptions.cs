@@ -72,6 +72,12 @@ internal static class CommonOptions
         return f ?? l ?? fallback;
     }
 
+    /// <summary>The demo's and the study's data: Fashion-MNIST, installed when missing (<see cref="FashionMnistInstaller"/>).</summary>
+    public static Option<string?> FashionMnistFolder() => new("--data")
+    {
+        Description = "Folder with the Fashion-MNIST IDX files (default: the dataset-fashion-mnist package's)",
+    };
+
     public static Option<bool> Force() => new("--force") { Description = "Overwrite an existing output file" };
 
     public static Option<string> Device() => new("--device")

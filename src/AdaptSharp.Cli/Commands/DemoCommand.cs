@@ -5,6 +5,7 @@ using AdaptSharp.Checkpoints;
 using AdaptSharp.Demo;
 using AdaptSharp.Models;
 using AdaptSharp.Runtime;
+using AdaptSharp.Study;
 using AdaptSharp.Training;
 using Spectre.Console;
 
@@ -23,7 +24,7 @@ internal static class DemoCommand
         var full = new Option<bool>("--full") { Description = "The same study at full size (all 60,000 training images, more epochs, AutoAttack on all 10,000 test points)" };
         var planName = new Option<string>("--plan") { Description = "Study size: quick (default, about 10 min on 2 cores), full (same as --full), mini (a smoke test in about a minute)", DefaultValueFactory = _ => "quick" };
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "demo-out" };
-        var data = new Option<string?>("--data") { Description = "Folder with the Fashion-MNIST IDX files (default: the dataset-fashion-mnist package's)" };
+        var data = CommonOptions.FashionMnistFolder();
         var backbone = new Option<string?>("--backbone") { Description = "Backbone to tune instead of the shipped one" };
         var pretrain = new Option<bool>("--pretrain") { Description = "Pretrain the backbone here (adapt pretrain, cached in ~/.cache/adaptsharp) instead of using the shipped one" };
         var fresh = new Option<bool>("--fresh") { Description = "Discard earlier results in the output folder" };
@@ -35,8 +36,7 @@ internal static class DemoCommand
         var only = new Option<string?>("--runs") { Description = "Only these runs (comma-separated), no report: a parallel demo's worker", Hidden = true };
         var device = CommonOptions.Device();
         var seed = CommonOptions.Seed();
-        foreach (var o in new Option[] { full, planName, output, data, backbone, pretrain, fresh, jobs, only, device, seed })
-            command.Options.Add(o);
+        command.With(full, planName, output, data, backbone, pretrain, fresh, jobs, only, device, seed);
         command.SetAction(result =>
         {
             var clock = Stopwatch.StartNew();
@@ -48,10 +48,11 @@ internal static class DemoCommand
 
             var spec = FashionMnistInstaller.Ensure(result.GetValue(data), TrainingConsole.Log);
             var (backbonePath, source) = ResolveBackbone(result.GetValue(backbone), result.GetValue(pretrain), spec, result.GetValue(device)!, TrainingConsole.Log);
-            var study = new DemoStudy(plan, backbonePath, spec, outDir, result.GetValue(device)!, TrainingConsole.Log);
+            var study = new StudyRunner(plan, backbonePath, spec, outDir, result.GetValue(device)!, TrainingConsole.Log);
             if (result.GetValue(only) is { } ids)
             {
-                study.RunOnly(StudyCommand.Select(plan, ids, null), TrainingConsole.Run, EvaluationConsole.Driver);
+                foreach (var run in StudyCommand.Select(plan, ids, null))
+                    study.Run(run, TrainingConsole.Run, EvaluationConsole.Driver);
                 return 0;
             }
             var worker = new List<string> { "demo", "--plan", plan.Name, "--out", outDir, "--backbone", Path.GetFullPath(backbonePath), "--jobs", "1",
@@ -60,10 +61,14 @@ internal static class DemoCommand
                 worker.AddRange(["--data", dataDirectory]);
             AnsiConsole.MarkupLine(Markup.Escape($"adapt demo ({plan.Name}): {string.Join(", ", plan.Runs.Select(r => r.Id))} prompt tuning on {spec}, eps {plan.Eps}; backbone {backbonePath}"));
             var (threads, ranElsewhere) = RunInParallel(study, outDir, result.GetValue(device)!, result.GetValue(jobs), worker);
-            DemoResult demo;
+            StudyResult demo;
             try
             {
-                demo = study.Run(TrainingConsole.Run, EvaluationConsole.Driver, source, clock, threads, ranElsewhere);
+                demo = study.RunAll(TrainingConsole.Run, EvaluationConsole.Driver, source, MachineDescription.Describe(threads), ranElsewhere) with
+                {
+                    TotalSeconds = clock.Elapsed.TotalSeconds,
+                    CreatedUtc = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+                };
             }
             catch (OperationCanceledException)
             {
@@ -72,7 +77,7 @@ internal static class DemoCommand
             DemoReport.Write(outDir, demo);
             AnsiConsole.WriteLine();
             AnsiConsole.Write(new Markup(Markup.Escape(DemoReport.Table(demo))));
-            foreach (var line in DemoReport.Reading(DemoReport.Rows(demo)))
+            foreach (var line in DemoReport.Reading(demo))
                 AnsiConsole.MarkupLine(Markup.Escape("- " + line));
             AnsiConsole.MarkupLine(Markup.Escape($"wrote {Path.Combine(outDir, DemoReport.MarkdownFile)} (+ {DemoReport.JsonFile}, {DemoReport.PlotFile}) in {demo.TotalSeconds / 60:0.0} min"));
             return 0;
@@ -84,7 +89,7 @@ internal static class DemoCommand
     /// Trains and evaluates the unfinished runs in child processes, <paramref name="jobs"/> at a time (on a CPU with more
     /// than one thread and more than one run to do); returns how the threads were shared and which runs the workers did.
     /// </summary>
-    private static (string? Threads, IReadOnlyCollection<string>? Runs) RunInParallel(DemoStudy study, string outDir, string device, int? jobs, IReadOnlyList<string> worker)
+    private static (string? Threads, IReadOnlyCollection<string>? Runs) RunInParallel(StudyRunner study, string outDir, string device, int? jobs, IReadOnlyList<string> worker)
     {
         var threads = TorchSharp.torch.get_num_threads();
         var pending = study.Pending();

@@ -17,7 +17,7 @@ internal static class StudyCommand
             "prompt-agnostic vs adaptive attacks, AutoAttack, RayS, 3 seeds, ablations. Resumable: finished runs are reused. Writes OUT/results.md and results.json.");
         var planName = new Option<string>("--plan") { Description = "Study size: cpu (the documented study) or mini (toy sizes, a smoke test)", DefaultValueFactory = _ => "cpu" };
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "study-out" };
-        var data = new Option<string?>("--data") { Description = "Folder with the Fashion-MNIST IDX files (default: the dataset-fashion-mnist package's)" };
+        var data = CommonOptions.FashionMnistFolder();
         var backbone = new Option<string?>("--backbone") { Description = $"Backbone to study (default: the shipped {DemoCommand.ShippedBackbone})" };
         var runs = new Option<string?>("--runs") { Description = "Only these runs: comma-separated run ids or groups (main, seeds, prompt-length, prompt-mode, lambda, patch); see --list" };
         var shard = new Option<string?>("--shard")
@@ -64,18 +64,12 @@ internal static class StudyCommand
                 }
             }
 
-            var finished = new List<StudyRunResult>();
-            var missing = new List<StudyRun>();
-            foreach (var run in plan.Runs)
-            {
-                if (runner.TryLoad(run) is { } done) finished.Add(done);
-                else missing.Add(run);
-            }
-            StudyReport.Write(outDir, plan, backboneLabel, MachineDescription.Describe(), finished, missing, runner.TuneCommand);
+            var study = runner.Collect(MachineDescription.Describe());
+            StudyReport.Write(outDir, study);
             AnsiConsole.WriteLine();
-            AnsiConsole.Write(new Markup(Markup.Escape(StudyReport.MainTable(finished))));
-            if (missing.Count > 0)
-                AnsiConsole.MarkupLine(Markup.Escape($"{missing.Count} run(s) not finished: {string.Join(", ", missing.Select(m => m.Id))}"));
+            AnsiConsole.Write(new Markup(Markup.Escape(StudyReport.MainTable(study.Runs))));
+            if (study.Missing.Count > 0)
+                AnsiConsole.MarkupLine(Markup.Escape($"{study.Missing.Count} run(s) not finished: {string.Join(", ", study.Missing.Select(m => m.Id))}"));
             AnsiConsole.MarkupLine(Markup.Escape($"wrote {Path.Combine(outDir, StudyReport.MarkdownFile)} and {StudyReport.JsonFile}"));
             return 0;
         });

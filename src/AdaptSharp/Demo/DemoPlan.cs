@@ -68,14 +68,10 @@ internal static class DemoPlan
     private static StudyPlan WithRuns(StudyPlan plan, long seed) => plan with
     {
         Seeds = [seed],
-        PresetRuns = Methods.Select(method => new StudyRun
+        PresetRuns = Methods.Select(method => plan.PromptRun(method, seed) with
         {
             Id = ObjectiveOptions.FormatKind(method),
-            Group = StudyGroups.Main,
             Label = $"{ObjectiveOptions.FormatKind(method)} prompts",
-            Method = method,
-            Prompts = plan.Prompts,
-            Seed = seed,
             AutoAttack = true,
         }).ToList(),
     };

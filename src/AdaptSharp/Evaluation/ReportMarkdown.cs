@@ -1,5 +1,4 @@
 using AdaptSharp.Attacks;
-using System.Text;
 
 namespace AdaptSharp.Evaluation;
 
@@ -8,73 +7,36 @@ internal static class ReportMarkdown
 {
     public static string Render(RobustnessReport r, IReadOnlyList<string>? plotFiles = null)
     {
-        var sb = new StringBuilder();
-        sb.AppendLine($"# Robustness report: {r.Model}");
-        sb.AppendLine();
-        sb.AppendLine($"- Status: {(r.Complete ? "complete" : "**partial** (resume with --resume)")}");
-        sb.AppendLine($"- Model: `{Short(r.ModelFingerprint)}` (backbone SHA-256), prompts {r.Prompts}" +
-                      (r.PromptFingerprint is { } pf ? $" `{Short(pf)}`" : ""));
-        sb.AppendLine($"- Data: {ReportFormat.Cell(r.Data)} ({r.Split}), n = {r.N}, seed {r.Seed}, batch size {r.BatchSize}");
-        sb.AppendLine($"- Threat model: {r.Threat} (pixel space, [0,1] box); every adversarial batch checked before counting");
-        sb.AppendLine($"- Time: {ReportFormat.Duration(r.TotalSeconds)}, {r.CreatedUtc}");
-        sb.AppendLine();
+        string Done(int done) => done == r.N ? "" : $" ({done}/{r.N} done)";
         var attacks = new MarkdownTable("llrrrrrrl", "attack", "source", "robust accuracy", "cumulative", "max perturbation", "time", "gradient evals", "queries", "settings");
         foreach (var a in r.Attacks)
-        {
-            var done = a.PointsDone == r.N ? "" : $" ({a.PointsDone}/{r.N} done)";
-            attacks.Row(a.Name, SourceLabel(a), Pct(a.RobustAccuracy) + done, Pct(a.CumulativeRobustAccuracy), ReportFormat.Number(a.MaxPerturbation),
+            attacks.Row(a.Name, SourceLabel(a), Pct(a.RobustAccuracy) + Done(a.PointsDone), Pct(a.CumulativeRobustAccuracy), ReportFormat.Number(a.MaxPerturbation),
                 ReportFormat.Duration(a.Seconds), ReportFormat.Count(a.GradientEvaluations), ReportFormat.Count(a.Queries), a.Settings);
-        }
-        sb.Append(attacks);
-        sb.AppendLine();
+        var gaps = new MarkdownTable("lrrr", "attack", "adaptive (f_P)", "prompt-agnostic (f_0)", "gap");
+        foreach (var g in r.SourceGaps)
+            gaps.Row(g.Attack, Pct(g.Adaptive), Pct(g.Agnostic), (100 * g.Gap).ToString("+0.00;-0.00;0.00", ReportFormat.Culture) + " pts");
+        var sweep = new MarkdownTable("llrrr", "attack", "source", "eps", "robust accuracy", "n");
+        foreach (var p in r.EpsSweep)
+            sweep.Row(p.Attack, AttackSources.Format(p.Source), ReportFormat.Number(p.Eps), Pct(p.Accuracy), p.Points.ToString(ReportFormat.Culture));
         var se = 100.0 * Math.Sqrt(r.RobustAccuracy * (1 - r.RobustAccuracy) / Math.Max(1, r.N));
-        sb.AppendLine($"**Robust accuracy (pointwise worst case over the suite): {Pct(r.RobustAccuracy)}** " +
-                      $"(clean {Pct(r.CleanAccuracy)}; n = {r.N}, one seed, standard error {se.ToString("0.0", ReportFormat.Culture)} points)");
-        sb.AppendLine();
-        if (r.SourceGaps.Count > 0)
-        {
-            sb.AppendLine("## Adaptive vs prompt-agnostic");
-            sb.AppendLine();
-            var gaps = new MarkdownTable("lrrr", "attack", "adaptive (f_P)", "prompt-agnostic (f_0)", "gap");
-            foreach (var g in r.SourceGaps)
-                gaps.Row(g.Attack, Pct(g.Adaptive), Pct(g.Agnostic), (100 * g.Gap).ToString("+0.00;-0.00;0.00", ReportFormat.Culture) + " pts");
-            sb.Append(gaps);
-            sb.AppendLine();
-            sb.AppendLine("Both are scored on f_P; a positive gap is robustness that only holds against attacks that ignore the prompts.");
-            sb.AppendLine();
-        }
-        AppendTransfer(sb, r);
-        sb.AppendLine("## Gradient-masking checklist");
-        sb.AppendLine();
-        var checklist = new MarkdownTable("llll", "#", "check", "result", "numbers");
-        foreach (var c in r.Checklist)
-            checklist.Row(c.Number.ToString(ReportFormat.Culture), c.Title, Status(c.Status), c.Detail);
-        sb.Append(checklist);
-        sb.AppendLine();
-        sb.AppendLine("A gap counts as clear when it exceeds both 2 binomial standard errors (at the higher accuracy, over the " +
-                      "points both numbers share) and 1 point; near 0 means at most 2%. The checklist's extra runs use the first " +
-                      "points of the evaluation set: the suite's PGD adaptive and prompt-agnostic and FGSM (used for checks 1-2 only when " +
-                      "the suite lacks them), PGD with 5x the steps and 2 restarts (check 5), PGD at a very large eps (check 4), and the " +
-                      "input gradients of the CE loss on f_P (check 6).");
-        if (r.EpsSweep.Count > 0)
-        {
-            sb.AppendLine();
-            sb.AppendLine("## Robust accuracy vs eps");
-            sb.AppendLine();
-            var sweep = new MarkdownTable("llrrr", "attack", "source", "eps", "robust accuracy", "n");
-            foreach (var p in r.EpsSweep)
-                sweep.Row(p.Attack, AttackSources.Format(p.Source), ReportFormat.Number(p.Eps), Pct(p.Accuracy), p.Points.ToString(ReportFormat.Culture));
-            sb.Append(sweep);
-        }
-        if (plotFiles is { Count: > 0 })
-        {
-            sb.AppendLine();
-            sb.AppendLine("## Plots");
-            sb.AppendLine();
-            foreach (var f in plotFiles)
-                sb.AppendLine($"![{f}]({f})");
-        }
-        return sb.ToString();
+        return string.Create(ReportFormat.Culture, $$"""
+            # Robustness report: {{r.Model}}
+
+            - Status: {{(r.Complete ? "complete" : "**partial** (resume with --resume)")}}
+            - Model: `{{Short(r.ModelFingerprint)}}` (backbone SHA-256), prompts {{r.Prompts}}{{(r.PromptFingerprint is { } pf ? $" `{Short(pf)}`" : "")}}
+            - Data: {{ReportFormat.Cell(r.Data)}} ({{r.Split}}), n = {{r.N}}, seed {{r.Seed}}, batch size {{r.BatchSize}}
+            - Threat model: {{r.Threat}} (pixel space, [0,1] box); every adversarial batch checked before counting
+            - Time: {{ReportFormat.Duration(r.TotalSeconds)}}, {{r.CreatedUtc}}
+
+            {{attacks}}
+            **Robust accuracy (pointwise worst case over the suite): {{Pct(r.RobustAccuracy)}}** (clean {{Pct(r.CleanAccuracy)}}; n = {{r.N}}, one seed, standard error {{se:0.0}} points)
+
+            {{(r.SourceGaps.Count == 0 ? "" : $"## Adaptive vs prompt-agnostic\n\n{gaps}\nBoth are scored on f_P; a positive gap is robustness that only holds against attacks that ignore the prompts.\n\n")}}{{Transfer(r)}}## Gradient-masking checklist
+
+            {{Checklist(r.Checklist)}}
+            A gap counts as clear when it exceeds both 2 binomial standard errors (at the higher accuracy, over the points both numbers share) and 1 point; near 0 means at most 2%. The checklist's extra runs use the first points of the evaluation set: the suite's PGD adaptive and prompt-agnostic and FGSM (used for checks 1-2 only when the suite lacks them), PGD with 5x the steps and 2 restarts (check 5), PGD at a very large eps (check 4), and the input gradients of the CE loss on f_P (check 6).
+            {{(r.EpsSweep.Count == 0 ? "" : $"\n## Robust accuracy vs eps\n\n{sweep}")}}{{(plotFiles is { Count: > 0 } ? "\n## Plots\n\n" + string.Concat(plotFiles.Select(f => $"![{f}]({f})\n")) : "")}}
+            """);
     }
 
     /// <summary>
@@ -87,35 +49,43 @@ internal static class ReportMarkdown
         : a.Source == AttackSource.Adaptive ? "adaptive (f_P)" : "agnostic (f_0)";
 
     /// <summary>One row per transferred attack: its adaptive accuracy (when run) and its accuracy from each transfer source.</summary>
-    private static void AppendTransfer(StringBuilder sb, RobustnessReport r)
+    private static string Transfer(RobustnessReport r)
     {
         var transfers = r.Attacks.Where(a => a.Source == AttackSource.Transfer).ToList();
         if (transfers.Count == 0)
-            return;
+            return "";
         var sources = transfers.Select(a => a.Surrogate!).Distinct().ToList();
-        sb.AppendLine("## Transfer from surrogates");
-        sb.AppendLine();
-        sb.AppendLine($"Surrogates: {ReportFormat.Cell(SurrogateIdentity.Describe(r.Surrogates))}" +
-                      (sources.Contains(Models.SurrogateEnsemble.SourceName) ? "; ensemble = the loss on their averaged logits." : "."));
-        sb.AppendLine();
         var table = new MarkdownTable("lr" + new string('r', sources.Count), ["attack", "adaptive (f_P)", .. sources.Select(s => AttackSources.Format(AttackSource.Transfer, s))]);
         string Cell(AttackResult? a) => a is null ? "-" : Pct(a.RobustAccuracy) + (a.PointsDone == r.N ? "" : $" ({a.PointsDone}/{r.N} done)");
         foreach (var name in transfers.Select(a => a.Name).Distinct())
             table.Row([name, Cell(r.Find(name, AttackSource.Adaptive)), .. sources.Select(s => Cell(r.Find(name, AttackSource.Transfer, s)))]);
-        sb.Append(table);
-        sb.AppendLine();
-        sb.AppendLine("Generated on the surrogate, scored on f_P; they enter the worst case and checklist item 3 as black-box attacks.");
-        sb.AppendLine();
+        return $"""
+            ## Transfer from surrogates
+
+            Surrogates: {ReportFormat.Cell(SurrogateIdentity.Describe(r.Surrogates))}{(sources.Contains(Models.SurrogateEnsemble.SourceName) ? "; ensemble = the loss on their averaged logits." : ".")}
+
+            {table}
+            Generated on the surrogate, scored on f_P; they enter the worst case and checklist item 3 as black-box attacks.
+
+
+            """;
     }
 
     private static string Pct(double? fraction) => ReportFormat.Percent(fraction, decimals: 2);
 
-    internal static string Status(CheckStatus s) => s switch
+    /// <summary>The checklist as every report shows it (eval's report.md, the demo's per method).</summary>
+    public static string Checklist(IEnumerable<CheckResult> checks)
     {
-        CheckStatus.Passed => "passed",
-        CheckStatus.Flagged => "**FLAGGED**",
-        _ => "not run",
-    };
+        var table = new MarkdownTable("llll", "#", "check", "result", "numbers");
+        foreach (var c in checks)
+            table.Row(c.Number.ToString(ReportFormat.Culture), c.Title, c.Status switch
+            {
+                CheckStatus.Passed => "passed",
+                CheckStatus.Flagged => "**FLAGGED**",
+                _ => "not run",
+            }, c.Detail);
+        return table.ToString();
+    }
 
     private static string Short(string hex) => hex.Length > 16 ? hex[..16] : hex;
 }

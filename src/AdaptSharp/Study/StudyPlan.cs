@@ -111,17 +111,7 @@ internal sealed record StudyPlan
         var runs = new List<StudyRun>();
         var seed0 = Seeds.Count > 0 ? Seeds[0] : 0;
         var length = MainPromptLength();
-        StudyRun Prompt(ObjectiveKind method, bool aa = false, bool rays = false) => new()
-        {
-            Id = $"pt-{ObjectiveOptions.FormatKind(method)}",
-            Group = StudyGroups.Main,
-            Label = $"prompt tuning: {ObjectiveOptions.FormatKind(method)}",
-            Method = method,
-            Prompts = Prompts,
-            Seed = seed0,
-            AutoAttack = aa,
-            Rays = rays,
-        };
+        StudyRun Prompt(ObjectiveKind method, bool aa = false, bool rays = false) => PromptRun(method, seed0) with { AutoAttack = aa, Rays = rays };
         runs.Add(Prompt(ObjectiveKind.Natural, aa: true));
         runs.Add(Prompt(ObjectiveKind.At, aa: true, rays: true));
         runs.Add(Prompt(ObjectiveKind.Trades, aa: true));
@@ -168,6 +158,17 @@ internal sealed record StudyPlan
             cost += 0.5 * RaysQueries * tokens * RaysPoints;
         return cost;
     }
+
+    /// <summary>A main-table run tuning the plan's prompts with <paramref name="method"/>: "pt-METHOD", "prompt tuning: METHOD".</summary>
+    public StudyRun PromptRun(ObjectiveKind method, long seed) => new()
+    {
+        Id = $"pt-{ObjectiveOptions.FormatKind(method)}",
+        Group = StudyGroups.Main,
+        Label = $"prompt tuning: {ObjectiveOptions.FormatKind(method)}",
+        Method = method,
+        Prompts = Prompts,
+        Seed = seed,
+    };
 
     /// <summary>
     /// The runs of shard <paramref name="k"/> of <paramref name="n"/> (1-based): longest runs first, each to the

@@ -1,14 +1,15 @@
 using AdaptSharp.IO;
 using System.Globalization;
-using System.Text;
 using AdaptSharp.Attacks;
 using AdaptSharp.Evaluation;
 
 namespace AdaptSharp.Study;
 
 /// <summary>
-/// The study's tables: methods x attacks, the seed repeats (mean +- std), one table per ablation, the checklist
-/// flags of every run, and the command behind each artifact. Written as results.md and results.json.
+/// The report builder of the study and the demo: runs tables over typed columns, the checklist flag count and the
+/// training prose they share (<see cref="Demo.DemoReport"/> is the demo's template of it), and the study's own
+/// template: methods x attacks, the seed repeats (mean +- std), one table per ablation, the checklist flags of every
+/// run, and the command behind each artifact, written as results.md and results.json.
 /// </summary>
 internal static class StudyReport
 {
@@ -30,29 +31,59 @@ internal static class StudyReport
     public static bool BlackBoxBeatsWhiteBox(StudyRunResult r) =>
         r.Rays is not null && r.RaysPgdAdaptive is double pgd && new ChecklistThresholds().IsClearlyBelow(r.Rays.RobustAccuracy, pgd, r.Rays.N);
 
-    /// <summary>The suite columns of every table: PGD-10 prompt-agnostic and adaptive, CW-20 adaptive.</summary>
-    private static readonly (string Header, string Attack, AttackSource Source)[] SuiteColumns =
+    /// <summary>One column of a runs table: its header, alignment (l text, r numbers) and a run's cell.</summary>
+    public sealed record Column(string Header, char Align, Func<StudyRunResult, string> Cell);
+
+    /// <summary>The runs tables of the study's and the demo's reports: one row per run, the template's columns.</summary>
+    public static string Table(IEnumerable<StudyRunResult> runs, IEnumerable<Column> columns)
+    {
+        var cols = columns.ToList();
+        var table = new MarkdownTable(string.Concat(cols.Select(c => c.Align)), [.. cols.Select(c => c.Header)]);
+        foreach (var r in runs)
+            table.Row([.. cols.Select(c => c.Cell(r))]);
+        return table.ToString();
+    }
+
+    public static Column Text(string header, Func<StudyRunResult, string> cell) => new(header, 'l', cell);
+
+    public static Column Number(string header, Func<StudyRunResult, string> cell) => new(header, 'r', cell);
+
+    public static readonly Column TrainedParameters =
+        Number("trained params", r => ReportFormat.TrainedParameters(r.Parameters.Trainable, r.Parameters.TrainablePercent));
+
+    /// <summary>Clean accuracy in <paramref name="percent"/>'s format (the demo's with %, the study's without).</summary>
+    public static Column Clean(Func<double?, string> percent) => Number("clean", r => percent(r.Main.CleanAccuracy));
+
+    private static readonly (string Header, Func<StudyRunResult, double?> Value)[] SuiteColumns =
     [
-        ("PGD-10 prompt-agnostic", StudyRunner.PgdAttack, AttackSource.Agnostic),
-        ("PGD-10 adaptive", StudyRunner.PgdAttack, AttackSource.Adaptive),
-        ("CW-20 adaptive", StudyRunner.CwAttack, AttackSource.Adaptive),
+        ("PGD-10 prompt-agnostic", r => r.Main.Accuracy(StudyRunner.PgdAttack, AttackSource.Agnostic)),
+        ("PGD-10 adaptive", r => r.Main.Accuracy(StudyRunner.PgdAttack, AttackSource.Adaptive)),
+        ("CW-20 adaptive", r => r.Main.Accuracy(StudyRunner.CwAttack, AttackSource.Adaptive)),
     ];
 
-    private static IEnumerable<string> SuiteCells(StudyRunResult r) => SuiteColumns.Select(c => Pct(r.Main.Accuracy(c.Attack, c.Source)));
+    /// <summary>The suite's columns: PGD-10 prompt-agnostic and adaptive, CW-20 adaptive.</summary>
+    public static IEnumerable<Column> Suite(Func<double?, string> percent) => SuiteColumns.Select(c => Number(c.Header, r => percent(c.Value(r))));
 
-    private static string TrainedParameters(StudyRunResult r) => ReportFormat.TrainedParameters(r.Parameters.Trainable, r.Parameters.TrainablePercent);
+    public static Column AutoAttack(IEnumerable<StudyRunResult> runs, Func<double?, string> percent) =>
+        Number($"AutoAttack (adaptive, n={runs.FirstOrDefault(r => r.AutoAttack is not null)?.AutoAttack!.N.ToString(Inv) ?? "-"})",
+            r => percent(r.AutoAttack?.RobustAccuracy));
+
+    public static Column FlagCount(string header) => Number(header, r => Flags(r).ToString(Inv));
+
+    /// <summary>How the plan's runs were tuned, for the prose of every template.</summary>
+    public static string Training(StudyPlan plan) => string.Create(Inv,
+        $"{plan.Epochs} epoch(s) on the first {plan.TrainImages?.ToString("N0", Inv) ?? "60,000"} training images, batch {plan.BatchSize}, " +
+        $"SGD one-cycle peak lr {plan.PromptLearningRate:G}{(plan.Runs.Any(r => r.FullFineTuning) ? $" ({plan.FullLearningRate:G} for full fine-tuning)" : "")}, " +
+        $"inner PGD-{plan.InnerSteps} (step {plan.InnerStep:G}, uniform start) at eps {plan.Eps:G}{(plan.Augment ? "" : ", no augmentation")}");
 
     public static string MainTable(IReadOnlyList<StudyRunResult> results)
     {
         var main = results.Where(r => r.Run.Group == StudyGroups.Main).ToList();
-        var aaN = main.FirstOrDefault(r => r.AutoAttack is not null)?.AutoAttack!.N;
         var raysN = main.FirstOrDefault(r => r.Rays is not null)?.Rays!.N;
-        var table = new MarkdownTable("lrrrrrrrrrr", ["run", "trained params", "clean", "FGSM", .. SuiteColumns.Select(c => c.Header),
-            $"AutoAttack (adaptive, n={aaN?.ToString(Inv) ?? "-"})", $"RayS (n={raysN?.ToString(Inv) ?? "-"})", "flags", "train time"]);
-        foreach (var r in main)
-            table.Row([r.Run.Label, TrainedParameters(r), Pct(r.Main.CleanAccuracy), Pct(r.Main.Accuracy(StudyRunner.FgsmAttack, AttackSource.Adaptive)), .. SuiteCells(r),
-                Pct(r.AutoAttack?.RobustAccuracy), r.Rays is null ? "-" : $"{Pct(r.Rays.RobustAccuracy)} (PGD {Pct(r.RaysPgdAdaptive)})", Flags(r).ToString(Inv), ReportFormat.Minutes(r.TrainSeconds)]);
-        return table.ToString();
+        return Table(main, [Text("run", r => r.Run.Label), TrainedParameters, Clean(Pct), Number("FGSM", r => Pct(r.Main.Accuracy(StudyRunner.FgsmAttack, AttackSource.Adaptive))),
+            .. Suite(Pct), AutoAttack(main, Pct),
+            Number($"RayS (n={raysN?.ToString(Inv) ?? "-"})", r => r.Rays is null ? "-" : $"{Pct(r.Rays.RobustAccuracy)} (PGD {Pct(r.RaysPgdAdaptive)})"),
+            FlagCount("flags"), Number("train time", r => ReportFormat.Minutes(r.TrainSeconds))]);
     }
 
     public static string SeedTable(IReadOnlyList<StudyRunResult> results)
@@ -62,8 +93,8 @@ internal static class StudyReport
                      .GroupBy(r => r.Run.Method).Where(g => g.Count() > 1))
         {
             var runs = group.ToList();
-            table.Row([Training.ObjectiveOptions.FormatKind(group.Key), string.Join(",", runs.Select(r => r.Run.Seed.ToString(Inv))), MeanStd(runs, r => r.Main.CleanAccuracy),
-                .. SuiteColumns.Select(c => MeanStd(runs, r => r.Main.Accuracy(c.Attack, c.Source)))]);
+            table.Row([AdaptSharp.Training.ObjectiveOptions.FormatKind(group.Key), string.Join(",", runs.Select(r => r.Run.Seed.ToString(Inv))), MeanStd(runs, r => r.Main.CleanAccuracy),
+                .. SuiteColumns.Select(c => MeanStd(runs, c.Value))]);
         }
         return table.ToString();
     }
@@ -81,83 +112,58 @@ internal static class StudyReport
             StudyGroups.Lambda => [.. rows.OrderBy(r => r.Run.Lambda)],
             _ => rows,
         };
-        var table = new MarkdownTable("lllrrrrrrr", ["run", "prompts", "trained", "lambda", "trained params", "clean", .. SuiteColumns.Select(c => c.Header), "flags"]);
-        foreach (var r in rows)
-            table.Row([r.Run.Id, r.Run.Prompts, $"prompts+{r.Run.Trainable}", r.Run.Lambda.ToString("G", Inv), TrainedParameters(r), Pct(r.Main.CleanAccuracy),
-                .. SuiteCells(r), Flags(r).ToString(Inv)]);
-        return table.ToString();
+        return Table(rows, [Text("run", r => r.Run.Id), Text("prompts", r => r.Run.Prompts), Text("trained", r => $"prompts+{r.Run.Trainable}"),
+            Number("lambda", r => r.Run.Lambda.ToString("G", Inv)), TrainedParameters, Clean(Pct), .. Suite(Pct), FlagCount("flags")]);
     }
 
-    public static string Markdown(StudyPlan plan, string backbone, string machine, IReadOnlyList<StudyRunResult> results,
-        IReadOnlyList<StudyRun> missing, Func<StudyRun, string> command)
+    public static string Markdown(StudyResult result)
     {
-        var sb = new StringBuilder();
-        sb.AppendLine($"# AdaptSharp study `{plan.Name}` (generated by `adapt study`)");
-        sb.AppendLine();
-        sb.AppendLine(string.Create(Inv,
-            $"Backbone `{backbone}`; Fashion-MNIST, L-inf eps {plan.Eps:G} in pixel units. Training: the first {plan.TrainImages?.ToString("N0", Inv) ?? "60,000"} training images, " +
-            $"{plan.Epochs} epochs, batch {plan.BatchSize}, SGD one-cycle (peak lr {plan.PromptLearningRate:G} for prompts/head/patch, {plan.FullLearningRate:G} for full fine-tuning), " +
-            $"inner PGD-{plan.InnerSteps} step {plan.InnerStep:G} with uniform start{(plan.Augment ? "" : ", no augmentation")}. " +
-            $"Evaluation on the first {plan.EvalPoints} test points: FGSM (one step of eps), PGD-10 (step eps/4, uniform start, CE), CW-20 (margin loss), each generated on f_P (adaptive) and on f_0 (prompt-agnostic), always scored on f_P; " +
-            $"AutoAttack standard on the first {plan.AutoAttackPoints}; RayS ({plan.RaysQueries} queries) on the first {plan.RaysPoints}. Machine: {machine}."));
-        sb.AppendLine();
-        sb.AppendLine("## Methods x attacks (robust accuracy, %)");
-        sb.AppendLine();
-        sb.Append(MainTable(results));
-        sb.AppendLine();
-        sb.AppendLine("## Seeds (mean +- std over seeds, %)");
-        sb.AppendLine();
-        sb.Append(SeedTable(results));
-        foreach (var (group, title) in new[] { (StudyGroups.PromptLength, "prompt length"), (StudyGroups.PromptMode, "shallow vs deep"), (StudyGroups.Lambda, "lambda"), (StudyGroups.Patch, "patch embedding trained vs frozen") })
-        {
-            sb.AppendLine();
-            sb.AppendLine($"## Ablation on adapt-ce: {title}");
-            sb.AppendLine();
-            sb.Append(AblationTable(results, group));
-        }
-        sb.AppendLine();
-        sb.AppendLine("## Gradient-masking flags per run");
-        sb.AppendLine();
-        sb.AppendLine("Checklist of EVALUATION.md on each run's main report (items 2, 4, 5 on the first " +
-            plan.CheckPoints.ToString(Inv) + " points); item 3 (black box below white box) where RayS ran. Only flagged items are listed.");
-        sb.AppendLine();
-        foreach (var r in results)
-        {
-            var flagged = r.Main.Checklist.Where(c => c.Status == CheckStatus.Flagged).Select(c => $"{c.Number}. {c.Title}: {c.Detail}").ToList();
-            if (BlackBoxBeatsWhiteBox(r))
-                flagged.Add($"3. RayS {Pct(r.Rays!.RobustAccuracy)} below adaptive PGD-10 {Pct(r.RaysPgdAdaptive)} on the same {r.Rays.N} points");
-            var blackBox = r.Rays is not null && !BlackBoxBeatsWhiteBox(r)
-                ? $" (item 3 checked with RayS: {Pct(r.Rays.RobustAccuracy)} vs adaptive PGD-10 {Pct(r.RaysPgdAdaptive)} on the same {r.Rays.N} points, not below)"
-                : "";
-            sb.AppendLine($"- **{r.Run.Id}**: {(flagged.Count == 0 ? "none" : string.Join("; ", flagged))}{blackBox}");
-        }
-        sb.AppendLine();
-        sb.AppendLine("## Runs: command, wall time");
-        sb.AppendLine();
-        var runs = new MarkdownTable("lrrl", "run", "training", "evaluation", "command");
-        foreach (var r in results)
-        {
-            var eval = r.Main.TotalSeconds + (r.AutoAttack?.TotalSeconds ?? 0) + (r.Rays?.TotalSeconds ?? 0);
-            runs.Row(r.Run.Id, ReportFormat.Minutes(r.TrainSeconds), ReportFormat.Minutes(eval), $"`{command(r.Run)}`");
-        }
-        sb.Append(runs);
-        if (missing.Count > 0)
-        {
-            sb.AppendLine();
-            sb.AppendLine($"Not finished yet: {string.Join(", ", missing.Select(m => m.Id))}.");
-        }
-        return sb.ToString();
+        var (plan, results) = (result.Plan, result.Runs);
+        (string Group, string Title)[] ablations =
+            [(StudyGroups.PromptLength, "prompt length"), (StudyGroups.PromptMode, "shallow vs deep"), (StudyGroups.Lambda, "lambda"), (StudyGroups.Patch, "patch embedding trained vs frozen")];
+        return string.Create(Inv, $$"""
+            # AdaptSharp study `{{plan.Name}}` (generated by `adapt study`)
+
+            Backbone `{{result.Backbone}}`; Fashion-MNIST, L-inf eps {{plan.Eps:G}} in pixel units. Training: {{Training(plan)}}. Evaluation on the first {{plan.EvalPoints}} test points: FGSM (one step of eps), PGD-10 (step eps/4, uniform start, CE), CW-20 (margin loss), each generated on f_P (adaptive) and on f_0 (prompt-agnostic), always scored on f_P; AutoAttack standard on the first {{plan.AutoAttackPoints}}; RayS ({{plan.RaysQueries}} queries) on the first {{plan.RaysPoints}}. Machine: {{result.Machine}}.
+
+            ## Methods x attacks (robust accuracy, %)
+
+            {{MainTable(results)}}
+            ## Seeds (mean +- std over seeds, %)
+
+            {{SeedTable(results)}}{{string.Concat(ablations.Select(a => $"\n## Ablation on adapt-ce: {a.Title}\n\n{AblationTable(results, a.Group)}"))}}
+            ## Gradient-masking flags per run
+
+            Checklist of EVALUATION.md on each run's main report (items 2, 4, 5 on the first {{plan.CheckPoints}} points); item 3 (black box below white box) where RayS ran. Only flagged items are listed.
+
+            {{string.Concat(results.Select(r => $"- **{r.Run.Id}**: {FlaggedItems(r)}\n"))}}
+            ## Runs: command, wall time
+
+            {{Table(results, [Text("run", r => r.Run.Id), Number("training", r => ReportFormat.Minutes(r.TrainSeconds)),
+                Number("evaluation", r => ReportFormat.Minutes(r.Main.TotalSeconds + (r.AutoAttack?.TotalSeconds ?? 0) + (r.Rays?.TotalSeconds ?? 0))),
+                Text("command", r => $"`{result.Command(r.Run)}`")])}}{{(result.Missing.Count > 0 ? $"\nNot finished yet: {string.Join(", ", result.Missing.Select(m => m.Id))}.\n" : "")}}
+            """);
     }
 
-    public static void Write(string directory, StudyPlan plan, string backbone, string machine, IReadOnlyList<StudyRunResult> results,
-        IReadOnlyList<StudyRun> missing, Func<StudyRun, string> command)
+    /// <summary>A run's flagged checklist items ("none"), with item 3 from RayS where it ran.</summary>
+    private static string FlaggedItems(StudyRunResult r)
+    {
+        var flagged = r.Main.Checklist.Where(c => c.Status == CheckStatus.Flagged).Select(c => $"{c.Number}. {c.Title}: {c.Detail}").ToList();
+        if (BlackBoxBeatsWhiteBox(r))
+            flagged.Add($"3. RayS {Pct(r.Rays!.RobustAccuracy)} below adaptive PGD-10 {Pct(r.RaysPgdAdaptive)} on the same {r.Rays.N} points");
+        return (flagged.Count == 0 ? "none" : string.Join("; ", flagged)) + (r.Rays is not null && !BlackBoxBeatsWhiteBox(r)
+            ? $" (item 3 checked with RayS: {Pct(r.Rays.RobustAccuracy)} vs adaptive PGD-10 {Pct(r.RaysPgdAdaptive)} on the same {r.Rays.N} points, not below)"
+            : "");
+    }
+
+    public static void Write(string directory, StudyResult result)
     {
         ReportJson.Write(Path.Combine(directory, JsonFile), new
         {
-            plan = plan.Name,
-            backbone,
-            machine,
-            runs = results.Select(r => new
+            plan = result.Plan.Name,
+            backbone = result.Backbone,
+            machine = result.Machine,
+            runs = result.Runs.Select(r => new
             {
                 r.Run,
                 r.ArtifactBytes,
@@ -172,11 +178,11 @@ internal static class StudyReport
                 raysPoints = r.Rays?.N,
                 raysPgdAdaptive = r.RaysPgdAdaptive,
                 flags = Flags(r),
-                command = command(r.Run),
+                command = result.Command(r.Run),
             }),
-            missing = missing.Select(m => m.Id),
+            missing = result.Missing.Select(m => m.Id),
         });
-        AtomicFile.WriteAllText(Path.Combine(directory, MarkdownFile), Markdown(plan, backbone, machine, results, missing, command));
+        AtomicFile.WriteAllText(Path.Combine(directory, MarkdownFile), Markdown(result));
     }
 
     private static string MeanStd(IReadOnlyList<StudyRunResult> runs, Func<StudyRunResult, double?> value)

@@ -134,6 +134,52 @@ internal sealed class StudyRunner
         }
     }
 
+    /// <summary>
+    /// Trains (or reuses) and evaluates every run of the plan, for a report that also shows the backbone alone (its
+    /// source, size and clean accuracy). <paramref name="ranElsewhere"/>: runs that worker processes finished for this
+    /// call (not reused).
+    /// </summary>
+    public StudyResult RunAll(Func<TrainingJobSpec, TrainingJobResult> train, EvaluationDriver evaluate, string backboneSource, string machine,
+        IReadOnlyCollection<string>? ranElsewhere = null)
+    {
+        var results = plan.Runs.Select(run => Run(run, train, evaluate))
+            .Select(r => ranElsewhere?.Contains(r.Run.Id) == true ? r with { Reused = false } : r).ToList();
+        return new StudyResult(plan, backboneLabel, results, [], machine)
+        {
+            Command = TuneCommand,
+            BackboneSource = backboneSource,
+            BackboneBytes = new FileInfo(backbone).Length,
+            BackboneCleanAccuracy = BackboneCleanAccuracy(),
+        };
+    }
+
+    /// <summary>What the output folder holds: the finished runs in plan order and the unfinished ones. Runs nothing.</summary>
+    public StudyResult Collect(string machine)
+    {
+        var finished = plan.Runs.Select(TryLoad).OfType<StudyRunResult>().ToList();
+        var missing = plan.Runs.Where(run => !finished.Any(f => f.Run == run)).ToList();
+        return new StudyResult(plan, backboneLabel, finished, missing, machine) { Command = TuneCommand };
+    }
+
+    /// <summary>The runs whose artifact or an evaluation is not finished yet, the most expensive first.</summary>
+    public IReadOnlyList<StudyRun> Pending() =>
+        plan.Runs.Where(run => TryLoad(run) is not { } done || (run.AutoAttack && done.AutoAttack is null) || (run.Rays && done.Rays is null))
+            .OrderByDescending(plan.EstimatedCost).ToList();
+
+    /// <summary>Clean accuracy of the backbone file alone: f_0 of a tuned model carries the tuned head and patch embedding.</summary>
+    private double BackboneCleanAccuracy()
+    {
+        using var plain = ModelLoader.Load(new ModelRequest(backbone, null), TorchRuntime.ResolveDevice(device));
+        var (x, y) = DatasetLoader.LoadEvaluationSet(data, plan.EvalPoints, plain.Model.Config.ImageSize, plain.Model.Config.InChannels,
+            plain.Model.parameters().First().device, DatasetSplit.Test);
+        using (x)
+        using (y)
+        {
+            var options = new EvaluationOptions { Threat = ThreatModel.LInf(0), Attacks = [new CleanSpec()], BatchSize = plan.EvalBatchSize, RunChecks = false };
+            return new RobustnessEvaluator(plain.Model, options).Run(x, y).Report.CleanAccuracy;
+        }
+    }
+
     /// <summary>An evaluation of a run's model with <paramref name="attacks"/>: adaptive only, without the checklist's runs.</summary>
     private EvaluationOptions Options(StudyRun run, VisionTransformer model, string attacks) => new()
     {

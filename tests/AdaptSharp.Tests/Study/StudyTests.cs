@@ -131,6 +131,20 @@ public class StudyReportTests
         Assert.Contains("| adapt-ce | 0,1,2 | 75.0 +- 0.0 | 60.0 +- 0.0 | 52.0 +- 2.0 |", table);
     }
 
+    /// <summary>The demo is a template of the study's report: the same run gives the same numbers in both tables.</summary>
+    [Fact]
+    public void DemoAndStudyTemplatesShowTheSameNumbers()
+    {
+        var run = StudyPlan.Cpu.PromptRun(ObjectiveKind.AdaptCe, 0) with { Id = "adapt-ce" };
+        var result = Result(run, 0.75, 0.5, 0.55);
+        var study = StudyReport.MainTable([result]);
+        var demo = AdaptSharp.Demo.DemoReport.Table(new StudyResult(StudyPlan.Cpu, "backbone", [result], [], "machine"));
+        // 19 of 1000 parameters trained; clean 75%, PGD-10 prompt-agnostic 55%, adaptive 50% (item 1 flagged), CW-20 not run, no AutoAttack.
+        Assert.Contains("| prompt tuning: adapt-ce | 19 (1.90%) | 75.0 | - | 55.0 | 50.0 | - | - | - | 1 | 1.0 min |", study);
+        Assert.Contains("| adapt-ce | 19 (1.90%) | 0.1 KiB | 75.0% | 55.0% | 50.0% | - | 1 |", demo);
+        Assert.Contains("| method | trained params | prompt file | clean | PGD-10 prompt-agnostic | PGD-10 adaptive | AutoAttack (adaptive, n=-) | masking flags |", demo);
+    }
+
     [Fact]
     public void RaysBelowAdaptivePgdOnTheSamePointsIsFlagged()
     {
