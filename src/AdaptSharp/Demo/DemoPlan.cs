@@ -1,3 +1,4 @@
+using AdaptSharp.Attacks;
 using AdaptSharp.Study;
 using AdaptSharp.Training;
 
@@ -27,7 +28,7 @@ internal static class DemoPlan
     {
         Name = name,
         Command = "demo",
-        Suite = $"clean,{StudyRunner.PgdAttack}",
+        Suite = [new CleanSpec(), StudyRunner.PgdAttack],
         ArtifactFolder = "prompts",
         MainPart = "pgd",
         Epochs = 2,

@@ -96,7 +96,7 @@ public sealed record RobustnessReport
     }
 
     /// <summary>Robust accuracy of a column over all the report's points; null when the suite lacks it or has not finished it.</summary>
-    internal double? Accuracy(string attack, AttackSource source) => Find(attack, source) is { } a && a.PointsDone == N ? a.RobustAccuracy : null;
+    internal double? Accuracy(AttackSpec attack, AttackSource source) => Find(attack.ToString(), source) is { } a && a.PointsDone == N ? a.RobustAccuracy : null;
 
     /// <summary>The result of a column (a transfer column: from <paramref name="surrogate"/>), or null when the suite does not have it.</summary>
     public AttackResult? Find(string attack, AttackSource source, string? surrogate = null) =>

@@ -1,3 +1,4 @@
+using AdaptSharp.Attacks;
 using AdaptSharp.Training;
 
 namespace AdaptSharp.Study;
@@ -15,7 +16,8 @@ internal sealed record StudyPlan
     public string Command { get; init; } = "study";
 
     /// <summary>Attacks of every run's main evaluation, each generated on f_P and on f_0.</summary>
-    public string Suite { get; init; } = "clean,fgsm,pgd10,cw20";
+    public IReadOnlyList<AttackSpec> Suite { get; init; } =
+        [new CleanSpec(), StudyRunner.FgsmAttack, StudyRunner.PgdAttack, StudyRunner.CwAttack];
 
     /// <summary>Folder of the trained artifacts in the output folder.</summary>
     public string ArtifactFolder { get; init; } = "artifacts";

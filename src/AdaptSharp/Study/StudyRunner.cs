@@ -18,9 +18,9 @@ namespace AdaptSharp.Study;
 /// </summary>
 internal sealed class StudyRunner
 {
-    public const string PgdAttack = "pgd10";
-    public const string CwAttack = "cw20";
-    public const string FgsmAttack = "fgsm";
+    public static readonly AttackSpec PgdAttack = new PgdSpec(10);
+    public static readonly AttackSpec CwAttack = new CwSpec(20);
+    public static readonly AttackSpec FgsmAttack = new FgsmSpec(RandomStart: false);
 
     private readonly StudyPlan plan;
     private readonly string backbone;
@@ -115,17 +115,17 @@ internal sealed class StudyRunner
                 Sources = [AttackSource.Adaptive, AttackSource.Agnostic],
                 RunChecks = true,
                 CheckPoints = Math.Min(plan.CheckPoints, plan.EvalPoints),
-            }, $"{run.Id}: {plan.Suite} (adaptive and prompt-agnostic), n={plan.EvalPoints}", log);
+            }, $"{run.Id}: {string.Join(",", plan.Suite)} (adaptive and prompt-agnostic), n={plan.EvalPoints}", log);
 
             EvaluationResult? autoAttack = null;
             if (run.AutoAttack)
-                autoAttack = EvaluateSubset(run, "autoattack", model, xd, yd, evaluate, plan.AutoAttackPoints, "clean,autoattack", "AutoAttack standard (adaptive)");
+                autoAttack = EvaluateSubset(run, "autoattack", model, xd, yd, evaluate, plan.AutoAttackPoints, [new CleanSpec(), new AutoAttackSpec(AutoAttackVersion.Standard)], "AutoAttack standard (adaptive)");
 
             EvaluationResult? rays = null;
             double? raysPgd = null;
             if (run.Rays)
             {
-                rays = EvaluateSubset(run, "rays", model, xd, yd, evaluate, plan.RaysPoints, $"clean,rays{plan.RaysQueries}", $"RayS ({plan.RaysQueries} queries)");
+                rays = EvaluateSubset(run, "rays", model, xd, yd, evaluate, plan.RaysPoints, [new CleanSpec(), new RaysSpec(plan.RaysQueries)], $"RayS ({plan.RaysQueries} queries)");
                 raysPgd = SubsetAccuracy(main, PgdAttack, AttackSource.Adaptive, (int)Math.Min(plan.RaysPoints, plan.EvalPoints));
             }
 
@@ -181,10 +181,10 @@ internal sealed class StudyRunner
     }
 
     /// <summary>An evaluation of a run's model with <paramref name="attacks"/>: adaptive only, without the checklist's runs.</summary>
-    private EvaluationOptions Options(StudyRun run, VisionTransformer model, string attacks) => new()
+    private EvaluationOptions Options(StudyRun run, VisionTransformer model, IReadOnlyList<AttackSpec> attacks) => new()
     {
         Threat = ThreatModel.LInf(plan.Eps),
-        Attacks = AttackSpec.ParseList(attacks),
+        Attacks = attacks,
         Sources = [AttackSource.Adaptive],
         Seed = run.Seed,
         BatchSize = plan.EvalBatchSize,
@@ -194,7 +194,7 @@ internal sealed class StudyRunner
     };
 
     private EvaluationResult EvaluateSubset(StudyRun run, string part, VisionTransformer model, Tensor x, Tensor y, EvaluationDriver evaluate,
-        int points, string attacks, string title)
+        int points, IReadOnlyList<AttackSpec> attacks, string title)
     {
         var m = Math.Min(points, (int)x.shape[0]);
         using var xs = x.narrow(0, 0, m);
@@ -203,9 +203,9 @@ internal sealed class StudyRunner
     }
 
     /// <summary>Accuracy of one column on the first <paramref name="points"/> points, from the per-point flags.</summary>
-    public static double? SubsetAccuracy(EvaluationResult result, string attack, AttackSource source, int points)
+    public static double? SubsetAccuracy(EvaluationResult result, AttackSpec attack, AttackSource source, int points)
     {
-        var index = result.Report.Attacks.ToList().FindIndex(a => a.Name == attack && a.Source == source);
+        var index = result.Report.Attacks.ToList().FindIndex(a => a.Name == attack.ToString() && a.Source == source);
         if (index < 0 || points <= 0)
             return null;
         var robust = 0;

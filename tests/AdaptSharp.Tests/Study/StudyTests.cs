@@ -13,6 +13,18 @@ namespace AdaptSharp.Tests.Study;
 public class StudyTests
 {
     [Fact]
+    public void PlansCarryTypedSuitesWithTheReportKeysOfTheirCliSpelling()
+    {
+        // The study and the demo hand typed specs to the evaluator; their report keys (and so resume of an existing
+        // output folder) are those of the CLI spellings they replaced.
+        Assert.Equal(AttackSpec.ParseList("clean,fgsm,pgd10,cw20"), StudyPlan.Cpu.Suite);
+        Assert.Equal(AttackSpec.ParseList("clean,pgd10"), AdaptSharp.Demo.DemoPlan.Quick().Suite);
+        Assert.Equal(["pgd10", "cw20", "fgsm"], new[] { StudyRunner.PgdAttack, StudyRunner.CwAttack, StudyRunner.FgsmAttack }.Select(a => a.ToString()));
+        Assert.Equal(AttackSpec.Parse("rays300"), new RaysSpec(300));
+        Assert.Equal(AttackSpec.Parse("autoattack"), new AutoAttackSpec(AutoAttackVersion.Standard));
+    }
+
+    [Fact]
     public void CpuPlanHasEveryRowTheIssueNames()
     {
         var runs = StudyPlan.Cpu.Runs;
