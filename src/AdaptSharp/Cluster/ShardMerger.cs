@@ -51,7 +51,7 @@ internal static class ShardMerger
         };
 
         // The merged state goes through the runner's own state and snapshot, so the report is built exactly as for an unsharded run.
-        var plan = new EvalPlan(records.Select(r => new PlanRun(r.Key, AttackSpec.Parse(r.Attack), r.Source, r.Threat, r.Points, r.Role)
+        var plan = new EvalPlan(records.Select(r => new PlanRun(r.Key, r.Attack, r.Source, r.Threat, r.Points, r.Role)
         {
             SeedKey = r.Key,
             Purpose = r.Purpose,

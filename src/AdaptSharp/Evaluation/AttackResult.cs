@@ -9,7 +9,7 @@ namespace AdaptSharp.Evaluation;
 /// of a transfer column (a surrogate's name or "ensemble"), null otherwise.
 /// </summary>
 public sealed record AttackResult(
-    string Name,
+    [property: System.Text.Json.Serialization.JsonPropertyName("name")] AttackSpec Attack,
     AttackSource Source,
     string Settings,
     int PointsDone,
@@ -22,6 +22,10 @@ public sealed record AttackResult(
     long Queries,
     string? Surrogate = null)
 {
+    /// <summary>The attack's canonical name (report.json's "name").</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Name => Attack.ToString();
+
     /// <summary>"adaptive", "agnostic" or "transfer:NAME".</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public string SourceName => AttackSources.Format(Source, Surrogate);

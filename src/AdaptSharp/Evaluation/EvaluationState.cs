@@ -83,7 +83,7 @@ internal sealed class EvaluationState
             }
             var cumDone = worstDone.Count(d => d);
             var cumRobust = worstDone.Zip(worst, (d, r) => d && r).Count(b => b);
-            attacks.Add(new AttackResult(run.Spec.ToString(), run.Source, run.Spec.Describe(run.Threat), record.Done, record.Robust,
+            attacks.Add(new AttackResult(run.Spec, run.Source, run.Spec.Describe(run.Threat), record.Done, record.Robust,
                 record.Accuracy, cumDone == 0 ? 0.0 : (double)cumRobust / cumDone,
                 record.MaxPerturbation, record.Seconds, record.GradientEvaluations, record.Queries, run.Surrogate));
         }
@@ -146,7 +146,7 @@ internal sealed class EvaluationState
                 Queries = stages.Sum(x => x.Queries),
             };
         }
-        return new RunRecord(run.Key, run.Spec.ToString(), run.Source, run.Threat, run.Points, run.Role, run.Purpose,
+        return new RunRecord(run.Key, run.Spec, run.Source, run.Threat, run.Points, run.Role, run.Purpose,
             f.Count(v => v != RobustFlags.NotDone), f.Count(v => v == 1), s.MaxPerturbation, s.Seconds, s.GradientEvaluations, s.Queries,
             run.Surrogate);
     }

@@ -57,10 +57,10 @@ internal static class MaskingChecklist
         string label;
         double adaptive, agnostic;
         int m;
-        var gap = SourceGap.From(attacks, n).OrderByDescending(g => AttackSpec.Parse(g.Attack) is PgdSpec).FirstOrDefault();
+        var gap = SourceGap.From(attacks, n).OrderByDescending(g => g.Attack is PgdSpec).FirstOrDefault();
         if (gap is not null)
         {
-            (label, adaptive, agnostic, m) = (gap.Attack, gap.Adaptive, gap.Agnostic, n);
+            (label, adaptive, agnostic, m) = (gap.Attack.ToString(), gap.Adaptive, gap.Agnostic, n);
         }
         else
         {
@@ -80,8 +80,8 @@ internal static class MaskingChecklist
         const int number = 2;
         foreach (var source in new[] { AttackSource.Adaptive, AttackSource.Agnostic })
         {
-            var fgsm = attacks.FirstOrDefault(a => AttackSpec.Parse(a.Name) is FgsmSpec && a.Source == source);
-            var pgd = attacks.FirstOrDefault(a => AttackSpec.Parse(a.Name) is PgdSpec && a.Source == source);
+            var fgsm = attacks.FirstOrDefault(a => a.Attack is FgsmSpec && a.Source == source);
+            var pgd = attacks.FirstOrDefault(a => a.Attack is PgdSpec && a.Source == source);
             if (fgsm is null || pgd is null)
                 continue;
             var flagged = t.IsClearlyBelow(fgsm.RobustAccuracy, pgd.RobustAccuracy, n);
@@ -99,9 +99,9 @@ internal static class MaskingChecklist
     {
         const int number = 3;
         // Transfer attacks never see f_P's gradients: like score-based attacks, they should not beat the adaptive ones.
-        var blackBox = attacks.Where(a => AttackSpec.Parse(a.Name).IsBlackBox || a.Source == AttackSource.Transfer)
+        var blackBox = attacks.Where(a => a.Attack.IsBlackBox || a.Source == AttackSource.Transfer)
             .OrderBy(a => a.RobustAccuracy).FirstOrDefault();
-        var whiteBox = attacks.Where(a => AttackSpec.Parse(a.Name).IsWhiteBox && a.Source == AttackSource.Adaptive)
+        var whiteBox = attacks.Where(a => a.Attack.IsWhiteBox && a.Source == AttackSource.Adaptive)
             .OrderBy(a => a.RobustAccuracy).FirstOrDefault();
         if (blackBox is null || whiteBox is null)
             return CascadeBlackBox(runs, t) ?? NotRun(number, "needs a black-box attack (square or rays) or a transfer (--surrogate) and an adaptive white-box attack");
@@ -123,7 +123,7 @@ internal static class MaskingChecklist
         {
             var (before, stage) = (runs[i - 1], runs[i]);
             if (stage.Role != RunRole.Stage || before.Role != RunRole.Stage || stage.Source != AttackSource.Adaptive || stage.Done != stage.Points || before.Done != before.Points
-                || !AttackSpec.Parse(stage.Attack).IsBlackBox || !stage.Key.StartsWith(before.Key.Split(':')[0], StringComparison.Ordinal))
+                || !stage.Attack.IsBlackBox || !stage.Key.StartsWith(before.Key.Split(':')[0], StringComparison.Ordinal))
                 continue;
             var flagged = t.IsClearlyBelow(stage.Accuracy, before.Accuracy, stage.Points);
             return Result(3, flagged,

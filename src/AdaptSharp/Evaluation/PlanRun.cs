@@ -27,5 +27,5 @@ public sealed record PlanRun(string Key, AttackSpec Spec, AttackSource Source, T
 
     /// <summary>True when a saved run under the same key did the same work (spec, source and surrogate, threat model and points).</summary>
     public bool SameWorkAs(RunRecord saved) =>
-        saved.Attack == Spec.ToString() && saved.Source == Source && saved.Surrogate == Surrogate && saved.Threat == Threat && saved.Points == Points;
+        saved.Attack == Spec && saved.Source == Source && saved.Surrogate == Surrogate && saved.Threat == Threat && saved.Points == Points;
 }

@@ -14,10 +14,10 @@ internal static class ReportMarkdown
                 ReportFormat.Duration(a.Seconds), ReportFormat.Count(a.GradientEvaluations), ReportFormat.Count(a.Queries), a.Settings);
         var gaps = new MarkdownTable("lrrr", "attack", "adaptive (f_P)", "prompt-agnostic (f_0)", "gap");
         foreach (var g in r.SourceGaps)
-            gaps.Row(g.Attack, Pct(g.Adaptive), Pct(g.Agnostic), (100 * g.Gap).ToString("+0.00;-0.00;0.00", ReportFormat.Culture) + " pts");
+            gaps.Row(g.Attack.ToString(), Pct(g.Adaptive), Pct(g.Agnostic), (100 * g.Gap).ToString("+0.00;-0.00;0.00", ReportFormat.Culture) + " pts");
         var sweep = new MarkdownTable("llrrr", "attack", "source", "eps", "robust accuracy", "n");
         foreach (var p in r.EpsSweep)
-            sweep.Row(p.Attack, AttackSources.Format(p.Source), ReportFormat.Number(p.Eps), Pct(p.Accuracy), p.Points.ToString(ReportFormat.Culture));
+            sweep.Row(p.Attack.ToString(), AttackSources.Format(p.Source), ReportFormat.Number(p.Eps), Pct(p.Accuracy), p.Points.ToString(ReportFormat.Culture));
         var se = 100.0 * Math.Sqrt(r.RobustAccuracy * (1 - r.RobustAccuracy) / Math.Max(1, r.N));
         return string.Create(ReportFormat.Culture, $$"""
             # Robustness report: {{r.Model}}
@@ -43,9 +43,9 @@ internal static class ReportMarkdown
     /// "f_P" for clean accuracy, "adaptive (f_P)", "agnostic (f_0)" or "transfer:NAME" otherwise; black-box attacks query f_P.
     /// </summary>
     public static string SourceLabel(AttackResult a) =>
-        AttackSpec.Parse(a.Name) is CleanSpec ? "f_P"
+        a.Attack is CleanSpec ? "f_P"
         : a.Source == AttackSource.Transfer ? a.SourceName
-        : AttackSpec.Parse(a.Name).IsBlackBox ? "black-box on f_P"
+        : a.Attack.IsBlackBox ? "black-box on f_P"
         : a.Source == AttackSource.Adaptive ? "adaptive (f_P)" : "agnostic (f_0)";
 
     /// <summary>One row per transferred attack: its adaptive accuracy (when run) and its accuracy from each transfer source.</summary>

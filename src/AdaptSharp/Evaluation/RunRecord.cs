@@ -8,7 +8,7 @@ namespace AdaptSharp.Evaluation;
 /// </summary>
 public sealed record RunRecord(
     string Key,
-    string Attack,
+    AttackSpec Attack,
     AttackSource Source,
     ThreatModel Threat,
     int Points,

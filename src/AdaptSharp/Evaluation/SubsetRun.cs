@@ -8,7 +8,7 @@ namespace AdaptSharp.Evaluation;
 /// </summary>
 public sealed record SubsetRun(
     string Purpose,
-    string Attack,
+    AttackSpec Attack,
     AttackSource Source,
     ThreatModel Threat,
     int Points,

@@ -8,14 +8,14 @@ public class MaskingChecklistTests
     private static readonly ChecklistThresholds Thresholds = new();
 
     private static AttackResult Column(string name, AttackSource source, double accuracy, int n = 1000) =>
-        new(name, source, "", n, (int)Math.Round(accuracy * n), accuracy, accuracy, 0.0, 0.0, 0, 0);
+        new(AttackSpec.Parse(name), source, "", n, (int)Math.Round(accuracy * n), accuracy, accuracy, 0.0, 0.0, 0, 0);
 
     private static CheckResult Check(int number, IReadOnlyList<AttackResult> attacks, IReadOnlyList<SubsetRun>? runs = null,
         GradientStatistics? gradients = null, bool hasPrompts = true, int n = 1000) =>
         MaskingChecklist.Evaluate(attacks, n, runs ?? [], gradients, hasPrompts, Thresholds).Single(c => c.Number == number);
 
     private static SubsetRun Run(string purpose, string attack, double accuracy, int points = 200, double eps = 0.1) =>
-        new(purpose, attack, AttackSource.Adaptive, ThreatModel.LInf(eps), points, (int)Math.Round(accuracy * points), eps, 1.0);
+        new(purpose, AttackSpec.Parse(attack), AttackSource.Adaptive, ThreatModel.LInf(eps), points, (int)Math.Round(accuracy * points), eps, 1.0);
 
     [Fact]
     public void ClearGapIsTwoStandardErrorsWithAOnePointFloor()
@@ -83,7 +83,7 @@ public class MaskingChecklistTests
     public void ATransferClearlyBelowTheAdaptiveWhiteBoxAttacksIsFlagged()
     {
         static AttackResult Transfer(string surrogate, double accuracy) =>
-            new("pgd10", AttackSource.Transfer, "", 1000, (int)Math.Round(accuracy * 1000), accuracy, accuracy, 0.0, 0.0, 0, 0, surrogate);
+            new(new PgdSpec(10), AttackSource.Transfer, "", 1000, (int)Math.Round(accuracy * 1000), accuracy, accuracy, 0.0, 0.0, 0, 0, surrogate);
         var flagged = Check(3, [Column("pgd10", AttackSource.Adaptive, 0.40), Transfer("a", 0.55), Transfer("ensemble", 0.20)]);
         Assert.Equal(CheckStatus.Flagged, flagged.Status);
         Assert.Contains("pgd10 (transfer:ensemble) 20.0%", flagged.Detail);
@@ -120,7 +120,7 @@ public class MaskingChecklistTests
     [Fact]
     public void IncompleteColumnsAreNotUsed()
     {
-        var partial = new AttackResult("pgd10", AttackSource.Agnostic, "", 500, 300, 0.6, 0.6, 0, 0, 0, 0);
+        var partial = new AttackResult(new PgdSpec(10), AttackSource.Agnostic, "", 500, 300, 0.6, 0.6, 0, 0, 0, 0);
         Assert.Equal(CheckStatus.NotRun, Check(1, [Column("pgd10", AttackSource.Adaptive, 0.05), partial]).Status);
     }
 }

@@ -40,6 +40,11 @@ public class SuiteParsingTests
         foreach (var spec in specs)
         {
             Assert.Equal(spec, AttackSpec.Parse(spec.ToString()));
+            // In report.json a spec is its name: a saved run reads back as the spec it was run with.
+            var record = new SubsetRun("check", spec, AttackSource.Adaptive, ThreatModel.LInf(0.1), 10, 3, 0.1, 1.0);
+            var json = System.Text.Json.JsonSerializer.Serialize(record, ReportJson.Options);
+            Assert.Contains($"\"attack\": \"{spec}\"", json);
+            Assert.Equal(record, System.Text.Json.JsonSerializer.Deserialize<SubsetRun>(json, ReportJson.Options));
             Assert.Equal(spec.ToString(), AttackSpec.Parse(spec.ToString().ToUpperInvariant()).ToString());
             Assert.False(spec.IsWhiteBox && spec.IsBlackBox);
             Assert.False(string.IsNullOrWhiteSpace(spec.Describe(ThreatModel.LInf(0.1))));
@@ -50,6 +55,16 @@ public class SuiteParsingTests
         foreach (var version in new[] { AutoAttackVersion.Standard, AutoAttackVersion.Plus, AutoAttackVersion.Rand })
             Assert.Equal(AutoAttack.StandardStages(version, threat, 3).Select(a => (a.GetType(), a.Name, a.Seed)),
                 new AutoAttackSpec(version).Stages.Select(s => s.Create(threat, 3)).Select(a => (a.GetType(), a.Name, a.Seed)));
+    }
+
+    [Fact]
+    public void AReportWithAnUnknownAttackNameIsRefusedInOneLine()
+    {
+        var report = new RobustnessReport { Model = "m", ModelFingerprint = "f", Threat = ThreatModel.LInf(0.1), Attacks = [new AttackResult(new PgdSpec(10), AttackSource.Adaptive, "", 1, 1, 1, 1, 0, 0, 0, 0)] };
+        var json = ReportJson.Serialize(report).Replace("\"pgd10\"", "\"deepfool\"", StringComparison.Ordinal);
+        var e = Assert.Throws<InvalidDataException>(() => ReportJson.Deserialize(json, "x/report.json"));
+        Assert.StartsWith("x/report.json: not a valid report (unknown attack 'deepfool'", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
     }
 
     [Fact]

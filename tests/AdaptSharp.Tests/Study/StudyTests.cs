@@ -126,7 +126,7 @@ public class StudyReportTests
             Attacks = attacks,
             Checklist = [new CheckResult(1, "adaptive not below agnostic", adaptive < agnostic - 0.02 ? CheckStatus.Flagged : CheckStatus.Passed, "")],
         };
-        AttackResult Attack(string name, AttackSource source, double accuracy) => new(name, source, "", 1000, (int)(accuracy * 1000), accuracy, accuracy, 0.1, 1, 0, 0);
+        AttackResult Attack(string name, AttackSource source, double accuracy) => new(AttackSpec.Parse(name), source, "", 1000, (int)(accuracy * 1000), accuracy, accuracy, 0.1, 1, 0, 0);
         var main = Report(1000, Attack("clean", AttackSource.Adaptive, clean), Attack("pgd10", AttackSource.Adaptive, adaptive), Attack("pgd10", AttackSource.Agnostic, agnostic));
         var raysReport = rays is double r ? Report(200, Attack("rays10000", AttackSource.Adaptive, r)) with { RobustAccuracy = r } : null;
         return new StudyRunResult(run, "a.safetensors", 100, new ParameterCount(1000, 19, 8), 60, main, null, raysReport, raysPgd);

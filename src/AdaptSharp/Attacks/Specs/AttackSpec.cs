@@ -8,6 +8,7 @@ namespace AdaptSharp.Attacks;
 /// name and <c>Parse(spec.ToString()) == spec</c>. <see cref="Create"/> builds the configured attack for a threat
 /// model and seed; <see cref="Describe"/> states its exact settings for reports.
 /// </summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(AttackSpecJsonConverter))]
 public abstract partial record AttackSpec
 {
     /// <summary>Gradient-based (so it has an adaptive and a prompt-agnostic variant); false for clean and black-box attacks.</summary>
