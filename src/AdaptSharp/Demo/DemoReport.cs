@@ -37,7 +37,7 @@ internal static class DemoReport
 
             Plan `{{plan.Name}}`, {{result.CreatedUtc}}, {{result.TotalSeconds / 60:0.0}} min on {{result.Machine}}{{(reused.Count > 0 ? $" (this run; reused from earlier runs in this folder: {string.Join(", ", reused)})." : ".")}}
 
-            Threat model {{first?.Main.Threat}} in pixel units. Robust accuracy on the first {{first?.Main.N ?? 0}} Fashion-MNIST test points (AutoAttack on the first {{first?.AutoAttack?.N ?? 0}}), seed {{plan.Seeds[0]}}. {{StudyReport.Settings([StudyRunner.PgdAttack], plan.Eps)}}, generated on f_0 (prompt-agnostic) or on f_P (adaptive), always scored on f_P. {{StudyReport.Settings([new AutoAttackSpec()], plan.Eps)}}, on f_P.
+            Threat model {{first?.Main.Threat}} in pixel units. Robust accuracy on the first {{first?.Main.N ?? 0:N0}} Fashion-MNIST test points (AutoAttack on the first {{first?.AutoAttack?.N ?? 0:N0}}), seed {{plan.Seeds[0]}}. {{StudyReport.Settings([StudyRunner.PgdAttack], plan.Eps)}}, generated on f_0 (prompt-agnostic) or on f_P (adaptive), always scored on f_P. {{StudyReport.Settings([new AutoAttackSpec()], plan.Eps)}}, on f_P.
 
             {{Table(result)}}
             Backbone: `{{result.Backbone}}` ({{Size(result.BackboneBytes)}}; {{result.BackboneSource}}); clean accuracy without prompts {{Pct(result.BackboneCleanAccuracy)}}. Each method stores only its prompt file (prompts `{{plan.Prompts}}` and the trained set `{{first?.Run.Trainable}}`), {{Size(first?.ArtifactBytes ?? 0)}} against the backbone's {{Size(result.BackboneBytes)}}.
