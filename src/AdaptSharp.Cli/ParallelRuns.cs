@@ -7,7 +7,7 @@ namespace AdaptSharp.Cli;
 /// <summary>
 /// Runs independent units of a command (the demo's runs) as child `adapt` processes, a few at a time, each with its
 /// share of the torch threads. Small models gain only 1.3-1.5x from a second intra-op thread, so two one-thread runs
-/// side by side finish sooner than one after another (the demo: 558 s against 671 s, docs/demo.md).
+/// side by side finish sooner than one after another (measured in docs/demo.md, "Where the seconds go").
 /// Each child gets its own session (setsid): a terminal Ctrl-C reaches only this process, which forwards the signal
 /// exactly once, so every child saves its state after the current batch as a direct `adapt` run would. Output lines
 /// are relayed with the unit's name and kept in <c>LOGDIR/ID.log</c>.
@@ -68,7 +68,7 @@ internal static class ParallelRuns
         {
             foreach (var child in running)
             {
-                child.Signal(15);
+                child.Signal(15); // SIGTERM: the child saves its state and exits
                 child.Process.WaitForExit();
                 child.Dispose();
             }

@@ -205,7 +205,7 @@ internal sealed class StudyRunner
     /// <summary>Accuracy of one column on the first <paramref name="points"/> points, from the per-point flags.</summary>
     public static double? SubsetAccuracy(EvaluationResult result, AttackSpec attack, AttackSource source, int points)
     {
-        var index = result.Report.Attacks.ToList().FindIndex(a => a.Name == attack.ToString() && a.Source == source);
+        var index = result.Report.Attacks.ToList().FindIndex(a => a.Attack == attack && a.Source == source);
         if (index < 0 || points <= 0)
             return null;
         var robust = 0;

@@ -122,29 +122,39 @@ public static class TrainingJob
 
             var method = objectiveOptions.Describe();
             var threat = string.Create(CultureInfo.InvariantCulture, $"linf eps={attack.Epsilon:G6} pgd-{attack.Steps} step={attack.StepSize:G6}");
-            // Full training writes a backbone file, plus the prompts (tied to that new backbone) when the model has any.
-            var fingerprint = !fullTraining ? loaded.BackboneFingerprint! : BackboneFile.Save(spec.OutputPath, model, new Dictionary<string, string>
-            {
-                ["method"] = method,
-                ["threat_model"] = threat,
-                ["dataset"] = spec.Data.ToString(),
-                ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture),
-                ["train_limit"] = spec.TrainLimit?.ToString(CultureInfo.InvariantCulture) ?? "all",
-                ["recipe"] = JsonSerializer.Serialize(recipe),
-                ["command"] = spec.CommandLine ?? "",
-            });
-            var extraPrompts = fullTraining && model.HasPrompts ? Path.ChangeExtension(spec.OutputPath, null) + ".prompts.safetensors" : null;
-            if (!fullTraining || extraPrompts is not null)
-            {
-                PromptFile.Save(extraPrompts ?? spec.OutputPath, model, new PromptFileInfo
+            void SavePrompts(string path, string backboneFingerprint, TrainableSet saved, IReadOnlyDictionary<string, string> extra) =>
+                PromptFile.Save(path, model, new PromptFileInfo
                 {
-                    BackboneFingerprint = fingerprint,
-                    Trainable = fullTraining ? TrainableSet.Prompts : trainable,
+                    BackboneFingerprint = backboneFingerprint,
+                    Trainable = saved,
                     Method = method,
                     ThreatModel = threat,
-                    Extra = fullTraining ? new Dictionary<string, string>()
-                        : new Dictionary<string, string> { ["dataset"] = spec.Data.ToString(), ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture) },
+                    Extra = extra,
                 });
+            string? extraPrompts = null;
+            if (fullTraining)
+            {
+                // A backbone file, plus the prompts (tied to that new backbone) when the model has any.
+                var fingerprint = BackboneFile.Save(spec.OutputPath, model, new Dictionary<string, string>
+                {
+                    ["method"] = method,
+                    ["threat_model"] = threat,
+                    ["dataset"] = spec.Data.ToString(),
+                    ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture),
+                    ["train_limit"] = spec.TrainLimit?.ToString(CultureInfo.InvariantCulture) ?? "all",
+                    ["recipe"] = JsonSerializer.Serialize(recipe),
+                    ["command"] = spec.CommandLine ?? "",
+                });
+                if (model.HasPrompts)
+                {
+                    extraPrompts = Path.ChangeExtension(spec.OutputPath, null) + ".prompts.safetensors";
+                    SavePrompts(extraPrompts, fingerprint, TrainableSet.Prompts, new Dictionary<string, string>());
+                }
+            }
+            else
+            {
+                SavePrompts(spec.OutputPath, loaded.BackboneFingerprint!, trainable,
+                    new Dictionary<string, string> { ["dataset"] = spec.Data.ToString(), ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture) });
             }
             return new TrainingJobResult(spec.OutputPath, extraPrompts, runDirectory, result, counts, loaded.BackboneFingerprint);
         }
