@@ -8,7 +8,7 @@ namespace AdaptSharp.Evaluation;
 /// The mutable state of one evaluation: per-point flags and statistics per plan run (by key), the gradient
 /// statistics, and what an earlier (resumed) run contributed. Reports are snapshotted from it.
 /// </summary>
-internal sealed class EvaluationState
+internal sealed class EvaluationState : PlanState
 {
     private readonly EvalPlan plan;
     private readonly EvaluationOptions options;
@@ -17,23 +17,12 @@ internal sealed class EvaluationState
     private double previousSeconds;
 
     public EvaluationState(EvalPlan plan, int n, EvaluationOptions options, EvalPlanIdentity id)
+        : base(plan, n)
     {
         this.plan = plan;
         this.options = options;
         this.id = id;
-        N = n;
-        foreach (var run in plan.Runs)
-        {
-            Flags[run.Key] = Enumerable.Repeat(RobustFlags.NotDone, n).ToArray();
-            Stats[run.Key] = new RunStats();
-        }
     }
-
-    public int N { get; }
-
-    public Dictionary<string, sbyte[]> Flags { get; } = [];
-
-    public Dictionary<string, RunStats> Stats { get; } = [];
 
     public GradientStatistics? Gradients { get; set; }
 
@@ -149,13 +138,5 @@ internal sealed class EvaluationState
         return new RunRecord(run.Key, run.Spec, run.Source, run.Threat, run.Points, run.Role, run.Purpose,
             f.Count(v => v != RobustFlags.NotDone), f.Count(v => v == 1), s.MaxPerturbation, s.Seconds, s.GradientEvaluations, s.Queries,
             run.Surrogate);
-    }
-
-    internal sealed class RunStats
-    {
-        public double MaxPerturbation;
-        public double Seconds;
-        public long GradientEvaluations;
-        public long Queries;
     }
 }

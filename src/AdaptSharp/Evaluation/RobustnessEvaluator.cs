@@ -1,8 +1,5 @@
-using System.Diagnostics;
 using AdaptSharp.Attacks;
-using AdaptSharp.Cluster;
 using AdaptSharp.Models;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace AdaptSharp.Evaluation;
@@ -77,15 +74,16 @@ public sealed class RobustnessEvaluator
             model.eval();
             foreach (var (p, _) in gradientFlags)
                 p.requires_grad_(false);
+            var executor = new PlanExecutor(model.Prompted, GeneratingView, model.parameters().First().device, options.BatchSize, options.Seed, options.Shard);
             var stages = plan.Runs.Count + (options.RunChecks ? 1 : 0);
             for (var i = 0; i < plan.Runs.Count; i++)
-                Execute(plan.Runs[i], i, stages, state, images, labels, progress, () => checkpoint?.Invoke(state.Snapshot(complete: false)),
+                Execute(executor, plan.Runs[i], i, stages, state, images, labels, progress, () => checkpoint?.Invoke(state.Snapshot(complete: false)),
                     cancellationToken);
             var checkPoints = Math.Min(options.CheckPoints, n);
-            if (options.RunChecks && (state.Gradients is null || state.Gradients.Points != PointsInShard(checkPoints, n)))
+            if (options.RunChecks && (state.Gradients is null || state.Gradients.Points != executor.PointsInShard(checkPoints, n)))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                state.Gradients = MeasureGradients(images, labels, checkPoints, n);
+                state.Gradients = executor.MeasureGradients(model.Prompted, images, labels, checkPoints, n);
                 checkpoint?.Invoke(state.Snapshot(complete: false));
             }
         }
@@ -101,13 +99,12 @@ public sealed class RobustnessEvaluator
         return result;
     }
 
-    private void Execute(PlanRun run, int index, int stages, EvaluationState state, Tensor images, Tensor labels,
+    private void Execute(PlanExecutor executor, PlanRun run, int index, int stages, EvaluationState state, Tensor images, Tensor labels,
         Action<EvaluationProgress>? progress, Action checkpoint, CancellationToken cancellationToken)
     {
         var flags = state.Flags[run.Key];
-        var stats = state.Stats[run.Key];
         var label = run.Role == RunRole.Column ? run.Key : $"{run.Key}: {run.Spec}/{run.SourceName}";
-        var total = PointsInShard(run.Points, state.N);
+        var total = executor.PointsInShard(run.Points, state.N);
         void Report()
         {
             var done = flags.Take(run.Points).Count(v => v != RobustFlags.NotDone);
@@ -115,126 +112,21 @@ public sealed class RobustnessEvaluator
             progress?.Invoke(new EvaluationProgress(label, index, stages, done, total, done == 0 ? 0.0 : (double)robust / done));
         }
         Report();
-        var batch = options.BatchSize;
-        var (firstBatch, endBatch) = ShardBatches(state.N);
-        for (int first = firstBatch * batch, b = firstBatch; first < run.Points && b < endBatch; first += batch, b++)
+        executor.Execute(run, state, images, labels, () =>
         {
-            var count = Math.Min(batch, run.Points - first);
-            if (Enumerable.Range(first, count).All(p => flags[p] != RobustFlags.NotDone))
-                continue;
-            cancellationToken.ThrowIfCancellationRequested();
-            var watch = Stopwatch.StartNew();
-            var before = run.Over is { } over ? state.Flags[over] : state.Flags[EvalPlan.CleanKey];
-            bool[] robust;
-            if (run.Spec is AutoAttackSpec)
-            {
-                robust = Enumerable.Range(first, count).Select(p => before[p] == 1).ToArray();
-            }
-            else
-            {
-                using var scope = NewDisposeScope();
-                var (x, y) = Slice(images, labels, first, count);
-                robust = run.Spec is CleanSpec
-                    ? TensorOps.ToBools(Predict(model.Prompted, x).eq(y))
-                    : AttackBatch(run, x, y, Enumerable.Range(first, count).Select(p => before[p] == 1).ToArray(),
-                        DeriveSeed(options.Seed, run.SeedKey, b), stats);
-            }
-            for (var i = 0; i < count; i++)
-                flags[first + i] = robust[i] ? (sbyte)1 : (sbyte)0;
-            stats.Seconds += watch.Elapsed.TotalSeconds;
             Report();
             checkpoint();
-        }
+        }, cancellationToken);
     }
 
-    /// <summary>
-    /// Attacks the points of one batch that are still robust (all others are not), validates the adversarial batch
-    /// against the run's threat model and scores it on f_P.
-    /// </summary>
-    private bool[] AttackBatch(PlanRun run, Tensor x, Tensor y, bool[] candidates, long seed, EvaluationState.RunStats stats)
+    /// <summary>Generates on the view of the run's source: f_P adaptive, f_0 prompt-agnostic, a surrogate for a transfer.</summary>
+    private ModelView GeneratingView(PlanRun run) => run.Source switch
     {
-        var robust = new bool[candidates.Length];
-        var index = Enumerable.Range(0, candidates.Length).Where(i => candidates[i]).Select(i => (long)i).ToArray();
-        if (index.Length == 0)
-            return robust;
-        var attack = run.Spec.Create(run.Threat, seed);
-        var view = run.Source switch
-        {
-            // a transfer never queries f_P, not even in a black-box stage of a cascade
-            AttackSource.Transfer => transferViews[run.Surrogate ?? throw new InvalidOperationException($"transfer run '{run.Key}' names no surrogate")],
-            AttackSource.Agnostic when run.Spec.IsWhiteBox => model.Unprompted,
-            _ => model.Prompted,
-        };
-        var selected = tensor(index, device: x.device);
-        var xs = x.index_select(0, selected);
-        var ys = y.index_select(0, selected);
-        var adv = attack.Perturb(view, xs, ys);
-        stats.MaxPerturbation = Math.Max(stats.MaxPerturbation, run.Threat.Validate(adv, xs));
-        var survived = TensorOps.ToBools(Predict(model.Prompted, adv).eq(ys));
-        for (var i = 0; i < index.Length; i++)
-            robust[index[i]] = survived[i];
-        stats.GradientEvaluations += attack.GradientEvaluations;
-        stats.Queries += attack.Queries;
-        return robust;
-    }
-
-    /// <summary>The batches this evaluator runs of <paramref name="n"/> points: its shard's, else all.</summary>
-    private (int First, int End) ShardBatches(int n) => (options.Shard ?? ShardSpec.Whole).BatchRange(n, options.BatchSize);
-
-    /// <summary>How many of the first <paramref name="m"/> of <paramref name="n"/> points fall in this evaluator's batches.</summary>
-    private int PointsInShard(int m, int n)
-    {
-        var (firstBatch, endBatch) = ShardBatches(n);
-        return Math.Max(0, Math.Min(m, endBatch * options.BatchSize) - firstBatch * options.BatchSize);
-    }
-
-    /// <summary>
-    /// Input-gradient health of the CE loss on f_P at the first <paramref name="m"/> of <paramref name="n"/> points (those
-    /// in this evaluator's batches), and whether f_P is randomised (on batch 0).
-    /// </summary>
-    private GradientStatistics MeasureGradients(Tensor images, Tensor labels, int m, int n)
-    {
-        int zero = 0, nonFinite = 0;
-        var absSum = 0.0;
-        long elements = 0;
-        var randomized = false;
-        var (firstBatch, endBatch) = ShardBatches(n);
-        for (var first = firstBatch * options.BatchSize; first < Math.Min(m, endBatch * options.BatchSize); first += options.BatchSize)
-        {
-            var count = Math.Min(options.BatchSize, m - first);
-            using var scope = NewDisposeScope();
-            var (x, y) = Slice(images, labels, first, count);
-            if (first == 0)
-            {
-                using var noGrad = no_grad();
-                randomized = (model.Prompted.Forward(x) - model.Prompted.Forward(x)).abs().max().ToDouble() > 0;
-            }
-            using var enable = enable_grad();
-            var input = x.detach().clone();
-            input.requires_grad_(true);
-            var loss = Losses.CrossEntropy(model.Prompted.Forward(input), y).sum();
-            var grad = autograd.grad([loss], [input])[0].detach().flatten(1);
-            var finite = isfinite(grad);
-            nonFinite += (int)finite.all(1).logical_not().sum().item<long>();
-            zero += (int)grad.abs().amax(1).eq(0).sum().item<long>();
-            absSum += where(finite, grad.abs(), zeros_like(grad)).sum().ToDouble();
-            elements += grad.numel();
-        }
-        return new GradientStatistics(PointsInShard(m, n), zero, nonFinite, elements == 0 ? 0.0 : absSum / elements) { RandomizedOutput = randomized };
-    }
-
-    private (Tensor X, Tensor Y) Slice(Tensor images, Tensor labels, int first, int count)
-    {
-        var device = model.parameters().First().device;
-        return (images.narrow(0, first, count).to(ScalarType.Float32, device), labels.narrow(0, first, count).to(ScalarType.Int64, device));
-    }
-
-    private static Tensor Predict(ModelView view, Tensor x)
-    {
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        return view.Forward(x).argmax(1).MoveToOuterDisposeScope();
-    }
+        // a transfer never queries f_P, not even in a black-box stage of a cascade
+        AttackSource.Transfer => transferViews[run.Surrogate ?? throw new InvalidOperationException($"transfer run '{run.Key}' names no surrogate")],
+        AttackSource.Agnostic when run.Spec.IsWhiteBox => model.Unprompted,
+        _ => model.Prompted,
+    };
 
     /// <summary>A per-(run, batch) seed: stable across runs, processes and shards; adaptive and agnostic share it.</summary>
     public static long DeriveSeed(long seed, string key, int batch)
