@@ -1,6 +1,5 @@
-using System.Diagnostics;
+using AdaptSharp.Evaluation;
 using AdaptSharp.Models;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace AdaptSharp.Attacks;
@@ -64,129 +63,78 @@ public sealed class AutoAttack : Attack
         _ => throw new ArgumentException("the custom version has no preset attack list"),
     };
 
-    public override Tensor Perturb(ModelView model, Tensor images, Tensor labels)
-    {
-        var (_, adv) = Run(model, model, images, labels);
-        return adv;
-    }
+    public override Tensor Perturb(ModelView model, Tensor images, Tensor labels) => Run(model, model, images, labels).Adversarial;
 
     /// <summary>Runs the cascade: generate on <paramref name="generating"/>, score on <paramref name="scoring"/>.</summary>
-    public AutoAttackResult Evaluate(ModelView generating, ModelView scoring, Tensor images, Tensor labels)
-    {
-        using var scope = NewDisposeScope();
-        return Run(generating, scoring, images, labels).Result;
-    }
+    public AutoAttackResult Evaluate(ModelView generating, ModelView scoring, Tensor images, Tensor labels) =>
+        Cascade(generating, scoring, images, labels, null);
 
-    /// <summary>As <see cref="Evaluate"/>, also returning the adversarial images (caller's scope).</summary>
+    /// <summary>As <see cref="Evaluate"/>, also returning the adversarial images (caller's scope; clean where nothing worked).</summary>
     public (AutoAttackResult Result, Tensor Adversarial) Run(ModelView generating, ModelView scoring, Tensor images, Tensor labels)
     {
-        using var scope = NewDisposeScope();
-        var clean = images.detach();
-        var n = (int)clean.shape[0];
-        var warnings = new List<string>();
-
-        var robust = n == 0
-            ? zeros(0, dtype: ScalarType.Bool, device: clean.device)
-            : cat(Batches(n).Select(b => Classify(scoring, clean[b]).eq(labels[b])).ToList(), 0);
-        var adv = clean.clone();
-        var cleanFlags = TensorOps.ToBools(robust);
-
-        var randomized = CheckRandomized(generating, clean) || (!ReferenceEquals(generating, scoring) && CheckRandomized(scoring, clean));
-        if (randomized && Options.Version != AutoAttackVersion.Rand)
-            warnings.Add("the model's output is randomised (two forwards differ): use version 'rand' (EOT)");
-        var zeroGrad = Batches(n).Sum(b => ZeroGradients(generating, clean[b], labels[b]));
-        if (zeroGrad > 0)
-            warnings.Add($"{zeroGrad} point(s) have an exactly zero input gradient: gradient masking is likely, white-box attacks are unreliable there");
-
-        var stages = new List<AttackStageResult>();
-        var whiteBoxSeen = false;
-        var blackBoxOnly = 0;
-        foreach (var attack in Stages)
-        {
-            var stage = RunStage(attack, generating, scoring, clean, labels, robust, adv, n);
-            stages.Add(stage);
-            if (attack is not (Square or Rays))
-            {
-                whiteBoxSeen = true;
-            }
-            else if (whiteBoxSeen && stage.FooledCount > 0)
-            {
-                blackBoxOnly += stage.FooledCount;
-                warnings.Add($"black-box attack '{attack.Name}' broke {stage.FooledCount} point(s) the white-box attacks missed: possible gradient masking");
-            }
-        }
-
-        var robustFlags = TensorOps.ToBools(robust);
-        var result = new AutoAttackResult(Options.Version, Threat, Seed, generating.Name, scoring.Name, n, cleanFlags,
-            Fraction(cleanFlags), stages, robustFlags, Fraction(robustFlags), randomized, zeroGrad, blackBoxOnly, warnings);
-        GradientEvaluations += stages.Sum(s => s.GradientEvaluations);
-        Queries += stages.Sum(s => s.Queries);
-        return (result, adv.MoveToOuterDisposeScope());
+        var adv = images.detach().clone();
+        var result = Cascade(generating, scoring, images, labels, (points, rows) => adv.index_copy_(0, points.to(adv.device), rows.to(adv.dtype)));
+        return (result, adv);
     }
 
     /// <summary>
-    /// Runs <paramref name="attack"/> in batches on the points flagged in <paramref name="robust"/>, always from the clean
-    /// image, and clears <paramref name="robust"/> / overwrites <paramref name="adv"/> in place where it succeeds.
+    /// The cascade as a plan of its stages, run by the evaluation engine (<see cref="PlanExecutor"/>) in fixed windows of
+    /// <see cref="AutoAttackOptions.BatchSize"/> points: a preset version's stage specs with the engine's per-batch seeds
+    /// (the flags <c>adapt eval</c> gives for the same seed and batch size), a custom version's attacks as given.
     /// </summary>
-    private AttackStageResult RunStage(Attack attack, ModelView generating, ModelView scoring, Tensor clean,
-        Tensor labels, Tensor robust, Tensor adv, int n)
+    private AutoAttackResult Cascade(ModelView generating, ModelView scoring, Tensor images, Tensor labels, Action<Tensor, Tensor>? broken)
     {
         using var scope = NewDisposeScope();
-        var watch = Stopwatch.StartNew();
-        var (gradBefore, queriesBefore) = (attack.GradientEvaluations, attack.Queries);
-        var attacked = TensorOps.ToBools(robust);
-        var fooled = zeros(n, dtype: ScalarType.Bool, device: clean.device);
-        var idxAll = TensorOps.Indices(robust);
-        var total = idxAll.shape[0];
-        var maxNorm = 0.0;
-        for (long start = 0; start < total; start += Options.BatchSize)
+        var n = checked((int)images.shape[0]);
+        var runs = new List<PlanRun>();
+        PlanRun Column(AttackSpec spec) => new(EvalPlanner.ColumnKey(spec, AttackSource.Adaptive), spec, AttackSource.Adaptive, Threat, n, RunRole.Column)
         {
-            using var batchScope = NewDisposeScope();
-            var idx = idxAll.slice(0, start, Math.Min(start + Options.BatchSize, total), 1);
-            var x = clean.index_select(0, idx);
-            var y = labels.index_select(0, idx);
-            var a = attack.Perturb(generating, x, y);
-            maxNorm = Math.Max(maxNorm, Threat.Validate(a, x));
-            var broken = TensorOps.Indices(Classify(scoring, a).ne(y));
-            var brokenIdx = idx.index_select(0, broken);
-            fooled.index_fill_(0, brokenIdx, true);
-            robust.index_fill_(0, brokenIdx, false);
-            adv.index_copy_(0, brokenIdx, a.index_select(0, broken));
+            SeedKey = spec.ToString(),
+        };
+        EvalPlan.Add(runs, Column(new CleanSpec()));
+        var cascade = Column(new AutoAttackSpec(Options.Version == AutoAttackVersion.Custom ? AutoAttackVersion.Standard : Options.Version));
+        EvalPlan.AddStages(runs, cascade, Options.Version == AutoAttackVersion.Custom
+            ? Stages.Select((a, i) => ($"{i + 1}:{a.Name}", (AttackSpec)new AttackInstanceSpec(a)))
+            : new AutoAttackSpec(Options.Version).Stages.Select(s => (s.StageName, (AttackSpec)s)));
+        var state = new PlanState(new EvalPlan(runs), n);
+        var executor = new PlanExecutor(scoring, _ => generating, images.device, Options.BatchSize, Seed);
+        foreach (var run in runs)
+            executor.Execute(run, state, images, labels, () => { }, CancellationToken.None, broken);
+
+        var cleanFlags = Robust(state.Flags[EvalPlan.CleanKey]);
+        var stages = new List<AttackStageResult>();
+        var attacked = cleanFlags;
+        foreach (var (run, attack) in runs.Skip(1).Zip(Stages))
+        {
+            var robustAfter = Robust(state.Flags[run.Key]);
+            var stats = state.Stats[run.Key];
+            stages.Add(new AttackStageResult(attack.Name, attacked, attacked.Zip(robustAfter, (a, r) => a && !r).ToArray(), robustAfter,
+                Fraction(robustAfter), stats.MaxPerturbation, TimeSpan.FromSeconds(stats.Seconds), stats.GradientEvaluations, stats.Queries));
+            attacked = robustAfter;
         }
-        var robustFlags = TensorOps.ToBools(robust);
-        return new AttackStageResult(attack.Name, attacked, TensorOps.ToBools(fooled), robustFlags, Fraction(robustFlags),
-            maxNorm, watch.Elapsed, attack.GradientEvaluations - gradBefore, attack.Queries - queriesBefore);
+
+        // The diagnostics are the checklist's: gradient statistics on the generating view, black-box-only breaks from the flags.
+        var gradients = executor.MeasureGradients(generating, images, labels, n, n);
+        var warnings = new List<string>();
+        if (gradients.RandomizedOutput && Options.Version != AutoAttackVersion.Rand)
+            warnings.Add("the model's output is randomised (two forwards differ): use version 'rand' (EOT)");
+        if (gradients.ZeroGradientPoints > 0)
+            warnings.Add($"{gradients.ZeroGradientPoints} point(s) have an exactly zero input gradient: gradient masking is likely, white-box attacks are unreliable there");
+        var blackBoxOnly = 0;
+        foreach (var (stage, i) in stages.Select((s, i) => (s, i)))
+            if (Stages[i] is Square or Rays && Stages.Take(i).Any(a => a is not (Square or Rays)) && stage.FooledCount > 0)
+            {
+                blackBoxOnly += stage.FooledCount;
+                warnings.Add($"black-box attack '{stage.Name}' broke {stage.FooledCount} point(s) the white-box attacks missed: possible gradient masking");
+            }
+
+        GradientEvaluations += stages.Sum(s => s.GradientEvaluations);
+        Queries += stages.Sum(s => s.Queries);
+        return new AutoAttackResult(Options.Version, Threat, Seed, generating.Name, scoring.Name, n, cleanFlags, Fraction(cleanFlags), stages,
+            attacked, Fraction(attacked), gradients.RandomizedOutput, gradients.ZeroGradientPoints, blackBoxOnly, warnings);
     }
+
+    private static bool[] Robust(sbyte[] flags) => flags.Select(f => f == 1).ToArray();
 
     private static double Fraction(bool[] flags) => flags.Length == 0 ? 0.0 : flags.Count(b => b) / (double)flags.Length;
-
-    private IEnumerable<TensorIndex> Batches(int n)
-    {
-        for (long start = 0; start < n; start += Options.BatchSize)
-            yield return TensorIndex.Slice(start, Math.Min(start + Options.BatchSize, n));
-    }
-
-    private static Tensor Classify(ModelView model, Tensor x)
-    {
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        return model.Forward(x).argmax(1).MoveToOuterDisposeScope();
-    }
-
-    private bool CheckRandomized(ModelView model, Tensor x)
-    {
-        if (x.shape[0] == 0)
-            return false;
-        using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
-        var sample = x.slice(0, 0, Math.Min(x.shape[0], Options.BatchSize), 1);
-        return (model.Forward(sample) - model.Forward(sample)).abs().max().ToDouble() > 0;
-    }
-
-    private int ZeroGradients(ModelView model, Tensor x, Tensor labels)
-    {
-        using var scope = NewDisposeScope();
-        var (_, grad, _) = LossAndGradient(model, x, labels, Losses.CrossEntropy);
-        return (int)grad.flatten(1).abs().amax(1).eq(0).sum().ToInt64();
-    }
 }

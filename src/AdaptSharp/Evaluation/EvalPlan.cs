@@ -24,16 +24,23 @@ public sealed record EvalPlan(IReadOnlyList<PlanRun> Runs)
         if (runs.Any(r => r.Key == run.Key))
             throw new ArgumentException($"the plan already has a run '{run.Key}'");
         if (run.Spec is AutoAttackSpec aa)
-        {
-            var over = run.Over;
-            foreach (var stage in aa.Stages)
-            {
-                var key = $"{run.Key}:{stage.StageName}";
-                runs.Add(run with { Key = key, Spec = stage, Role = RunRole.Stage, Over = over, Purpose = null });
-                over = key;
-            }
-            run = run with { Over = over };
-        }
+            run = run with { Over = AddStages(runs, run, aa.Stages.Select(s => (s.StageName, (AttackSpec)s))) };
         runs.Add(run);
+    }
+
+    /// <summary>
+    /// Adds the runs "KEY:NAME" of a cascade's <paramref name="stages"/>, in order, each over the points the previous one
+    /// left robust (the first over <paramref name="run"/>'s), all with <paramref name="run"/>'s seed key; returns the last key.
+    /// </summary>
+    internal static string? AddStages(List<PlanRun> runs, PlanRun run, IEnumerable<(string Name, AttackSpec Spec)> stages)
+    {
+        var over = run.Over;
+        foreach (var (name, spec) in stages)
+        {
+            var key = $"{run.Key}:{name}";
+            runs.Add(run with { Key = key, Spec = spec, Role = RunRole.Stage, Over = over, Purpose = null });
+            over = key;
+        }
+        return over;
     }
 }
