@@ -211,6 +211,36 @@ public class RobustnessEvaluatorTests
         Assert.Equal(robust.Select(r => r ? (sbyte)1 : (sbyte)0), Enumerable.Range(0, 8).Select(p => result.Flags[p, stages[0]]));
     }
 
+    /// <summary>One engine: the AutoAttack class on one view gives the evaluator's autoattack flags for the same seed and batch size.</summary>
+    [Fact]
+    public void AutoAttackClassRunsTheSameEngineAsTheEvaluator()
+    {
+        using var model = EvaluationFixtures.PromptedModel();
+        var (images, labels) = EvaluationFixtures.Data(model, 6, seed: 13);
+        labels[0] = (labels[0] + 1) % 4;   // a clean error: never attacked
+        var options = EvaluationFixtures.Options("clean", "autoattack") with
+        {
+            RunChecks = false, Sources = [AttackSource.Adaptive], Threat = ThreatModel.LInf(0.04), BatchSize = 4,
+        };
+        var evaluated = new RobustnessEvaluator(model, options).Run(images, labels);
+        var aa = new AutoAttack(options.Threat, new AutoAttackOptions(BatchSize: options.BatchSize), options.Seed);
+        var (result, adv) = aa.Run(model.Prompted, model.Prompted, images, labels);
+
+        var keys = evaluated.Report.Runs.Select(r => r.Key).ToList();
+        bool[] Column(string key) => Enumerable.Range(0, 6).Select(p => evaluated.Flags[p, keys.IndexOf(key)] == 1).ToArray();
+        Assert.Equal(Column("clean/adaptive"), result.CleanCorrect);
+        Assert.Equal(Column("autoattack/adaptive"), result.Robust);
+        foreach (var stage in result.Stages)
+            Assert.Equal(Column($"autoattack/adaptive:{stage.Name}"), stage.RobustAfter);
+        Assert.Contains(result.Stages, s => s.FooledCount > 0);
+        Assert.Contains(true, result.Robust);
+        // the adversarial images break exactly the clean-correct points that are not robust
+        using var noGrad = no_grad();
+        var stillRight = model.Forward(adv, usePrompts: true).argmax(1).eq(labels).data<bool>().ToArray();
+        Assert.Equal(result.Robust, stillRight.Zip(result.CleanCorrect, (s, c) => s && c));
+        Assert.True(options.Threat.Validate(adv, images) <= options.Threat.Eps + ThreatModel.Tolerance);
+    }
+
     [Fact]
     public void ResumeKeepsColumnsSharedWithALargerSuite()
     {
