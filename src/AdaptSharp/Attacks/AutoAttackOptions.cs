@@ -2,7 +2,7 @@ namespace AdaptSharp.Attacks;
 
 /// <summary>
 /// Settings of <see cref="AutoAttack"/>: the version (standard, plus, rand, or custom with <see cref="CustomStages"/>)
-/// and the batch size of its clean forward passes.
+/// and the batch size: the cascade runs in fixed windows of that many points, each stage on the window's points still robust.
 /// </summary>
 public sealed record AutoAttackOptions(
     AutoAttackVersion Version = AutoAttackVersion.Standard,
