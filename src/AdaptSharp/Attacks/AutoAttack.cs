@@ -107,31 +107,27 @@ public sealed class AutoAttack : Attack
         foreach (var (run, attack) in runs.Skip(1).Zip(Stages))
         {
             var robustAfter = Robust(state.Flags[run.Key]);
-            var stats = state.Stats[run.Key];
+            var record = state.Record(run);
             stages.Add(new AttackStageResult(attack.Name, attacked, attacked.Zip(robustAfter, (a, r) => a && !r).ToArray(), robustAfter,
-                Fraction(robustAfter), stats.MaxPerturbation, TimeSpan.FromSeconds(stats.Seconds), stats.GradientEvaluations, stats.Queries));
+                Fraction(robustAfter), record.MaxPerturbation, TimeSpan.FromSeconds(record.Seconds), record.GradientEvaluations, record.Queries));
             attacked = robustAfter;
         }
+        GradientEvaluations += stages.Sum(s => s.GradientEvaluations);
+        Queries += stages.Sum(s => s.Queries);
 
-        // The diagnostics are the checklist's: gradient statistics on the generating view, black-box-only breaks from the flags.
+        // The diagnostics are the checklist's: gradient statistics (item 6) on the generating view, black-box-only breaks (item 3).
         var gradients = executor.MeasureGradients(generating, images, labels, n, n);
+        var blackBox = MaskingChecklist.BlackBoxStages(runs.Skip(1).Select(state.Record).ToList()).ToList();
         var warnings = new List<string>();
         if (gradients.RandomizedOutput && Options.Version != AutoAttackVersion.Rand)
             warnings.Add("the model's output is randomised (two forwards differ): use version 'rand' (EOT)");
         if (gradients.ZeroGradientPoints > 0)
             warnings.Add($"{gradients.ZeroGradientPoints} point(s) have an exactly zero input gradient: gradient masking is likely, white-box attacks are unreliable there");
-        var blackBoxOnly = 0;
-        foreach (var (stage, i) in stages.Select((s, i) => (s, i)))
-            if (Stages[i] is Square or Rays && Stages.Take(i).Any(a => a is not (Square or Rays)) && stage.FooledCount > 0)
-            {
-                blackBoxOnly += stage.FooledCount;
-                warnings.Add($"black-box attack '{stage.Name}' broke {stage.FooledCount} point(s) the white-box attacks missed: possible gradient masking");
-            }
-
-        GradientEvaluations += stages.Sum(s => s.GradientEvaluations);
-        Queries += stages.Sum(s => s.Queries);
+        foreach (var (before, stage) in blackBox.Where(p => p.Before.Robust > p.Stage.Robust))
+            warnings.Add($"black-box attack '{stage.Attack}' broke {before.Robust - stage.Robust} point(s) the white-box stages missed: possible gradient masking");
         return new AutoAttackResult(Options.Version, Threat, Seed, generating.Name, scoring.Name, n, cleanFlags, Fraction(cleanFlags), stages,
-            attacked, Fraction(attacked), gradients.RandomizedOutput, gradients.ZeroGradientPoints, blackBoxOnly, warnings);
+            attacked, Fraction(attacked), gradients.RandomizedOutput, gradients.ZeroGradientPoints, blackBox.Sum(p => p.Before.Robust - p.Stage.Robust),
+            warnings);
     }
 
     private static bool[] Robust(sbyte[] flags) => flags.Select(f => f == 1).ToArray();

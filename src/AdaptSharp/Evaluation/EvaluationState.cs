@@ -10,7 +10,6 @@ namespace AdaptSharp.Evaluation;
 /// </summary>
 internal sealed class EvaluationState : PlanState
 {
-    private readonly EvalPlan plan;
     private readonly EvaluationOptions options;
     private readonly EvalPlanIdentity id;
     private readonly Stopwatch clock = Stopwatch.StartNew();
@@ -19,7 +18,6 @@ internal sealed class EvaluationState : PlanState
     public EvaluationState(EvalPlan plan, int n, EvaluationOptions options, EvalPlanIdentity id)
         : base(plan, n)
     {
-        this.plan = plan;
         this.options = options;
         this.id = id;
     }
@@ -41,7 +39,7 @@ internal sealed class EvaluationState : PlanState
         for (var c = 0; c < report.Runs.Count; c++)
         {
             var s = report.Runs[c];
-            var run = plan.Runs.FirstOrDefault(r => r.Key == s.Key);
+            var run = Plan.Runs.FirstOrDefault(r => r.Key == s.Key);
             require(run is not null, $"plan (the saved run has '{s.Key}', this one does not: pass the same attacks and options, or choose another --out)");
             require(run!.SameWorkAs(s), $"run '{s.Key}' (saved: {s.Work}; asked: {run.Spec}/{run.SourceName} at {run.Threat} on {run.Points} points)");
             var flags = Flags[s.Key];
@@ -56,9 +54,9 @@ internal sealed class EvaluationState : PlanState
     public EvaluationResult Snapshot(bool complete)
     {
         var o = options;
-        var layout = plan.Layout;
+        var layout = Plan.Layout;
         var records = layout.Select(Record).ToList();
-        var columns = plan.Columns;
+        var columns = Plan.Columns;
         var attacks = new List<AttackResult>();
         var worst = Enumerable.Repeat(true, N).ToArray();
         var worstDone = Enumerable.Repeat(true, N).ToArray();
@@ -117,26 +115,5 @@ internal sealed class EvaluationState : PlanState
                 values[(long)p * layout.Count + c] = f[p];
         }
         return new EvaluationResult(report, new RobustFlags(N, layout.Count, values));
-    }
-
-    private RunRecord Record(PlanRun run)
-    {
-        var f = Flags[run.Key];
-        var s = Stats[run.Key];
-        if (run.Spec is AutoAttackSpec)
-        {
-            // The cascade's cost is its stages' cost.
-            var stages = plan.Runs.Where(r => r.Key.StartsWith(run.Key + ":", StringComparison.Ordinal)).Select(r => Stats[r.Key]).ToList();
-            s = new RunStats
-            {
-                MaxPerturbation = stages.Select(x => x.MaxPerturbation).DefaultIfEmpty(0).Max(),
-                Seconds = stages.Sum(x => x.Seconds),
-                GradientEvaluations = stages.Sum(x => x.GradientEvaluations),
-                Queries = stages.Sum(x => x.Queries),
-            };
-        }
-        return new RunRecord(run.Key, run.Spec, run.Source, run.Threat, run.Points, run.Role, run.Purpose,
-            f.Count(v => v != RobustFlags.NotDone), f.Count(v => v == 1), s.MaxPerturbation, s.Seconds, s.GradientEvaluations, s.Queries,
-            run.Surrogate);
     }
 }

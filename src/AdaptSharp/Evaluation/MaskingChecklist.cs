@@ -119,18 +119,27 @@ internal static class MaskingChecklist
     /// </summary>
     private static CheckResult? CascadeBlackBox(IReadOnlyList<RunRecord> runs, ChecklistThresholds t)
     {
+        if (BlackBoxStages(runs).FirstOrDefault() is not ({ } before, { } stage))
+            return null;
+        var flagged = t.IsClearlyBelow(stage.Accuracy, before.Accuracy, stage.Points);
+        return Result(3, flagged,
+            $"{stage.Attack} after the white-box stages: {Percent(before.Accuracy)} -> {Percent(stage.Accuracy)} " +
+            $"({before.Robust - stage.Robust} point(s) only the black-box stage broke; {Clear(t, before.Accuracy, stage.Accuracy, stage.Points)})");
+    }
+
+    /// <summary>
+    /// The finished black-box stages of adaptive cascades, each with the stage before it: <c>Before.Robust - Stage.Robust</c>
+    /// points only the black-box stage broke.
+    /// </summary>
+    public static IEnumerable<(RunRecord Before, RunRecord Stage)> BlackBoxStages(IReadOnlyList<RunRecord> runs)
+    {
         for (var i = 1; i < runs.Count; i++)
         {
             var (before, stage) = (runs[i - 1], runs[i]);
-            if (stage.Role != RunRole.Stage || before.Role != RunRole.Stage || stage.Source != AttackSource.Adaptive || stage.Done != stage.Points || before.Done != before.Points
-                || !stage.Attack.IsBlackBox || !stage.Key.StartsWith(before.Key.Split(':')[0], StringComparison.Ordinal))
-                continue;
-            var flagged = t.IsClearlyBelow(stage.Accuracy, before.Accuracy, stage.Points);
-            return Result(3, flagged,
-                $"{stage.Attack} after the white-box stages: {Percent(before.Accuracy)} -> {Percent(stage.Accuracy)} " +
-                $"({before.Robust - stage.Robust} point(s) only the black-box stage broke; {Clear(t, before.Accuracy, stage.Accuracy, stage.Points)})");
+            if (stage.Role == RunRole.Stage && before.Role == RunRole.Stage && stage.Source == AttackSource.Adaptive && stage.Done == stage.Points
+                && before.Done == before.Points && stage.Attack.IsBlackBox && stage.Key.StartsWith(before.Key.Split(':')[0], StringComparison.Ordinal))
+                yield return (before, stage);
         }
-        return null;
     }
 
     private static CheckResult LargeEps(IReadOnlyList<SubsetRun> runs, ChecklistThresholds t)

@@ -220,7 +220,10 @@ public class RobustnessEvaluatorTests
         labels[0] = (labels[0] + 1) % 4;   // a clean error: never attacked
         var options = EvaluationFixtures.Options("clean", "autoattack") with
         {
-            RunChecks = false, Sources = [AttackSource.Adaptive], Threat = ThreatModel.LInf(0.04), BatchSize = 4,
+            RunChecks = false,
+            Sources = [AttackSource.Adaptive],
+            Threat = ThreatModel.LInf(0.04),
+            BatchSize = 4,
         };
         var evaluated = new RobustnessEvaluator(model, options).Run(images, labels);
         var aa = new AutoAttack(options.Threat, new AutoAttackOptions(BatchSize: options.BatchSize), options.Seed);
