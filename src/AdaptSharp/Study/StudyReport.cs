@@ -70,11 +70,11 @@ internal static class StudyReport
 
     public static Column FlagCount(string header) => Number(header, r => Flags(r).ToString(Inv));
 
-    /// <summary>How the plan's runs were tuned, for the prose of every template.</summary>
     /// <summary>Each attack's name and exact settings, from its spec (never restated by hand).</summary>
     public static string Settings(IEnumerable<AttackSpec> attacks, double eps) =>
         string.Join(", ", attacks.Select(a => $"{a} ({a.Describe(ThreatModel.LInf(eps))})"));
 
+    /// <summary>How the plan's runs were tuned, for the prose of every template.</summary>
     public static string Training(StudyPlan plan) => string.Create(Inv,
         $"{plan.Epochs} epoch(s) on the first {plan.TrainImages?.ToString("N0", Inv) ?? "60,000"} training images, batch {plan.BatchSize}, " +
         $"SGD one-cycle peak lr {plan.PromptLearningRate:G}{(plan.Runs.Any(r => r.FullFineTuning) ? $" ({plan.FullLearningRate:G} for full fine-tuning)" : "")}, " +
