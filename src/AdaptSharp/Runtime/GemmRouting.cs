@@ -54,25 +54,28 @@ internal static class GemmRouting
         return y.reshape([.. x.shape[..^1], n]).MoveToOuterDisposeScope();
     }
 
-    private static GemmRoute Choose()
+    private static GemmRoute Choose() => FromSetting(Environment.GetEnvironmentVariable(Variable), Calibrate);
+
+    /// <summary>The route an ADAPT_GEMM value asks for (<paramref name="calibrate"/> for unset or auto); a bad value is one-line error.</summary>
+    internal static GemmRoute FromSetting(string? setting, Func<GemmRoute> calibrate)
     {
-        var asked = Environment.GetEnvironmentVariable(Variable)?.Trim().ToLowerInvariant();
+        var asked = setting?.Trim().ToLowerInvariant();
         if (asked is null or "" or "auto")
-            return Calibrate();
+            return calibrate();
         if (asked == "libtorch")
-            return GemmRoute.LibTorch("set by ADAPT_GEMM");
+            return GemmRoute.LibTorch($"set by {Variable}");
         var library = CblasLibrary.Available.FirstOrDefault(l => l.Name.Equals(asked, StringComparison.OrdinalIgnoreCase));
         return library is null
-            ? throw new ArgumentException($"{Variable}={asked}: expected libtorch, openblas or blis, and the library must be installed " +
-                                          $"(found: {string.Join(", ", CblasLibrary.Available.Select(l => l.Name).DefaultIfEmpty("none"))})")
-            : new GemmRoute(library, "set by ADAPT_GEMM");
+            ? throw new ArgumentException($"{Variable}={setting}: expected auto, libtorch, openblas or blis, and the library must be installed " +
+                                          $"(installed: {string.Join(", ", CblasLibrary.Available.Select(l => l.Name).DefaultIfEmpty("none"))})")
+            : new GemmRoute(library, $"set by {Variable}");
     }
 
     /// <summary>
     /// Times the two products of a ViT-small MLP (forward x·Wᵀ and input gradient dY·W, 1,024 rows) on libtorch and on
     /// every installed library, interleaved, best of several runs at the current thread count.
     /// </summary>
-    private static GemmRoute Calibrate()
+    internal static GemmRoute Calibrate()
     {
         if (CblasLibrary.Available.Count == 0)
             return GemmRoute.LibTorch("no system BLAS installed");

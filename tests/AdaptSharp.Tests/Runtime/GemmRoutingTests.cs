@@ -137,6 +137,29 @@ public class GemmRoutingTests
     }
 
     [Fact]
+    public void TheSettingNamesARouteAndABadOneIsRefusedInOneLine()
+    {
+        var calibrated = GemmRoute.LibTorch("calibrated");
+        Assert.Same(calibrated, GemmRouting.FromSetting(null, () => calibrated));
+        Assert.Same(calibrated, GemmRouting.FromSetting(" Auto ", () => calibrated));
+        Assert.Null(GemmRouting.FromSetting("libtorch", () => calibrated).Library);
+        foreach (var library in CblasLibrary.Available)
+            Assert.Same(library, GemmRouting.FromSetting(library.Name.ToUpperInvariant(), () => calibrated).Library);
+        var error = Assert.Throws<ArgumentException>(() => GemmRouting.FromSetting("mkl", () => calibrated));
+        Assert.StartsWith("ADAPT_GEMM=mkl: expected auto, libtorch, openblas or blis", error.Message);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [SystemBlasFact]
+    public void CalibrationTimesEveryLibraryAndKeepsLibTorchUnlessOneIsClearlyFaster()
+    {
+        var route = GemmRouting.Calibrate();
+        Assert.All(CblasLibrary.Available, l => Assert.Contains($"{l.Name} ", route.Reason));
+        Assert.Contains("libtorch ", route.Reason);
+        Assert.True(route.Library is null || CblasLibrary.Available.Contains(route.Library));
+    }
+
+    [Fact]
     public void SmallOrNonFloat32ProductsStayOnLibTorchWhateverTheRoute()
     {
         using var scope = NewDisposeScope();
