@@ -11,8 +11,8 @@ namespace AdaptSharp.Bench;
 /// Suite <c>ablation</c>: the speed levers, each measured against its alternative in the same run:
 /// frozen vs trainable weights during an attack step (autograd.grad w.r.t. the input only), scaled-dot-product
 /// attention vs softmax(QK^T)V (forward + input backward at the models' head shapes), torch threads 1 vs cores,
-/// and ADAPT's clean + adversarial outer forward batched vs separate.
-/// Options: --device, --repeats N (3), --quick, --only cpu-preset|vit-small, --groups patch,weights,attention,threads,outer.
+/// ADAPT's clean + adversarial outer forward batched vs separate, and the model's GEMMs on libtorch vs each system BLAS.
+/// Options: --device, --repeats N (3), --quick, --only cpu-preset|vit-small, --groups patch,weights,attention,threads,outer,gemm.
 /// </summary>
 public static class AblationBenchmark
 {
@@ -34,6 +34,7 @@ public static class AblationBenchmark
             if (Wanted("attention")) Attention(report, context, shape);
             if (Wanted("threads")) Threads(report, context, shape);
             if (Wanted("outer")) BatchedOuter(report, context, shape);
+            if (Wanted("gemm")) GemmRoutes(report, context, shape);
         }
         report.Notes.Add("Each pair is measured back to back in one process; compare 'ms best' within a pair.");
         report.Write();
@@ -163,7 +164,8 @@ public static class AblationBenchmark
                 var x = 0UL;
                 while (!stop) x = x * 6364136223846793005UL + 1442695040888963407UL;
                 GC.KeepAlive(x);
-            }) { IsBackground = true, Name = "bench busy loop" };
+            })
+            { IsBackground = true, Name = "bench busy loop" };
             thread.Start();
         }
 
@@ -172,6 +174,80 @@ public static class AblationBenchmark
             stop = true;
             thread.Join();
         }
+    }
+
+    /// <summary>
+    /// The model's GEMMs on each route (<see cref="GemmRouting"/>): libtorch and every installed system BLAS, forward and
+    /// attack step, back to back; and how far each route's logits and input gradients are from libtorch's, against their
+    /// magnitudes. The route the process would choose by itself is noted.
+    /// </summary>
+    private static void GemmRoutes(BenchReport report, BenchContext context, Workloads.Shape shape)
+    {
+        if (context.IsCuda || shape.Config.Width < GemmRouting.MinDimension)
+            return;
+        using var scope = NewDisposeScope();
+        using var model = Workloads.Model(shape, context.Device);
+        model.SetTrainable(TrainableSet.Prompts | TrainableSet.Head | TrainableSet.PatchEmbed);
+        var (x, y) = Workloads.Batch(shape.Config, shape.Batch, context.Device);
+        var name = $"{shape.Label} {shape.Prompts}";
+        var chosen = GemmRouting.Route;
+        var routes = new[] { GemmRoute.LibTorch("bench") }.Concat(CblasLibrary.Available.Select(l => new GemmRoute(l, "bench"))).ToList();
+        (Tensor Logits, Tensor Gradient)? reference = null;
+        try
+        {
+            foreach (var route in routes)
+            {
+                GemmRouting.Force(route);
+                var outputs = LogitsAndGradient(model, x, y);
+                var agreement = "";
+                if (reference is { } r)
+                {
+                    var logitError = (outputs.Logits - r.Logits).abs().max().ToDouble() / r.Logits.abs().max().ToDouble();
+                    var gradError = (outputs.Gradient - r.Gradient).abs().max().ToDouble() / r.Gradient.abs().max().ToDouble();
+                    report.Values[$"{shape.Label}_{route.Name.ToLowerInvariant()}_logit_error"] = logitError;
+                    report.Values[$"{shape.Label}_{route.Name.ToLowerInvariant()}_gradient_error"] = gradError;
+                    agreement = $"vs libtorch: max |logit diff| / max |logit| {logitError:E1}, same for the input gradient {gradError:E1}";
+                }
+                else
+                {
+                    reference = (outputs.Logits.DetachFromDisposeScope(), outputs.Gradient.DetachFromDisposeScope());
+                }
+                report.Measure("gemm", $"forward, GEMMs on {route.Name}", name, shape.Batch, shape.Tokens, shape.Config.ImageSize,
+                    FlopCounter.Forward(shape.Config, shape.Prompts), Workloads.Forward(model, x));
+                var row = report.Measure("gemm", $"attack step, GEMMs on {route.Name}", name, shape.Batch, shape.Tokens, shape.Config.ImageSize,
+                    FlopCounter.AttackStep(shape.Config, shape.Prompts), Workloads.AttackStep(model, x, y), note: agreement);
+                report.Values[$"{shape.Label}_attack_{route.Name.ToLowerInvariant()}_best_ms"] = row.MinSeconds * 1e3;
+                // Resident memory over 20 more attack steps: a route's autograd nodes must be freed with their graph.
+                var step = Workloads.AttackStep(model, x, y);
+                for (var i = 0; i < 10; i++)
+                    step();
+                var before = BenchContext.ResidentMb();
+                for (var i = 0; i < 30; i++)
+                {
+                    step();
+                    if (i % 10 == 9)
+                        Console.WriteLine($"  {route.Name}: resident memory {BenchContext.ResidentMb() - before:+0;-0} MB after {i + 1} more attack steps");
+                }
+                var growth = BenchContext.ResidentMb() - before;
+                report.Values[$"{shape.Label}_attack_{route.Name.ToLowerInvariant()}_rss_growth_mb_30_steps"] = growth;
+            }
+        }
+        finally
+        {
+            GemmRouting.Force(chosen);
+        }
+        report.Notes.Add($"GEMM route this process chose by itself (ADAPT_GEMM unset or auto): {chosen}.");
+    }
+
+    private static (Tensor Logits, Tensor Gradient) LogitsAndGradient(VisionTransformer model, Tensor images, Tensor labels)
+    {
+        model.eval();
+        using var grad = enable_grad();
+        var input = images.detach().clone();
+        input.requires_grad_(true);
+        var logits = model.Forward(input, usePrompts: true);
+        var loss = F.cross_entropy(logits, labels, reduction: nn.Reduction.None).sum();
+        return (logits.detach(), autograd.grad(new[] { loss }, new[] { input })[0]);
     }
 
     private static void BatchedOuter(BenchReport report, BenchContext context, Workloads.Shape shape)

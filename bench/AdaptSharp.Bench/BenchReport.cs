@@ -110,7 +110,7 @@ public sealed class BenchReport
     /// <summary>libtorch's own best fp32 GEMM (what the paired measurements run next to each timed run).</summary>
     public double LibTorchGemmPeakGflops { get; private set; }
 
-    /// <summary>The library whose GEMM was fastest: libtorch or a system BLAS (<see cref="BlasGemm"/>).</summary>
+    /// <summary>The library whose GEMM was fastest: libtorch or a system BLAS (<see cref="CblasLibrary"/>).</summary>
     public string GemmPeakLibrary { get; private set; } = "libtorch";
 
     /// <summary>
@@ -168,15 +168,13 @@ public sealed class BenchReport
         Values["gemm_libtorch_peak_gflops"] = LibTorchGemmPeakGflops;
         if (!Context.IsCuda)
         {
-            foreach (var blas in BlasGemm.Available(get_num_threads()))
+            foreach (var blas in CblasLibrary.Available)
             {
                 var n = GemmPeakSize;
-                var rng = new Random(1);
-                var a = new float[n * n];
-                var b = new float[n * n];
-                var c = new float[n * n];
-                for (var i = 0; i < a.Length; i++) (a[i], b[i]) = ((float)rng.NextDouble(), (float)rng.NextDouble());
-                var timing = TimeUntilSettled(() => blas.Multiply(a, b, c, n));
+                using var a = randn(new long[] { n, n });
+                using var b = randn(new long[] { n, n });
+                blas.UseThreads(get_num_threads());
+                var timing = TimeUntilSettled(() => { using var r = CblasLinearFunction.Forward(blas, a, b, null); });
                 var best = FlopCounter.SquareMatmul(n) / timing.Min / 1e9;
                 Values[$"gemm_{blas.Name.ToLowerInvariant()}_peak_gflops"] = best;
                 Console.WriteLine($"  fp32 GEMM {n}x{n} ({blas.Name} cblas_sgemm): {best:N1} GFLOP/s best");

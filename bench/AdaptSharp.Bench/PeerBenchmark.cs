@@ -106,6 +106,10 @@ public static class PeerBenchmark
             start.ArgumentList.Add(script);
             start.Environment["OMP_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
             start.Environment["OPENBLAS_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
+            // The kernels this CPU runs: Debian's OpenBLAS falls back to its oldest (Prescott, ~5x slower) on Intel models
+            // newer than it knows; the peer must get the same fix AdaptSharp's own OpenBLAS route gets.
+            if (Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") is null && CblasLibrary.OpenBlasCoreType() is { } core)
+                start.Environment["OPENBLAS_CORETYPE"] = core;
             var process = Process.Start(start) ?? throw new InvalidOperationException("could not start python3");
             var hello = Ask(process, new JsonObject { ["op"] = "threads", ["n"] = threads });
             return new PeerProcess(process, hello);
@@ -113,9 +117,18 @@ public static class PeerBenchmark
 
         public void Shape(VitConfig c, int prompts, int batch, int pgd) => Ask(process, new JsonObject
         {
-            ["op"] = "shape", ["width"] = c.Width, ["depth"] = c.Depth, ["heads"] = c.Heads, ["mlp"] = c.MlpRatio,
-            ["patch"] = c.PatchSize, ["img"] = c.ImageSize, ["chans"] = c.InChannels, ["classes"] = c.NumClasses,
-            ["prompts"] = prompts, ["batch"] = batch, ["pgd"] = pgd,
+            ["op"] = "shape",
+            ["width"] = c.Width,
+            ["depth"] = c.Depth,
+            ["heads"] = c.Heads,
+            ["mlp"] = c.MlpRatio,
+            ["patch"] = c.PatchSize,
+            ["img"] = c.ImageSize,
+            ["chans"] = c.InChannels,
+            ["classes"] = c.NumClasses,
+            ["prompts"] = prompts,
+            ["batch"] = batch,
+            ["pgd"] = pgd,
         });
 
         public double[] Time(string workload, int repeats) =>

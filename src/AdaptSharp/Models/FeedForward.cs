@@ -1,3 +1,4 @@
+using AdaptSharp.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -19,8 +20,8 @@ internal sealed class FeedForward : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        using var h = fc1.forward(x);
+        using var h = GemmRouting.Linear(x, fc1.weight!, fc1.bias);
         using var a = nn.functional.gelu(h);
-        return fc2.forward(a);
+        return GemmRouting.Linear(a, fc2.weight!, fc2.bias);
     }
 }

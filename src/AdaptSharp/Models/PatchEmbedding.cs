@@ -1,3 +1,4 @@
+using AdaptSharp.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -36,6 +37,6 @@ internal sealed class PatchEmbedding : nn.Module<Tensor, Tensor>
         // (N, C, rows, p, cols, p) -> (N, rows, cols, C, p, p): each patch flattened in the kernel's (C, kh, kw) order.
         using var patches = x.reshape(n, c, rows, p, cols, p).permute(0, 2, 4, 1, 3, 5).reshape(n, rows * cols, c * p * p);
         using var kernel = proj.weight!.reshape(width, -1);
-        return nn.functional.linear(patches, kernel, proj.bias);
+        return GemmRouting.Linear(patches, kernel, proj.bias);
     }
 }

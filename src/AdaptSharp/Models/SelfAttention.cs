@@ -1,3 +1,4 @@
+using AdaptSharp.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -30,7 +31,7 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         var (b, n, d) = (x.shape[0], x.shape[1], x.shape[2]);
-        using var packed = qkv.forward(x).reshape(b, n, 3, heads, d / heads).permute(2, 0, 3, 1, 4);
+        using var packed = GemmRouting.Linear(x, qkv.weight!, qkv.bias).reshape(b, n, 3, heads, d / heads).permute(2, 0, 3, 1, 4);
         // unbind, not packed[i]: its backward stacks the three gradients once, where each select's backward would
         // write its gradient into a zero-filled copy of the whole packed tensor and sum the three (same values).
         var parts = packed.unbind(0);
@@ -41,7 +42,7 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor>
             ? ExplicitAttention(q, k, v)
             : nn.functional.scaled_dot_product_attention(q, k, v);
         using var merged = attended.transpose(1, 2).reshape(b, n, d);
-        return proj.forward(merged);
+        return GemmRouting.Linear(merged, proj.weight!, proj.bias);
     }
 
     private static Tensor ExplicitAttention(Tensor q, Tensor k, Tensor v)

@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace AdaptSharp.Runtime;
 
@@ -24,13 +23,7 @@ internal static class OpenMpWaitPolicy
     [SuppressMessage("Usage", "CA2255", Justification = "Must run before libtorch loads; idempotent and only fills an unset variable.")]
     internal static void SetDefault()
     {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return;
-        if (Environment.GetEnvironmentVariable(Variable) is not null || Environment.GetEnvironmentVariable(SpinCountVariable) is not null) return;
-        // overwrite = 0: a value the user exported stays.
-        _ = setenv(SpinCountVariable, SpinCount, 0);
-        Environment.SetEnvironmentVariable(SpinCountVariable, SpinCount);
+        if (Environment.GetEnvironmentVariable(Variable) is null)
+            NativeEnvironment.SetIfUnset(SpinCountVariable, SpinCount);
     }
-
-    [DllImport("libc", CharSet = CharSet.Ansi, BestFitMapping = false)]
-    private static extern int setenv(string name, string value, int overwrite);
 }

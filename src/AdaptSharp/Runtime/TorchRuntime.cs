@@ -32,7 +32,8 @@ public static class TorchRuntime
 
     /// <summary>
     /// Uses one intra-op thread per core unless told otherwise (argument, or the ADAPT_THREADS variable: on a
-    /// machine shared with other jobs, one thread can be several times faster than two, see docs/performance.md).
+    /// machine shared with other jobs, one thread can be several times faster than two, see docs/performance.md),
+    /// and checks an explicit ADAPT_GEMM (<see cref="GemmRouting"/>).
     /// </summary>
     public static void ConfigureThreads(int? threads = null)
     {
@@ -40,5 +41,8 @@ public static class TorchRuntime
         var n = threads ?? fromEnvironment ?? Environment.ProcessorCount;
         if (n > 0 && torch.get_num_threads() != n)
             torch.set_num_threads(n);
+        // An explicit GEMM library is checked now (one-line error at start), not at the first large product.
+        if (Environment.GetEnvironmentVariable(GemmRouting.Variable)?.Trim().ToLowerInvariant() is { Length: > 0 } gemm && gemm != "auto")
+            _ = GemmRouting.Route;
     }
 }

@@ -1,0 +1,106 @@
+using System.Runtime.InteropServices;
+
+namespace AdaptSharp.Runtime;
+
+/// <summary>
+/// The fp32 GEMM (cblas_sgemm) of a system BLAS loaded at run time when it is installed: OpenBLAS
+/// (Debian libopenblas0-pthread) or BLIS (libblis4-pthread). On some CPUs (AMD Zen) these are much faster than the
+/// MKL inside libtorch. Hand-written P/Invoke: no served package binds these libraries for .NET on Linux, and they
+/// must stay optional (loaded by soname, absent is fine).
+/// </summary>
+internal sealed unsafe class CblasLibrary
+{
+    private const int RowMajor = 101;
+    private const int NoTrans = 111;
+    private const int Trans = 112;
+
+    private static readonly Lazy<IReadOnlyList<CblasLibrary>> Installed = new(Load);
+
+    private readonly delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void> sgemm;
+    private readonly delegate* unmanaged<int, void> setOpenBlasThreads;
+    private readonly delegate* unmanaged<long, void> setBlisThreads;
+    private int threads;
+
+    private CblasLibrary(string name, IntPtr handle)
+    {
+        Name = name;
+        sgemm = (delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)
+            NativeLibrary.GetExport(handle, "cblas_sgemm");
+        if (NativeLibrary.TryGetExport(handle, "openblas_set_num_threads", out var openblas))
+            setOpenBlasThreads = (delegate* unmanaged<int, void>)openblas;
+        if (NativeLibrary.TryGetExport(handle, "bli_thread_set_num_threads", out var blis))
+            setBlisThreads = (delegate* unmanaged<long, void>)blis;
+    }
+
+    /// <summary>"OpenBLAS" or "BLIS".</summary>
+    public string Name { get; }
+
+    /// <summary>The libraries this machine has (by soname) that export cblas_sgemm; loaded once per process.</summary>
+    public static IReadOnlyList<CblasLibrary> Available => Installed.Value;
+
+    private static IReadOnlyList<CblasLibrary> Load()
+    {
+        if (OpenBlasCoreType() is { } core)
+            NativeEnvironment.SetIfUnset("OPENBLAS_CORETYPE", core);
+        var found = new List<CblasLibrary>();
+        foreach (var (name, file) in new[] { ("OpenBLAS", "libopenblas.so.0"), ("BLIS", "libblis.so.4") })
+        {
+            if (NativeLibrary.TryLoad(file, out var handle) && NativeLibrary.TryGetExport(handle, "cblas_sgemm", out _))
+                found.Add(new CblasLibrary(name, handle));
+        }
+        return found;
+    }
+
+    /// <summary>
+    /// The kernel set OpenBLAS should use on an Intel CPU, from the CPU's flags. Debian's OpenBLAS 0.3.21 picks its
+    /// kernels from the CPU model number and falls back to the oldest (Prescott) for models newer than it knows: on
+    /// this project's Intel Xeon (family 6, model 207, AVX-512) that ran a 2048³ product at 31 GFLOP/s on one thread
+    /// against 155 GFLOP/s with the SkylakeX kernels (bench ablation, OPENBLAS_CORETYPE unset vs SkylakeX). The flags
+    /// name the instruction set the kernels need, whatever the model. AMD CPUs are left to OpenBLAS (it knows Zen).
+    /// </summary>
+    internal static string? OpenBlasCoreType()
+    {
+        try
+        {
+            if (!File.Exists("/proc/cpuinfo"))
+                return null;
+            var lines = File.ReadLines("/proc/cpuinfo").TakeWhile(l => l.Length > 0).ToList();
+            string Field(string name) => lines.FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal)) is { } line
+                ? line[(line.IndexOf(':') + 1)..].Trim() : "";
+            if (Field("vendor_id") != "GenuineIntel")
+                return null;
+            var flags = Field("flags").Split(' ').ToHashSet();
+            if (new[] { "avx512f", "avx512bw", "avx512dq", "avx512vl" }.All(flags.Contains))
+                return "SkylakeX";
+            return new[] { "avx2", "fma" }.All(flags.Contains) ? "Haswell" : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Uses <paramref name="count"/> threads from the next call on (set only when it changes).</summary>
+    public void UseThreads(int count)
+    {
+        if (count == threads)
+            return;
+        if (setOpenBlasThreads != null)
+            setOpenBlasThreads(count);
+        else if (setBlisThreads != null)
+            setBlisThreads(count);
+        threads = count;
+    }
+
+    /// <summary>
+    /// C (m x n) = alpha · op(A) · op(B) + beta · C, all row-major and dense: op(A) is m x k (A stored k x m when
+    /// <paramref name="transposeA"/>), op(B) is k x n (B stored n x k when <paramref name="transposeB"/>).
+    /// </summary>
+    public void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float* a, float* b, float beta, float* c)
+    {
+        sgemm(RowMajor, transposeA ? Trans : NoTrans, transposeB ? Trans : NoTrans, m, n, k, 1f,
+            a, transposeA ? m : k, b, transposeB ? k : n, beta, c, n);
+    }
+
+    // A loaded library stays loaded for the rest of the process: nothing to release.
+}

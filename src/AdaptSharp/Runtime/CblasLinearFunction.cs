@@ -1,0 +1,80 @@
+using static TorchSharp.torch;
+
+namespace AdaptSharp.Runtime;
+
+/// <summary>
+/// y = x·Wᵀ + b with every GEMM (forward, input gradient, weight gradient) done by a system BLAS
+/// (<see cref="CblasLibrary"/>), as a TorchSharp autograd function so that autograd.grad and backward see it like
+/// libtorch's linear. Inputs: x (M, K) contiguous fp32 CPU, W (N, K), b (N) or null. The backward computes only the
+/// gradients the forward's inputs asked for (the attacks' input gradient never pays for dW). The bias is added by
+/// libtorch outside the function: TorchSharp 0.107's custom functions lose the gradient of a third tensor input
+/// ("returned an invalid gradient at index 2 - got []"), and the addition's own backward is the bias gradient.
+/// </summary>
+internal sealed class CblasLinearFunction : autograd.SingleTensorFunction<CblasLinearFunction>
+{
+    private const string LibraryKey = "library";
+    private const string NeedsKey = "needs";
+
+    public override string Name => "CblasLinear";
+
+    /// <summary>y = x·Wᵀ + b through <paramref name="library"/>, differentiable.</summary>
+    public static Tensor Apply(CblasLibrary library, Tensor x, Tensor weight, Tensor? bias)
+    {
+        var product = apply(library, x, weight);
+        if (bias is null)
+            return product;
+        using (product)
+            return product.add(bias);
+    }
+
+    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        var library = (CblasLibrary)vars[0];
+        var (x, weight) = ((Tensor)vars[1], (Tensor)vars[2]);
+        ctx.save_for_backward([x, weight]);
+        ctx.save_data(LibraryKey, library);
+        ctx.save_data(NeedsKey, (x.requires_grad, weight.requires_grad));
+        return Forward(library, x, weight, null);
+    }
+
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
+    {
+        var saved = ctx.get_saved_variables();
+        var (x, weight) = (saved[0], saved[1]);
+        var library = (CblasLibrary)ctx.get_data(LibraryKey);
+        var (needsX, needsWeight) = ((bool, bool))ctx.get_data(NeedsKey);
+        var dy = gradOutput.contiguous();
+        var (m, n, k) = (x.shape[0], weight.shape[0], weight.shape[1]);
+        Tensor? dx = null, dw = null;
+        if (needsX)
+        {
+            dx = empty(m, k, dtype: ScalarType.Float32);
+            Gemm(library, false, false, m, k, n, dy, weight, 0f, dx);
+        }
+        if (needsWeight)
+        {
+            dw = empty(n, k, dtype: ScalarType.Float32);
+            Gemm(library, true, false, n, k, m, dy, x, 0f, dw);
+        }
+        // One gradient per forward argument; the library argument is not a tensor and gets none.
+        return [null!, dx!, dw!];
+    }
+
+    /// <summary>The forward product alone (no graph), also used under no_grad.</summary>
+    public static Tensor Forward(CblasLibrary library, Tensor x, Tensor weight, Tensor? bias)
+    {
+        var (m, n, k) = (x.shape[0], weight.shape[0], weight.shape[1]);
+        // With a bias, C starts as the broadcast bias and the GEMM adds to it (beta 1), as addmm does.
+        var y = bias is null ? empty(m, n, dtype: ScalarType.Float32) : bias.detach().expand(m, n).contiguous();
+        Gemm(library, false, true, m, n, k, x, weight, bias is null ? 0f : 1f, y);
+        return y;
+    }
+
+    private static unsafe void Gemm(CblasLibrary library, bool transposeA, bool transposeB, long m, long n, long k,
+        Tensor a, Tensor b, float beta, Tensor c)
+    {
+        library.UseThreads(get_num_threads());
+        fixed (byte* pa = a.bytes, pb = b.bytes, pc = c.bytes)
+            library.Multiply(transposeA, transposeB, checked((int)m), checked((int)n), checked((int)k), (float*)pa, (float*)pb, beta, (float*)pc);
+    }
+}

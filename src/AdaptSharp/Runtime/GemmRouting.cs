@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AdaptSharp.Runtime;
+
+/// <summary>
+/// Routes the model's large fp32 CPU GEMMs (qkv, proj, fc1, fc2, patch embedding; forward and both gradients) to the
+/// fastest library present: libtorch's own (MKL inside), or a system BLAS (<see cref="CblasLibrary"/>) when it is
+/// clearly faster on this CPU. ADAPT_GEMM=libtorch|openblas|blis forces one; unset (or auto) measures once per
+/// process, on fixed ViT-sized shapes, and keeps libtorch unless a library is at least <see cref="Margin"/>x faster
+/// (so that a choice does not flip with timing noise). Small products (the CPU presets' width 48-64) and CUDA always
+/// stay on libtorch: there the call overhead would outweigh any kernel speed.
+/// </summary>
+internal static class GemmRouting
+{
+    public const string Variable = "ADAPT_GEMM";
+
+    /// <summary>A library replaces libtorch only when it is at least this much faster on the calibration shapes.</summary>
+    public const double Margin = 1.25;
+
+    /// <summary>Products with a smaller inner or output dimension stay on libtorch.</summary>
+    public const int MinDimension = 256;
+
+    private static readonly object Gate = new();
+    private static Lazy<GemmRoute> route = new(Choose);
+
+    /// <summary>The route of this process (chosen on first use).</summary>
+    public static GemmRoute Route => route.Value;
+
+    /// <summary>The route when it has been chosen already (describing a machine must not trigger a calibration).</summary>
+    public static GemmRoute? RouteIfChosen => route.IsValueCreated ? route.Value : null;
+
+    /// <summary>Sets the route for the rest of the process (tests and the benchmark compare routes in one process).</summary>
+    public static void Force(GemmRoute forced)
+    {
+        lock (Gate)
+            route = new Lazy<GemmRoute>(forced);
+    }
+
+    /// <summary>linear(x, W, b) on the routed library, or libtorch's when the product is small, not fp32 or not on the CPU.</summary>
+    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
+    {
+        var (n, k) = (weight.shape[0], weight.shape[1]);
+        if (x.device_type != DeviceType.CPU || x.dtype != ScalarType.Float32 || weight.dtype != ScalarType.Float32
+            || n < MinDimension || k < MinDimension || x.numel() == 0 || Route.Library is not { } library)
+            return nn.functional.linear(x, weight, bias);
+        using var scope = NewDisposeScope();
+        var rows = x.reshape(-1, k).contiguous();
+        var needsGraph = torch.is_grad_enabled() && (x.requires_grad || weight.requires_grad || bias?.requires_grad == true);
+        var y = needsGraph
+            ? CblasLinearFunction.Apply(library, rows, weight.contiguous(), bias)
+            : CblasLinearFunction.Forward(library, rows, weight.contiguous(), bias);
+        return y.reshape([.. x.shape[..^1], n]).MoveToOuterDisposeScope();
+    }
+
+    private static GemmRoute Choose() => FromSetting(Environment.GetEnvironmentVariable(Variable), Calibrate);
+
+    /// <summary>The route an ADAPT_GEMM value asks for (<paramref name="calibrate"/> for unset or auto); a bad value is one-line error.</summary>
+    internal static GemmRoute FromSetting(string? setting, Func<GemmRoute> calibrate)
+    {
+        var asked = setting?.Trim().ToLowerInvariant();
+        if (asked is null or "" or "auto")
+            return calibrate();
+        if (asked == "libtorch")
+            return GemmRoute.LibTorch($"set by {Variable}");
+        var library = CblasLibrary.Available.FirstOrDefault(l => l.Name.Equals(asked, StringComparison.OrdinalIgnoreCase));
+        return library is null
+            ? throw new ArgumentException($"{Variable}={setting}: expected auto, libtorch, openblas or blis, and the library must be installed " +
+                                          $"(installed: {string.Join(", ", CblasLibrary.Available.Select(l => l.Name).DefaultIfEmpty("none"))})")
+            : new GemmRoute(library, $"set by {Variable}");
+    }
+
+    /// <summary>
+    /// Times the two products of a ViT-small MLP (forward x·Wᵀ and input gradient dY·W, 1,024 rows) on libtorch and on
+    /// every installed library, interleaved, best of several runs at the current thread count.
+    /// </summary>
+    internal static GemmRoute Calibrate()
+    {
+        if (CblasLibrary.Available.Count == 0)
+            return GemmRoute.LibTorch("no system BLAS installed");
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var generator = new Generator(0);
+        var x = randn(1024, 384, generator: generator);
+        var w = randn(1536, 384, generator: generator);
+        var dy = randn(1024, 1536, generator: generator);
+        var wt = w.t().contiguous();
+        var candidates = new List<(CblasLibrary? Library, Action Run)>
+        {
+            (null, () => { using var a = nn.functional.linear(x, w); using var b = dy.mm(w); }),
+        };
+        foreach (var library in CblasLibrary.Available)
+            candidates.Add((library, () =>
+            {
+                using var a = CblasLinearFunction.Forward(library, x, w, null);
+                using var b = CblasLinearFunction.Forward(library, dy, wt, null);
+            }
+            ));
+        var best = new double[candidates.Count];
+        Array.Fill(best, double.MaxValue);
+        for (var round = 0; round < 5; round++)
+        {
+            for (var i = 0; i < candidates.Count; i++)
+            {
+                var watch = Stopwatch.StartNew();
+                candidates[i].Run();
+                best[i] = Math.Min(best[i], watch.Elapsed.TotalSeconds);
+            }
+        }
+        var fastest = Enumerable.Range(1, candidates.Count - 1).MinBy(i => best[i]);
+        var speedup = best[0] / best[fastest];
+        var measured = string.Join(", ", candidates.Select((c, i) => $"{c.Library?.Name ?? "libtorch"} {best[i] * 1e3:N1} ms"));
+        return speedup >= Margin
+            ? new GemmRoute(candidates[fastest].Library, $"measured: {measured}")
+            : GemmRoute.LibTorch($"measured: {measured}");
+    }
+}

@@ -1,0 +1,203 @@
+using AdaptSharp.Models;
+using AdaptSharp.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AdaptSharp.Tests.Runtime;
+
+/// <summary>
+/// The system-BLAS GEMM route computes what libtorch's linear computes: forward and every gradient within float32
+/// rounding of float64 arithmetic (the reference is a float64 product, never a float32 libtorch kernel: those differ
+/// across CPUs), for the function alone and for a whole prompted ViT. Tolerances come from the magnitudes: a K-term
+/// float32 dot product is off by at most about K·u·Σ|a·b| (u = 2^-24).
+/// </summary>
+[Collection(GemmRoutingCollection.Name)]
+public class GemmRoutingTests
+{
+    private const double Unit = 1.0 / (1 << 24);
+
+    [SystemBlasFact]
+    public void EveryLibraryGivesTheLinearForwardAndAllThreeGradientsWithinFloat32Rounding()
+    {
+        Assert.NotEmpty(CblasLibrary.Available);
+        using var scope = NewDisposeScope();
+        var g = new Generator(11);
+        const int m = 37, k = 260, n = 301;
+        var x = randn(m, k, generator: g);
+        var w = randn(n, k, generator: g) * 0.1;
+        var b = randn(n, generator: g);
+        var r = randn(m, n, generator: g);
+        var (x64, w64, b64, r64) = (x.to(float64), w.to(float64), b.to(float64), r.to(float64));
+        var yExact = x64.mm(w64.t()) + b64;
+        var yBound = (x64.abs().mm(w64.abs().t()) + b64.abs()) * ((k + 2) * Unit);
+        var dxExact = r64.mm(w64);
+        var dxBound = r64.abs().mm(w64.abs()) * ((n + 2) * Unit);
+        var dwExact = r64.t().mm(x64);
+        var dwBound = r64.abs().t().mm(x64.abs()) * ((m + 2) * Unit);
+        var dbExact = r64.sum([0]);
+        var dbBound = r64.abs().sum([0]) * ((m + 2) * Unit);
+        foreach (var library in CblasLibrary.Available)
+        {
+            var (xv, wv, bv) = (x.clone().requires_grad_(true), w.clone().requires_grad_(true), b.clone().requires_grad_(true));
+            var y = CblasLinearFunction.Apply(library, xv, wv, bv);
+            var grads = autograd.grad([(y * r).sum()], [xv, wv, bv]);
+            Assert.Equal(new[] { "37x260", "301x260", "301" }, grads.Select(t => string.Join("x", t.shape)));
+            AssertWithin(library.Name + " forward", y, yExact, yBound);
+            AssertWithin(library.Name + " input gradient", grads[0], dxExact, dxBound);
+            AssertWithin(library.Name + " weight gradient", grads[1], dwExact, dwBound);
+            AssertWithin(library.Name + " bias gradient", grads[2], dbExact, dbBound);
+
+            // Frozen weights (an attack's input gradient): only dx is asked for and computed.
+            var frozen = CblasLinearFunction.Apply(library, xv, w, b);
+            AssertWithin(library.Name + " input gradient, frozen weights", autograd.grad([(frozen * r).sum()], [xv])[0], dxExact, dxBound);
+        }
+    }
+
+    [SystemBlasFact]
+    public void APromptedVitOnEveryRouteMatchesItsFloat64TwinWithinTheLibTorchRoutesOwnError()
+    {
+        var config = new VitConfig { Name = "wide-tiny", ImageSize = 32, PatchSize = 16, InChannels = 3, Width = 256, Depth = 2, Heads = 4, NumClasses = 5 };
+        using var scope = NewDisposeScope();
+        using var model = new VisionTransformer(config, PromptConfig.Parse("deep:2"), seed: 3);
+        model.SetTrainable(TrainableSet.Prompts | TrainableSet.Head | TrainableSet.PatchEmbed);
+        model.eval();
+        var g = new Generator(5);
+        var images = rand(6, 3, 32, 32, generator: g);
+        var labels = randint(0, 5, [6], generator: g);
+        var before = GemmRouting.Route;
+        try
+        {
+            GemmRouting.Force(GemmRoute.LibTorch("test"));
+            model.to(float64);
+            var exact = Outputs(model, images.to(float64), labels);
+            model.to(float32);
+            var libtorch = Outputs(model, images, labels);
+            foreach (var library in CblasLibrary.Available)
+            {
+                GemmRouting.Force(new GemmRoute(library, "test"));
+                var routed = Outputs(model, images, labels);
+                for (var i = 0; i < exact.Count; i++)
+                {
+                    var scale = exact[i].abs().max().ToDouble();
+                    var libtorchError = (libtorch[i].to(float64) - exact[i]).abs().max().ToDouble();
+                    var routedError = (routed[i].to(float64) - exact[i]).abs().max().ToDouble();
+                    // Both routes round in float32; neither may be far from the float64 twin: within 10x the libtorch route's own
+                    // error, and in any case within 1,024 · u of the output's magnitude (1,024: the MLP's longest dot product).
+                    var bound = Math.Max(10 * libtorchError, 1024 * Unit * scale);
+                    Assert.True(routedError <= bound,
+                        $"{library.Name}, output {i}: max error {routedError:G3} vs float64 (libtorch route {libtorchError:G3}, bound {bound:G3}, scale {scale:G3})");
+                }
+            }
+        }
+        finally
+        {
+            GemmRouting.Force(before);
+        }
+    }
+
+    [SystemBlasFact]
+    public void AttackStepsOnTheBlasRouteLeaveNoTensorAlive()
+    {
+        var config = new VitConfig { Name = "wide-tiny", ImageSize = 32, PatchSize = 16, InChannels = 3, Width = 256, Depth = 1, Heads = 4, NumClasses = 5 };
+        using var model = new VisionTransformer(config, PromptConfig.Parse("deep:2"), seed: 3);
+        model.SetTrainable(TrainableSet.Prompts | TrainableSet.Head | TrainableSet.PatchEmbed);
+        model.eval();
+        using var images = rand(4, 3, 32, 32, generator: new Generator(5));
+        using var labels = randint(0, 5, [4], generator: new Generator(6));
+        var before = GemmRouting.Route;
+        try
+        {
+            foreach (var library in CblasLibrary.Available)
+            {
+                GemmRouting.Force(new GemmRoute(library, "test"));
+                void Steps(int count)
+                {
+                    for (var i = 0; i < count; i++)
+                    {
+                        using var scope = NewDisposeScope();
+                        var input = images.clone().requires_grad_(true);
+                        var loss = nn.functional.cross_entropy(model.Forward(input, usePrompts: true), labels);
+                        autograd.grad([loss], [input]);
+                        model.zero_grad();
+                        var trainable = model.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList();
+                        var inner = nn.functional.cross_entropy(model.Forward(images, usePrompts: true), labels);
+                        autograd.grad([inner], trainable);
+                    }
+                }
+                Steps(2);
+                var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+                Steps(5);
+                Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+            }
+        }
+        finally
+        {
+            GemmRouting.Force(before);
+        }
+    }
+
+    [Fact]
+    public void TheSettingNamesARouteAndABadOneIsRefusedInOneLine()
+    {
+        var calibrated = GemmRoute.LibTorch("calibrated");
+        Assert.Same(calibrated, GemmRouting.FromSetting(null, () => calibrated));
+        Assert.Same(calibrated, GemmRouting.FromSetting(" Auto ", () => calibrated));
+        Assert.Null(GemmRouting.FromSetting("libtorch", () => calibrated).Library);
+        foreach (var library in CblasLibrary.Available)
+            Assert.Same(library, GemmRouting.FromSetting(library.Name.ToUpperInvariant(), () => calibrated).Library);
+        var error = Assert.Throws<ArgumentException>(() => GemmRouting.FromSetting("mkl", () => calibrated));
+        Assert.StartsWith("ADAPT_GEMM=mkl: expected auto, libtorch, openblas or blis", error.Message);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [SystemBlasFact]
+    public void CalibrationTimesEveryLibraryAndKeepsLibTorchUnlessOneIsClearlyFaster()
+    {
+        var route = GemmRouting.Calibrate();
+        Assert.All(CblasLibrary.Available, l => Assert.Contains($"{l.Name} ", route.Reason));
+        Assert.Contains("libtorch ", route.Reason);
+        Assert.True(route.Library is null || CblasLibrary.Available.Contains(route.Library));
+    }
+
+    [Fact]
+    public void SmallOrNonFloat32ProductsStayOnLibTorchWhateverTheRoute()
+    {
+        using var scope = NewDisposeScope();
+        var x = randn(3, 64);
+        var w = randn(300, 64);
+        // Inner dimension 64 < MinDimension: libtorch's linear whatever the route, so the result is libtorch's bit for bit.
+        var before = GemmRouting.Route;
+        try
+        {
+            foreach (var library in CblasLibrary.Available)
+            {
+                GemmRouting.Force(new GemmRoute(library, "test"));
+                Assert.True(GemmRouting.Linear(x, w, null).equal(nn.functional.linear(x, w)).all().item<bool>());
+                var x64 = randn(3, 256, dtype: float64);
+                var w64 = randn(300, 256, dtype: float64);
+                Assert.True(GemmRouting.Linear(x64, w64, null).equal(nn.functional.linear(x64, w64)).all().item<bool>());
+            }
+        }
+        finally
+        {
+            GemmRouting.Force(before);
+        }
+    }
+
+    private static List<Tensor> Outputs(VisionTransformer model, Tensor images, Tensor labels)
+    {
+        model.zero_grad();
+        var input = images.clone().requires_grad_(true);
+        var logits = model.Forward(input, usePrompts: true);
+        var loss = nn.functional.cross_entropy(logits, labels);
+        var trainable = model.parameters().Where(p => p.requires_grad).ToList();
+        var grads = autograd.grad([loss], [input, .. trainable]);
+        return [logits.detach(), .. grads];
+    }
+
+    private static void AssertWithin(string what, Tensor actual, Tensor exact, Tensor bound)
+    {
+        var excess = ((actual.to(float64) - exact).abs() - bound).max().ToDouble();
+        Assert.True(excess <= 0, $"{what}: exceeds its float32 rounding bound by {excess:G3} (max error {(actual.to(float64) - exact).abs().max().ToDouble():G3})");
+    }
+}

@@ -1,0 +1,16 @@
+using AdaptSharp.Runtime;
+
+namespace AdaptSharp.Tests.Runtime;
+
+/// <summary>
+/// Needs a system BLAS (OpenBLAS or BLIS). Skipped on a developer machine without one; under CI (CI set) it runs and
+/// fails if none is installed, since .ci/run installs libopenblas0-pthread and libblis4-pthread.
+/// </summary>
+public sealed class SystemBlasFactAttribute : FactAttribute
+{
+    public SystemBlasFactAttribute()
+    {
+        if (CblasLibrary.Available.Count == 0 && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")))
+            Skip = "no system BLAS installed (Debian: libopenblas0-pthread, libblis4-pthread)";
+    }
+}
