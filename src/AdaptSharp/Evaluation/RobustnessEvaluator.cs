@@ -5,12 +5,13 @@ using static TorchSharp.torch;
 namespace AdaptSharp.Evaluation;
 
 /// <summary>
-/// The evaluation runner: runs an <see cref="EvalPlan"/> on a <see cref="VisionTransformer"/> batch by batch. Every
-/// run attacks the points still robust where its plan says so, generates on its source's view (f_P adaptive, f_0
-/// prompt-agnostic, a surrogate or the surrogates' ensemble for a transfer) and scores on f_P; every adversarial batch is checked by the run's <see cref="ThreatModel"/>
-/// before it counts. Each batch gets a seed derived from (seed, run's seed key, batch index), so a resumed (or
-/// sharded) run redoes exactly the same work. The state is checkpointed after every batch and resumes by run key
-/// and spec; cancellation is honoured between batches.
+/// The evaluation runner on a <see cref="VisionTransformer"/>: it plans the evaluation (<see cref="EvalPlan"/>) and has
+/// the engine (<see cref="PlanExecutor"/>, which <see cref="AutoAttack"/> runs on too) execute it batch by batch on its
+/// views: every run attacks the points still robust where its plan says so, generates on its source's view (f_P adaptive,
+/// f_0 prompt-agnostic, a surrogate or the surrogates' ensemble for a transfer) and scores on f_P; every adversarial batch
+/// is checked by the run's <see cref="ThreatModel"/> before it counts. Each batch gets a seed derived from (seed, run's
+/// seed key, batch index), so a resumed (or sharded) run redoes exactly the same work. The state is checkpointed after
+/// every batch and resumes by run key and spec; cancellation is honoured between batches.
 /// </summary>
 public sealed class RobustnessEvaluator
 {
