@@ -31,9 +31,10 @@ internal sealed class CblasLinearFunction : autograd.SingleTensorFunction<CblasL
     {
         var library = (CblasLibrary)vars[0];
         var (x, weight) = ((Tensor)vars[1], (Tensor)vars[2]);
-        ctx.save_for_backward([x, weight]);
+        // Keep only what the backward reads: dx needs W, dW needs x (an attack's frozen layers keep no activation alive).
+        ctx.save_for_backward([weight.requires_grad ? x : null!, x.requires_grad ? weight : null!]);
         ctx.save_data(LibraryKey, library);
-        ctx.save_data(NeedsKey, (x.requires_grad, weight.requires_grad));
+        ctx.save_data(NeedsKey, (x.requires_grad, weight.requires_grad, x.shape[0], weight.shape[0], weight.shape[1]));
         return Forward(library, x, weight, null);
     }
 
@@ -42,9 +43,8 @@ internal sealed class CblasLinearFunction : autograd.SingleTensorFunction<CblasL
         var saved = ctx.get_saved_variables();
         var (x, weight) = (saved[0], saved[1]);
         var library = (CblasLibrary)ctx.get_data(LibraryKey);
-        var (needsX, needsWeight) = ((bool, bool))ctx.get_data(NeedsKey);
+        var (needsX, needsWeight, m, n, k) = ((bool, bool, long, long, long))ctx.get_data(NeedsKey);
         var dy = gradOutput.contiguous();
-        var (m, n, k) = (x.shape[0], weight.shape[0], weight.shape[1]);
         Tensor? dx = null, dw = null;
         if (needsX)
         {
