@@ -206,7 +206,7 @@ public static class AblationBenchmark
                     var gradError = (outputs.Gradient - r.Gradient).abs().max().ToDouble() / r.Gradient.abs().max().ToDouble();
                     report.Values[$"{shape.Label}_{route.Name.ToLowerInvariant()}_logit_error"] = logitError;
                     report.Values[$"{shape.Label}_{route.Name.ToLowerInvariant()}_gradient_error"] = gradError;
-                    agreement = $"vs libtorch: max |logit diff| / max |logit| {logitError:E1}, same for the input gradient {gradError:E1}";
+                    agreement = $"vs libtorch: largest logit difference / largest logit {logitError:E1}, same for the input gradient {gradError:E1}";
                 }
                 else
                 {

@@ -13,7 +13,7 @@ namespace AdaptSharp.Bench;
 /// </summary>
 public sealed class BenchReport
 {
-    private static readonly string[] SectionOrder = ["perf", "peer", "attacks", "train", "memory", "ablation"];
+    private static readonly string[] SectionOrder = ["perf", "peer", "gemm", "attacks", "train", "memory", "ablation"];
 
     public BenchReport(string suite, BenchContext context, string command)
     {

@@ -9,7 +9,7 @@ namespace AdaptSharp.Bench;
 /// </summary>
 public static class Program
 {
-    private const string Suites = "loader, perf, attacks, train, memory, ablation, all, peer, fuzz";
+    private const string Suites = "loader, perf, attacks, train, memory, ablation, gemm, all, peer, fuzz";
 
     public static int Main(string[] args)
     {
@@ -44,6 +44,9 @@ public static class Program
                 return AblationBenchmark.Run(rest);
             case "peer":
                 return PeerBenchmark.Run(rest);
+            case "gemm":
+                // The ablation's GEMM-route group alone, in its own section (docs/bench/gemm.md).
+                return AblationBenchmark.Run(new BenchContext(["--groups", "gemm", .. rest]), "gemm");
             case "fuzz":
                 return FuzzBenchmark.Run(rest);
             case "all":
