@@ -43,7 +43,8 @@ internal static class GemmRouting
     {
         var (n, k) = (weight.shape[0], weight.shape[1]);
         if (x.device_type != DeviceType.CPU || x.dtype != ScalarType.Float32 || weight.dtype != ScalarType.Float32
-            || n < MinDimension || k < MinDimension || x.numel() == 0 || Route.Library is not { } library)
+            || n < MinDimension || k < MinDimension || x.numel() == 0 || !FitsOneSpan(x.numel() / k * Math.Max(n, k))
+            || Route.Library is not { } library)
             return nn.functional.linear(x, weight, bias);
         using var scope = NewDisposeScope();
         var rows = x.reshape(-1, k).contiguous();
@@ -53,6 +54,9 @@ internal static class GemmRouting
             : CblasLinearFunction.Forward(library, rows, weight.contiguous(), bias);
         return y.reshape([.. x.shape[..^1], n]).MoveToOuterDisposeScope();
     }
+
+    /// <summary>The library is handed TorchSharp's byte spans, which end at 2 GiB: larger operands stay on libtorch.</summary>
+    private static bool FitsOneSpan(long elements) => elements * sizeof(float) <= int.MaxValue;
 
     private static GemmRoute Choose() => FromSetting(Environment.GetEnvironmentVariable(Variable), Calibrate);
 
