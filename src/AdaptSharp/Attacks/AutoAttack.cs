@@ -65,15 +65,20 @@ public sealed class AutoAttack : Attack
 
     public override Tensor Perturb(ModelView model, Tensor images, Tensor labels) => Run(model, model, images, labels).Adversarial;
 
-    /// <summary>Runs the cascade: generate on <paramref name="generating"/>, score on <paramref name="scoring"/>.</summary>
-    public AutoAttackResult Evaluate(ModelView generating, ModelView scoring, Tensor images, Tensor labels) =>
-        Cascade(generating, scoring, images, labels, null);
+    /// <summary>
+    /// Runs the cascade: generate on <paramref name="generating"/>, score on <paramref name="scoring"/>; cancellation is
+    /// honoured between batches.
+    /// </summary>
+    public AutoAttackResult Evaluate(ModelView generating, ModelView scoring, Tensor images, Tensor labels, CancellationToken cancellationToken = default) =>
+        Cascade(generating, scoring, images, labels, null, cancellationToken);
 
     /// <summary>As <see cref="Evaluate"/>, also returning the adversarial images (caller's scope; clean where nothing worked).</summary>
-    public (AutoAttackResult Result, Tensor Adversarial) Run(ModelView generating, ModelView scoring, Tensor images, Tensor labels)
+    public (AutoAttackResult Result, Tensor Adversarial) Run(ModelView generating, ModelView scoring, Tensor images, Tensor labels,
+        CancellationToken cancellationToken = default)
     {
         var adv = images.detach().clone();
-        var result = Cascade(generating, scoring, images, labels, (points, rows) => adv.index_copy_(0, points.to(adv.device), rows.to(adv.dtype)));
+        var result = Cascade(generating, scoring, images, labels, (points, rows) => adv.index_copy_(0, points.to(adv.device), rows.to(adv.dtype)),
+            cancellationToken);
         return (result, adv);
     }
 
@@ -82,7 +87,8 @@ public sealed class AutoAttack : Attack
     /// <see cref="AutoAttackOptions.BatchSize"/> points: a preset version's stage specs with the engine's per-batch seeds
     /// (the flags <c>adapt eval</c> gives for the same seed and batch size), a custom version's attacks as given.
     /// </summary>
-    private AutoAttackResult Cascade(ModelView generating, ModelView scoring, Tensor images, Tensor labels, Action<Tensor, Tensor>? broken)
+    private AutoAttackResult Cascade(ModelView generating, ModelView scoring, Tensor images, Tensor labels, Action<Tensor, Tensor>? broken,
+        CancellationToken cancellationToken)
     {
         using var scope = NewDisposeScope();
         var n = checked((int)images.shape[0]);
@@ -99,7 +105,7 @@ public sealed class AutoAttack : Attack
         var state = new PlanState(new EvalPlan(runs), n);
         var executor = new PlanExecutor(scoring, _ => generating, images.device, Options.BatchSize, Seed);
         foreach (var run in runs)
-            executor.Execute(run, state, images, labels, () => { }, CancellationToken.None, broken);
+            executor.Execute(run, state, images, labels, () => { }, cancellationToken, broken);
 
         var cleanFlags = Robust(state.Flags[EvalPlan.CleanKey]);
         var stages = new List<AttackStageResult>();
@@ -116,6 +122,7 @@ public sealed class AutoAttack : Attack
         Queries += stages.Sum(s => s.Queries);
 
         // The diagnostics are the checklist's: gradient statistics (item 6) on the generating view, black-box-only breaks (item 3).
+        cancellationToken.ThrowIfCancellationRequested();
         var gradients = executor.MeasureGradients(generating, images, labels, n, n);
         var blackBox = MaskingChecklist.BlackBoxStages(runs.Skip(1).Select(state.Record).ToList()).ToList();
         var warnings = new List<string>();

@@ -89,6 +89,23 @@ public class CascadeAndSuiteTests
     }
 
     [Fact]
+    public void ACancelledAutoAttackStopsBeforeItsNextBatch()
+    {
+        using var scope = NewDisposeScope();
+        var model = TinyModels.Mlp(16, 16, 10, seed: 121, scale: 3.0);
+        var x = TinyModels.Images(6, ImageShape, seed: 122);
+        var y = TinyModels.Predict(model, x);
+        var calls = 0;
+        var counting = new ModelView("counting", images => { calls++; return model.Forward(images); });
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        var aa = new AutoAttack(ThreatModel.LInf(0.03), seed: 1);
+        Assert.ThrowsAny<OperationCanceledException>(() => aa.Evaluate(counting, counting, x, y, cancelled.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => aa.Run(counting, counting, x, y, cancelled.Token));
+        Assert.Equal(0, calls);
+    }
+
+    [Fact]
     public void BlackBoxSuccessAfterWhiteBoxFailureIsFlagged()
     {
         using var scope = NewDisposeScope();
