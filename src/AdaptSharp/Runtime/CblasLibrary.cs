@@ -30,6 +30,8 @@ internal sealed unsafe class CblasLibrary
             setOpenBlasThreads = (delegate* unmanaged<int, void>)openblas;
         if (NativeLibrary.TryGetExport(handle, "bli_thread_set_num_threads", out var blis))
             setBlisThreads = (delegate* unmanaged<long, void>)blis;
+        if (NativeLibrary.TryGetExport(handle, "openblas_get_corename", out var corename))
+            CoreName = Marshal.PtrToStringAnsi(((delegate* unmanaged<IntPtr>)corename)());
     }
 
     /// <summary>"OpenBLAS" or "BLIS".</summary>
@@ -67,18 +69,26 @@ internal sealed unsafe class CblasLibrary
             var lines = File.ReadLines("/proc/cpuinfo").TakeWhile(l => l.Length > 0).ToList();
             string Field(string name) => lines.FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal)) is { } line
                 ? line[(line.IndexOf(':') + 1)..].Trim() : "";
-            if (Field("vendor_id") != "GenuineIntel")
-                return null;
-            var flags = Field("flags").Split(' ').ToHashSet();
-            if (new[] { "avx512f", "avx512bw", "avx512dq", "avx512vl" }.All(flags.Contains))
-                return "SkylakeX";
-            return new[] { "avx2", "fma" }.All(flags.Contains) ? "Haswell" : null;
+            return OpenBlasCoreType(Field("vendor_id"), Field("flags").Split(' ').ToHashSet());
         }
         catch (IOException)
         {
             return null;
         }
     }
+
+    /// <summary>The OpenBLAS kernel set for a CPU vendor and its /proc/cpuinfo flags (null: leave it to OpenBLAS).</summary>
+    internal static string? OpenBlasCoreType(string vendor, IReadOnlySet<string> flags)
+    {
+        if (vendor != "GenuineIntel")
+            return null;
+        if (new[] { "avx512f", "avx512bw", "avx512dq", "avx512vl" }.All(flags.Contains))
+            return "SkylakeX";
+        return new[] { "avx2", "fma" }.All(flags.Contains) ? "Haswell" : null;
+    }
+
+    /// <summary>The kernel set the library runs (OpenBLAS's openblas_get_corename), or null when it does not say.</summary>
+    public string? CoreName { get; }
 
     /// <summary>Uses <paramref name="count"/> threads from the next call on (set only when it changes).</summary>
     public void UseThreads(int count)

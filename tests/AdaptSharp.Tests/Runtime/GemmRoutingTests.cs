@@ -160,6 +160,30 @@ public class GemmRoutingTests
     }
 
     [Fact]
+    public void OpenBlasKernelsAreNamedFromTheIntelCpuFlagsOnly()
+    {
+        var skylakeX = new HashSet<string> { "fma", "avx2", "avx512f", "avx512bw", "avx512dq", "avx512vl" };
+        Assert.Equal("SkylakeX", CblasLibrary.OpenBlasCoreType("GenuineIntel", skylakeX));
+        Assert.Equal("Haswell", CblasLibrary.OpenBlasCoreType("GenuineIntel", new HashSet<string> { "fma", "avx2", "avx512f" }));
+        Assert.Null(CblasLibrary.OpenBlasCoreType("GenuineIntel", new HashSet<string> { "sse4_2", "avx" }));
+        Assert.Null(CblasLibrary.OpenBlasCoreType("AuthenticAMD", skylakeX));
+    }
+
+    /// <summary>
+    /// The OpenBLAS this process loaded runs the kernels named for this CPU (Debian's 0.3.21 picks Prescott's on Intel
+    /// models newer than it knows, about 5x slower) unless the user chose other ones.
+    /// </summary>
+    [SystemBlasFact]
+    public void TheLoadedOpenBlasRunsTheKernelsOfThisCpu()
+    {
+        var openBlas = CblasLibrary.Available.FirstOrDefault(l => l.Name == "OpenBLAS");
+        var expected = Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE");
+        if (openBlas is null || expected is null)
+            return; // no OpenBLAS, or an AMD or older CPU left to OpenBLAS's own detection: nothing is named
+        Assert.Equal(expected, openBlas.CoreName, ignoreCase: true);
+    }
+
+    [Fact]
     public void SmallOrNonFloat32ProductsStayOnLibTorchWhateverTheRoute()
     {
         using var scope = NewDisposeScope();
