@@ -33,6 +33,10 @@ internal static class InfoCommand
             vit.SetTrainable(set);
             var count = vit.CountParameters();
             var c = vit.Config;
+            // What this machine runs the model's large products on (a first use measures the libraries present).
+            var gemm = c.Width >= GemmRouting.MinDimension
+                ? GemmRouting.Route.ToString()
+                : $"libtorch (width {c.Width} < {GemmRouting.MinDimension}: products too small to route)";
             if (result.GetValue(json))
             {
                 var payload = new
@@ -43,6 +47,7 @@ internal static class InfoCommand
                     parameters = new { total = count.Total, trainable = count.Trainable, prompts = count.Prompts, trainable_percent = count.TrainablePercent },
                     groups = GroupCounts(vit),
                     source = loaded.Source,
+                    gemm,
                 };
                 Console.WriteLine(JsonSerializer.Serialize(payload, new JsonSerializerOptions { WriteIndented = true }));
                 return 0;
@@ -57,6 +62,7 @@ internal static class InfoCommand
             table.AddRow("[bold]total[/]", $"[bold]{count.Total:N0}[/]", $"[bold]{count.Trainable:N0}[/]");
             AnsiConsole.Write(table);
             AnsiConsole.MarkupLine($"trainable: [bold]{count.Trainable:N0}[/] of {count.Total:N0} ({count.TrainablePercent:0.000}%)");
+            AnsiConsole.MarkupLine(Markup.Escape($"large GEMMs (ADAPT_GEMM): {gemm}"));
             if (result.GetValue(images) is long n)
                 PrintCost(vit, set, ObjectiveOptions.ParseKind(result.GetValue(method)!), result.GetValue(steps), n, result.GetValue(epochs), result.GetValue(gflops)!);
             return 0;
