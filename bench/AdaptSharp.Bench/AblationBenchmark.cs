@@ -193,31 +193,30 @@ public static class AblationBenchmark
         var chosen = GemmRouting.Route;
         var routes = new[] { GemmRoute.LibTorch("bench") }.Concat(CblasLibrary.Available.Select(l => new GemmRoute(l, "bench"))).ToList();
         (Tensor Logits, Tensor Gradient)? reference = null;
-        try
+        foreach (var route in routes)
         {
-            foreach (var route in routes)
+            using (GemmRouting.Force(route))
             {
-                GemmRouting.Force(route);
-                var outputs = LogitsAndGradient(model, x, y);
+                var outputs = Workloads.LogitsAndInputGradient(model, x, y);
                 var agreement = "";
                 if (reference is { } r)
                 {
                     var logitError = (outputs.Logits - r.Logits).abs().max().ToDouble() / r.Logits.abs().max().ToDouble();
-                    var gradError = (outputs.Gradient - r.Gradient).abs().max().ToDouble() / r.Gradient.abs().max().ToDouble();
+                    var gradError = (outputs.InputGradient - r.Gradient).abs().max().ToDouble() / r.Gradient.abs().max().ToDouble();
                     report.Values[$"{shape.Label}_{route.Name.ToLowerInvariant()}_logit_error"] = logitError;
                     report.Values[$"{shape.Label}_{route.Name.ToLowerInvariant()}_gradient_error"] = gradError;
                     agreement = $"vs libtorch: largest logit difference / largest logit {logitError:E1}, same for the input gradient {gradError:E1}";
                 }
                 else
                 {
-                    reference = (outputs.Logits.DetachFromDisposeScope(), outputs.Gradient.DetachFromDisposeScope());
+                    reference = (outputs.Logits.DetachFromDisposeScope(), outputs.InputGradient.DetachFromDisposeScope());
                 }
                 report.Measure("gemm", $"forward, GEMMs on {route.Name}", name, shape.Batch, shape.Tokens, shape.Config.ImageSize,
                     FlopCounter.Forward(shape.Config, shape.Prompts), Workloads.Forward(model, x));
                 var row = report.Measure("gemm", $"attack step, GEMMs on {route.Name}", name, shape.Batch, shape.Tokens, shape.Config.ImageSize,
                     FlopCounter.AttackStep(shape.Config, shape.Prompts), Workloads.AttackStep(model, x, y), note: agreement);
                 report.Values[$"{shape.Label}_attack_{route.Name.ToLowerInvariant()}_best_ms"] = row.MinSeconds * 1e3;
-                // Resident memory over 20 more attack steps: a route's autograd nodes must be freed with their graph.
+                // Resident memory over 30 more attack steps (after 10 to settle): a route's autograd nodes must be freed with their graph.
                 var step = Workloads.AttackStep(model, x, y);
                 for (var i = 0; i < 10; i++)
                     step();
@@ -232,22 +231,7 @@ public static class AblationBenchmark
                 report.Values[$"{shape.Label}_attack_{route.Name.ToLowerInvariant()}_rss_growth_mb_30_steps"] = growth;
             }
         }
-        finally
-        {
-            GemmRouting.Force(chosen);
-        }
         report.Notes.Add($"GEMM route this process chose by itself (ADAPT_GEMM unset or auto): {chosen}.");
-    }
-
-    private static (Tensor Logits, Tensor Gradient) LogitsAndGradient(VisionTransformer model, Tensor images, Tensor labels)
-    {
-        model.eval();
-        using var grad = enable_grad();
-        var input = images.detach().clone();
-        input.requires_grad_(true);
-        var logits = model.Forward(input, usePrompts: true);
-        var loss = F.cross_entropy(logits, labels, reduction: nn.Reduction.None).sum();
-        return (logits.detach(), autograd.grad(new[] { loss }, new[] { input })[0]);
     }
 
     private static void BatchedOuter(BenchReport report, BenchContext context, Workloads.Shape shape)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using AdaptSharp.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -11,10 +12,7 @@ public sealed record MachineInfo(string Cpu, int Cores, double MemoryGiB, string
 {
     public static MachineInfo Describe(Device device)
     {
-        var cpu = "unknown";
-        if (File.Exists("/proc/cpuinfo"))
-            cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))
-                ?.Split(':', 2)[1].Trim() ?? cpu;
+        var cpu = CpuInfo.ModelName("unknown");
         var memory = 0.0;
         if (File.Exists("/proc/meminfo"))
         {

@@ -102,14 +102,14 @@ public static class PeerBenchmark
         public static PeerProcess Start(int threads)
         {
             var script = FindScript();
+            // The peer's OpenBLAS gets the kernels AdaptSharp's own OpenBLAS route gets (Debian's falls back to its oldest,
+            // about 5x slower, on Intel models newer than it knows); the child inherits the variable.
+            CblasLibrary.NameOpenBlasKernels();
             var start = new ProcessStartInfo(File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3") { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
             start.ArgumentList.Add(script);
             start.Environment["OMP_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
             start.Environment["OPENBLAS_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
-            // The kernels this CPU runs: Debian's OpenBLAS falls back to its oldest (Prescott, ~5x slower) on Intel models
-            // newer than it knows; the peer must get the same fix AdaptSharp's own OpenBLAS route gets.
-            if (Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") is null && CblasLibrary.OpenBlasCoreType() is { } core)
-                start.Environment["OPENBLAS_CORETYPE"] = core;
+
             var process = Process.Start(start) ?? throw new InvalidOperationException("could not start python3");
             var hello = Ask(process, new JsonObject { ["op"] = "threads", ["n"] = threads });
             return new PeerProcess(process, hello);

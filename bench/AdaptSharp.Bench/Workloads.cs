@@ -58,15 +58,22 @@ public static class Workloads
     /// </summary>
     public static Action AttackStep(VisionTransformer model, Tensor images, Tensor labels, bool usePrompts = true) => () =>
     {
-        model.eval();
         using var scope = NewDisposeScope();
+        LogitsAndInputGradient(model, images, labels, usePrompts);
+    };
+
+    /// <summary>What <see cref="AttackStep"/> computes, returned (logits detached) in the caller's scope.</summary>
+    public static (Tensor Logits, Tensor InputGradient) LogitsAndInputGradient(VisionTransformer model, Tensor images, Tensor labels,
+        bool usePrompts = true)
+    {
+        model.eval();
         using var grad = enable_grad();
         var input = images.detach().clone();
         input.requires_grad_(true);
         var logits = model.Forward(input, usePrompts);
         var loss = F.cross_entropy(logits, labels, reduction: nn.Reduction.None).sum();
-        autograd.grad(new[] { loss }, new[] { input });
-    };
+        return (logits.detach(), autograd.grad(new[] { loss }, new[] { input })[0]);
+    }
 
     /// <summary>A trainer (prompts + head + patch embedding trainable, SGD) whose TrainStep is timed on the given batch.</summary>
     public static Trainer Trainer(VisionTransformer model, ObjectiveKind kind, int pgdSteps, Tensor images, Tensor labels)

@@ -40,10 +40,19 @@ internal sealed unsafe class CblasLibrary
     /// <summary>The libraries this machine has (by soname) that export cblas_sgemm; loaded once per process.</summary>
     public static IReadOnlyList<CblasLibrary> Available => Installed.Value;
 
-    private static IReadOnlyList<CblasLibrary> Load()
+    /// <summary>
+    /// Names OpenBLAS's kernels for this CPU (<see cref="OpenBlasCoreType()"/>) in the environment, unless the user did:
+    /// before this process loads OpenBLAS, and for the child processes it starts (the bench's PyTorch peer).
+    /// </summary>
+    public static void NameOpenBlasKernels()
     {
         if (OpenBlasCoreType() is { } core)
             NativeEnvironment.SetIfUnset("OPENBLAS_CORETYPE", core);
+    }
+
+    private static IReadOnlyList<CblasLibrary> Load()
+    {
+        NameOpenBlasKernels();
         var found = new List<CblasLibrary>();
         foreach (var (name, file) in new[] { ("OpenBLAS", "libopenblas.so.0"), ("BLIS", "libblis.so.4") })
         {
@@ -60,22 +69,8 @@ internal sealed unsafe class CblasLibrary
     /// against 155 GFLOP/s with the SkylakeX kernels (bench ablation, OPENBLAS_CORETYPE unset vs SkylakeX). The flags
     /// name the instruction set the kernels need, whatever the model. AMD CPUs are left to OpenBLAS (it knows Zen).
     /// </summary>
-    internal static string? OpenBlasCoreType()
-    {
-        try
-        {
-            if (!File.Exists("/proc/cpuinfo"))
-                return null;
-            var lines = File.ReadLines("/proc/cpuinfo").TakeWhile(l => l.Length > 0).ToList();
-            string Field(string name) => lines.FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal)) is { } line
-                ? line[(line.IndexOf(':') + 1)..].Trim() : "";
-            return OpenBlasCoreType(Field("vendor_id"), Field("flags").Split(' ').ToHashSet());
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
+    internal static string? OpenBlasCoreType() =>
+        OpenBlasCoreType(CpuInfo.Field("vendor_id"), CpuInfo.Field("flags").Split(' ').ToHashSet());
 
     /// <summary>The OpenBLAS kernel set for a CPU vendor and its /proc/cpuinfo flags (null: leave it to OpenBLAS).</summary>
     internal static string? OpenBlasCoreType(string vendor, IReadOnlySet<string> flags)

@@ -31,11 +31,27 @@ internal static class GemmRouting
     /// <summary>The route when it has been chosen already (describing a machine must not trigger a calibration).</summary>
     public static GemmRoute? RouteIfChosen => route.IsValueCreated ? route.Value : null;
 
-    /// <summary>Sets the route for the rest of the process (tests and the benchmark compare routes in one process).</summary>
-    public static void Force(GemmRoute forced)
+    /// <summary>
+    /// Uses <paramref name="forced"/> until the returned scope is disposed, which restores the route as it was (chosen or
+    /// not yet): tests and the benchmark compare routes in one process.
+    /// </summary>
+    public static IDisposable Force(GemmRoute forced)
     {
         lock (Gate)
+        {
+            var previous = route;
             route = new Lazy<GemmRoute>(forced);
+            return new RouteRestore(previous);
+        }
+    }
+
+    private sealed class RouteRestore(Lazy<GemmRoute> previous) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (Gate)
+                route = previous;
+        }
     }
 
     /// <summary>linear(x, W, b) on the routed library, or libtorch's when the product is small, not fp32 or not on the CPU.</summary>

@@ -56,83 +56,64 @@ public class GemmRoutingTests
     [SystemBlasFact]
     public void APromptedVitOnEveryRouteMatchesItsFloat64TwinWithinTheLibTorchRoutesOwnError()
     {
-        var config = new VitConfig { Name = "wide-tiny", ImageSize = 32, PatchSize = 16, InChannels = 3, Width = 256, Depth = 2, Heads = 4, NumClasses = 5 };
         using var scope = NewDisposeScope();
-        using var model = new VisionTransformer(config, PromptConfig.Parse("deep:2"), seed: 3);
-        model.SetTrainable(TrainableSet.Prompts | TrainableSet.Head | TrainableSet.PatchEmbed);
-        model.eval();
+        using var model = WideTinyVit(depth: 2);
         var g = new Generator(5);
         var images = rand(6, 3, 32, 32, generator: g);
         var labels = randint(0, 5, [6], generator: g);
-        var before = GemmRouting.Route;
-        try
+        List<Tensor> exact, libtorch;
+        using (GemmRouting.Force(GemmRoute.LibTorch("test")))
         {
-            GemmRouting.Force(GemmRoute.LibTorch("test"));
             model.to(float64);
-            var exact = Outputs(model, images.to(float64), labels);
+            exact = Outputs(model, images.to(float64), labels);
             model.to(float32);
-            var libtorch = Outputs(model, images, labels);
-            foreach (var library in CblasLibrary.Available)
-            {
-                GemmRouting.Force(new GemmRoute(library, "test"));
-                var routed = Outputs(model, images, labels);
-                for (var i = 0; i < exact.Count; i++)
-                {
-                    var scale = exact[i].abs().max().ToDouble();
-                    var libtorchError = (libtorch[i].to(float64) - exact[i]).abs().max().ToDouble();
-                    var routedError = (routed[i].to(float64) - exact[i]).abs().max().ToDouble();
-                    // Both routes round in float32; neither may be far from the float64 twin: within 10x the libtorch route's own
-                    // error, and in any case within 1,024 · u of the output's magnitude (1,024: the MLP's longest dot product).
-                    var bound = Math.Max(10 * libtorchError, 1024 * Unit * scale);
-                    Assert.True(routedError <= bound,
-                        $"{library.Name}, output {i}: max error {routedError:G3} vs float64 (libtorch route {libtorchError:G3}, bound {bound:G3}, scale {scale:G3})");
-                }
-            }
+            libtorch = Outputs(model, images, labels);
         }
-        finally
+        foreach (var library in CblasLibrary.Available)
         {
-            GemmRouting.Force(before);
+            using var forced = GemmRouting.Force(new GemmRoute(library, "test"));
+            var routed = Outputs(model, images, labels);
+            for (var i = 0; i < exact.Count; i++)
+            {
+                var scale = exact[i].abs().max().ToDouble();
+                var libtorchError = (libtorch[i].to(float64) - exact[i]).abs().max().ToDouble();
+                var routedError = (routed[i].to(float64) - exact[i]).abs().max().ToDouble();
+                // Both routes round in float32; neither may be far from the float64 twin: within 10x the libtorch route's own
+                // error, and in any case within 1,024 · u of the output's magnitude (1,024: the MLP's longest dot product).
+                var bound = Math.Max(10 * libtorchError, 1024 * Unit * scale);
+                Assert.True(routedError <= bound,
+                    $"{library.Name}, output {i}: max error {routedError:G3} vs float64 (libtorch route {libtorchError:G3}, bound {bound:G3}, scale {scale:G3})");
+            }
         }
     }
 
     [SystemBlasFact]
     public void AttackStepsOnTheBlasRouteLeaveNoTensorAlive()
     {
-        var config = new VitConfig { Name = "wide-tiny", ImageSize = 32, PatchSize = 16, InChannels = 3, Width = 256, Depth = 1, Heads = 4, NumClasses = 5 };
-        using var model = new VisionTransformer(config, PromptConfig.Parse("deep:2"), seed: 3);
-        model.SetTrainable(TrainableSet.Prompts | TrainableSet.Head | TrainableSet.PatchEmbed);
-        model.eval();
+        using var model = WideTinyVit(depth: 1);
         using var images = rand(4, 3, 32, 32, generator: new Generator(5));
         using var labels = randint(0, 5, [4], generator: new Generator(6));
-        var before = GemmRouting.Route;
-        try
+        foreach (var library in CblasLibrary.Available)
         {
-            foreach (var library in CblasLibrary.Available)
+            using var forced = GemmRouting.Force(new GemmRoute(library, "test"));
+            void Steps(int count)
             {
-                GemmRouting.Force(new GemmRoute(library, "test"));
-                void Steps(int count)
+                for (var i = 0; i < count; i++)
                 {
-                    for (var i = 0; i < count; i++)
-                    {
-                        using var scope = NewDisposeScope();
-                        var input = images.clone().requires_grad_(true);
-                        var loss = nn.functional.cross_entropy(model.Forward(input, usePrompts: true), labels);
-                        autograd.grad([loss], [input]);
-                        model.zero_grad();
-                        var trainable = model.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList();
-                        var inner = nn.functional.cross_entropy(model.Forward(images, usePrompts: true), labels);
-                        autograd.grad([inner], trainable);
-                    }
+                    using var scope = NewDisposeScope();
+                    var input = images.clone().requires_grad_(true);
+                    var loss = nn.functional.cross_entropy(model.Forward(input, usePrompts: true), labels);
+                    autograd.grad([loss], [input]);
+                    model.zero_grad();
+                    var trainable = model.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList();
+                    var inner = nn.functional.cross_entropy(model.Forward(images, usePrompts: true), labels);
+                    autograd.grad([inner], trainable);
                 }
-                Steps(2);
-                var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-                Steps(5);
-                Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
             }
-        }
-        finally
-        {
-            GemmRouting.Force(before);
+            Steps(2);
+            var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+            Steps(5);
+            Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
         }
     }
 
@@ -190,22 +171,24 @@ public class GemmRoutingTests
         var x = randn(3, 64);
         var w = randn(300, 64);
         // Inner dimension 64 < MinDimension: libtorch's linear whatever the route, so the result is libtorch's bit for bit.
-        var before = GemmRouting.Route;
-        try
+        foreach (var library in CblasLibrary.Available)
         {
-            foreach (var library in CblasLibrary.Available)
-            {
-                GemmRouting.Force(new GemmRoute(library, "test"));
-                Assert.True(GemmRouting.Linear(x, w, null).equal(nn.functional.linear(x, w)).all().item<bool>());
-                var x64 = randn(3, 256, dtype: float64);
-                var w64 = randn(300, 256, dtype: float64);
-                Assert.True(GemmRouting.Linear(x64, w64, null).equal(nn.functional.linear(x64, w64)).all().item<bool>());
-            }
+            using var forced = GemmRouting.Force(new GemmRoute(library, "test"));
+            Assert.True(GemmRouting.Linear(x, w, null).equal(nn.functional.linear(x, w)).all().item<bool>());
+            var x64 = randn(3, 256, dtype: float64);
+            var w64 = randn(300, 256, dtype: float64);
+            Assert.True(GemmRouting.Linear(x64, w64, null).equal(nn.functional.linear(x64, w64)).all().item<bool>());
         }
-        finally
-        {
-            GemmRouting.Force(before);
-        }
+    }
+
+    /// <summary>The smallest ViT whose products are routed (width 256), deep:2 prompts, the prompt-tuning set trainable.</summary>
+    private static VisionTransformer WideTinyVit(int depth)
+    {
+        var config = new VitConfig { Name = "wide-tiny", ImageSize = 32, PatchSize = 16, InChannels = 3, Width = GemmRouting.MinDimension, Depth = depth, Heads = 4, NumClasses = 5 };
+        var model = new VisionTransformer(config, PromptConfig.Parse("deep:2"), seed: 3);
+        model.SetTrainable(TrainableSet.Prompts | TrainableSet.Head | TrainableSet.PatchEmbed);
+        model.eval();
+        return model;
     }
 
     private static List<Tensor> Outputs(VisionTransformer model, Tensor images, Tensor labels)
