@@ -246,8 +246,7 @@ public static class AblationBenchmark
         var flops = 2 * (FlopCounter.Forward(shape.Config, shape.Prompts) + FlopCounter.TrainingBackward(shape.Config, shape.Prompts, trainable));
         foreach (var batched in new[] { false, true })
         {
-            var options = new ObjectiveOptions(ObjectiveKind.AdaptCe, new InnerAttackOptions(0.1, 0.025, 1)) { BatchCleanAndAdversarial = batched };
-            var objective = options.Create();
+            var objective = new TrainingObjective(ObjectiveKind.AdaptCe, new InnerAttackOptions(0.1, 0.025, 1)) { BatchCleanAndAdversarial = batched };
             report.Measure("outer", $"adapt-ce outer loss + backward, {(batched ? "one batched forward" : "two forwards")}", name, shape.Batch,
                 shape.Tokens, shape.Config.ImageSize, flops, () =>
                 {

@@ -42,7 +42,7 @@ public static class MemoryBenchmark
         });
         using var model = new VisionTransformer(config, PromptConfig.Parse("deep:8"), seed: 0);
         model.to(context.Device);
-        var objective = new ObjectiveOptions(ObjectiveKind.AdaptCe, new InnerAttackOptions(0.1, 0.025, pgdSteps)).Create();
+        var objective = new TrainingObjective(ObjectiveKind.AdaptCe, new InnerAttackOptions(0.1, 0.025, pgdSteps));
         using var trainer = new Trainer(model, objective, loader, new TrainerOptions { Epochs = (steps + batchesPerEpoch - 1) / batchesPerEpoch });
 
         var samples = new List<(long Step, double Mb)>();

@@ -21,7 +21,7 @@ public static class TrainBenchmark
         Console.WriteLine($"== {suite}: {report.Machine}");
         report.MeasureGemmPeak();
         var objectives = context.StringOption("--objectives", null) is string list
-            ? list.Split(',').Select(ObjectiveOptions.ParseKind).ToArray()
+            ? list.Split(',').Select(TrainingObjective.ParseKind).ToArray()
             : Workloads.AllObjectives;
         var shapes = Workloads.Standard(context).Take(context.Quick ? 2 : 3)
             .Select(s => s.Label == "cpu-preset" ? s : s with { Batch = Math.Max(2, s.Batch / 2) });
@@ -41,7 +41,7 @@ public static class TrainBenchmark
                 {
                     ObjectiveKind.Natural => "natural step",
                     ObjectiveKind.Nfgsm => "nfgsm step (1 FGSM)",
-                    _ => $"{ObjectiveOptions.FormatKind(kind)} step (PGD-{shape.PgdSteps})",
+                    _ => $"{TrainingObjective.FormatKind(kind)} step (PGD-{shape.PgdSteps})",
                 }, name, shape.Batch,
                     shape.Tokens, shape.Config.ImageSize, flops, Workloads.TrainStep(trainer, x, y), repeats);
                 if (kind == ObjectiveKind.AdaptCe)

@@ -80,7 +80,7 @@ public static class Workloads
     {
         var c = model.Config;
         var attack = new InnerAttackOptions(0.1, 0.025, pgdSteps);
-        var objective = new ObjectiveOptions(kind, attack).Create();
+        var objective = new TrainingObjective(kind, attack);
         var n = (int)images.shape[0];
         var pixels = new byte[(long)n * c.InChannels * c.ImageSize * c.ImageSize];
         new Random(0).NextBytes(pixels);

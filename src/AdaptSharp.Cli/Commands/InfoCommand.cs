@@ -64,7 +64,7 @@ internal static class InfoCommand
             AnsiConsole.MarkupLine($"trainable: [bold]{count.Trainable:N0}[/] of {count.Total:N0} ({count.TrainablePercent:0.000}%)");
             AnsiConsole.MarkupLine(Markup.Escape($"large GEMMs (ADAPT_GEMM): {gemm}"));
             if (result.GetValue(images) is long n)
-                PrintCost(vit, set, ObjectiveOptions.ParseKind(result.GetValue(method)!), result.GetValue(steps), n, result.GetValue(epochs), result.GetValue(gflops)!);
+                PrintCost(vit, set, TrainingObjective.ParseKind(result.GetValue(method)!), result.GetValue(steps), n, result.GetValue(epochs), result.GetValue(gflops)!);
             return 0;
         });
         return command;
@@ -98,7 +98,7 @@ internal static class InfoCommand
         var total = perImage * images * epochs;
         AnsiConsole.WriteLine(string.Create(inv,
             $"FLOPs per image: forward {FlopCounter.Forward(c, vit.PromptConfig) / 1e9:0.###} G, attack step {FlopCounter.AttackStep(c, vit.PromptConfig) / 1e9:0.###} G, " +
-            $"{ObjectiveOptions.FormatKind(kind)} training step (PGD-{steps}) {perImage / 1e9:0.###} G"));
+            $"{TrainingObjective.FormatKind(kind)} training step (PGD-{steps}) {perImage / 1e9:0.###} G"));
         AnsiConsole.WriteLine(string.Create(inv, $"training cost: {images:N0} images x {epochs} epochs = {total / 1e15:0.###} PFLOP"));
         foreach (var part in gflops.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {

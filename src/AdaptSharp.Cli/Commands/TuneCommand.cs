@@ -34,7 +34,7 @@ internal static class TuneCommand
             var data = DatasetSpec.Parse(result.GetValue(shared.Data) ?? throw new ArgumentException("name the training data with --data SPEC"));
             var output = shared.Output(result, "prompts.safetensors", [("--backbone", result.GetValue(backbone)), ("--prompts", result.GetValue(prompts))]);
             var recipe = result.GetValue(shared.Recipe) is string name ? TrainingRecipe.Get(name) : TrainingRecipe.DefaultFor(data.Name);
-            if (result.GetValue(method) is string m) recipe = recipe with { Method = ObjectiveOptions.ParseKind(m) };
+            if (result.GetValue(method) is string m) recipe = recipe with { Method = TrainingObjective.ParseKind(m) };
             if (result.GetValue(lambda) is double l) recipe = recipe with { Lambda = l };
             if (result.GetValue(prompts) is not null || result.GetValue(layout) is not null)
             {
@@ -56,7 +56,7 @@ internal static class TuneCommand
             {
                 BackbonePath = backbonePath,
                 ModelPreset = result.GetValue(model),
-                AttackSource = result.GetValue(attackSource) is string s ? ObjectiveOptions.ParseSource(s) : null,
+                AttackSource = result.GetValue(attackSource) is string s ? TrainingObjective.ParseSource(s) : null,
                 EvaluatePromptAgnostic = result.GetValue(shared.EvalAgnostic),
             };
             AnsiConsole.MarkupLine($"[bold]adapt tune[/] recipe {Markup.Escape(recipe.Name)}: {Markup.Escape(recipe.Description)}");

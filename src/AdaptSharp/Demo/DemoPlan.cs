@@ -71,8 +71,8 @@ internal static class DemoPlan
         Seeds = [seed],
         PresetRuns = Methods.Select(method => plan.PromptRun(method, seed) with
         {
-            Id = ObjectiveOptions.FormatKind(method),
-            Label = $"{ObjectiveOptions.FormatKind(method)} prompts",
+            Id = TrainingObjective.FormatKind(method),
+            Label = $"{TrainingObjective.FormatKind(method)} prompts",
             AutoAttack = true,
         }).ToList(),
     };

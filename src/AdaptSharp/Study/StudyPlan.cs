@@ -135,7 +135,7 @@ internal sealed record StudyPlan
 
         foreach (var seed in Seeds.Skip(1))
             foreach (var method in new[] { ObjectiveKind.Natural, ObjectiveKind.At, ObjectiveKind.AdaptCe })
-                runs.Add(Prompt(method) with { Id = $"pt-{ObjectiveOptions.FormatKind(method)}-seed{seed}", Group = StudyGroups.Seeds, Seed = seed, AutoAttack = false, Rays = false });
+                runs.Add(Prompt(method) with { Id = $"pt-{TrainingObjective.FormatKind(method)}-seed{seed}", Group = StudyGroups.Seeds, Seed = seed, AutoAttack = false, Rays = false });
         return runs;
     }
 
@@ -164,9 +164,9 @@ internal sealed record StudyPlan
     /// <summary>A main-table run tuning the plan's prompts with <paramref name="method"/>: "pt-METHOD", "prompt tuning: METHOD".</summary>
     public StudyRun PromptRun(ObjectiveKind method, long seed) => new()
     {
-        Id = $"pt-{ObjectiveOptions.FormatKind(method)}",
+        Id = $"pt-{TrainingObjective.FormatKind(method)}",
         Group = StudyGroups.Main,
-        Label = $"prompt tuning: {ObjectiveOptions.FormatKind(method)}",
+        Label = $"prompt tuning: {TrainingObjective.FormatKind(method)}",
         Method = method,
         Prompts = Prompts,
         Seed = seed,

@@ -97,7 +97,7 @@ internal static class StudyReport
                      .GroupBy(r => r.Run.Method).Where(g => g.Count() > 1))
         {
             var runs = group.ToList();
-            table.Row([AdaptSharp.Training.ObjectiveOptions.FormatKind(group.Key), string.Join(",", runs.Select(r => r.Run.Seed.ToString(Inv))), MeanStd(runs, r => r.Main.CleanAccuracy),
+            table.Row([AdaptSharp.Training.TrainingObjective.FormatKind(group.Key), string.Join(",", runs.Select(r => r.Run.Seed.ToString(Inv))), MeanStd(runs, r => r.Main.CleanAccuracy),
                 .. SuiteColumns.Select(c => MeanStd(runs, c.Value))]);
         }
         return table.ToString();

@@ -73,7 +73,7 @@ internal sealed class StudyRunner
         var r = RecipeFor(run);
         var inv = System.Globalization.CultureInfo.InvariantCulture;
         return string.Create(inv,
-            $"adapt tune --backbone {backboneLabel} --data {data} --method {ObjectiveOptions.FormatKind(run.Method)} --lambda {run.Lambda:G} " +
+            $"adapt tune --backbone {backboneLabel} --data {data} --method {TrainingObjective.FormatKind(run.Method)} --lambda {run.Lambda:G} " +
             $"--prompt-layout {run.Prompts} --train {run.Trainable} --epochs {r.Epochs} --batch-size {r.BatchSize} --lr {r.LearningRate:G} " +
             $"--eps {plan.Eps:G} --step {plan.InnerStep:G} --steps {plan.InnerSteps}{(plan.Augment ? "" : " --no-augment")}" +
             $"{(plan.TrainImages is int n ? $" --limit {n}" : "")} --seed {run.Seed} --eval-points 0 --out {ArtifactPath(run)}");

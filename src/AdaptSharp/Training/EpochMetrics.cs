@@ -22,7 +22,7 @@ public sealed record EpochMetrics
     /// <summary>Accuracy of f_P under prompt-agnostic PGD (computed on f_0), when requested.</summary>
     public double? EvalPromptAgnosticAccuracy { get; init; }
 
-    public static readonly JsonSerializerOptions JsonOptions = new()
+    private static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
@@ -30,9 +30,6 @@ public sealed record EpochMetrics
     };
 
     public string ToJsonLine() => JsonSerializer.Serialize(this, JsonOptions);
-
-    public static EpochMetrics FromJsonLine(string line) =>
-        JsonSerializer.Deserialize<EpochMetrics>(line, JsonOptions) ?? throw new FormatException("empty metrics line");
 
     /// <summary>Writes <paramref name="metrics"/> as a metrics.jsonl file, atomically.</summary>
     public static void WriteFile(string path, IEnumerable<EpochMetrics> metrics) =>
@@ -47,8 +44,7 @@ public sealed record EpochMetrics
     /// </summary>
     public static List<EpochMetrics> ReadFile(string path)
     {
-        var text = File.ReadAllText(path);
-        var lines = text.Split('\n');
+        var lines = File.ReadAllText(path).Split('\n');
         var result = new List<EpochMetrics>();
         for (var i = 0; i < lines.Length; i++)
         {
@@ -57,12 +53,11 @@ public sealed record EpochMetrics
                 continue;
             try
             {
-                result.Add(FromJsonLine(line));
+                result.Add(JsonSerializer.Deserialize<EpochMetrics>(line, JsonOptions) ?? throw new FormatException("empty metrics line"));
             }
             catch (Exception e) when (e is JsonException or FormatException)
             {
-                var torn = i == lines.Length - 1; // no newline after it
-                if (torn)
+                if (i == lines.Length - 1) // torn: no newline after it
                     break;
                 throw new FormatException($"{path}: line {i + 1} is not a metrics record ({e.Message.Split('\n')[0]})", e);
             }

@@ -8,22 +8,23 @@ namespace AdaptSharp.Training;
 /// </summary>
 public sealed record LearningRateSchedule
 {
+    /// <summary>Drops: the factor applied at each drop point.</summary>
+    private const double DropFactor = 0.1;
+
     public ScheduleKind Kind { get; init; } = ScheduleKind.OneCycle;
     public double MaxLr { get; init; } = 0.1;
-    public double MinLr { get; init; }
     /// <summary>One-cycle: where the peak sits (the paper's code peaks at epochs // 2).</summary>
     public double PeakFraction { get; init; } = 0.5;
     /// <summary>Cosine: length of the linear warm-up.</summary>
     public double WarmupFraction { get; init; } = 0.05;
-    /// <summary>Drops: where the rate is multiplied by <see cref="DropFactor"/>.</summary>
+    /// <summary>Drops: where the rate is multiplied by 0.1.</summary>
     public double[] DropFractions { get; init; } = [0.75, 0.9];
-    public double DropFactor { get; init; } = 0.1;
 
     public static LearningRateSchedule OneCycle(double maxLr, double peakFraction = 0.5) =>
         new() { Kind = ScheduleKind.OneCycle, MaxLr = maxLr, PeakFraction = peakFraction };
 
-    public static LearningRateSchedule Cosine(double maxLr, double warmupFraction = 0.05, double minLr = 0) =>
-        new() { Kind = ScheduleKind.Cosine, MaxLr = maxLr, WarmupFraction = warmupFraction, MinLr = minLr };
+    public static LearningRateSchedule Cosine(double maxLr, double warmupFraction = 0.05) =>
+        new() { Kind = ScheduleKind.Cosine, MaxLr = maxLr, WarmupFraction = warmupFraction };
 
     public static LearningRateSchedule Constant(double lr) => new() { Kind = ScheduleKind.Constant, MaxLr = lr };
 
@@ -36,27 +37,16 @@ public sealed record LearningRateSchedule
         switch (Kind)
         {
             case ScheduleKind.OneCycle:
-                {
-                    var peak = Math.Clamp(PeakFraction, 1e-9, 1.0);
-                    return t <= peak
-                        ? MinLr + (MaxLr - MinLr) * t / peak
-                        : MinLr + (MaxLr - MinLr) * (1.0 - t) / Math.Max(1e-9, 1.0 - peak);
-                }
+                var peak = Math.Clamp(PeakFraction, 1e-9, 1.0);
+                return t <= peak ? MaxLr * t / peak : MaxLr * (1.0 - t) / Math.Max(1e-9, 1.0 - peak);
             case ScheduleKind.Cosine:
-                {
-                    var warmupSteps = (long)Math.Round(WarmupFraction * totalSteps);
-                    if (step < warmupSteps)
-                        return MaxLr * (step + 1.0) / warmupSteps;
-                    var progress = (step - warmupSteps + 0.5) / Math.Max(1, totalSteps - warmupSteps);
-                    return MinLr + (MaxLr - MinLr) * 0.5 * (1.0 + Math.Cos(Math.PI * Math.Clamp(progress, 0.0, 1.0)));
-                }
+                var warmupSteps = (long)Math.Round(WarmupFraction * totalSteps);
+                if (step < warmupSteps)
+                    return MaxLr * (step + 1.0) / warmupSteps;
+                var progress = (step - warmupSteps + 0.5) / Math.Max(1, totalSteps - warmupSteps);
+                return MaxLr * 0.5 * (1.0 + Math.Cos(Math.PI * Math.Clamp(progress, 0.0, 1.0)));
             case ScheduleKind.Drops:
-                {
-                    var lr = MaxLr;
-                    foreach (var f in DropFractions)
-                        if (t >= f) lr *= DropFactor;
-                    return lr;
-                }
+                return DropFractions.Aggregate(MaxLr, (lr, f) => t >= f ? lr * DropFactor : lr);
             default:
                 return MaxLr;
         }

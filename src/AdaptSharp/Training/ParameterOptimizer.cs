@@ -19,18 +19,19 @@ public sealed class ParameterOptimizer : IDisposable
     public const string SecondMomentSlot = "exp_avg_sq";
 
     private readonly OptimizerHelper optimizer;
+    private readonly OptimizerOptions options;
 
     /// <summary>The parameters in the optimizer's own order (group by group), which is its state_dict's order.</summary>
     private readonly List<(string Name, Parameter Parameter)> stateOrder;
 
-    private ParameterOptimizer(IEnumerable<(string Name, Parameter Parameter)> parameters, OptimizerOptions options)
+    public ParameterOptimizer(IEnumerable<(string Name, Parameter Parameter)> parameters, OptimizerOptions options)
     {
-        Parameters = parameters.ToList();
-        if (Parameters.Count == 0)
+        this.options = options;
+        var all = parameters.ToList();
+        if (all.Count == 0)
             throw new ArgumentException("nothing to optimize: the trainable set is empty");
-        Options = options;
-        var decayed = Parameters.Where(p => DecayFor(p.Name, p.Parameter) != 0).ToList();
-        var exempt = Parameters.Where(p => DecayFor(p.Name, p.Parameter) == 0).ToList();
+        var decayed = all.Where(p => DecayFor(p.Name, p.Parameter) != 0).ToList();
+        var exempt = all.Where(p => DecayFor(p.Name, p.Parameter) == 0).ToList();
         var groups = new[] { (Members: decayed, Decay: options.WeightDecay), (Members: exempt, Decay: 0.0) }
             .Where(g => g.Members.Count > 0).ToList();
         stateOrder = groups.SelectMany(g => g.Members).ToList();
@@ -44,15 +45,8 @@ public sealed class ParameterOptimizer : IDisposable
         };
     }
 
-    public IReadOnlyList<(string Name, Parameter Parameter)> Parameters { get; }
-
-    public OptimizerOptions Options { get; }
-
     /// <summary>Number of updates applied so far.</summary>
     public long StepCount { get; private set; }
-
-    public static ParameterOptimizer Create(IEnumerable<(string Name, Parameter Parameter)> parameters, OptimizerOptions options) =>
-        new(parameters, options);
 
     /// <summary>Applies one update with learning rate <paramref name="lr"/> using the parameters' .grad.</summary>
     public void Step(double lr)
@@ -65,9 +59,9 @@ public sealed class ParameterOptimizer : IDisposable
 
     public void ZeroGrad() => optimizer.zero_grad();
 
-    private IEnumerable<string> Slots => Options.Kind switch
+    private string[] Slots => options.Kind switch
     {
-        OptimizerKind.Sgd => Options.Momentum != 0 ? [MomentumSlot] : [],
+        OptimizerKind.Sgd => options.Momentum != 0 ? [MomentumSlot] : [],
         _ => [FirstMomentSlot, SecondMomentSlot],
     };
 
@@ -75,9 +69,8 @@ public sealed class ParameterOptimizer : IDisposable
 
     private double DecayFor(string name, Parameter p)
     {
-        if (!Options.SkipDecayOnNormsAndBiases) return Options.WeightDecay;
-        var exempt = p.dim() <= 1 || name is "cls_token" or "pos_embed";
-        return exempt ? 0.0 : Options.WeightDecay;
+        var exempt = options.SkipDecayOnNormsAndBiases && (p.dim() <= 1 || name is "cls_token" or "pos_embed");
+        return exempt ? 0.0 : options.WeightDecay;
     }
 
     /// <summary>
@@ -111,36 +104,30 @@ public sealed class ParameterOptimizer : IDisposable
     /// </summary>
     public void LoadState(IReadOnlyDictionary<string, Tensor> tensors, long stepCount)
     {
-        var known = new HashSet<string>(Parameters.SelectMany(p => Slots.Select(s => Key(p.Name, s))), StringComparer.Ordinal);
-        var values = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (key, value) in tensors)
+        var owners = stateOrder.SelectMany(p => Slots.Select(slot => (Key: Key(p.Name, slot), p.Parameter)))
+            .ToDictionary(o => o.Key, o => o.Parameter, StringComparer.Ordinal);
+        foreach (var (key, value) in tensors.Where(t => t.Key.StartsWith(StatePrefix, StringComparison.Ordinal)))
         {
-            if (!key.StartsWith(StatePrefix, StringComparison.Ordinal)) continue;
-            if (!known.Contains(key))
-                throw new ArgumentException($"optimizer state '{key}' does not belong to any trainable parameter of this {Options.Kind} optimizer");
-            var parameter = Parameters.First(p => key.StartsWith(StatePrefix + p.Name + ".", StringComparison.Ordinal)).Parameter;
+            if (!owners.TryGetValue(key, out var parameter))
+                throw new ArgumentException($"optimizer state '{key}' does not belong to any trainable parameter of this {options.Kind} optimizer");
             if (!value.shape.SequenceEqual(parameter.shape))
                 throw new ArgumentException($"optimizer state '{key}' has shape [{string.Join(",", value.shape)}], parameter has [{string.Join(",", parameter.shape)}]");
-            values[key] = value;
         }
-
-        if (values.Count == 0)
-        {
-            // A checkpoint written before the first update (interrupted at once): the fresh optimizer is that state.
-            // TorchSharp's SGD.State cannot load a null momentum buffer, so nothing is loaded.
-            StepCount = stepCount;
+        StepCount = stepCount;
+        // A checkpoint written before the first update (interrupted at once): the fresh optimizer is that state.
+        // TorchSharp's SGD.State cannot load a null momentum buffer, so nothing is loaded.
+        if (!owners.Keys.Any(tensors.ContainsKey))
             return;
-        }
         var current = optimizer.state_dict();
         var restored = new List<OptimizerState>();
         foreach (var (name, parameter) in stateOrder)
         {
-            Tensor? Copy(string slot) => values.TryGetValue(Key(name, slot), out var v)
+            Tensor? Copy(string slot) => tensors.TryGetValue(Key(name, slot), out var v)
                 ? v.to(parameter.dtype, parameter.device).clone().DetachFromDisposeScope()
                 : null;
-            restored.Add(Options.Kind switch
+            restored.Add(options.Kind switch
             {
-                OptimizerKind.Sgd => new SGD.State(parameter) { momentum_buffer = Options.Momentum != 0 ? Copy(MomentumSlot) : null },
+                OptimizerKind.Sgd => new SGD.State(parameter) { momentum_buffer = options.Momentum != 0 ? Copy(MomentumSlot) : null },
                 _ => new AdamW.State(parameter)
                 {
                     step = stepCount,
@@ -152,7 +139,6 @@ public sealed class ParameterOptimizer : IDisposable
         current.State.Clear();
         current.State.AddRange(restored);
         optimizer.load_state_dict(current);
-        StepCount = stepCount;
     }
 
     public void Dispose() => optimizer.Dispose();

@@ -21,7 +21,7 @@ internal static class RunConfig
     private static readonly string[] RunIdentity =
         ["backbone_fingerprint", "model_preset", "model", "prompts", "dataset", "train_limit", "seed", "recipe", "objective", "attack_source", "schedule", "total_steps"];
 
-    public static JsonObject Create(TrainingJobSpec spec, ObjectiveOptions objective, TrainerOptions options,
+    public static JsonObject Create(TrainingJobSpec spec, TrainingObjective objective, TrainerOptions options,
         VitConfig config, PromptConfig prompts, string? fingerprint, long totalSteps)
     {
         var payload = new

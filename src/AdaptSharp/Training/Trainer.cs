@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
+using AdaptSharp.Attacks;
 using AdaptSharp.Data;
+using AdaptSharp.Evaluation;
 using AdaptSharp.Models;
 using TorchSharp;
 using Parameter = TorchSharp.Modules.Parameter;
@@ -21,9 +23,10 @@ public sealed class Trainer : IDisposable
     public const string CheckpointFileName = "checkpoint.safetensors";
     public const string MetricsFileName = "metrics.jsonl";
     private const string AccumulatorKey = "epoch_accumulator";
+    private const int EvaluationBatchSize = 256;
 
     private readonly DataLoader data;
-    private readonly HeldOutEvaluation? evaluation;
+    private readonly (Tensor Images, Tensor Labels)? evaluation;
     private readonly List<EpochMetrics> history = new();
     private EpochAccumulator accumulator = new();
     private int batchInEpoch;
@@ -32,16 +35,17 @@ public sealed class Trainer : IDisposable
         (Tensor Images, Tensor Labels)? evaluation = null)
     {
         options.Validate();
+        objective.Validate();
         if (data.BatchesPerEpoch < 1)
             throw new ArgumentException("the training data has no batches");
         Model = model;
         Objective = objective;
         this.data = data;
         Options = options;
-        this.evaluation = evaluation is var (images, labels) ? new HeldOutEvaluation(model, options, images, labels) : null;
+        this.evaluation = evaluation;
         model.SetTrainable(options.Trainable);
         Parameters = model.TrainableParameters().ToList();
-        Optimizer = ParameterOptimizer.Create(Parameters, options.Optimizer);
+        Optimizer = new ParameterOptimizer(Parameters, options.Optimizer);
     }
 
     public VisionTransformer Model { get; }
@@ -141,13 +145,12 @@ public sealed class Trainer : IDisposable
         Optimizer.ZeroGrad();
         output.Loss.backward();
         var loss = output.Loss.ToDouble();
-        var norm = Options.GradientClipNorm is double clip
-            ? GradientClipping.ClipGlobalNorm(Parameters.Select(p => p.Parameter), clip)
-            : GradientClipping.GlobalNorm(Parameters.Select(p => p.Parameter));
+        // The global norm before clipping; without a clip norm the gradients are scaled by exactly 1.
+        var norm = nn.utils.clip_grad_norm_(Parameters.Select(p => p.Parameter), Options.GradientClipNorm ?? double.PositiveInfinity);
         if (!double.IsFinite(loss) || !double.IsFinite(norm))
             throw Diverged(!double.IsFinite(loss) ? $"the loss is {loss}" : $"the gradient norm is {norm}", lr);
         Optimizer.Step(lr);
-        if (GradientClipping.FirstNonFinite(Parameters) is string bad)
+        if (Parameters.FirstOrDefault(p => !p.Parameter.isfinite().all().item<bool>()).Name is string bad)
             throw Diverged($"parameter '{bad}' became non-finite after the step", lr);
         Step++;
 
@@ -164,18 +167,35 @@ public sealed class Trainer : IDisposable
             $"training diverged at epoch {EpochsCompleted + 1}, batch {batchInEpoch + 1} (step {Step + 1}, lr {lr:G3}): {what}; {kept} and no output was written (lower --lr or set --clip)"));
     }
 
+    /// <summary>
+    /// The epoch's training means and the check on the held-out set, run by the evaluation engine: clean accuracy,
+    /// accuracy under adaptive PGD (f_P) and, if requested, under prompt-agnostic PGD (attack on f_0, scored on f_P).
+    /// The PGD seed is the run's, so epochs are comparable.
+    /// </summary>
     private EpochMetrics FinishEpoch(int epoch)
     {
         var metrics = accumulator.ToMetrics(epoch, Step);
-        var evaluate = evaluation is not null && (epoch % Options.EvaluateEvery == 0 || epoch == Options.Epochs);
-        if (!evaluate) return metrics;
-        var e = evaluation!.Measure();
+        if (evaluation is not { } heldOut)
+            return metrics;
+        var attack = Options.EvaluationAttack;
+        var pgd = attack is null ? null : new PgdSpec(attack.Steps, StepSize: attack.StepSize, RandomStart: attack.RandomStart);
+        var withAgnostic = pgd is not null && Options.EvaluatePromptAgnostic && Model.HasPrompts;
+        var report = new RobustnessEvaluator(Model, new EvaluationOptions
+        {
+            Threat = attack?.Threat ?? ThreatModel.LInf(0),
+            Attacks = pgd is null ? [new CleanSpec()] : [new CleanSpec(), pgd],
+            Sources = withAgnostic ? [AttackSource.Adaptive, AttackSource.Agnostic] : [AttackSource.Adaptive],
+            Seed = Options.Seed,
+            BatchSize = EvaluationBatchSize,
+            RunChecks = false,
+        }).Run(heldOut.Images, heldOut.Labels).Report;
+        double? Accuracy(AttackSource source) => pgd is null ? null : report.Find(pgd.ToString(), source)?.RobustAccuracy;
         return metrics with
         {
-            EvalPoints = e.Points,
-            EvalCleanAccuracy = e.Clean,
-            EvalAdversarialAccuracy = e.Adaptive,
-            EvalPromptAgnosticAccuracy = e.PromptAgnostic,
+            EvalPoints = report.N,
+            EvalCleanAccuracy = report.CleanAccuracy,
+            EvalAdversarialAccuracy = Accuracy(AttackSource.Adaptive),
+            EvalPromptAgnosticAccuracy = withAgnostic ? Accuracy(AttackSource.Agnostic) : null,
         };
     }
 
@@ -200,7 +220,7 @@ public sealed class Trainer : IDisposable
             [TrainingCheckpoint.ThreadsKey] = get_num_threads().ToString(inv),
             [AccumulatorKey] = accumulator.ToJson(),
             ["epochs"] = Options.Epochs.ToString(inv),
-            ["objective"] = Objective.Options.Describe(),
+            ["objective"] = Objective.Describe(),
             ["optimizer"] = Options.Optimizer.Kind.ToString().ToLowerInvariant(),
             ["schedule"] = Options.Schedule.ToString(),
             ["trainable"] = TrainableSets.Format(Options.Trainable),

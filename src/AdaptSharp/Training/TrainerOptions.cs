@@ -15,11 +15,9 @@ public sealed record TrainerOptions
     public LearningRateSchedule Schedule { get; init; } = LearningRateSchedule.OneCycle(0.1);
     public double? GradientClipNorm { get; init; } = 1.0;
     public long Seed { get; init; }
-    public int EvaluateEvery { get; init; } = 1;
     public InnerAttackOptions? EvaluationAttack { get; init; }
     /// <summary>Also report prompt-agnostic PGD (f_0) accuracy per epoch (the obfuscation signal; doubles evaluation time).</summary>
     public bool EvaluatePromptAgnostic { get; init; }
-    public int EvaluationBatchSize { get; init; } = 256;
     public int CheckpointEvery { get; init; } = 1;
     /// <summary>Where metrics.jsonl and checkpoint.safetensors go (null = keep nothing on disk).</summary>
     public string? RunDirectory { get; init; }
@@ -28,9 +26,7 @@ public sealed record TrainerOptions
     {
         if (Epochs < 1) throw new ArgumentException("epochs must be at least 1");
         if (GradientClipNorm is <= 0) throw new ArgumentException("the gradient clip norm must be positive");
-        if (EvaluateEvery < 1) throw new ArgumentException("evaluate-every must be at least 1");
         if (CheckpointEvery < 0) throw new ArgumentException("checkpoint-every must be >= 0");
-        if (EvaluationBatchSize < 1) throw new ArgumentException("the evaluation batch size must be positive");
         if (Trainable == TrainableSet.None) throw new ArgumentException("the trainable set is empty");
         EvaluationAttack?.Validate();
     }

@@ -57,8 +57,7 @@ public static class TrainingJob
         var model = loaded.Model;
         var config = model.Config;
         var attack = recipe.Attack ?? InnerAttackOptions.ForDataset(spec.Data.Name);
-        var objectiveOptions = new ObjectiveOptions(recipe.Method, attack, recipe.Lambda, spec.AttackSource);
-        var objective = objectiveOptions.Create();
+        var objective = new TrainingObjective(recipe.Method, attack, recipe.Lambda, spec.AttackSource);
 
         if (train.Height != config.ImageSize || train.Width != config.ImageSize)
             log($"note: {spec.Data} images are {train.Height}x{train.Width}; resized to the model's {config.ImageSize}x{config.ImageSize} input");
@@ -98,7 +97,7 @@ public static class TrainingJob
         {
             using var trainer = new Trainer(model, objective, loader, options, evaluation);
             var configPath = Path.Combine(runDirectory, ConfigFileName);
-            var runConfig = RunConfig.Create(spec, objectiveOptions, options, config, model.PromptConfig, loaded.BackboneFingerprint, trainer.TotalSteps);
+            var runConfig = RunConfig.Create(spec, objective, options, config, model.PromptConfig, loaded.BackboneFingerprint, trainer.TotalSteps);
             if (spec.Resume)
             {
                 RunConfig.RequireSame(configPath, runConfig);
@@ -114,13 +113,13 @@ public static class TrainingJob
             AtomicFile.WriteAllText(configPath, runConfig.ToJsonString(RunConfig.JsonOptions) + "\n");
             var counts = model.CountParameters();
             log(string.Create(CultureInfo.InvariantCulture,
-                $"{objectiveOptions.Describe()}; trainable {TrainableSets.Format(trainable)}: {counts.Trainable:N0} of {counts.Total:N0} parameters ({counts.TrainablePercent:0.###}%)"));
+                $"{objective.Describe()}; trainable {TrainableSets.Format(trainable)}: {counts.Trainable:N0} of {counts.Total:N0} parameters ({counts.TrainablePercent:0.###}%)"));
 
             var result = trainer.Run(progress, cancellation);
             if (result.Interrupted)
                 return new TrainingJobResult(null, null, runDirectory, result, counts, loaded.BackboneFingerprint);
 
-            var method = objectiveOptions.Describe();
+            var method = objective.Describe();
             var threat = string.Create(CultureInfo.InvariantCulture, $"linf eps={attack.Epsilon:G6} pgd-{attack.Steps} step={attack.StepSize:G6}");
             void SavePrompts(string path, string backboneFingerprint, TrainableSet saved, IReadOnlyDictionary<string, string> extra) =>
                 PromptFile.Save(path, model, new PromptFileInfo

@@ -1,3 +1,4 @@
+using System.Globalization;
 using AdaptSharp.Attacks;
 using AdaptSharp.Models;
 using TorchSharp;
@@ -27,22 +28,60 @@ namespace AdaptSharp.Training;
 /// from adaptive PGD maximising CE on f_P.</item>
 /// </list>
 /// </summary>
-public sealed class TrainingObjective
+/// <remarks>
+/// <see cref="Lambda"/> weighs the robust term (called beta in TRADES/MART and in the paper's code); <see cref="Source"/>
+/// overrides where the inner attack runs (null = the objective's own: f_0 for at/trades/mart/nfgsm, f_P for adapt-*).
+/// </remarks>
+public sealed record TrainingObjective(ObjectiveKind Kind, InnerAttackOptions Attack, double Lambda = 6.0, AttackSource? Source = null)
 {
     public const double NoiseFgsmMultiplier = 2.0;
 
-    public TrainingObjective(ObjectiveOptions options)
+    /// <summary>Whether clean and adversarial batches go through f_P in one concatenated forward (exact for a ViT).</summary>
+    public bool BatchCleanAndAdversarial { get; init; } = true;
+
+    public string Name => FormatKind(Kind);
+
+    public AttackSource EffectiveSource =>
+        Source ?? (Kind is ObjectiveKind.AdaptCe or ObjectiveKind.AdaptKl ? AttackSource.Adaptive : AttackSource.Agnostic);
+
+    public static ObjectiveKind ParseKind(string text) => text.Trim().ToLowerInvariant() switch
     {
-        if (options.Kind != ObjectiveKind.Natural)
-            options.Attack.Validate();
-        Options = options;
+        "natural" or "clean" => ObjectiveKind.Natural,
+        "at" or "pgd-at" or "madry" => ObjectiveKind.At,
+        "trades" => ObjectiveKind.Trades,
+        "mart" => ObjectiveKind.Mart,
+        "nfgsm" or "n-fgsm" => ObjectiveKind.Nfgsm,
+        "adapt-ce" or "adapt" => ObjectiveKind.AdaptCe,
+        "adapt-kl" => ObjectiveKind.AdaptKl,
+        _ => throw new ArgumentException($"bad method '{text}': expected adapt-ce, adapt-kl, at, trades, mart, nfgsm or natural"),
+    };
+
+    public static string FormatKind(ObjectiveKind kind) => kind switch
+    {
+        ObjectiveKind.AdaptCe => "adapt-ce",
+        ObjectiveKind.AdaptKl => "adapt-kl",
+        _ => kind.ToString().ToLowerInvariant(),
+    };
+
+    public static AttackSource ParseSource(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "adaptive" or "prompted" or "fp" => AttackSource.Adaptive,
+        "agnostic" or "prompt-agnostic" or "f0" => AttackSource.Agnostic,
+        _ => throw new ArgumentException($"bad attack source '{text}': expected adaptive or agnostic"),
+    };
+
+    public string Describe() =>
+        Kind == ObjectiveKind.Natural
+            ? "natural"
+            : string.Create(CultureInfo.InvariantCulture,
+                $"{Name} (lambda {Lambda}, {(EffectiveSource == AttackSource.Adaptive ? "adaptive" : "prompt-agnostic")} inner attack, eps {Attack.Epsilon:G4}, step {Attack.StepSize:G4}, {Attack.Steps} steps)");
+
+    /// <summary>Throws when the inner attack's settings are unusable (natural training has none).</summary>
+    public void Validate()
+    {
+        if (Kind != ObjectiveKind.Natural)
+            Attack.Validate();
     }
-
-    public ObjectiveOptions Options { get; }
-
-    public string Name => ObjectiveOptions.FormatKind(Options.Kind);
-
-    public AttackSource Source => Options.EffectiveSource;
 
     /// <summary>
     /// The perturbed batch (detached, in the caller's dispose scope), or null for objectives without an inner
@@ -50,12 +89,12 @@ public sealed class TrainingObjective
     /// </summary>
     public Tensor? Perturb(VisionTransformer model, Tensor images, Tensor labels, long seed)
     {
-        switch (Options.Kind)
+        switch (Kind)
         {
             case ObjectiveKind.Natural:
                 return null;
             case ObjectiveKind.Nfgsm:
-                var threat = Options.Attack.Threat;
+                var threat = Attack.Threat;
                 return Detached(new Fgsm(threat, FgsmOptions.NoiseFgsm(threat, NoiseFgsmMultiplier), seed, $"{Name}-inner"), model, images, labels);
             case ObjectiveKind.Trades:
                 using (var scope = NewDisposeScope())
@@ -73,21 +112,21 @@ public sealed class TrainingObjective
     /// <summary>The outer loss on f_P for a clean batch and its perturbation (from <see cref="Perturb"/>).</summary>
     public ObjectiveOutput Loss(VisionTransformer model, Tensor images, Tensor? adversarial, Tensor labels)
     {
-        var natural = Options.Kind == ObjectiveKind.Natural;
+        var natural = Kind == ObjectiveKind.Natural;
         if (!natural && adversarial is null)
             throw new ArgumentException($"the {Name} objective needs the perturbed batch from Perturb");
-        if (Options.Kind is ObjectiveKind.Natural or ObjectiveKind.At or ObjectiveKind.Nfgsm)
+        if (Kind is ObjectiveKind.Natural or ObjectiveKind.At or ObjectiveKind.Nfgsm)
         {
             var logits = model.Forward(natural ? images : adversarial!, usePrompts: true);
             return new ObjectiveOutput(F.cross_entropy(logits, labels), natural ? logits.detach() : null, natural ? null : logits.detach());
         }
         using var scope = NewDisposeScope();
         var (clean, adv) = PromptedPair(model, images, adversarial!);
-        var loss = Options.Kind switch
+        var loss = Kind switch
         {
-            ObjectiveKind.AdaptCe => F.cross_entropy(clean, labels) + F.cross_entropy(adv, labels) * Options.Lambda,
-            ObjectiveKind.Mart => Mart(clean, adv, labels, Options.Lambda),
-            _ => F.cross_entropy(clean, labels) + Losses.KlBatchMean(clean, adv) * Options.Lambda,
+            ObjectiveKind.AdaptCe => F.cross_entropy(clean, labels) + F.cross_entropy(adv, labels) * Lambda,
+            ObjectiveKind.Mart => Mart(clean, adv, labels, Lambda),
+            _ => F.cross_entropy(clean, labels) + Losses.KlBatchMean(clean, adv) * Lambda,
         };
         return new ObjectiveOutput(loss.MoveToOuterDisposeScope(), clean.detach().MoveToOuterDisposeScope(),
             adv.detach().MoveToOuterDisposeScope());
@@ -107,18 +146,17 @@ public sealed class TrainingObjective
 
     /// <summary>The view the inner attack differentiates through.</summary>
     private ModelView AttackView(VisionTransformer model) =>
-        Source == AttackSource.Adaptive ? model.Prompted : model.Unprompted;
+        EffectiveSource == AttackSource.Adaptive ? model.Prompted : model.Unprompted;
 
     /// <summary>PGD from the Attacks namespace with this objective's radius, step and step count.</summary>
     private Tensor InnerPgd(VisionTransformer model, Tensor images, Tensor labels, long seed,
         Func<Tensor, Tensor, Tensor>? loss = null, PgdStart? start = null)
     {
-        var a = Options.Attack;
         var options = new PgdOptions(
-            Steps: a.Steps, StepSize: a.StepSize,
-            Start: start ?? (a.RandomStart ? PgdStart.Uniform : PgdStart.None),
+            Steps: Attack.Steps, StepSize: Attack.StepSize,
+            Start: start ?? (Attack.RandomStart ? PgdStart.Uniform : PgdStart.None),
             Loss: loss);
-        return Detached(new Pgd(a.Threat, options, seed, $"{Name}-inner"), model, images, labels);
+        return Detached(new Pgd(Attack.Threat, options, seed, $"{Name}-inner"), model, images, labels);
     }
 
     private Tensor Detached(Attack attack, VisionTransformer model, Tensor images, Tensor labels)
@@ -130,7 +168,7 @@ public sealed class TrainingObjective
     /// <summary>f_P on the clean and the perturbed batch; one concatenated forward when enabled.</summary>
     private (Tensor Clean, Tensor Adversarial) PromptedPair(VisionTransformer model, Tensor images, Tensor adversarial)
     {
-        if (!Options.BatchCleanAndAdversarial)
+        if (!BatchCleanAndAdversarial)
             return (model.Forward(images, usePrompts: true), model.Forward(adversarial, usePrompts: true));
         using var scope = NewDisposeScope();
         var n = images.shape[0];

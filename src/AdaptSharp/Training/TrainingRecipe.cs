@@ -8,10 +8,6 @@ namespace AdaptSharp.Training;
 /// </summary>
 public sealed record TrainingRecipe
 {
-    public const string PaperCifar10Name = "paper-cifar10";
-    public const string FashionMnistCpuName = "fmnist-cpu";
-    public const string PretrainFashionMnistCpuName = "pretrain-fmnist-cpu";
-
     public string Name { get; init; } = "custom";
     public string Description { get; init; } = "";
     [JsonConverter(typeof(JsonStringEnumConverter))]
@@ -47,7 +43,7 @@ public sealed record TrainingRecipe
     /// </summary>
     public static TrainingRecipe PaperCifar10 { get; } = new()
     {
-        Name = PaperCifar10Name,
+        Name = "paper-cifar10",
         Description = "the paper's CIFAR-10 recipe (ViT-B/16, deep:25, head+patch, adapt-ce, SGD one-cycle lr 1, 20 epochs, batch 64)",
         ImageSize = 32,
         Attack = InnerAttackOptions.Cifar,
@@ -59,7 +55,7 @@ public sealed record TrainingRecipe
     /// </summary>
     public static TrainingRecipe FashionMnistCpu { get; } = new()
     {
-        Name = FashionMnistCpuName,
+        Name = "fmnist-cpu",
         Description = "embedded default: adapt-ce on Fashion-MNIST with the vit-fmnist-cpu-d8 backbone, eps 0.1, inner PGD-5",
         Prompts = "deep:4",
         Epochs = 4,
@@ -73,7 +69,7 @@ public sealed record TrainingRecipe
     /// <summary>Clean from-scratch training of the CPU ViT on Fashion-MNIST (adapt pretrain's default).</summary>
     public static TrainingRecipe PretrainFashionMnistCpu { get; } = new()
     {
-        Name = PretrainFashionMnistCpuName,
+        Name = "pretrain-fmnist-cpu",
         Description = "clean full training of the CPU ViT from scratch: AdamW wd 0.05, cosine with 5% warm-up, lr 2e-3, 10 epochs, batch 128, no augmentation",
         Method = ObjectiveKind.Natural,
         Prompts = "none",
@@ -91,19 +87,13 @@ public sealed record TrainingRecipe
         Attack = InnerAttackOptions.FashionMnist,
     };
 
-    private static readonly Dictionary<string, TrainingRecipe> Recipes = new(StringComparer.OrdinalIgnoreCase)
-    {
-        [PaperCifar10Name] = PaperCifar10,
-        [FashionMnistCpuName] = FashionMnistCpu,
-        [PretrainFashionMnistCpuName] = PretrainFashionMnistCpu,
-    };
+    private static readonly TrainingRecipe[] Recipes = [PaperCifar10, FashionMnistCpu, PretrainFashionMnistCpu];
 
-    public static IReadOnlyCollection<string> Names => Recipes.Keys;
+    public static IReadOnlyCollection<string> Names { get; } = Recipes.Select(r => r.Name).ToArray();
 
     public static TrainingRecipe Get(string name) =>
-        Recipes.TryGetValue(name.Trim(), out var recipe)
-            ? recipe
-            : throw new ArgumentException($"unknown recipe '{name}' (known: {string.Join(", ", Recipes.Keys)})");
+        Recipes.FirstOrDefault(r => r.Name.Equals(name.Trim(), StringComparison.OrdinalIgnoreCase))
+            ?? throw new ArgumentException($"unknown recipe '{name}' (known: {string.Join(", ", Names)})");
 
     /// <summary>The tuning recipe matching a dataset when none is named: fmnist-cpu for (Fashion-)MNIST, else paper-cifar10.</summary>
     public static TrainingRecipe DefaultFor(string datasetName) =>

@@ -187,7 +187,7 @@ public sealed class PromptFileTests : IDisposable
     [Fact]
     public void MetadataWrittenUnderADecimalCommaCultureRoundTripsAsUnderTheInvariantCulture()
     {
-        var objective = new ObjectiveOptions(ObjectiveKind.AdaptCe, new InnerAttackOptions(0.1, 0.025, 5), Lambda: 1.5);
+        var objective = new TrainingObjective(ObjectiveKind.AdaptCe, new InnerAttackOptions(0.1, 0.025, 5), Lambda: 1.5);
         var threat = ThreatModel.LInf(2.5 / 255);
         var expectedMethod = objective.Describe();
         var expectedThreat = threat.ToString();

@@ -28,7 +28,7 @@ public sealed class TrainerDivergenceTests : IDisposable
         using var scope = NewDisposeScope();
         using var data = SyntheticQuadrants.Create(32, seed: 1);
         using (var model = TrainingFixtures.TinyModel("deep:2"))
-        using (var trainer = new Trainer(model, TrainingFixtures.Options(ObjectiveKind.Natural).Create(), SyntheticQuadrants.Loader(data, 16),
+        using (var trainer = new Trainer(model, TrainingFixtures.Options(ObjectiveKind.Natural), SyntheticQuadrants.Loader(data, 16),
                    Options(LearningRateSchedule.Constant(0.05))))
             trainer.Run(stopAfterEpoch: 1);
         var checkpoint = Path.Combine(run, Trainer.CheckpointFileName);
@@ -36,7 +36,7 @@ public sealed class TrainerDivergenceTests : IDisposable
         var before = (Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(checkpoint))), File.ReadAllText(metrics));
 
         using var resumed = TrainingFixtures.TinyModel("deep:2");
-        using var diverging = new Trainer(resumed, TrainingFixtures.Options(ObjectiveKind.Natural).Create(), SyntheticQuadrants.Loader(data, 16),
+        using var diverging = new Trainer(resumed, TrainingFixtures.Options(ObjectiveKind.Natural), SyntheticQuadrants.Loader(data, 16),
             Options(LearningRateSchedule.Constant(1e30)));
         diverging.Resume(checkpoint);
         var e = Assert.Throws<TrainingDivergedException>(() => diverging.Run());

@@ -22,7 +22,7 @@ public class LearningTests(ITestOutputHelper output)
         using var train = SyntheticQuadrants.Create(256, seed: 1, shortcut: shortcut);
         using var test = SyntheticQuadrants.Create(128, seed: 2, shortcut: shortcut);
         var attack = new InnerAttackOptions(Eps, Eps / 4, Steps: 5);
-        var objective = new ObjectiveOptions(kind, attack, Lambda: 3.0).Create();
+        var objective = new TrainingObjective(kind, attack, Lambda: 3.0);
         var options = new TrainerOptions
         {
             Epochs = epochs,

@@ -67,7 +67,7 @@ public class ObjectiveTests
         var g = new Generator(99);
         var adv = (x + (rand(x.shape, generator: g) - 0.5) * 0.2).clamp(0, 1);
         const double lambda = 2.5;
-        var objective = Options(kind, lambda).Create();
+        var objective = Options(kind, lambda);
 
         using var output = objective.Loss(model, x, adv, y);
         var actual = output.Loss.ToDouble();
@@ -99,8 +99,8 @@ public class ObjectiveTests
         using var model = TinyModel();
         var (x, y) = Batch();
         var adv = (x + 0.05).clamp(0, 1);
-        var batched = Options(ObjectiveKind.AdaptKl).Create();
-        var separate = (Options(ObjectiveKind.AdaptKl) with { BatchCleanAndAdversarial = false }).Create();
+        var batched = Options(ObjectiveKind.AdaptKl);
+        var separate = Options(ObjectiveKind.AdaptKl) with { BatchCleanAndAdversarial = false };
         using var a = batched.Loss(model, x, adv, y);
         using var b = separate.Loss(model, x, adv, y);
         // Batch size changes the GEMM blocking (and the kernel chosen on some CPUs): float32 rounding only, so the
@@ -122,7 +122,7 @@ public class ObjectiveTests
         var x = raw * 0.5 + 0.25;
         const double eps = 0.1;
         const long seed = 21;
-        var objective = Options(ObjectiveKind.Nfgsm).Create();
+        var objective = Options(ObjectiveKind.Nfgsm);
         var adv = objective.Perturb(model, x, y, seed)!;
 
         // Reference: the same seeded noise U[-2eps, 2eps], one signed CE step of eps on f_0 at x + noise,
@@ -174,7 +174,7 @@ public class ObjectiveTests
         }
 
         // TRADES: start x + 0.001 N(0,1), ascend KL(f_0(x) || f_0(.)).
-        var trades = Options(ObjectiveKind.Trades, steps: 1).Create().Perturb(model, x, y, seed)!;
+        var trades = Options(ObjectiveKind.Trades, steps: 1).Perturb(model, x, y, seed)!;
         Tensor tradesStart;
         using (var random = new AttackRandom(seed))
             tradesStart = threat.Project(x + random.Normal(x) * 0.001, x);
@@ -184,7 +184,7 @@ public class ObjectiveTests
         Assert.False(trades.allclose(tradesCe, rtol: 0, atol: 1e-6), "the CE step must differ for this test to mean anything");
 
         // ADAPT-KL: uniform start, ascend CE(f_P(.), y).
-        var adapt = Options(ObjectiveKind.AdaptKl, steps: 1).Create().Perturb(model, x, y, seed)!;
+        var adapt = Options(ObjectiveKind.AdaptKl, steps: 1).Perturb(model, x, y, seed)!;
         Tensor adaptStart;
         using (var random = new AttackRandom(seed))
             adaptStart = threat.RandomStart(x, random);
@@ -209,7 +209,7 @@ public class ObjectiveTests
         using var scope = NewDisposeScope();
         using var model = TinyModel();
         var (x, y) = Batch();
-        var objective = Options(kind, source: source).Create();
+        var objective = Options(kind, source: source);
         var before = objective.Perturb(model, x, y, seed: 4)!;
         ChangePrompts(model, 1234);
         var after = objective.Perturb(model, x, y, seed: 4)!;
@@ -223,7 +223,7 @@ public class ObjectiveTests
         using var scope = NewDisposeScope();
         using var model = TinyModel();
         var (x, y) = Batch();
-        var objective = Options(ObjectiveKind.AdaptCe).Create();
+        var objective = Options(ObjectiveKind.AdaptCe);
         using var a = objective.Compute(model, x, y, seed: 3);
         using var b = objective.Compute(model, x, y, seed: 3);
         using var c = objective.Compute(model, x, y, seed: 4);
@@ -234,13 +234,13 @@ public class ObjectiveTests
     [Fact]
     public void ParsesMethodNamesAndDefaultsPerDataset()
     {
-        Assert.Equal(ObjectiveKind.AdaptCe, ObjectiveOptions.ParseKind("adapt-ce"));
-        Assert.Equal(ObjectiveKind.Nfgsm, ObjectiveOptions.ParseKind("N-FGSM"));
-        Assert.Throws<ArgumentException>(() => ObjectiveOptions.ParseKind("pgd"));
-        Assert.Equal(AttackSource.Adaptive, new ObjectiveOptions(ObjectiveKind.AdaptKl, InnerAttackOptions.Cifar).EffectiveSource);
-        Assert.Equal(AttackSource.Agnostic, new ObjectiveOptions(ObjectiveKind.Trades, InnerAttackOptions.Cifar).EffectiveSource);
+        Assert.Equal(ObjectiveKind.AdaptCe, TrainingObjective.ParseKind("adapt-ce"));
+        Assert.Equal(ObjectiveKind.Nfgsm, TrainingObjective.ParseKind("N-FGSM"));
+        Assert.Throws<ArgumentException>(() => TrainingObjective.ParseKind("pgd"));
+        Assert.Equal(AttackSource.Adaptive, new TrainingObjective(ObjectiveKind.AdaptKl, InnerAttackOptions.Cifar).EffectiveSource);
+        Assert.Equal(AttackSource.Agnostic, new TrainingObjective(ObjectiveKind.Trades, InnerAttackOptions.Cifar).EffectiveSource);
         Assert.Equal(8.0 / 255, InnerAttackOptions.ForDataset("cifar10").Epsilon);
         Assert.Equal(0.025, InnerAttackOptions.ForDataset("fashion-mnist").StepSize);
-        Assert.Equal(6.0, new ObjectiveOptions(ObjectiveKind.AdaptCe, InnerAttackOptions.Cifar).Lambda);
+        Assert.Equal(6.0, new TrainingObjective(ObjectiveKind.AdaptCe, InnerAttackOptions.Cifar).Lambda);
     }
 }

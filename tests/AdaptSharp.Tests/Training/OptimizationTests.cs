@@ -24,7 +24,7 @@ public class OptimizationTests
         var weight = new Parameter(randn(new long[] { 3, 4 }, generator: new Generator(1)));
         var bias = new Parameter(randn(new long[] { 4 }, generator: new Generator(2)));
         var parameters = new[] { ("blocks.0.w", weight), ("blocks.0.bias", bias) };
-        using var optimizer = ParameterOptimizer.Create(parameters, options);
+        using var optimizer = new ParameterOptimizer(parameters, options);
         var reference = parameters.Select(p => (Value: p.Item2.data<float>().Select(v => (double)v).ToArray(),
             Slot1: new double[p.Item2.numel()], Slot2: new double[p.Item2.numel()],
             Decay: options.SkipDecayOnNormsAndBiases && p.Item2.dim() <= 1 ? 0.0 : options.WeightDecay)).ToArray();
@@ -90,34 +90,42 @@ public class OptimizationTests
     public void OptimizerStateRoundTripsAndRejectsForeignState()
     {
         var (p, _) = Pair(2);
-        using var a = ParameterOptimizer.Create(new[] { ("w", p) }, OptimizerOptions.AdamW());
+        using var a = new ParameterOptimizer(new[] { ("w", p) }, OptimizerOptions.AdamW());
         p.grad = ones_like(p);
         a.Step(0.1);
         var state = a.StateTensors().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         Assert.Contains("optim.w.exp_avg", state.Keys);
         Assert.Contains("optim.w.exp_avg_sq", state.Keys);
-        using var b = ParameterOptimizer.Create(new[] { ("w", p) }, OptimizerOptions.AdamW());
+        using var b = new ParameterOptimizer(new[] { ("w", p) }, OptimizerOptions.AdamW());
         b.LoadState(state, a.StepCount);
         Assert.Equal(1, b.StepCount);
         Assert.True(b.StateTensors()["optim.w.exp_avg"].equal(state["optim.w.exp_avg"]).all().item<bool>());
         Assert.Throws<ArgumentException>(() => b.LoadState(new Dictionary<string, Tensor> { ["optim.other.exp_avg"] = zeros(3, 4) }, 1));
     }
 
+    private static double GlobalNorm(params Parameter[] parameters) =>
+        Math.Sqrt(parameters.Sum(p => p.grad!.square().sum().ToDouble()));
+
     [Fact]
     public void ClippingBoundsTheGlobalNormAndScalesEveryGradientByTheSameFactor()
     {
+        // The trainer's clipping: torch.nn.utils.clip_grad_norm_ over every trainable, prompts included.
         var a = new Parameter(zeros(2, 2));
         var prompts = new Parameter(zeros(3));
         a.grad = full(new long[] { 2, 2 }, 3.0);    // norm 6
         prompts.grad = full(new long[] { 3 }, 8.0 / Math.Sqrt(3)); // norm 8 -> total 10
-        var before = GradientClipping.ClipGlobalNorm(new[] { a, prompts }, 1.0);
+        var before = nn.utils.clip_grad_norm_(new[] { a, prompts }, 1.0);
         Assert.Equal(10.0, before, 4);
-        Assert.Equal(1.0, GradientClipping.GlobalNorm(new[] { a, prompts }), 4);
+        Assert.Equal(1.0, GlobalNorm(a, prompts), 4);
         Assert.Equal(0.8, prompts.grad!.norm().ToDouble(), 4);
         Assert.Equal(0.6, a.grad!.norm().ToDouble(), 4);
         // Below the bound nothing changes.
-        GradientClipping.ClipGlobalNorm(new[] { a, prompts }, 5.0);
-        Assert.Equal(1.0, GradientClipping.GlobalNorm(new[] { a, prompts }), 4);
+        nn.utils.clip_grad_norm_(new[] { a, prompts }, 5.0);
+        Assert.Equal(1.0, GlobalNorm(a, prompts), 4);
+        // Without a clip norm (+inf) the trainer only reads the norm: the gradients stay bit for bit.
+        var (copyA, copyPrompts) = (a.grad!.clone(), prompts.grad!.clone());
+        Assert.Equal(1.0, nn.utils.clip_grad_norm_(new[] { a, prompts }, double.PositiveInfinity), 4);
+        Assert.True(a.grad!.equal(copyA).all().item<bool>() && prompts.grad!.equal(copyPrompts).all().item<bool>());
     }
 
     [Fact]

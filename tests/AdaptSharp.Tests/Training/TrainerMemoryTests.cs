@@ -16,7 +16,7 @@ public class TrainerMemoryTests
         using var data = SyntheticQuadrants.Create(16, seed: 1);
         using var model = TrainingFixtures.TinyModel("deep:2");
         var (images, labels) = SyntheticQuadrants.Tensors(data);
-        using var trainer = new Trainer(model, TrainingFixtures.Options(kind).Create(), SyntheticQuadrants.Loader(data, 16),
+        using var trainer = new Trainer(model, TrainingFixtures.Options(kind), SyntheticQuadrants.Loader(data, 16),
             new TrainerOptions
             {
                 Epochs = 10,

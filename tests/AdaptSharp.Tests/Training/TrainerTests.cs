@@ -39,7 +39,7 @@ public sealed class TrainerTests : IDisposable
         using var data = SyntheticQuadrants.Create(32, seed: 1);
         using var model = TrainingFixtures.TinyModel(prompts);
         var before = Snapshot(model);
-        var objective = TrainingFixtures.Options(ObjectiveKind.AdaptCe).Create();
+        var objective = TrainingFixtures.Options(ObjectiveKind.AdaptCe);
         using var trainer = new Trainer(model, objective, SyntheticQuadrants.Loader(data, 16), Options(trainable));
         trainer.Run();
         foreach (var (name, p) in model.named_parameters())
@@ -57,7 +57,7 @@ public sealed class TrainerTests : IDisposable
         using var data = SyntheticQuadrants.Create(32, seed: 1);
         using var model = TrainingFixtures.TinyModel("none");
         var before = Snapshot(model);
-        var objective = TrainingFixtures.Options(ObjectiveKind.At).Create();
+        var objective = TrainingFixtures.Options(ObjectiveKind.At);
         using var trainer = new Trainer(model, objective, SyntheticQuadrants.Loader(data, 16), Options("full"));
         trainer.Run();
         Assert.All(model.named_parameters(), p => Assert.False(p.parameter.equal(before[p.name]).all().item<bool>(), p.name));
@@ -77,7 +77,7 @@ public sealed class TrainerTests : IDisposable
             Schedule = LearningRateSchedule.Constant(lr),
             GradientClipNorm = clip,
         };
-        using var trainer = new Trainer(model, TrainingFixtures.Options(ObjectiveKind.Natural).Create(), SyntheticQuadrants.Loader(data, 16), options);
+        using var trainer = new Trainer(model, TrainingFixtures.Options(ObjectiveKind.Natural), SyntheticQuadrants.Loader(data, 16), options);
         var batch = SyntheticQuadrants.Tensors(data);
         trainer.TrainStep(batch.Images, batch.Labels);
         // Plain SGD: the update is -lr * clipped gradient, so its global norm is lr * min(norm, clip).
@@ -93,7 +93,7 @@ public sealed class TrainerTests : IDisposable
         using var data = SyntheticQuadrants.Create(48, seed: 1);
         using var eval = SyntheticQuadrants.Create(8, seed: 2);
         var model = TrainingFixtures.TinyModel(trainable == "full" ? "none" : "deep:2");
-        var objective = TrainingFixtures.Options(method).Create();
+        var objective = TrainingFixtures.Options(method);
         using var trainer = new Trainer(model, objective, SyntheticQuadrants.Loader(data, 16, augment: true),
             Options(trainable, epochs, run, optimizer) with { GradientClipNorm = clip }, SyntheticQuadrants.Tensors(eval));
         if (resumeFrom is not null) trainer.Resume(resumeFrom);
@@ -190,7 +190,7 @@ public sealed class TrainerTests : IDisposable
         AssertBitIdentical(a, b);
         using var data = SyntheticQuadrants.Create(48, seed: 1);
         using var c = TrainingFixtures.TinyModel("deep:2");
-        using var trainer = new Trainer(c, TrainingFixtures.Options(ObjectiveKind.AdaptKl).Create(),
+        using var trainer = new Trainer(c, TrainingFixtures.Options(ObjectiveKind.AdaptKl),
             SyntheticQuadrants.Loader(data, 16, augment: true), Options("head,patch") with { Seed = 4 });
         trainer.Run();
         Assert.False(a.PromptTokens!.equal(c.PromptTokens!).all().item<bool>());
@@ -203,7 +203,7 @@ public sealed class TrainerTests : IDisposable
         using (Train(run, 1)) { }
         using var data = SyntheticQuadrants.Create(48, seed: 1);
         using var model = TrainingFixtures.TinyModel("deep:2");
-        using var trainer = new Trainer(model, TrainingFixtures.Options(ObjectiveKind.AdaptKl).Create(),
+        using var trainer = new Trainer(model, TrainingFixtures.Options(ObjectiveKind.AdaptKl),
             SyntheticQuadrants.Loader(data, 16), Options("head,patch", 2) with { Seed = 99 });
         Assert.Throws<ArgumentException>(() => trainer.Resume(Path.Combine(run, Trainer.CheckpointFileName)));
     }

@@ -35,7 +35,7 @@ internal static class TrainingFixtures
         return (images, labels);
     }
 
-    public static ObjectiveOptions Options(ObjectiveKind kind, double lambda = 2.5, int steps = 3, AttackSource? source = null) =>
+    public static TrainingObjective Options(ObjectiveKind kind, double lambda = 2.5, int steps = 3, AttackSource? source = null) =>
         new(kind, new InnerAttackOptions(0.1, 0.03, steps), lambda, source);
 
     public static double[] Floats(Tensor t) => t.detach().to(ScalarType.Float64).contiguous().data<double>().ToArray();
