@@ -5,38 +5,27 @@ using static TorchSharp.torch;
 namespace AdaptSharp.Training;
 
 /// <summary>Running sums over one training epoch (serialised into checkpoints so an interrupted epoch resumes its means).</summary>
-internal sealed class EpochAccumulator
+internal sealed record EpochAccumulator(double LossSum = 0, long Images = 0, long CleanCorrect = 0, long CleanCount = 0,
+    long AdversarialCorrect = 0, long AdversarialCount = 0, double GradientNormSum = 0, long Steps = 0, double Seconds = 0,
+    double LastLearningRate = 0)
 {
-    public double LossSum { get; set; }
-    public long Images { get; set; }
-    public long CleanCorrect { get; set; }
-    public long CleanCount { get; set; }
-    public long AdversarialCorrect { get; set; }
-    public long AdversarialCount { get; set; }
-    public double GradientNormSum { get; set; }
-    public long Steps { get; set; }
-    public double Seconds { get; set; }
-    public double LastLearningRate { get; set; }
-
-    /// <summary>Adds one optimizer step on a batch with labels <paramref name="labels"/> (logits null: not computed by the objective).</summary>
-    public void Add(double loss, double gradientNorm, double learningRate, Tensor labels, Tensor? cleanLogits, Tensor? adversarialLogits)
+    /// <summary>The sums after one optimizer step on a batch with labels <paramref name="labels"/> (logits null: not computed by the objective).</summary>
+    public EpochAccumulator Add(double loss, double gradientNorm, double learningRate, Tensor labels, Tensor? cleanLogits, Tensor? adversarialLogits)
     {
         var n = labels.shape[0];
-        LossSum += loss * n;
-        Images += n;
-        GradientNormSum += gradientNorm;
-        Steps++;
-        LastLearningRate = learningRate;
-        if (cleanLogits is not null)
+        long Correct(Tensor? logits) => logits is null ? 0 : logits.argmax(1).eq(labels).sum().ToInt64();
+        return this with
         {
-            CleanCorrect += cleanLogits.argmax(1).eq(labels).sum().ToInt64();
-            CleanCount += n;
-        }
-        if (adversarialLogits is not null)
-        {
-            AdversarialCorrect += adversarialLogits.argmax(1).eq(labels).sum().ToInt64();
-            AdversarialCount += n;
-        }
+            LossSum = LossSum + loss * n,
+            Images = Images + n,
+            CleanCorrect = CleanCorrect + Correct(cleanLogits),
+            CleanCount = CleanCount + (cleanLogits is null ? 0 : n),
+            AdversarialCorrect = AdversarialCorrect + Correct(adversarialLogits),
+            AdversarialCount = AdversarialCount + (adversarialLogits is null ? 0 : n),
+            GradientNormSum = GradientNormSum + gradientNorm,
+            Steps = Steps + 1,
+            LastLearningRate = learningRate,
+        };
     }
 
     /// <summary>The epoch's training metrics (the held-out evaluation is added by the trainer).</summary>

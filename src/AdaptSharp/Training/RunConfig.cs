@@ -63,26 +63,14 @@ internal static class RunConfig
         {
             throw new FormatException($"{configPath}: not a run config ({e.Message.Split('\n')[0]}); cannot check that --resume continues the same run");
         }
-        var differences = new List<string>();
-        foreach (var key in RunIdentity)
+        var differences = RunIdentity.SelectMany(key => (stored[key], current[key]) switch
         {
-            var was = stored[key];
-            var now = current[key];
-            if (JsonNode.DeepEquals(was, now))
-                continue;
-            if (was is JsonObject a && now is JsonObject b)
-            {
-                foreach (var field in a.Select(kv => kv.Key).Union(b.Select(kv => kv.Key)))
-                {
-                    if (!JsonNode.DeepEquals(a[field], b[field]))
-                        differences.Add($"{key}.{field} {Show(a[field])} -> {Show(b[field])}");
-                }
-            }
-            else
-            {
-                differences.Add($"{key} {Show(was)} -> {Show(now)}");
-            }
-        }
+            var (was, now) when JsonNode.DeepEquals(was, now) => [],
+            (JsonObject was, JsonObject now) => was.Select(kv => kv.Key).Union(now.Select(kv => kv.Key))
+                .Where(field => !JsonNode.DeepEquals(was[field], now[field]))
+                .Select(field => $"{key}.{field} {Show(was[field])} -> {Show(now[field])}"),
+            var (was, now) => new[] { $"{key} {Show(was)} -> {Show(now)}" },
+        }).ToList();
         if (differences.Count > 0)
             throw new ArgumentException(
                 $"--resume: the run in {Path.GetDirectoryName(configPath)} was started with other settings ({string.Join("; ", differences.Take(6))}{(differences.Count > 6 ? "; ..." : "")}): resume with the original settings, or start a new run (another --run-dir)");

@@ -78,10 +78,8 @@ public sealed class Trainer : IDisposable
         int? stopAfterEpoch = null)
     {
         if (Options.RunDirectory is not null)
-        {
             Directory.CreateDirectory(Options.RunDirectory);
-            WriteMetrics();
-        }
+        WriteMetrics();
         for (var epoch = EpochsCompleted; epoch < Options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
@@ -95,7 +93,7 @@ public sealed class Trainer : IDisposable
                     TrainStep(batch.Images, batch.Labels);
                 }
                 batchInEpoch++;
-                accumulator.Seconds = secondsBefore + clock.Elapsed.TotalSeconds;
+                accumulator = accumulator with { Seconds = secondsBefore + clock.Elapsed.TotalSeconds };
                 progress?.Report(Report(TrainingPhase.Training, epoch + 1));
             }
             if (cancellation.IsCancellationRequested && epoch + 1 < Options.Epochs)
@@ -154,7 +152,7 @@ public sealed class Trainer : IDisposable
             throw Diverged($"parameter '{bad}' became non-finite after the step", lr);
         Step++;
 
-        accumulator.Add(loss, norm, lr, y, output.CleanLogits, output.AdversarialLogits);
+        accumulator = accumulator.Add(loss, norm, lr, y, output.CleanLogits, output.AdversarialLogits);
         return loss;
     }
 

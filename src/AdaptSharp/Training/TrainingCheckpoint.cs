@@ -10,9 +10,8 @@ namespace AdaptSharp.Training;
 /// <c>optim.*</c> names, and metadata (progress, seed, run identity). Stored as one safetensors file, written
 /// atomically. Owns its tensors.
 /// </summary>
-public sealed class TrainingCheckpoint : IDisposable
+public sealed class TrainingCheckpoint(Dictionary<string, Tensor> tensors, Dictionary<string, string> metadata) : IDisposable
 {
-    public const string KindKey = "adaptsharp.kind";
     public const string KindValue = "training-checkpoint";
     public const string EpochKey = "epoch";
     public const string BatchKey = "batch";
@@ -23,21 +22,15 @@ public sealed class TrainingCheckpoint : IDisposable
     /// <summary>libtorch's intra-op thread count when the checkpoint was written (float reductions depend on it).</summary>
     public const string ThreadsKey = "intra_op_threads";
 
-    public TrainingCheckpoint(Dictionary<string, Tensor> tensors, Dictionary<string, string> metadata)
-    {
-        Tensors = tensors;
-        Metadata = metadata;
-    }
+    public Dictionary<string, Tensor> Tensors { get; } = tensors;
 
-    public Dictionary<string, Tensor> Tensors { get; }
-
-    public Dictionary<string, string> Metadata { get; }
+    public Dictionary<string, string> Metadata { get; } = metadata;
 
     /// <summary>Epochs fully done.</summary>
-    public int Epoch => GetInt(EpochKey);
+    public int Epoch => (int)GetLong(EpochKey);
 
     /// <summary>Batches done in the epoch after <see cref="Epoch"/> (non-zero for an interrupted epoch).</summary>
-    public int Batch => GetInt(BatchKey);
+    public int Batch => (int)GetLong(BatchKey);
 
     public long Step => GetLong(StepKey);
 
@@ -77,7 +70,7 @@ public sealed class TrainingCheckpoint : IDisposable
 
     public void Save(string path)
     {
-        var metadata = new Dictionary<string, string>(Metadata) { [KindKey] = KindValue };
+        var metadata = new Dictionary<string, string>(Metadata) { [CheckpointMetadata.Kind] = KindValue };
         SafetensorsWriter.Write(path, Tensors, metadata);
     }
 
@@ -86,14 +79,12 @@ public sealed class TrainingCheckpoint : IDisposable
         if (!File.Exists(path))
             throw new FileNotFoundException($"checkpoint '{path}' does not exist", path);
         using var reader = SafetensorsReader.Open(path);
-        if (!reader.Metadata.TryGetValue(KindKey, out var kind) || kind != KindValue)
-            throw new CheckpointFormatException($"'{path}' is not an AdaptSharp training checkpoint (no '{KindKey}: {KindValue}' metadata)");
+        if (!reader.Metadata.TryGetValue(CheckpointMetadata.Kind, out var kind) || kind != KindValue)
+            throw new CheckpointFormatException($"'{path}' is not an AdaptSharp training checkpoint (no '{CheckpointMetadata.Kind}: {KindValue}' metadata)");
         var tensors = reader.ReadAll();
         foreach (var t in tensors.Values) t.DetachFromDisposeScope();
         return new TrainingCheckpoint(tensors, new Dictionary<string, string>(reader.Metadata));
     }
-
-    private int GetInt(string key) => (int)GetLong(key);
 
     private long GetLong(string key) =>
         Metadata.TryGetValue(key, out var v) && long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)

@@ -4,10 +4,4 @@ namespace AdaptSharp.Training;
 /// Training produced a non-finite loss, gradient or parameter. Thrown before the bad step is applied when possible;
 /// nothing is saved afterwards, so the last good checkpoint on disk stays as it was and no NaN output is written.
 /// </summary>
-public sealed class TrainingDivergedException : Exception
-{
-    public TrainingDivergedException(string message)
-        : base(message)
-    {
-    }
-}
+public sealed class TrainingDivergedException(string message) : Exception(message);

@@ -51,9 +51,7 @@ public static class TrainingJob
 
         log($"reading {spec.Data} (train)");
         using var train = DatasetLoader.Load(spec.Data, DatasetSplit.Train, spec.TrainLimit);
-        var classes = train.NumClasses;
-
-        using var loaded = BuildModel(spec, promptSpec, classes, device, log);
+        using var loaded = BuildModel(spec, promptSpec, train.NumClasses, device, log);
         var model = loaded.Model;
         var config = model.Config;
         var attack = recipe.Attack ?? InnerAttackOptions.ForDataset(spec.Data.Name);
@@ -79,6 +77,8 @@ public static class TrainingJob
             log($"reading {spec.Data} (first {recipe.EvalPoints} test points for per-epoch evaluation)");
             evaluation = DatasetLoader.LoadEvaluationSet(spec.Data, recipe.EvalPoints, config.ImageSize, config.InChannels);
         }
+        using var evaluationImages = evaluation?.Images;
+        using var evaluationLabels = evaluation?.Labels;
 
         var options = new TrainerOptions
         {
@@ -93,78 +93,67 @@ public static class TrainingJob
             CheckpointEvery = recipe.CheckpointEvery,
             RunDirectory = runDirectory,
         };
-        try
+        using var trainer = new Trainer(model, objective, loader, options, evaluation);
+        var configPath = Path.Combine(runDirectory, ConfigFileName);
+        var runConfig = RunConfig.Create(spec, objective, options, config, model.PromptConfig, loaded.BackboneFingerprint, trainer.TotalSteps);
+        if (spec.Resume)
         {
-            using var trainer = new Trainer(model, objective, loader, options, evaluation);
-            var configPath = Path.Combine(runDirectory, ConfigFileName);
-            var runConfig = RunConfig.Create(spec, objective, options, config, model.PromptConfig, loaded.BackboneFingerprint, trainer.TotalSteps);
-            if (spec.Resume)
+            RunConfig.RequireSame(configPath, runConfig);
+            using (var checkpoint = TrainingCheckpoint.Load(checkpointPath))
             {
-                RunConfig.RequireSame(configPath, runConfig);
-                using (var checkpoint = TrainingCheckpoint.Load(checkpointPath))
-                {
-                    trainer.Resume(checkpoint);
-                    if (checkpoint.Metadata.TryGetValue(TrainingCheckpoint.ThreadsKey, out var saved) && saved != get_num_threads().ToString(CultureInfo.InvariantCulture))
-                        log($"note: the run was checkpointed with {saved} intra-op thread(s) and resumes with {get_num_threads()}: the result equals an uninterrupted run up to float rounding, not bit for bit (set ADAPT_THREADS={saved} for that)");
-                }
-                log($"resuming at epoch {trainer.EpochsCompleted + 1}, step {trainer.Step} of {trainer.TotalSteps}");
+                trainer.Resume(checkpoint);
+                if (checkpoint.Metadata.TryGetValue(TrainingCheckpoint.ThreadsKey, out var saved) && saved != get_num_threads().ToString(CultureInfo.InvariantCulture))
+                    log($"note: the run was checkpointed with {saved} intra-op thread(s) and resumes with {get_num_threads()}: the result equals an uninterrupted run up to float rounding, not bit for bit (set ADAPT_THREADS={saved} for that)");
             }
-            Directory.CreateDirectory(runDirectory);
-            AtomicFile.WriteAllText(configPath, runConfig.ToJsonString(RunConfig.JsonOptions) + "\n");
-            var counts = model.CountParameters();
-            log(string.Create(CultureInfo.InvariantCulture,
-                $"{objective.Describe()}; trainable {TrainableSets.Format(trainable)}: {counts.Trainable:N0} of {counts.Total:N0} parameters ({counts.TrainablePercent:0.###}%)"));
-
-            var result = trainer.Run(progress, cancellation);
-            if (result.Interrupted)
-                return new TrainingJobResult(null, null, runDirectory, result, counts, loaded.BackboneFingerprint);
-
-            var method = objective.Describe();
-            var threat = string.Create(CultureInfo.InvariantCulture, $"linf eps={attack.Epsilon:G6} pgd-{attack.Steps} step={attack.StepSize:G6}");
-            void SavePrompts(string path, string backboneFingerprint, TrainableSet saved, IReadOnlyDictionary<string, string> extra) =>
-                PromptFile.Save(path, model, new PromptFileInfo
-                {
-                    BackboneFingerprint = backboneFingerprint,
-                    Trainable = saved,
-                    Method = method,
-                    ThreatModel = threat,
-                    Extra = extra,
-                });
-            string? extraPrompts = null;
-            if (fullTraining)
-            {
-                // A backbone file, plus the prompts (tied to that new backbone) when the model has any.
-                var fingerprint = BackboneFile.Save(spec.OutputPath, model, new Dictionary<string, string>
-                {
-                    ["method"] = method,
-                    ["threat_model"] = threat,
-                    ["dataset"] = spec.Data.ToString(),
-                    ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture),
-                    ["train_limit"] = spec.TrainLimit?.ToString(CultureInfo.InvariantCulture) ?? "all",
-                    ["recipe"] = JsonSerializer.Serialize(recipe),
-                    ["command"] = spec.CommandLine ?? "",
-                });
-                if (model.HasPrompts)
-                {
-                    extraPrompts = Path.ChangeExtension(spec.OutputPath, null) + ".prompts.safetensors";
-                    SavePrompts(extraPrompts, fingerprint, TrainableSet.Prompts, new Dictionary<string, string>());
-                }
-            }
-            else
-            {
-                SavePrompts(spec.OutputPath, loaded.BackboneFingerprint!, trainable,
-                    new Dictionary<string, string> { ["dataset"] = spec.Data.ToString(), ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture) });
-            }
-            return new TrainingJobResult(spec.OutputPath, extraPrompts, runDirectory, result, counts, loaded.BackboneFingerprint);
+            log($"resuming at epoch {trainer.EpochsCompleted + 1}, step {trainer.Step} of {trainer.TotalSteps}");
         }
-        finally
-        {
-            if (evaluation is var (images, labels))
+        Directory.CreateDirectory(runDirectory);
+        AtomicFile.WriteAllText(configPath, runConfig.ToJsonString(RunConfig.JsonOptions) + "\n");
+        var counts = model.CountParameters();
+        log(string.Create(CultureInfo.InvariantCulture,
+            $"{objective.Describe()}; trainable {TrainableSets.Format(trainable)}: {counts.Trainable:N0} of {counts.Total:N0} parameters ({counts.TrainablePercent:0.###}%)"));
+
+        var result = trainer.Run(progress, cancellation);
+        if (result.Interrupted)
+            return new TrainingJobResult(null, null, runDirectory, result, counts, loaded.BackboneFingerprint);
+
+        var method = objective.Describe();
+        var threat = string.Create(CultureInfo.InvariantCulture, $"linf eps={attack.Epsilon:G6} pgd-{attack.Steps} step={attack.StepSize:G6}");
+        void SavePrompts(string path, string backboneFingerprint, TrainableSet saved, IReadOnlyDictionary<string, string> extra) =>
+            PromptFile.Save(path, model, new PromptFileInfo
             {
-                images.Dispose();
-                labels.Dispose();
+                BackboneFingerprint = backboneFingerprint,
+                Trainable = saved,
+                Method = method,
+                ThreatModel = threat,
+                Extra = extra,
+            });
+        string? extraPrompts = null;
+        if (fullTraining)
+        {
+            // A backbone file, plus the prompts (tied to that new backbone) when the model has any.
+            var fingerprint = BackboneFile.Save(spec.OutputPath, model, new Dictionary<string, string>
+            {
+                ["method"] = method,
+                ["threat_model"] = threat,
+                ["dataset"] = spec.Data.ToString(),
+                ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture),
+                ["train_limit"] = spec.TrainLimit?.ToString(CultureInfo.InvariantCulture) ?? "all",
+                ["recipe"] = JsonSerializer.Serialize(recipe),
+                ["command"] = spec.CommandLine ?? "",
+            });
+            if (model.HasPrompts)
+            {
+                extraPrompts = Path.ChangeExtension(spec.OutputPath, null) + ".prompts.safetensors";
+                SavePrompts(extraPrompts, fingerprint, TrainableSet.Prompts, new Dictionary<string, string>());
             }
         }
+        else
+        {
+            SavePrompts(spec.OutputPath, loaded.BackboneFingerprint!, trainable,
+                new Dictionary<string, string> { ["dataset"] = spec.Data.ToString(), ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture) });
+        }
+        return new TrainingJobResult(spec.OutputPath, extraPrompts, runDirectory, result, counts, loaded.BackboneFingerprint);
     }
 
     private static LoadedModel BuildModel(TrainingJobSpec spec, string prompts, int classes, Device device, Action<string> log)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using AdaptSharp.Attacks;
 using AdaptSharp.Models;
 using TorchSharp;
@@ -56,12 +57,8 @@ public sealed record TrainingObjective(ObjectiveKind Kind, InnerAttackOptions At
         _ => throw new ArgumentException($"bad method '{text}': expected adapt-ce, adapt-kl, at, trades, mart, nfgsm or natural"),
     };
 
-    public static string FormatKind(ObjectiveKind kind) => kind switch
-    {
-        ObjectiveKind.AdaptCe => "adapt-ce",
-        ObjectiveKind.AdaptKl => "adapt-kl",
-        _ => kind.ToString().ToLowerInvariant(),
-    };
+    /// <summary>The CLI name: adapt-ce, adapt-kl, natural, at, trades, mart, nfgsm.</summary>
+    public static string FormatKind(ObjectiveKind kind) => JsonNamingPolicy.KebabCaseLower.ConvertName(kind.ToString());
 
     public static AttackSource ParseSource(string text) => text.Trim().ToLowerInvariant() switch
     {

@@ -237,6 +237,8 @@ public class ObjectiveTests
         Assert.Equal(ObjectiveKind.AdaptCe, TrainingObjective.ParseKind("adapt-ce"));
         Assert.Equal(ObjectiveKind.Nfgsm, TrainingObjective.ParseKind("N-FGSM"));
         Assert.Throws<ArgumentException>(() => TrainingObjective.ParseKind("pgd"));
+        Assert.Equal(["natural", "at", "trades", "mart", "nfgsm", "adapt-ce", "adapt-kl"], Enum.GetValues<ObjectiveKind>().Select(TrainingObjective.FormatKind));
+        Assert.All(Enum.GetValues<ObjectiveKind>(), kind => Assert.Equal(kind, TrainingObjective.ParseKind(TrainingObjective.FormatKind(kind))));
         Assert.Equal(AttackSource.Adaptive, new TrainingObjective(ObjectiveKind.AdaptKl, InnerAttackOptions.Cifar).EffectiveSource);
         Assert.Equal(AttackSource.Agnostic, new TrainingObjective(ObjectiveKind.Trades, InnerAttackOptions.Cifar).EffectiveSource);
         Assert.Equal(8.0 / 255, InnerAttackOptions.ForDataset("cifar10").Epsilon);
