@@ -58,10 +58,8 @@ public sealed record LearningRateSchedule
     /// </summary>
     public static LearningRateSchedule Parse(string spec, double maxLr)
     {
-        var s = spec.Trim().ToLowerInvariant();
-        var colon = s.IndexOf(':');
-        var name = colon < 0 ? s : s[..colon];
-        var arg = colon < 0 ? null : s[(colon + 1)..];
+        var parts = spec.Trim().ToLowerInvariant().Split(':', 2);
+        var (name, arg) = (parts[0], parts.Length > 1 ? parts[1] : null);
         double Fraction(string text)
         {
             if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || v < 0 || v > 1)
@@ -73,12 +71,7 @@ public sealed record LearningRateSchedule
             "onecycle" or "one-cycle" or "cyclic" or "triangular" =>
                 OneCycle(maxLr, arg is null ? 0.5 : Fraction(arg)),
             "cosine" => Cosine(maxLr, arg is null ? 0.05 : Fraction(arg)),
-            "drops" or "step" => new LearningRateSchedule
-            {
-                Kind = ScheduleKind.Drops,
-                MaxLr = maxLr,
-                DropFractions = arg is null ? [0.75, 0.9] : arg.Split(',').Select(Fraction).ToArray(),
-            },
+            "drops" or "step" => new() { Kind = ScheduleKind.Drops, MaxLr = maxLr, DropFractions = arg?.Split(',').Select(Fraction).ToArray() ?? [0.75, 0.9] },
             "constant" => Constant(maxLr),
             _ => throw new ArgumentException($"bad schedule '{spec}': expected onecycle[:PEAK], cosine[:WARMUP], drops[:F1,F2] or constant"),
         };

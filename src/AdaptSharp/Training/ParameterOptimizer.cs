@@ -79,23 +79,13 @@ public sealed class ParameterOptimizer : IDisposable
     /// </summary>
     public IReadOnlyDictionary<string, Tensor> StateTensors()
     {
-        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var states = optimizer.state_dict().State;
-        for (var i = 0; i < stateOrder.Count; i++)
+        return new Dictionary<string, Tensor>(stateOrder.SelectMany((p, i) => states[i] switch
         {
-            var name = stateOrder[i].Name;
-            switch (states[i])
-            {
-                case SGD.State sgd when sgd.momentum_buffer is not null:
-                    result[Key(name, MomentumSlot)] = sgd.momentum_buffer;
-                    break;
-                case AdamW.State adamw:
-                    result[Key(name, FirstMomentSlot)] = adamw.exp_avg;
-                    result[Key(name, SecondMomentSlot)] = adamw.exp_avg_sq;
-                    break;
-            }
-        }
-        return result;
+            SGD.State { momentum_buffer: { } buffer } => [KeyValuePair.Create(Key(p.Name, MomentumSlot), buffer)],
+            AdamW.State adamw => new[] { KeyValuePair.Create(Key(p.Name, FirstMomentSlot), adamw.exp_avg), KeyValuePair.Create(Key(p.Name, SecondMomentSlot), adamw.exp_avg_sq) },
+            _ => [],
+        }), StringComparer.Ordinal);
     }
 
     /// <summary>

@@ -40,11 +40,8 @@ public sealed class TrainingCheckpoint(Dictionary<string, Tensor> tensors, Dicti
     public static TrainingCheckpoint Capture(IEnumerable<(string Name, Parameter Parameter)> parameters, ParameterOptimizer optimizer,
         Dictionary<string, string> metadata)
     {
-        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (name, p) in parameters)
-            tensors[name] = p.detach().clone().DetachFromDisposeScope();
-        foreach (var (name, t) in optimizer.StateTensors())
-            tensors[name] = t.detach().clone().DetachFromDisposeScope();
+        var tensors = parameters.Select(p => KeyValuePair.Create(p.Name, (Tensor)p.Parameter)).Concat(optimizer.StateTensors())
+            .ToDictionary(t => t.Key, t => t.Value.detach().clone().DetachFromDisposeScope(), StringComparer.Ordinal);
         return new TrainingCheckpoint(tensors, metadata);
     }
 
@@ -68,11 +65,8 @@ public sealed class TrainingCheckpoint(Dictionary<string, Tensor> tensors, Dicti
         optimizer.LoadState(Tensors, GetLong(OptimizerStepsKey));
     }
 
-    public void Save(string path)
-    {
-        var metadata = new Dictionary<string, string>(Metadata) { [CheckpointMetadata.Kind] = KindValue };
-        SafetensorsWriter.Write(path, Tensors, metadata);
-    }
+    public void Save(string path) =>
+        SafetensorsWriter.Write(path, Tensors, new Dictionary<string, string>(Metadata) { [CheckpointMetadata.Kind] = KindValue });
 
     public static TrainingCheckpoint Load(string path)
     {

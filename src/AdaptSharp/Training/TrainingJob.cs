@@ -119,40 +119,34 @@ public static class TrainingJob
 
         var method = objective.Describe();
         var threat = string.Create(CultureInfo.InvariantCulture, $"linf eps={attack.Epsilon:G6} pgd-{attack.Steps} step={attack.StepSize:G6}");
-        void SavePrompts(string path, string backboneFingerprint, TrainableSet saved, IReadOnlyDictionary<string, string> extra) =>
-            PromptFile.Save(path, model, new PromptFileInfo
-            {
-                BackboneFingerprint = backboneFingerprint,
-                Trainable = saved,
-                Method = method,
-                ThreatModel = threat,
-                Extra = extra,
-            });
-        string? extraPrompts = null;
-        if (fullTraining)
+        var seed = spec.Seed.ToString(CultureInfo.InvariantCulture);
+        var prompts = new PromptFileInfo
         {
-            // A backbone file, plus the prompts (tied to that new backbone) when the model has any.
-            var fingerprint = BackboneFile.Save(spec.OutputPath, model, new Dictionary<string, string>
-            {
-                ["method"] = method,
-                ["threat_model"] = threat,
-                ["dataset"] = spec.Data.ToString(),
-                ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture),
-                ["train_limit"] = spec.TrainLimit?.ToString(CultureInfo.InvariantCulture) ?? "all",
-                ["recipe"] = JsonSerializer.Serialize(recipe),
-                ["command"] = spec.CommandLine ?? "",
-            });
-            if (model.HasPrompts)
-            {
-                extraPrompts = Path.ChangeExtension(spec.OutputPath, null) + ".prompts.safetensors";
-                SavePrompts(extraPrompts, fingerprint, TrainableSet.Prompts, new Dictionary<string, string>());
-            }
-        }
-        else
+            BackboneFingerprint = loaded.BackboneFingerprint!,
+            Trainable = trainable,
+            Method = method,
+            ThreatModel = threat,
+            Extra = new Dictionary<string, string> { ["dataset"] = spec.Data.ToString(), ["seed"] = seed },
+        };
+        if (!fullTraining)
         {
-            SavePrompts(spec.OutputPath, loaded.BackboneFingerprint!, trainable,
-                new Dictionary<string, string> { ["dataset"] = spec.Data.ToString(), ["seed"] = spec.Seed.ToString(CultureInfo.InvariantCulture) });
+            PromptFile.Save(spec.OutputPath, model, prompts);
+            return new TrainingJobResult(spec.OutputPath, null, runDirectory, result, counts, loaded.BackboneFingerprint);
         }
+        // A backbone file, plus the prompts (tied to that new backbone) when the model has any.
+        var fingerprint = BackboneFile.Save(spec.OutputPath, model, new Dictionary<string, string>
+        {
+            ["method"] = method,
+            ["threat_model"] = threat,
+            ["dataset"] = spec.Data.ToString(),
+            ["seed"] = seed,
+            ["train_limit"] = spec.TrainLimit?.ToString(CultureInfo.InvariantCulture) ?? "all",
+            ["recipe"] = JsonSerializer.Serialize(recipe),
+            ["command"] = spec.CommandLine ?? "",
+        });
+        var extraPrompts = model.HasPrompts ? Path.ChangeExtension(spec.OutputPath, null) + ".prompts.safetensors" : null;
+        if (extraPrompts is not null)
+            PromptFile.Save(extraPrompts, model, prompts with { BackboneFingerprint = fingerprint, Trainable = TrainableSet.Prompts, Extra = new Dictionary<string, string>() });
         return new TrainingJobResult(spec.OutputPath, extraPrompts, runDirectory, result, counts, loaded.BackboneFingerprint);
     }
 
