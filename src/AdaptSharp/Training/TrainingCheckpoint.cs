@@ -48,13 +48,12 @@ public sealed class TrainingCheckpoint(Dictionary<string, Tensor> tensors, Dicti
     /// <summary>Copies the stored parameters into <paramref name="parameters"/> (same names and shapes) and loads the optimizer state.</summary>
     public void Restore(IEnumerable<(string Name, Parameter Parameter)> parameters, ParameterOptimizer optimizer)
     {
-        var byName = parameters.ToDictionary(p => p.Name, p => p.Parameter, StringComparer.Ordinal);
-        var missing = byName.Keys.Where(k => !Tensors.ContainsKey(k)).ToList();
+        var missing = parameters.Select(p => p.Name).Where(name => !Tensors.ContainsKey(name)).ToList();
         if (missing.Count > 0)
             throw new ArgumentException($"the checkpoint lacks trainable tensor(s) {string.Join(", ", missing.Take(5))}: was it made with another trainable set?");
         using (no_grad())
         {
-            foreach (var (name, p) in byName)
+            foreach (var (name, p) in parameters)
             {
                 var t = Tensors[name];
                 if (!t.shape.SequenceEqual(p.shape))
