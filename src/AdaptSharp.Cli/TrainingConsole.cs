@@ -67,7 +67,7 @@ internal static class TrainingConsole
         TrainingPhase.Evaluating => $"epoch {p.Epoch}/{p.Epochs} evaluating",
         TrainingPhase.Checkpointing => $"epoch {p.Epoch}/{p.Epochs} saving checkpoint",
         _ => string.Create(CultureInfo.InvariantCulture,
-            $"epoch {p.Epoch}/{p.Epochs} loss {p.Loss:0.000} clean {Percent(p.CleanAccuracy)} adv {Percent(p.AdversarialAccuracy)} lr {p.LearningRate:0.####} {p.ImagesPerSecond:0} img/s"),
+            $"epoch {p.Epoch}/{p.Epochs} loss {p.Running.TrainLoss:0.000} clean {Percent(p.Running.TrainCleanAccuracy)} adv {Percent(p.Running.TrainAdversarialAccuracy)} lr {p.Running.LearningRate:0.####} {p.Running.ImagesPerSecond:0} img/s"),
     };
 
     public static string EpochLine(EpochMetrics m) => string.Create(CultureInfo.InvariantCulture,

@@ -199,9 +199,10 @@ public sealed class Trainer : IDisposable
 
     private TrainingProgress Report(TrainingPhase phase, int epoch, EpochMetrics? last = null)
     {
-        var m = accumulator.Images > 0 ? accumulator.ToMetrics(epoch, Step) : last ?? new EpochMetrics { TrainLoss = double.NaN };
-        return new(phase, epoch, Options.Epochs, batchInEpoch, data.BatchesPerEpoch, Step, m.TrainLoss, m.TrainCleanAccuracy,
-            m.TrainAdversarialAccuracy, Options.Schedule.At(Math.Max(0, Step - 1), TotalSteps), m.ImagesPerSecond, last ?? history.LastOrDefault());
+        // The rate of the last step: the accumulator's and the finished epoch's last rate are that one too.
+        var running = accumulator.Images > 0 ? accumulator.ToMetrics(epoch, Step)
+            : last ?? new EpochMetrics { TrainLoss = double.NaN, LearningRate = Options.Schedule.At(Math.Max(0, Step - 1), TotalSteps) };
+        return new(phase, epoch, Options.Epochs, batchInEpoch, data.BatchesPerEpoch, Step, running, last ?? history.LastOrDefault());
     }
 
     /// <summary>Saves the current state (trainable parameters, optimizer state, progress) to <paramref name="path"/>.</summary>

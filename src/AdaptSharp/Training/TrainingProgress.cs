@@ -1,8 +1,9 @@
 namespace AdaptSharp.Training;
 
 /// <summary>
-/// A progress report: epoch and batch are 1-based counts done; running means over the current epoch.
-/// Accuracies are null when the objective did not compute the corresponding logits.
+/// A progress report: epoch and batch are 1-based counts done; <see cref="Running"/> holds the running means over
+/// the current epoch (the last finished epoch's between epochs) and the rate of the last step. Its accuracies are
+/// null when the objective did not compute the corresponding logits.
 /// </summary>
 public sealed record TrainingProgress(
     TrainingPhase Phase,
@@ -11,9 +12,5 @@ public sealed record TrainingProgress(
     int Batch,
     int BatchesPerEpoch,
     long Step,
-    double Loss,
-    double? CleanAccuracy,
-    double? AdversarialAccuracy,
-    double LearningRate,
-    double ImagesPerSecond,
+    EpochMetrics Running,
     EpochMetrics? LastEpoch = null);
