@@ -57,26 +57,12 @@ internal static class ShardMerger
             Purpose = r.Purpose,
             Surrogate = r.Surrogate,
         }).ToList());
-        var options = new EvaluationOptions
-        {
-            Threat = reference.Threat,
-            Seed = reference.Seed,
-            BatchSize = reference.BatchSize,
-            Data = reference.Data,
-            Split = reference.Split,
-        };
-        var id = new EvalPlanIdentity(reference.Model, reference.ModelFingerprint, reference.PromptFingerprint, reference.Prompts,
-            reference.PromptFingerprint is not null)
-        {
-            Surrogates = reference.Surrogates,
-        };
-        var state = new EvaluationState(plan, reference.N, options, id);
+        var state = new EvaluationState(plan, joined with { FormatVersion = RobustnessReport.CurrentFormat, MergedShards = count }, new ChecklistThresholds());
         state.Adopt(new EvaluationResult(joined, flags), (same, what) =>
         {
             if (!same) throw new InvalidDataException($"merge: the shards' {what} is inconsistent");
         });
-        var merged = state.Snapshot(complete: true);
-        return merged with { Report = merged.Report with { MergedShards = count } };
+        return state.Snapshot(complete: true);
     }
 
     private static ShardSpec ShardOf(string label, RobustnessReport report)

@@ -6,21 +6,13 @@ namespace AdaptSharp.Evaluation;
 
 /// <summary>
 /// The mutable state of one evaluation: per-point flags and statistics per plan run (by key), the gradient
-/// statistics, and what an earlier (resumed) run contributed. Reports are snapshotted from it.
+/// statistics, and what an earlier (resumed) run contributed. Reports are snapshotted from it: <paramref name="header"/>
+/// says what was evaluated (model, data, points, seed, threat model, batch size, surrogates, shard), the state adds the results.
 /// </summary>
-internal sealed class EvaluationState : PlanState
+internal sealed class EvaluationState(EvalPlan plan, RobustnessReport header, ChecklistThresholds thresholds) : PlanState(plan, header.N)
 {
-    private readonly EvaluationOptions options;
-    private readonly EvalPlanIdentity id;
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private double previousSeconds;
-
-    public EvaluationState(EvalPlan plan, int n, EvaluationOptions options, EvalPlanIdentity id)
-        : base(plan, n)
-    {
-        this.options = options;
-        this.id = id;
-    }
 
     public GradientStatistics? Gradients { get; set; }
 
@@ -31,9 +23,9 @@ internal sealed class EvaluationState : PlanState
     public void Adopt(EvaluationResult saved, Action<bool, string> require)
     {
         var report = saved.Report;
-        foreach (var (what, same, value, asked) in report.Settings(Snapshot(complete: false).Report))
+        foreach (var (what, same, value, asked) in report.Settings(header))
             require(same, $"{what} ({value} saved, {asked} asked)");
-        require(report.Shard == options.Shard?.ToString(), $"shard ({report.Shard ?? "none"} saved, {options.Shard?.ToString() ?? "none"} asked)");
+        require(report.Shard == header.Shard, $"shard ({report.Shard ?? "none"} saved, {header.Shard ?? "none"} asked)");
         require(saved.Flags.Points == N && saved.Flags.Columns == report.Runs.Count,
             $"flags ({saved.Flags.Points} x {saved.Flags.Columns} saved, {N} points x {report.Runs.Count} runs in report.json)");
         for (var c = 0; c < report.Runs.Count; c++)
@@ -53,67 +45,54 @@ internal sealed class EvaluationState : PlanState
 
     public EvaluationResult Snapshot(bool complete)
     {
-        var o = options;
         var layout = Plan.Layout;
         var records = layout.Select(Record).ToList();
-        var columns = Plan.Columns;
         var attacks = new List<AttackResult>();
-        var worst = Enumerable.Repeat(true, N).ToArray();
-        var worstDone = Enumerable.Repeat(true, N).ToArray();
-        foreach (var (run, record) in columns.Zip(records))
+        // Per point, the lowest flag of the columns so far: not done (-1) while any is not done, else 1 when robust to all.
+        var worst = Enumerable.Repeat((sbyte)1, N).ToArray();
+        foreach (var (run, record) in Plan.Columns.Zip(records))
         {
             var f = Flags[run.Key];
             for (var p = 0; p < N; p++)
-            {
-                worstDone[p] &= f[p] != RobustFlags.NotDone;
-                worst[p] &= f[p] == 1;
-            }
-            var cumDone = worstDone.Count(d => d);
-            var cumRobust = worstDone.Zip(worst, (d, r) => d && r).Count(b => b);
+                worst[p] = Math.Min(worst[p], f[p]);
             attacks.Add(new AttackResult(run.Spec, run.Source, run.Spec.Describe(run.Threat), record.Done, record.Robust,
-                record.Accuracy, cumDone == 0 ? 0.0 : (double)cumRobust / cumDone,
-                record.MaxPerturbation, record.Seconds, record.GradientEvaluations, record.Queries, run.Surrogate));
+                record.Accuracy, RobustFraction(worst), record.MaxPerturbation, record.Seconds, record.GradientEvaluations, record.Queries,
+                run.Surrogate));
         }
         var checkRuns = records.Where(r => r.Role == RunRole.Check && r.Done == r.Points)
             .Select(r => new SubsetRun(r.Purpose!, r.Attack, r.Source, r.Threat, r.Points, r.Robust, r.MaxPerturbation, r.Seconds)).ToList();
         var sweep = records.Where(r => r.Role == RunRole.Sweep && r.Done == r.Points)
             .Select(r => new EpsSweepPoint(r.Threat.Eps, r.Attack, r.Source, r.Points, r.Robust))
             .OrderBy(p => p.Source).ThenBy(p => p.Eps).ToList();
-        var allDone = worstDone.Count(d => d);
-        var report = new RobustnessReport
+        var report = header with
         {
-            Model = id.Model,
-            ModelFingerprint = id.ModelFingerprint,
-            PromptFingerprint = id.PromptFingerprint,
-            Prompts = id.Prompts,
-            Data = o.Data,
-            Split = o.Split,
-            N = N,
-            Seed = o.Seed,
-            Threat = o.Threat,
-            BatchSize = o.BatchSize,
-            Surrogates = id.Surrogates,
             Attacks = attacks,
             CleanAccuracy = attacks[0].RobustAccuracy,
-            RobustAccuracy = allDone == 0 ? 0.0 : (double)worstDone.Zip(worst, (d, r) => d && r).Count(b => b) / allDone,
+            RobustAccuracy = RobustFraction(worst),
             SourceGaps = SourceGap.From(attacks, N),
-            Checklist = MaskingChecklist.Evaluate(attacks, N, checkRuns, Gradients, id.HasPrompts, o.Thresholds, records),
+            Checklist = MaskingChecklist.Evaluate(attacks, N, checkRuns, Gradients, header.PromptFingerprint is not null, thresholds, records),
             CheckRuns = checkRuns,
             Gradients = Gradients,
             EpsSweep = sweep,
             Runs = records,
-            Shard = o.Shard?.ToString(),
             Complete = complete,
             CreatedUtc = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
             TotalSeconds = previousSeconds + clock.Elapsed.TotalSeconds,
         };
-        var values = new sbyte[(long)N * layout.Count];
+        var flags = new RobustFlags(N, layout.Count);
         for (var c = 0; c < layout.Count; c++)
         {
             var f = Flags[layout[c].Key];
             for (var p = 0; p < N; p++)
-                values[(long)p * layout.Count + c] = f[p];
+                flags[p, c] = f[p];
         }
-        return new EvaluationResult(report, new RobustFlags(N, layout.Count, values));
+        return new EvaluationResult(report, flags);
+    }
+
+    /// <summary>Robust points over done points (0 when none is done) of the per-point worst flags.</summary>
+    private static double RobustFraction(sbyte[] worst)
+    {
+        var done = worst.Count(w => w != RobustFlags.NotDone);
+        return done == 0 ? 0.0 : (double)worst.Count(w => w == 1) / done;
     }
 }

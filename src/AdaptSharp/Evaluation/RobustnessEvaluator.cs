@@ -56,12 +56,21 @@ public sealed class RobustnessEvaluator
             throw new ArgumentException("no evaluation points");
 
         var plan = Plan(n, images[0].numel());
-        var id = new EvalPlanIdentity(options.ModelName ?? model.Config.Name, ModelFingerprint.Backbone(model), ModelFingerprint.Prompts(model),
-            model.PromptConfig.ToString(), model.HasPrompts)
+        var state = new EvaluationState(plan, new RobustnessReport
         {
+            Model = options.ModelName ?? model.Config.Name,
+            ModelFingerprint = ModelFingerprint.Backbone(model),
+            PromptFingerprint = ModelFingerprint.Prompts(model),
+            Prompts = model.PromptConfig.ToString(),
+            Data = options.Data,
+            Split = options.Split,
+            N = n,
+            Seed = options.Seed,
+            Threat = options.Threat,
+            BatchSize = options.BatchSize,
             Surrogates = surrogates.Select(s => new SurrogateIdentity(s.Name, ModelFingerprint.Backbone(s.Model), ModelFingerprint.Prompts(s.Model))).ToList(),
-        };
-        var state = new EvaluationState(plan, n, options, id);
+            Shard = options.Shard?.ToString(),
+        }, options.Thresholds);
         if (resume is not null)
             state.Adopt(resume, (same, what) =>
             {
