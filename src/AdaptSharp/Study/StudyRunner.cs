@@ -84,53 +84,42 @@ internal sealed class StudyRunner
         Func<TrainingJobSpec, TrainingJobResult> train,
         EvaluationDriver evaluate)
     {
-        var artifact = ArtifactPath(run);
-        var runDirectory = RunDirectory(run);
         var reused = ResumableTuning.Run(new TrainingJobSpec
         {
             BackbonePath = backbone,
             Data = data,
             Recipe = RecipeFor(run),
-            OutputPath = artifact,
-            RunDirectory = runDirectory,
+            OutputPath = ArtifactPath(run),
+            RunDirectory = RunDirectory(run),
             Device = device,
             Seed = run.Seed,
             TrainLimit = plan.TrainImages,
             CommandLine = TuneCommand(run),
         }, train, run.Id, log);
 
-        var trainSeconds = TrainSeconds(run);
-
         using var loaded = ModelLoader.Load(Request(run), TorchRuntime.ResolveDevice(device));
         var model = loaded.Model;
-        var parameters = model.CountParameters(TrainableSets.Parse(run.Trainable));
-
         var (xd, yd) = DatasetLoader.LoadEvaluationSet(data, plan.EvalPoints, model.Config.ImageSize, model.Config.InChannels,
             model.parameters().First().device, DatasetSplit.Test);
         using (xd)
         using (yd)
         {
-            var main = CachedEvaluation.Run(EvalDirectory(run, plan.MainPart), model, xd, yd, evaluate, Options(run, model, plan.Suite) with
+            EvaluationResult Evaluate(string part, int points, EvaluationOptions options, string title) =>
+                EvaluateCached(EvalDirectory(run, part), model, xd, yd, evaluate, points, options, $"{run.Id}: {title}");
+            var main = Evaluate(plan.MainPart, plan.EvalPoints, Options(run, model, plan.Suite) with
             {
                 Sources = [AttackSource.Adaptive, AttackSource.Agnostic],
                 RunChecks = true,
                 CheckPoints = Math.Min(plan.CheckPoints, plan.EvalPoints),
-            }, $"{run.Id}: {string.Join(",", plan.Suite)} (adaptive and prompt-agnostic), n={plan.EvalPoints}", log);
-
-            EvaluationResult? autoAttack = null;
-            if (run.AutoAttack)
-                autoAttack = EvaluateSubset(run, "autoattack", model, xd, yd, evaluate, plan.AutoAttackPoints, [new CleanSpec(), new AutoAttackSpec(AutoAttackVersion.Standard)], "AutoAttack standard (adaptive)");
-
-            EvaluationResult? rays = null;
-            double? raysPgd = null;
-            if (run.Rays)
-            {
-                rays = EvaluateSubset(run, "rays", model, xd, yd, evaluate, plan.RaysPoints, [new CleanSpec(), new RaysSpec(plan.RaysQueries)], $"RayS ({plan.RaysQueries} queries)");
-                raysPgd = SubsetAccuracy(main, PgdAttack, AttackSource.Adaptive, (int)Math.Min(plan.RaysPoints, plan.EvalPoints));
-            }
-
-            return new StudyRunResult(run, artifact, new FileInfo(artifact).Length, parameters, trainSeconds,
-                main.Report, autoAttack?.Report, rays?.Report, raysPgd, reused);
+            }, $"{string.Join(",", plan.Suite)} (adaptive and prompt-agnostic)");
+            var autoAttack = run.AutoAttack
+                ? Evaluate("autoattack", plan.AutoAttackPoints, Options(run, model, [new CleanSpec(), new AutoAttackSpec(AutoAttackVersion.Standard)]),
+                    "AutoAttack standard (adaptive)")
+                : null;
+            var rays = run.Rays
+                ? Evaluate("rays", plan.RaysPoints, Options(run, model, [new CleanSpec(), new RaysSpec(plan.RaysQueries)]), $"RayS ({plan.RaysQueries} queries)")
+                : null;
+            return Result(run, model.CountParameters(TrainableSets.Parse(run.Trainable)), main, autoAttack, rays, reused);
         }
     }
 
@@ -193,41 +182,52 @@ internal sealed class StudyRunner
         ModelName = $"{model.Config.Name} + {run.Label}",
     };
 
-    private EvaluationResult EvaluateSubset(StudyRun run, string part, VisionTransformer model, Tensor x, Tensor y, EvaluationDriver evaluate,
-        int points, IReadOnlyList<AttackSpec> attacks, string title)
+    /// <summary>
+    /// An evaluation on the first <paramref name="points"/> points kept in <paramref name="directory"/>: a complete report for
+    /// the same number of points is reused, a partial one (an interrupted run) is resumed, otherwise the evaluation starts.
+    /// The state is written after every batch; at the end report.json, flags.npy, report.md and plots.
+    /// </summary>
+    private EvaluationResult EvaluateCached(string directory, VisionTransformer model, Tensor x, Tensor y, EvaluationDriver evaluate, int points,
+        EvaluationOptions options, string title)
     {
         var m = Math.Min(points, (int)x.shape[0]);
         using var xs = x.narrow(0, 0, m);
         using var ys = y.narrow(0, 0, m);
-        return CachedEvaluation.Run(EvalDirectory(run, part), model, xs, ys, evaluate, Options(run, model, attacks), $"{run.Id}: {title}, n={m}", log);
-    }
-
-    /// <summary>Accuracy of one column on the first <paramref name="points"/> points, from the per-point flags.</summary>
-    public static double? SubsetAccuracy(EvaluationResult result, AttackSpec attack, AttackSource source, int points)
-    {
-        var index = result.Report.Attacks.ToList().FindIndex(a => a.Attack == attack && a.Source == source);
-        if (index < 0 || points <= 0)
-            return null;
-        var robust = 0;
-        for (int p = 0; p < points; p++)
-            if (result.Flags[p, index] == 1)
-                robust++;
-        return (double)robust / points;
+        var previous = ReportWriter.TryLoad(directory);
+        if (previous is { Report.Complete: true } && previous.Report.N == m)
+        {
+            log($"reusing {directory}");
+            return previous;
+        }
+        if (previous is not null)
+            log($"resuming {directory}");
+        var result = evaluate(new RobustnessEvaluator(model, options), xs, ys, $"{title}, n={m}", previous, state => ReportWriter.WriteState(directory, state));
+        ReportWriter.WriteAll(directory, result, plots: true);
+        return result;
     }
 
     /// <summary>Loads what is already finished (artifact and main report present) without running anything.</summary>
     public StudyRunResult? TryLoad(StudyRun run)
     {
-        var artifact = ArtifactPath(run);
         var main = ReportWriter.TryLoad(EvalDirectory(run, plan.MainPart));
-        if (!File.Exists(artifact) || main is not { Report.Complete: true })
+        if (!File.Exists(ArtifactPath(run)) || main is not { Report.Complete: true })
             return null;
-        var aa = run.AutoAttack ? ReportWriter.TryLoad(EvalDirectory(run, "autoattack")) : null;
-        var rays = run.Rays ? ReportWriter.TryLoad(EvalDirectory(run, "rays")) : null;
-        return new StudyRunResult(run, artifact, new FileInfo(artifact).Length, ReadParameterCount(run), TrainSeconds(run), main.Report,
-            aa is { Report.Complete: true } ? aa.Report : null,
-            rays is { Report.Complete: true } ? rays.Report : null,
-            rays is { Report.Complete: true } ? SubsetAccuracy(main, PgdAttack, AttackSource.Adaptive, rays.Report.N) : null);
+        EvaluationResult? Finished(bool wanted, string part) =>
+            wanted && ReportWriter.TryLoad(EvalDirectory(run, part)) is { Report.Complete: true } done ? done : null;
+        return Result(run, ReadParameterCount(run), main, Finished(run.AutoAttack, "autoattack"), Finished(run.Rays, "rays"));
+    }
+
+    /// <summary>
+    /// A run's result from its evaluations; RayS is compared with adaptive PGD on the same first points, from the main
+    /// evaluation's per-point flags.
+    /// </summary>
+    private StudyRunResult Result(StudyRun run, ParameterCount parameters, EvaluationResult main, EvaluationResult? autoAttack, EvaluationResult? rays,
+        bool reused = false)
+    {
+        var pgd = main.Report.Attacks.ToList().FindIndex(a => a.Attack == PgdAttack && a.Source == AttackSource.Adaptive);
+        double? raysPgd = rays is { Report.N: > 0 and var m } && pgd >= 0 ? (double)Enumerable.Range(0, m).Count(p => main.Flags[p, pgd] == 1) / m : null;
+        return new StudyRunResult(run, ArtifactPath(run), new FileInfo(ArtifactPath(run)).Length, parameters, TrainSeconds(run), main.Report,
+            autoAttack?.Report, rays?.Report, raysPgd, reused);
     }
 
     /// <summary>Training time summed over the run's epochs (metrics.jsonl), so resumed and reused runs count once.</summary>
