@@ -59,21 +59,13 @@ internal sealed class EvaluationState(EvalPlan plan, RobustnessReport header, Ch
                 record.Accuracy, RobustFraction(worst), record.MaxPerturbation, record.Seconds, record.GradientEvaluations, record.Queries,
                 run.Surrogate));
         }
-        var checkRuns = records.Where(r => r.Role == RunRole.Check && r.Done == r.Points)
-            .Select(r => new SubsetRun(r.Purpose!, r.Attack, r.Source, r.Threat, r.Points, r.Robust, r.MaxPerturbation, r.Seconds)).ToList();
-        var sweep = records.Where(r => r.Role == RunRole.Sweep && r.Done == r.Points)
-            .Select(r => new EpsSweepPoint(r.Threat.Eps, r.Attack, r.Source, r.Points, r.Robust))
-            .OrderBy(p => p.Source).ThenBy(p => p.Eps).ToList();
         var report = header with
         {
             Attacks = attacks,
             CleanAccuracy = attacks[0].RobustAccuracy,
             RobustAccuracy = RobustFraction(worst),
             SourceGaps = SourceGap.From(attacks, N),
-            Checklist = MaskingChecklist.Evaluate(attacks, N, checkRuns, Gradients, header.PromptFingerprint is not null, thresholds, records),
-            CheckRuns = checkRuns,
             Gradients = Gradients,
-            EpsSweep = sweep,
             Runs = records,
             Complete = complete,
             CreatedUtc = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
@@ -86,7 +78,8 @@ internal sealed class EvaluationState(EvalPlan plan, RobustnessReport header, Ch
             for (var p = 0; p < N; p++)
                 flags[p, c] = f[p];
         }
-        return new EvaluationResult(report, flags);
+        var checklist = MaskingChecklist.Evaluate(attacks, N, report.CheckRuns, Gradients, header.PromptFingerprint is not null, thresholds, records);
+        return new EvaluationResult(report with { Checklist = checklist }, flags);
     }
 
     /// <summary>Robust points over done points (0 when none is done) of the per-point worst flags.</summary>

@@ -52,12 +52,22 @@ public sealed record RobustnessReport
 
     public IReadOnlyList<CheckResult> Checklist { get; init; } = [];
 
-    /// <summary>Extra subset runs the checklist made (PGD convergence, large eps).</summary>
-    public IReadOnlyList<SubsetRun> CheckRuns { get; init; } = [];
+    /// <summary>Extra subset runs the checklist made (PGD convergence, large eps): the finished checklist runs of <see cref="Runs"/>.</summary>
+    public IReadOnlyList<SubsetRun> CheckRuns =>
+    [
+        .. Runs.Where(r => r.Role == RunRole.Check && r.Done == r.Points)
+            .Select(r => new SubsetRun(r.Purpose!, r.Attack, r.Source, r.Threat, r.Points, r.Robust, r.MaxPerturbation, r.Seconds)),
+    ];
 
     public GradientStatistics? Gradients { get; init; }
 
-    public IReadOnlyList<EpsSweepPoint> EpsSweep { get; init; } = [];
+    /// <summary>The finished eps-sweep runs of <see cref="Runs"/>, by source and eps.</summary>
+    public IReadOnlyList<EpsSweepPoint> EpsSweep =>
+    [
+        .. Runs.Where(r => r.Role == RunRole.Sweep && r.Done == r.Points)
+            .Select(r => new EpsSweepPoint(r.Threat.Eps, r.Attack, r.Source, r.Points, r.Robust))
+            .OrderBy(p => p.Source).ThenBy(p => p.Eps),
+    ];
 
     /// <summary>Every run of the plan (suite columns first, in order): the columns of flags.npy.</summary>
     public IReadOnlyList<RunRecord> Runs { get; init; } = [];
