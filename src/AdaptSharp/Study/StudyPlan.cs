@@ -112,7 +112,7 @@ internal sealed record StudyPlan
     {
         var runs = new List<StudyRun>();
         var seed0 = Seeds.Count > 0 ? Seeds[0] : 0;
-        var length = MainPromptLength();
+        var length = Models.PromptConfig.Parse(Prompts).Length;
         StudyRun Prompt(ObjectiveKind method, bool aa = false, bool rays = false) => PromptRun(method, seed0) with { AutoAttack = aa, Rays = rays };
         runs.Add(Prompt(ObjectiveKind.Natural, aa: true));
         runs.Add(Prompt(ObjectiveKind.At, aa: true, rays: true));
@@ -145,7 +145,7 @@ internal sealed record StudyPlan
     /// </summary>
     public double EstimatedCost(StudyRun run)
     {
-        var tokens = 17.0 + (run.Prompts.Contains(':') ? int.Parse(run.Prompts[(run.Prompts.IndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture) : 0);
+        var tokens = 17.0 + Models.PromptConfig.Parse(run.Prompts).Length;
         var passes = run.Method switch
         {
             ObjectiveKind.Natural => 3.0,
@@ -188,7 +188,4 @@ internal sealed record StudyPlan
         }
         return runs.Where(r => owner[r.Id] == k - 1).ToList();
     }
-
-    /// <summary>T of the main layout (deep:T or shallow:T).</summary>
-    public int MainPromptLength() => int.Parse(Prompts[(Prompts.IndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -112,7 +112,7 @@ internal static class StudyReport
             rows.Insert(0, reference);
         rows = group switch
         {
-            StudyGroups.PromptLength => [.. rows.OrderBy(r => PromptLength(r.Run.Prompts))],
+            StudyGroups.PromptLength => [.. rows.OrderBy(r => Models.PromptConfig.Parse(r.Run.Prompts).Length)],
             StudyGroups.Lambda => [.. rows.OrderBy(r => r.Run.Lambda)],
             _ => rows,
         };
@@ -198,7 +198,4 @@ internal static class StudyReport
         var std = values.Count > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1)) : 0;
         return string.Create(Inv, $"{mean:0.0} +- {std:0.0}");
     }
-
-    private static int PromptLength(string prompts) =>
-        int.TryParse(prompts[(prompts.IndexOf(':') + 1)..], NumberStyles.Integer, Inv, out var t) ? t : 0;
 }

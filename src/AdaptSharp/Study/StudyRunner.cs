@@ -16,32 +16,16 @@ namespace AdaptSharp.Study;
 /// Layout: artifacts/ID.safetensors, runs/ID/ (metrics.jsonl, checkpoint), eval/ID/{main,autoattack,rays}/ (a preset such as
 /// the demo names the artifact and main folders: prompts/ID.safetensors, eval/ID/pgd/).
 /// </summary>
-internal sealed class StudyRunner
+/// <param name="backboneLabel">How the backbone is named in commands and reports (default: its path).</param>
+internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec data, string outputDirectory, string device = "auto",
+    Action<string>? log = null, string? backboneLabel = null)
 {
     public static readonly AttackSpec PgdAttack = new PgdSpec(10);
     public static readonly AttackSpec CwAttack = new CwSpec(20);
     public static readonly AttackSpec FgsmAttack = new FgsmSpec(RandomStart: false);
 
-    private readonly StudyPlan plan;
-    private readonly string backbone;
-    private readonly DatasetSpec data;
-    private readonly string outputDirectory;
-    private readonly string device;
-    private readonly Action<string> log;
-    private readonly string backboneLabel;
-
-    /// <param name="backboneLabel">How the backbone is named in commands and reports (default: its path).</param>
-    public StudyRunner(StudyPlan plan, string backbone, DatasetSpec data, string outputDirectory, string device = "auto",
-        Action<string>? log = null, string? backboneLabel = null)
-    {
-        this.backboneLabel = backboneLabel ?? backbone;
-        this.plan = plan;
-        this.backbone = backbone;
-        this.data = data;
-        this.outputDirectory = outputDirectory;
-        this.device = device;
-        this.log = log ?? (_ => { });
-    }
+    private readonly Action<string> log = log ?? (_ => { });
+    private readonly string backboneLabel = backboneLabel ?? backbone;
 
     public string ArtifactPath(StudyRun run) => Path.Combine(outputDirectory, plan.ArtifactFolder, $"{run.Id}.safetensors");
 
