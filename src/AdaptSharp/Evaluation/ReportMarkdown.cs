@@ -7,10 +7,9 @@ internal static class ReportMarkdown
 {
     public static string Render(RobustnessReport r, IReadOnlyList<string>? plotFiles = null)
     {
-        string Done(int done) => done == r.N ? "" : $" ({done}/{r.N} done)";
         var attacks = new MarkdownTable("llrrrrrrl", "attack", "source", "robust accuracy", "cumulative", "max perturbation", "time", "gradient evals", "queries", "settings");
         foreach (var a in r.Attacks)
-            attacks.Row(a.Name, SourceLabel(a), Pct(a.RobustAccuracy) + Done(a.PointsDone), Pct(a.CumulativeRobustAccuracy), ReportFormat.Number(a.MaxPerturbation),
+            attacks.Row(a.Name, SourceLabel(a), Accuracy(a, r.N), Pct(a.CumulativeRobustAccuracy), ReportFormat.Number(a.MaxPerturbation),
                 ReportFormat.Duration(a.Seconds), ReportFormat.Count(a.GradientEvaluations), ReportFormat.Count(a.Queries), a.Settings);
         var gaps = new MarkdownTable("lrrr", "attack", "adaptive (f_P)", "prompt-agnostic (f_0)", "gap");
         foreach (var g in r.SourceGaps)
@@ -56,7 +55,7 @@ internal static class ReportMarkdown
             return "";
         var sources = transfers.Select(a => a.Surrogate!).Distinct().ToList();
         var table = new MarkdownTable("lr" + new string('r', sources.Count), ["attack", "adaptive (f_P)", .. sources.Select(s => AttackSources.Format(AttackSource.Transfer, s))]);
-        string Cell(AttackResult? a) => a is null ? "-" : Pct(a.RobustAccuracy) + (a.PointsDone == r.N ? "" : $" ({a.PointsDone}/{r.N} done)");
+        string Cell(AttackResult? a) => a is null ? "-" : Accuracy(a, r.N);
         foreach (var name in transfers.Select(a => a.Name).Distinct())
             table.Row([name, Cell(r.Find(name, AttackSource.Adaptive)), .. sources.Select(s => Cell(r.Find(name, AttackSource.Transfer, s)))]);
         return $"""
@@ -72,6 +71,9 @@ internal static class ReportMarkdown
     }
 
     private static string Pct(double? fraction) => ReportFormat.Percent(fraction, decimals: 2);
+
+    /// <summary>A column's robust accuracy, with how many of the <paramref name="n"/> points it has done when not all.</summary>
+    private static string Accuracy(AttackResult a, int n) => Pct(a.RobustAccuracy) + (a.PointsDone == n ? "" : $" ({a.PointsDone}/{n} done)");
 
     /// <summary>The checklist as every report shows it (eval's report.md, the demo's per method).</summary>
     public static string Checklist(IEnumerable<CheckResult> checks)

@@ -87,8 +87,24 @@ public sealed class RobustnessEvaluator
             var executor = new PlanExecutor(model.Prompted, GeneratingView, model.parameters().First().device, options.BatchSize, options.Seed, options.Shard);
             var stages = plan.Runs.Count + (options.RunChecks ? 1 : 0);
             for (var i = 0; i < plan.Runs.Count; i++)
-                Execute(executor, plan.Runs[i], i, stages, state, images, labels, progress, () => checkpoint?.Invoke(state.Snapshot(complete: false)),
-                    cancellationToken);
+            {
+                var run = plan.Runs[i];
+                var flags = state.Flags[run.Key].Take(run.Points);
+                var label = run.Role == RunRole.Column ? run.Key : $"{run.Key}: {run.Spec}/{run.SourceName}";
+                var total = executor.PointsInShard(run.Points, n);
+                void Report()
+                {
+                    var done = flags.Count(v => v != RobustFlags.NotDone);
+                    var robust = flags.Count(v => v == 1);
+                    progress?.Invoke(new EvaluationProgress(label, i, stages, done, total, done == 0 ? 0.0 : (double)robust / done));
+                }
+                Report();
+                executor.Execute(run, state, images, labels, () =>
+                {
+                    Report();
+                    checkpoint?.Invoke(state.Snapshot(complete: false));
+                }, cancellationToken);
+            }
             var checkPoints = Math.Min(options.CheckPoints, n);
             if (options.RunChecks && (state.Gradients is null || state.Gradients.Points != executor.PointsInShard(checkPoints, n)))
             {
@@ -107,26 +123,6 @@ public sealed class RobustnessEvaluator
         var result = state.Snapshot(complete: true);
         checkpoint?.Invoke(result);
         return result;
-    }
-
-    private void Execute(PlanExecutor executor, PlanRun run, int index, int stages, EvaluationState state, Tensor images, Tensor labels,
-        Action<EvaluationProgress>? progress, Action checkpoint, CancellationToken cancellationToken)
-    {
-        var flags = state.Flags[run.Key];
-        var label = run.Role == RunRole.Column ? run.Key : $"{run.Key}: {run.Spec}/{run.SourceName}";
-        var total = executor.PointsInShard(run.Points, state.N);
-        void Report()
-        {
-            var done = flags.Take(run.Points).Count(v => v != RobustFlags.NotDone);
-            var robust = flags.Take(run.Points).Count(v => v == 1);
-            progress?.Invoke(new EvaluationProgress(label, index, stages, done, total, done == 0 ? 0.0 : (double)robust / done));
-        }
-        Report();
-        executor.Execute(run, state, images, labels, () =>
-        {
-            Report();
-            checkpoint();
-        }, cancellationToken);
     }
 
     /// <summary>Generates on the view of the run's source: f_P adaptive, f_0 prompt-agnostic, a surrogate for a transfer.</summary>
