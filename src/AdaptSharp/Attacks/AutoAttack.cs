@@ -41,24 +41,24 @@ public sealed class AutoAttack : Attack
     {
         AutoAttackVersion.Standard => new Attack[]
         {
-            new Apgd(threat, new ApgdOptions(100, 1, ApgdLoss.CrossEntropy), seed, "apgd-ce"),
-            new ApgdTargeted(threat, new ApgdTargetedOptions(), seed),
-            new FabTargeted(threat, new FabOptions(), seed),
+            new Apgd(threat, new ApgdOptions(), seed),
+            new Apgd(threat, new ApgdOptions(TargetClasses: 9), seed),
+            new Fab(threat, new FabOptions(TargetClasses: 9), seed),
             new Square(threat, new SquareOptions(), seed),
         },
         AutoAttackVersion.Plus => new Attack[]
         {
-            new Apgd(threat, new ApgdOptions(100, 5, ApgdLoss.CrossEntropy), seed, "apgd-ce"),
-            new Apgd(threat, new ApgdOptions(100, 5, ApgdLoss.Dlr), seed, "apgd-dlr"),
+            new Apgd(threat, new ApgdOptions(Restarts: 5), seed),
+            new Apgd(threat, new ApgdOptions(Restarts: 5, Loss: Losses.Dlr), seed, "apgd-dlr"),
             new Fab(threat, new FabOptions(Restarts: 5), seed),
             new Square(threat, new SquareOptions(), seed),
-            new ApgdTargeted(threat, new ApgdTargetedOptions(), seed),
-            new FabTargeted(threat, new FabOptions(), seed),
+            new Apgd(threat, new ApgdOptions(TargetClasses: 9), seed),
+            new Fab(threat, new FabOptions(TargetClasses: 9), seed),
         },
         AutoAttackVersion.Rand => new Attack[]
         {
-            new Apgd(threat, new ApgdOptions(100, 1, ApgdLoss.CrossEntropy, EotIterations: 20), seed, "apgd-ce"),
-            new Apgd(threat, new ApgdOptions(100, 1, ApgdLoss.Dlr, EotIterations: 20), seed, "apgd-dlr"),
+            new Apgd(threat, new ApgdOptions(EotIterations: 20), seed),
+            new Apgd(threat, new ApgdOptions(Loss: Losses.Dlr, EotIterations: 20), seed, "apgd-dlr"),
         },
         _ => throw new ArgumentException("the custom version has no preset attack list"),
     };

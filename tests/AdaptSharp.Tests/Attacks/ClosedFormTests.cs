@@ -77,7 +77,7 @@ public class ClosedFormTests
         var margin = Losses.Cw(double.PositiveInfinity);
         var pgd = new Pgd(threat, new PgdOptions(50, StepSize: eps / 5, Loss: margin), seed: 1).Perturb(model, x, y);
         AssertClose(optimal, pgd, 2e-3);
-        var apgd = new Apgd(threat, new ApgdOptions(50, CustomLoss: margin), seed: 1).Perturb(model, x, y);
+        var apgd = new Apgd(threat, new ApgdOptions(50, Loss: margin), seed: 1).Perturb(model, x, y);
         AssertClose(optimal, apgd, 2e-3);
         Assert.True(threat.Validate(apgd, x) <= eps + 1e-6);
     }

@@ -12,7 +12,7 @@ namespace AdaptSharp.Attacks;
 public abstract partial record AttackSpec
 {
     /// <summary>Gradient-based (so it has an adaptive and a prompt-agnostic variant); false for clean and black-box attacks.</summary>
-    public abstract bool IsWhiteBox { get; }
+    public virtual bool IsWhiteBox => !IsBlackBox;
 
     /// <summary>Score- or decision-based: it only queries f_P.</summary>
     public virtual bool IsBlackBox => false;

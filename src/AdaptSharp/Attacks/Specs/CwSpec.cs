@@ -7,8 +7,6 @@ public sealed record CwSpec(int Steps = 20) : AttackSpec
 {
     public LossSpec Loss { get; init; } = LossSpec.CwMargin();
 
-    public override bool IsWhiteBox => true;
-
     public override Attack Create(ThreatModel threat, long seed) =>
         new Pgd(threat, new PgdOptions(Steps, threat.Eps / 4.0, Loss: Loss.Function()), seed, ToString());
 

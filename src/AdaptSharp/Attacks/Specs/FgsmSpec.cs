@@ -3,8 +3,6 @@ namespace AdaptSharp.Attacks;
 /// <summary>fgsm: one step of eps from the clean point; fgsm-rs: the paper's (uniform start, step 2 eps, projected).</summary>
 public sealed record FgsmSpec(bool RandomStart) : AttackSpec
 {
-    public override bool IsWhiteBox => true;
-
     public FgsmOptions Options(ThreatModel threat) => RandomStart ? FgsmOptions.PaperEvaluation(threat) : FgsmOptions.Plain;
 
     public override Attack Create(ThreatModel threat, long seed) => new Fgsm(threat, Options(threat), seed, ToString());
