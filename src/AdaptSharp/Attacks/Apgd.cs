@@ -12,19 +12,40 @@ namespace AdaptSharp.Attacks;
 /// misclassification; a fooled point returns the iterate that fooled, any other point its highest-loss iterate.
 /// EOT: the gradient is averaged over <see cref="ApgdOptions.EotIterations"/> forwards.
 /// </summary>
-public sealed class Apgd : Attack
+public sealed class Apgd(ThreatModel threat, ApgdOptions? options = null, long seed = 0, string? name = null)
+    : Attack(name ?? DefaultName(options ?? new ApgdOptions()), threat, seed)
 {
-    public Apgd(ThreatModel threat, ApgdOptions? options = null, long seed = 0, string? name = null)
-        : base(name ?? DefaultName(options ?? new ApgdOptions()), threat, seed)
-    {
-        Options = options ?? new ApgdOptions();
-        if (Options.Iterations < 1 || Options.Restarts < 1 || Options.EotIterations < 1 || Options.TargetClasses < 0)
-            throw new ArgumentException("APGD needs at least one iteration, restart and EOT sample, and no negative target count");
-    }
-
-    public ApgdOptions Options { get; }
+    public ApgdOptions Options { get; } = Checked(options ?? new(), o => o.Iterations >= 1 && o.Restarts >= 1 && o.EotIterations >= 1 && o.TargetClasses >= 0,
+        "APGD needs at least one iteration, restart and EOT sample, and no negative target count");
 
     private static string DefaultName(ApgdOptions o) => o.TargetClasses > 0 ? "apgd-t" : o.Loss is null ? "apgd-ce" : "apgd";
+
+    /// <summary>
+    /// APGD's checkpoint schedule for a budget of n iterations (Croce &amp; Hein 2020, as AutoAttack runs it): (first interval,
+    /// decrease per checkpoint, minimum interval), the first checkpoint after 22% of the iterations, then intervals shrinking
+    /// by 3% of the budget down to a floor of 6%.
+    /// </summary>
+    internal static (int First, int Decrease, int Minimum) Intervals(int iterations) =>
+        (Math.Max((int)(0.22 * iterations), 1), Math.Max((int)(0.03 * iterations), 1), Math.Max((int)(0.06 * iterations), 1));
+
+    /// <summary>
+    /// The iteration counts (1-based: "after this many iterations") at which a checkpoint is evaluated.
+    /// For 100 iterations: 22, 41, 57, 70, 80, 87, 93, 99.
+    /// </summary>
+    internal static int[] Checkpoints(int iterations)
+    {
+        var (first, decrease, minimum) = Intervals(iterations);
+        var result = new List<int>();
+        var interval = first;
+        var at = interval;
+        while (at <= iterations)
+        {
+            result.Add(at);
+            interval = Math.Max(interval - decrease, minimum);
+            at += interval;
+        }
+        return result.ToArray();
+    }
 
     public override Tensor Perturb(ModelView model, Tensor images, Tensor labels)
     {
@@ -42,17 +63,12 @@ public sealed class Apgd : Attack
         AttackRandom random, Func<Tensor, Tensor, Tensor> lossFunction)
     {
         using var scope = NewDisposeScope();
-        var checkpoints = ApgdSchedule.Checkpoints(Options.Iterations);
+        var checkpoints = Checkpoints(Options.Iterations);
         var eps = Threat.Eps;
 
-        Tensor x;
-        using (var s = NewDisposeScope())
-        {
-            var linf = Threat.Norm == AttackNorm.LInf;
-            var t = linf ? random.Uniform(clean, -1.0, 1.0) : random.Normal(clean);
-            var start = linf ? clean + t * (eps / TensorOps.PerSample(TensorOps.LInfNorms(t), t)) : clean + TensorOps.NormalizeL2(t) * eps;
-            x = start.clamp(0.0, 1.0).MoveToOuterDisposeScope();
-        }
+        var linf = Threat.Norm == AttackNorm.LInf;
+        var t = linf ? random.Uniform(clean, -1.0, 1.0) : random.Normal(clean);
+        var x = (linf ? clean + t * (eps / TensorOps.PerSample(TensorOps.LInfNorms(t), t)) : clean + TensorOps.NormalizeL2(t) * eps).clamp(0.0, 1.0);
 
         var (loss, grad, logits) = EotLossAndGradient(model, x, labels, lossFunction);
         var notFooled = logits.argmax(1).eq(labels);

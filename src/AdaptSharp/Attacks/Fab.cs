@@ -14,21 +14,15 @@ namespace AdaptSharp.Attacks;
 /// robust; restarts after the first start randomly at eps/2. A point counts as broken only if the minimal adversarial
 /// found is within eps; only those points get a perturbation, the others are returned clean.
 /// </summary>
-public sealed class Fab : Attack
+public sealed class Fab(ThreatModel threat, FabOptions? options = null, long seed = 0, string? name = null)
+    : Attack(name ?? ((options?.TargetClasses ?? 0) > 0 ? "fab-t" : "fab"), threat, seed)
 {
     private const double AlphaMax = 0.1;
     private const double Eta = 1.05;
     private const double Beta = 0.9;
 
-    public Fab(ThreatModel threat, FabOptions? options = null, long seed = 0, string? name = null)
-        : base(name ?? ((options?.TargetClasses ?? 0) > 0 ? "fab-t" : "fab"), threat, seed)
-    {
-        Options = options ?? new FabOptions();
-        if (Options.TargetClasses < 0 || Options.Iterations < 1 || Options.Restarts < 1)
-            throw new ArgumentException("FAB needs at least one iteration and restart, and no negative target count");
-    }
-
-    public FabOptions Options { get; }
+    public FabOptions Options { get; } = Checked(options ?? new(), o => o.TargetClasses >= 0 && o.Iterations >= 1 && o.Restarts >= 1,
+        "FAB needs at least one iteration and restart, and no negative target count");
 
     public override Tensor Perturb(ModelView model, Tensor images, Tensor labels)
     {

@@ -10,14 +10,14 @@ public class ApgdTests
     [Fact]
     public void CheckpointScheduleMatchesAutoAttackFor100Iterations()
     {
-        Assert.Equal((22, 3, 6), ApgdSchedule.Intervals(100));
-        Assert.Equal(new[] { 22, 41, 57, 70, 80, 87, 93, 99 }, ApgdSchedule.Checkpoints(100));
+        Assert.Equal((22, 3, 6), Apgd.Intervals(100));
+        Assert.Equal(new[] { 22, 41, 57, 70, 80, 87, 93, 99 }, Apgd.Checkpoints(100));
         // interval differences never drop below the 6% floor and shrink by 3 points
-        var c = ApgdSchedule.Checkpoints(1000);
+        var c = Apgd.Checkpoints(1000);
         Assert.Equal(220, c[0]);
         Assert.Equal(220 + 190, c[1]);
         Assert.All(c.Zip(c.Skip(1), (a, b) => b - a), d => Assert.True(d >= 60));
-        Assert.Equal(new[] { 1, 2, 3, 4, 5 }, ApgdSchedule.Checkpoints(5));
+        Assert.Equal(new[] { 1, 2, 3, 4, 5 }, Apgd.Checkpoints(5));
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public class AttackInvariantTests
         new Fgsm(threat, seed: seed),
         new Fgsm(threat, FgsmOptions.PaperEvaluation(threat), seed, "fgsm-rs"),
         new Pgd(threat, new PgdOptions(10, Restarts: 2), seed),
-        Pgd.CwInf(threat, 10, seed: seed),
+        new CwSpec(10).Create(threat, seed),
         new Apgd(threat, new ApgdOptions(20), seed, "apgd-ce"),
         new Apgd(threat, new ApgdOptions(20, Loss: Losses.Dlr), seed, "apgd-dlr"),
         new Apgd(threat, new ApgdOptions(10, TargetClasses: 3), seed),

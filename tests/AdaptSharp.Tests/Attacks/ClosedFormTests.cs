@@ -43,7 +43,7 @@ public class ClosedFormTests
         var threat = ThreatModel.LInf(Eps);
         AssertClose(optimal, new Pgd(threat, new PgdOptions(10), seed: 1).Perturb(model, x, y));
         AssertClose(optimal, new Pgd(threat, new PgdOptions(10, Restarts: 3), seed: 2).Perturb(model, x, y));
-        AssertClose(optimal, Pgd.CwInf(threat, seed: 3).Perturb(model, x, y));
+        AssertClose(optimal, new CwSpec().Create(threat, 3).Perturb(model, x, y));
         AssertClose(optimal, new Pgd(threat, new PgdOptions(10, Targeted: true), seed: 4).Perturb(model, x, 1 - y));
     }
 

@@ -2,7 +2,10 @@ using System.Globalization;
 
 namespace AdaptSharp.Attacks;
 
-/// <summary>cwK: CW-inf, PGD with K steps of eps/4 on the CW margin loss floored at -kappa (10).</summary>
+/// <summary>
+/// cwK: CW-inf, PGD with K steps of eps/4 on the standard CW margin loss, capped at kappa = 10 on the misclassified side
+/// (the paper's code floors the loss at -10 instead; see docs/evaluation.md).
+/// </summary>
 public sealed record CwSpec(int Steps = 20) : AttackSpec
 {
     public LossSpec Loss { get; init; } = LossSpec.CwMargin();
