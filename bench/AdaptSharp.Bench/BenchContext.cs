@@ -91,12 +91,26 @@ public sealed class BenchContext
     /// <summary>Peak resident set size since the last <see cref="ResetPeakResident"/> (MB).</summary>
     public static double PeakResidentMb() => ProcStatusKb("VmHWM") / 1024.0;
 
-    /// <summary>Resets the kernel's peak-RSS mark (Linux: "5" to /proc/self/clear_refs); a no-op elsewhere.</summary>
+    /// <summary>
+    /// Resets the kernel's peak-RSS mark (Linux: "5" to /proc/self/clear_refs) to what is live now: first the .NET
+    /// collector finalises tensors earlier rows left for it and glibc returns its free heap pages, otherwise a row's
+    /// peak would include the memory the rows before it freed but the process still held. A no-op elsewhere.
+    /// </summary>
     public static void ResetPeakResident()
     {
-        try { File.WriteAllText("/proc/self/clear_refs", "5"); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        try
+        {
+            _ = MallocTrim(0);
+            File.WriteAllText("/proc/self/clear_refs", "5");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or DllNotFoundException or EntryPointNotFoundException) { }
     }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")]
+    private static extern int MallocTrim(nuint pad);
 
     private static long ProcStatusKb(string key)
     {

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using AdaptSharp.Checkpoints;
-using AdaptSharp.Evaluation;
+using AdaptSharp.Data;
 using AdaptSharp.IO;
 using AdaptSharp.Runtime;
 using Spectre.Console;

@@ -1,6 +1,5 @@
 using AdaptSharp.Checkpoints;
 using AdaptSharp.Data;
-using AdaptSharp.Evaluation;
 using AdaptSharp.Models;
 using static TorchSharp.torch;
 

@@ -1,10 +1,9 @@
 using AdaptSharp.Checkpoints;
-using AdaptSharp.Data;
 using AdaptSharp.Models;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace AdaptSharp.Evaluation;
+namespace AdaptSharp.Data;
 
 /// <summary>Reads model inputs for prediction: a float NCHW .npy in [0,1], or a folder of PNG/JPEG images.</summary>
 internal static class ImageInputs
