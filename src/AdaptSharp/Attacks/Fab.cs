@@ -44,16 +44,9 @@ public sealed class Fab(ThreatModel threat, FabOptions? options = null, long see
         var flatClean = clean.flatten(1);
         var adv = clean.clone();
         var best = full(new[] { n }, 1e10, dtype: ScalarType.Float64, device: clean.device);
-        Tensor x1;
-        if (p.Restart > 0)
-        {
-            var t = norm == AttackNorm.LInf ? random.Uniform(clean, -1.0, 1.0) : random.Normal(clean);
-            x1 = (clean + t * (0.5 * eps / TensorOps.PerSample(TensorOps.Norms(t, norm), t))).clamp(0.0, 1.0);
-        }
-        else
-        {
-            x1 = clean.clone();
-        }
+        // restarts after the first start at a random point at distance eps/2
+        var t = p.Restart == 0 ? null : norm == AttackNorm.LInf ? random.Uniform(clean, -1.0, 1.0) : random.Normal(clean);
+        var x1 = t is null ? clean.clone() : (clean + t * (0.5 * eps / TensorOps.PerSample(TensorOps.Norms(t, norm), t))).clamp(0.0, 1.0);
 
         for (var i = 0; i < Options.Iterations; i++)
         {

@@ -65,15 +65,10 @@ public sealed class Pgd(ThreatModel threat, PgdOptions? options = null, long see
         return best!.MoveToOuterDisposeScope();
     }
 
-    private Tensor Start(Tensor clean, AttackRandom random)
+    private Tensor Start(Tensor clean, AttackRandom random) => Options.Start switch
     {
-        using var scope = NewDisposeScope();
-        var start = Options.Start switch
-        {
-            PgdStart.Uniform => Threat.RandomStart(clean, random),
-            PgdStart.SmallNormal => Threat.Project(clean + random.Normal(clean) * Options.SmallNormalScale, clean),
-            _ => clean.clone(),
-        };
-        return start.MoveToOuterDisposeScope();
-    }
+        PgdStart.Uniform => Threat.RandomStart(clean, random),
+        PgdStart.SmallNormal => Threat.Project(clean + random.Normal(clean) * Options.SmallNormalScale, clean),
+        _ => clean.clone(),
+    };
 }

@@ -39,11 +39,9 @@ public sealed class Rays(ThreatModel threat, RaysOptions? options = null, long s
         var bestPoint = flatClean.clone();
         var used = zeros(n, dtype: ScalarType.Int64, device: clean.device);
         var sqrtDim = Math.Sqrt(dim);
-        var budget = Options.QueryBudget;
 
         // points already misclassified are at distance 0
-        var pred0 = Predict(model, clean);
-        var wrong = pred0.ne(labels);
+        var wrong = Predict(model, clean).ne(labels);
         best.masked_fill_(wrong, 0.0);
         used.add_(1);
 
@@ -52,7 +50,7 @@ public sealed class Rays(ThreatModel threat, RaysOptions? options = null, long s
         while (true)
         {
             using var stepScope = NewDisposeScope();
-            var active = used.lt(budget).logical_and(wrong.logical_not());
+            var active = used.lt(Options.QueryBudget).logical_and(wrong.logical_not());
             if (Options.EarlyStop)
                 active = active.logical_and(LInfDistances(bestPoint, flatClean, best).gt(Threat.Eps));
             var idx = TensorOps.Indices(active);

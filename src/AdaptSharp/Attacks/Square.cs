@@ -193,9 +193,8 @@ public sealed class Square(ThreatModel threat, SquareOptions? options = null, lo
         if (norm > 0)
             for (var k = 0; k < values.Length; k++)
                 values[k] = (float)(values[k] / norm);
-        var transpose = random.NextInt(0, 2) == 1;
         var bump = tensor(values, new long[] { s, s });
-        if (transpose)
+        if (random.NextInt(0, 2) == 1)
             bump = bump.t().contiguous();
         return bump.to(like.dtype, like.device);
     }
@@ -218,10 +217,7 @@ public sealed class Square(ThreatModel threat, SquareOptions? options = null, lo
             r0--;
             c0--;
         }
-        var norm = 0.0;
-        foreach (var v in delta)
-            norm += v * v;
-        norm = Math.Sqrt(norm);
+        var norm = Math.Sqrt(delta.Cast<double>().Sum(v => v * v));
         for (var r = 0; r < rows; r++)
             for (var col = 0; col < cols; col++)
                 delta[r, col] /= norm;
