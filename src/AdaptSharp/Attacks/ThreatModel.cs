@@ -81,7 +81,7 @@ public sealed record ThreatModel(AttackNorm Norm, double Eps)
             return random.Uniform(clean, -radius, radius);
         using var scope = NewDisposeScope();
         var direction = TensorOps.NormalizeL2(random.Normal(clean));
-        var r = random.Uniform(clean.shape[0], 0.0, radius, clean);
+        var r = random.Uniform(clean, 0.0, radius, [clean.shape[0]]);
         return (direction * TensorOps.PerSample(r, direction)).MoveToOuterDisposeScope();
     }
 
