@@ -9,20 +9,13 @@ namespace AdaptSharp.Attacks;
 /// (adaptive = f_P, prompt-agnostic = f_0); scoring is the caller's business. Attacks use input
 /// gradients only (<c>torch.autograd.grad</c>), never weight gradients, and re-seed on every call.
 /// </summary>
-public abstract class Attack
+public abstract class Attack(string name, ThreatModel threat, long seed)
 {
-    protected Attack(string name, ThreatModel threat, long seed)
-    {
-        Name = name;
-        Threat = threat;
-        Seed = seed;
-    }
+    public string Name { get; } = name;
 
-    public string Name { get; }
+    public ThreatModel Threat { get; } = threat;
 
-    public ThreatModel Threat { get; }
-
-    public long Seed { get; }
+    public long Seed { get; } = seed;
 
     /// <summary>Per-image forward+backward passes so far (one image through one gradient = 1).</summary>
     public long GradientEvaluations { get; protected set; }
@@ -41,6 +34,10 @@ public abstract class Attack
     public abstract Tensor Perturb(ModelView model, Tensor images, Tensor labels);
 
     public override string ToString() => $"{Name} ({Threat}, seed {Seed})";
+
+    /// <summary>An attack's settings if they are <paramref name="valid"/>, else an <see cref="ArgumentException"/> with <paramref name="message"/>.</summary>
+    private protected static T Checked<T>(T settings, Func<T, bool> valid, string message) =>
+        valid(settings) ? settings : throw new ArgumentException(message);
 
     /// <summary>Per-sample loss, its input gradient and the logits at <paramref name="x"/> (all detached).</summary>
     protected (Tensor Loss, Tensor Grad, Tensor Logits) LossAndGradient(

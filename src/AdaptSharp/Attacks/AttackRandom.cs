@@ -16,24 +16,15 @@ internal sealed class AttackRandom : IDisposable
         generator = new Generator(unchecked((ulong)seed));
     }
 
-    /// <summary>Uniform in [low, high) with the shape, dtype and device of <paramref name="like"/>.</summary>
-    public Tensor Uniform(Tensor like, double low, double high) =>
-        Place(rand(like.shape, ScalarType.Float32, CPU, generator: generator), like) * (high - low) + low;
-
-    /// <summary>Uniform vector of length n in [low, high).</summary>
-    public Tensor Uniform(long n, double low, double high, Tensor like) =>
-        Place(rand(new[] { n }, ScalarType.Float32, CPU, generator: generator), like) * (high - low) + low;
+    /// <summary>Uniform in [low, high) with the dtype and device of <paramref name="like"/> and its shape (or <paramref name="shape"/>).</summary>
+    public Tensor Uniform(Tensor like, double low, double high, long[]? shape = null) =>
+        Place(rand(shape ?? like.shape, ScalarType.Float32, CPU, generator: generator), like) * (high - low) + low;
 
     /// <summary>Standard normal with the shape of <paramref name="like"/>.</summary>
     public Tensor Normal(Tensor like) => Place(randn(like.shape, ScalarType.Float32, CPU, generator: generator), like);
 
     /// <summary>Random signs (+1/-1) of the given shape, on the device of <paramref name="like"/>.</summary>
-    public Tensor Signs(long[] shape, Tensor like)
-    {
-        using var scope = NewDisposeScope();
-        var bits = randint(0, 2, shape, ScalarType.Float32, CPU, generator: generator);
-        return Place(bits * 2 - 1, like).MoveToOuterDisposeScope();
-    }
+    public Tensor Signs(long[] shape, Tensor like) => Place(randint(0, 2, shape, ScalarType.Float32, CPU, generator: generator) * 2 - 1, like);
 
     /// <summary>A host integer uniform in [low, high).</summary>
     public int NextInt(int low, int high)

@@ -1,4 +1,3 @@
-using AdaptSharp.Attacks;
 namespace AdaptSharp.Attacks;
 
 /// <summary>

@@ -11,27 +11,14 @@ namespace AdaptSharp.Attacks;
 /// prompt-agnostic transfer setting is the same code. As an <see cref="Attack"/>, <see cref="Perturb"/>
 /// runs the cascade on one view and returns the adversarial images (clean images where nothing worked).
 /// </summary>
-public sealed class AutoAttack : Attack
+public sealed class AutoAttack(ThreatModel threat, AutoAttackOptions? options = null, long seed = 0, string? name = null)
+    : Attack(name ?? DefaultName((options ?? new AutoAttackOptions()).Version), threat, seed)
 {
-    public AutoAttack(ThreatModel threat, AutoAttackOptions? options = null, long seed = 0, string? name = null)
-        : base(name ?? DefaultName((options ?? new AutoAttackOptions()).Version), threat, seed)
-    {
-        Options = options ?? new AutoAttackOptions();
-        if (Options.BatchSize < 1)
-            throw new ArgumentException("batch size must be positive");
-        if (Options.Version != AutoAttackVersion.Custom)
-            Stages = StandardStages(Options.Version, threat, seed);
-        else if (Options.CustomStages is not { Count: > 0 } custom)
-            throw new ArgumentException("a custom AutoAttack needs at least one attack");
-        else if (custom.Any(a => a.Threat != threat))
-            throw new ArgumentException("every attack of a custom AutoAttack must use the same threat model");
-        else
-            Stages = custom;
-    }
+    public AutoAttackOptions Options { get; } = Checked(options ?? new(), o => o.BatchSize >= 1, "batch size must be positive");
 
-    public AutoAttackOptions Options { get; }
-
-    public IReadOnlyList<Attack> Stages { get; }
+    public IReadOnlyList<Attack> Stages { get; } = options?.Version == AutoAttackVersion.Custom
+        ? Checked(options.CustomStages ?? [], s => s.Count > 0 && s.All(a => a.Threat == threat), "a custom AutoAttack needs at least one attack, all under its threat model")
+        : StandardStages(options?.Version ?? AutoAttackVersion.Standard, threat, seed);
 
     private static string DefaultName(AutoAttackVersion version) =>
         version == AutoAttackVersion.Custom ? "autoattack-custom" : new AutoAttackSpec(version).ToString();
@@ -41,24 +28,24 @@ public sealed class AutoAttack : Attack
     {
         AutoAttackVersion.Standard => new Attack[]
         {
-            new Apgd(threat, new ApgdOptions(100, 1, ApgdLoss.CrossEntropy), seed, "apgd-ce"),
-            new ApgdTargeted(threat, new ApgdTargetedOptions(), seed),
-            new FabTargeted(threat, new FabOptions(), seed),
+            new Apgd(threat, new ApgdOptions(), seed),
+            new Apgd(threat, new ApgdOptions(TargetClasses: 9), seed),
+            new Fab(threat, new FabOptions(TargetClasses: 9), seed),
             new Square(threat, new SquareOptions(), seed),
         },
         AutoAttackVersion.Plus => new Attack[]
         {
-            new Apgd(threat, new ApgdOptions(100, 5, ApgdLoss.CrossEntropy), seed, "apgd-ce"),
-            new Apgd(threat, new ApgdOptions(100, 5, ApgdLoss.Dlr), seed, "apgd-dlr"),
+            new Apgd(threat, new ApgdOptions(Restarts: 5), seed),
+            new Apgd(threat, new ApgdOptions(Restarts: 5, Loss: Losses.Dlr), seed, "apgd-dlr"),
             new Fab(threat, new FabOptions(Restarts: 5), seed),
             new Square(threat, new SquareOptions(), seed),
-            new ApgdTargeted(threat, new ApgdTargetedOptions(), seed),
-            new FabTargeted(threat, new FabOptions(), seed),
+            new Apgd(threat, new ApgdOptions(TargetClasses: 9), seed),
+            new Fab(threat, new FabOptions(TargetClasses: 9), seed),
         },
         AutoAttackVersion.Rand => new Attack[]
         {
-            new Apgd(threat, new ApgdOptions(100, 1, ApgdLoss.CrossEntropy, EotIterations: 20), seed, "apgd-ce"),
-            new Apgd(threat, new ApgdOptions(100, 1, ApgdLoss.Dlr, EotIterations: 20), seed, "apgd-dlr"),
+            new Apgd(threat, new ApgdOptions(EotIterations: 20), seed),
+            new Apgd(threat, new ApgdOptions(Loss: Losses.Dlr, EotIterations: 20), seed, "apgd-dlr"),
         },
         _ => throw new ArgumentException("the custom version has no preset attack list"),
     };

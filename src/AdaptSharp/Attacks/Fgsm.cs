@@ -8,15 +8,10 @@ namespace AdaptSharp.Attacks;
 /// Fast gradient sign method: one signed (L-inf) or normalised (L2) gradient step, optionally from a random
 /// start (see <see cref="FgsmOptions"/> for the paper's evaluation FGSM and for N-FGSM).
 /// </summary>
-public sealed class Fgsm : Attack
+public sealed class Fgsm(ThreatModel threat, FgsmOptions? options = null, long seed = 0, string? name = null)
+    : Attack(name ?? "fgsm", threat, seed)
 {
-    public Fgsm(ThreatModel threat, FgsmOptions? options = null, long seed = 0, string? name = null)
-        : base(name ?? "fgsm", threat, seed)
-    {
-        Options = options ?? FgsmOptions.Plain;
-    }
-
-    public FgsmOptions Options { get; }
+    public FgsmOptions Options { get; } = options ?? new();
 
     public override Tensor Perturb(ModelView model, Tensor images, Tensor labels)
     {

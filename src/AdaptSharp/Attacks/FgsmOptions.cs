@@ -15,9 +15,6 @@ public sealed record FgsmOptions(
     bool ProjectToBall = true,
     Func<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>? Loss = null)
 {
-    /// <summary>Plain FGSM: one step of size eps from the clean point.</summary>
-    public static FgsmOptions Plain => new();
-
     /// <summary>The paper's evaluation FGSM: uniform start in the ball, step 2*eps, projected back.</summary>
     public static FgsmOptions PaperEvaluation(ThreatModel threat) => new(1.0, 2.0 * threat.Eps, true);
 

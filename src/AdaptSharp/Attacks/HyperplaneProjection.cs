@@ -31,19 +31,9 @@ internal static class HyperplaneProjection
         var room = where(direction.gt(0), 1.0 - t, t).clamp_min(0.0);
         var absW = w.abs();
         var active = absW.gt(0);
-        Tensor breakpoints, weight, scale;
-        if (norm == AttackNorm.LInf)
-        {
-            breakpoints = where(active, room, zeros_like(room));
-            weight = absW;
-            scale = ones_like(absW);
-        }
-        else
-        {
-            breakpoints = where(active, room / absW.clamp_min(1e-300), zeros_like(room));
-            weight = absW.square();
-            scale = absW;
-        }
+        var (breakpoints, weight, scale) = norm == AttackNorm.LInf
+            ? (where(active, room, zeros_like(room)), absW, ones_like(absW))
+            : (where(active, room / absW.clamp_min(1e-300), zeros_like(room)), absW.square(), absW);
         var need = gap.abs().unsqueeze(1);
 
         var (sortedBreaks, order) = breakpoints.sort(1);

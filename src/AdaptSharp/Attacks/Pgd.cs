@@ -7,27 +7,12 @@ namespace AdaptSharp.Attacks;
 /// <summary>
 /// Projected gradient descent (Madry et al. 2018), L-inf (signed steps) or L2 (normalised steps), with
 /// restarts keeping per point the worst result: a point that fools beats one that does not, otherwise
-/// the higher loss wins. CW-inf is PGD with the CW loss (<see cref="CwInf"/>).
+/// the higher loss wins. CW-inf is PGD with the CW loss (<see cref="CwSpec"/>).
 /// </summary>
-public sealed class Pgd : Attack
+public sealed class Pgd(ThreatModel threat, PgdOptions? options = null, long seed = 0, string? name = null)
+    : Attack(name ?? $"pgd{(options ?? new PgdOptions()).Steps}", threat, seed)
 {
-    public Pgd(ThreatModel threat, PgdOptions? options = null, long seed = 0, string? name = null)
-        : base(name ?? $"pgd{(options ?? new PgdOptions()).Steps}", threat, seed)
-    {
-        Options = options ?? new PgdOptions();
-        if (Options.Steps < 1 || Options.Restarts < 1)
-            throw new ArgumentException("PGD needs at least one step and one restart");
-    }
-
-    public PgdOptions Options { get; }
-
-    /// <summary>
-    /// CW-inf: PGD with the standard CW margin loss, capped at kappa = 10 on the misclassified side, 20 steps
-    /// (the paper's code floors the loss at -10 instead; see docs/evaluation.md).
-    /// </summary>
-    public static Pgd CwInf(ThreatModel threat, int steps = 20, double? stepSize = null, long seed = 0,
-        double kappa = Losses.CwKappa) =>
-        new(threat, new PgdOptions(steps, stepSize ?? threat.Eps / 4.0, Loss: Losses.Cw(kappa)), seed, $"cw{steps}");
+    public PgdOptions Options { get; } = Checked(options ?? new(), o => o.Steps >= 1 && o.Restarts >= 1, "PGD needs at least one step and one restart");
 
     public override Tensor Perturb(ModelView model, Tensor images, Tensor labels)
     {
@@ -80,15 +65,10 @@ public sealed class Pgd : Attack
         return best!.MoveToOuterDisposeScope();
     }
 
-    private Tensor Start(Tensor clean, AttackRandom random)
+    private Tensor Start(Tensor clean, AttackRandom random) => Options.Start switch
     {
-        using var scope = NewDisposeScope();
-        var start = Options.Start switch
-        {
-            PgdStart.Uniform => Threat.RandomStart(clean, random),
-            PgdStart.SmallNormal => Threat.Project(clean + random.Normal(clean) * Options.SmallNormalScale, clean),
-            _ => clean.clone(),
-        };
-        return start.MoveToOuterDisposeScope();
-    }
+        PgdStart.Uniform => Threat.RandomStart(clean, random),
+        PgdStart.SmallNormal => Threat.Project(clean + random.Normal(clean) * Options.SmallNormalScale, clean),
+        _ => clean.clone(),
+    };
 }

@@ -11,19 +11,12 @@ namespace AdaptSharp.Attacks;
 /// broken when the L-inf distance found is &lt;= eps; its returned image lies one binary-search tolerance
 /// beyond the boundary along the ray (clipped to the ball). Only predicted labels are used.
 /// </summary>
-public sealed class Rays : Attack
+public sealed class Rays(ThreatModel threat, RaysOptions? options = null, long seed = 0, string? name = null)
+    : Attack(name ?? "rays", threat, seed)
 {
-    public Rays(ThreatModel threat, RaysOptions? options = null, long seed = 0, string? name = null)
-        : base(name ?? "rays", threat, seed)
-    {
-        Options = options ?? new RaysOptions();
-        if (threat.Norm != AttackNorm.LInf)
-            throw new NotSupportedException("RayS is an L-inf attack");
-        if (Options.QueryBudget < 1)
-            throw new ArgumentException("RayS needs a positive query budget");
-    }
-
-    public RaysOptions Options { get; }
+    public RaysOptions Options { get; } = threat.Norm != AttackNorm.LInf
+        ? throw new NotSupportedException("RayS is an L-inf attack")
+        : Checked(options ?? new(), o => o.QueryBudget >= 1, "RayS needs a positive query budget");
 
     /// <summary>L-inf distances found in the last call (infinity where no adversarial was found).</summary>
     public float[] LastDistances { get; private set; } = [];
@@ -46,11 +39,9 @@ public sealed class Rays : Attack
         var bestPoint = flatClean.clone();
         var used = zeros(n, dtype: ScalarType.Int64, device: clean.device);
         var sqrtDim = Math.Sqrt(dim);
-        var budget = Options.QueryBudget;
 
         // points already misclassified are at distance 0
-        var pred0 = Predict(model, clean);
-        var wrong = pred0.ne(labels);
+        var wrong = Predict(model, clean).ne(labels);
         best.masked_fill_(wrong, 0.0);
         used.add_(1);
 
@@ -59,7 +50,7 @@ public sealed class Rays : Attack
         while (true)
         {
             using var stepScope = NewDisposeScope();
-            var active = used.lt(budget).logical_and(wrong.logical_not());
+            var active = used.lt(Options.QueryBudget).logical_and(wrong.logical_not());
             if (Options.EarlyStop)
                 active = active.logical_and(LInfDistances(bestPoint, flatClean, best).gt(Threat.Eps));
             var idx = TensorOps.Indices(active);
@@ -107,14 +98,12 @@ public sealed class Rays : Attack
         var y = labels.index_select(0, idx);
         var unit = attempt / sqrtDim;
         var currentBest = best.index_select(0, idx);
-        var imageShape = (long[])shape.Clone();
 
         Tensor IsAdversarial(Tensor rows, Tensor distance)
         {
             var points = (x.index_select(0, rows) + unit.index_select(0, rows) * distance.to_type(x.dtype).unsqueeze(1)).clamp(0.0, 1.0);
-            imageShape[0] = rows.shape[0];
             used.index_add_(0, idx.index_select(0, rows), ones_like(rows), 1);
-            return Predict(model, points.reshape(imageShape)).ne(y.index_select(0, rows));
+            return Predict(model, points.reshape([rows.shape[0], .. shape[1..]])).ne(y.index_select(0, rows));
         }
 
         var all = arange(idx.shape[0], dtype: ScalarType.Int64, device: x.device);

@@ -18,17 +18,11 @@ namespace AdaptSharp.Attacks;
 /// One deliberate difference: the window corner is drawn from [0, h-s] inclusive (AutoAttack's exclusive
 /// bound never places a small window on the last row or column).
 /// </summary>
-public sealed class Square : Attack
+public sealed class Square(ThreatModel threat, SquareOptions? options = null, long seed = 0, string? name = null)
+    : Attack(name ?? "square", threat, seed)
 {
-    public Square(ThreatModel threat, SquareOptions? options = null, long seed = 0, string? name = null)
-        : base(name ?? "square", threat, seed)
-    {
-        Options = options ?? new SquareOptions();
-        if (Options.Queries < 1 || Options.Restarts < 1 || !(Options.PInit > 0 && Options.PInit <= 1))
-            throw new ArgumentException("Square needs queries >= 1, restarts >= 1 and 0 < p_init <= 1");
-    }
-
-    public SquareOptions Options { get; }
+    public SquareOptions Options { get; } = Checked(options ?? new(), o => o.Queries >= 1 && o.Restarts >= 1 && o.PInit > 0 && o.PInit <= 1,
+        "Square needs queries >= 1, restarts >= 1 and 0 < p_init <= 1");
 
     /// <summary>
     /// Fraction of pixels changed at query <paramref name="iteration"/>: p_init halved at each mark passed;
@@ -37,21 +31,10 @@ public sealed class Square : Attack
     public static double PSelection(int iteration, int budget, double pInit, bool rescale)
     {
         var it = rescale ? (int)((double)iteration / budget * 10000) : iteration;
-        var divisor = it switch
-        {
-            <= 10 => 1,
-            <= 50 => 2,
-            <= 200 => 4,
-            <= 500 => 8,
-            <= 1000 => 16,
-            <= 2000 => 32,
-            <= 4000 => 64,
-            <= 6000 => 128,
-            <= 8000 => 256,
-            _ => 512,
-        };
-        return pInit / divisor;
+        return pInit / (1 << PHalvingMarks.Count(mark => it > mark));
     }
+
+    private static readonly int[] PHalvingMarks = [10, 50, 200, 500, 1000, 2000, 4000, 6000, 8000];
 
     public override Tensor Perturb(ModelView model, Tensor images, Tensor labels)
     {
@@ -210,9 +193,8 @@ public sealed class Square : Attack
         if (norm > 0)
             for (var k = 0; k < values.Length; k++)
                 values[k] = (float)(values[k] / norm);
-        var transpose = random.NextInt(0, 2) == 1;
         var bump = tensor(values, new long[] { s, s });
-        if (transpose)
+        if (random.NextInt(0, 2) == 1)
             bump = bump.t().contiguous();
         return bump.to(like.dtype, like.device);
     }
@@ -235,10 +217,7 @@ public sealed class Square : Attack
             r0--;
             c0--;
         }
-        var norm = 0.0;
-        foreach (var v in delta)
-            norm += v * v;
-        norm = Math.Sqrt(norm);
+        var norm = Math.Sqrt(delta.Cast<double>().Sum(v => v * v));
         for (var r = 0; r < rows; r++)
             for (var col = 0; col < cols; col++)
                 delta[r, col] /= norm;

@@ -7,14 +7,7 @@ namespace AdaptSharp.Attacks;
 internal static class TensorOps
 {
     /// <summary>Views a per-sample vector (N) as (N,1,1,...) to broadcast against <paramref name="like"/>.</summary>
-    public static Tensor PerSample(Tensor values, Tensor like)
-    {
-        var shape = new long[like.dim()];
-        shape[0] = -1;
-        for (var i = 1; i < shape.Length; i++)
-            shape[i] = 1;
-        return values.reshape(shape);
-    }
+    public static Tensor PerSample(Tensor values, Tensor like) => values.reshape([-1, .. Enumerable.Repeat(1L, (int)like.dim() - 1)]);
 
     /// <summary>Per-sample L2 norms (N).</summary>
     public static Tensor L2Norms(Tensor x) => x.flatten(1).square().sum(1).sqrt();

@@ -30,24 +30,11 @@ public sealed record ThreatModel(AttackNorm Norm, double Eps)
     /// <summary>Parses a decimal number or a fraction "a/b" (e.g. "8/255").</summary>
     public static double ParseEps(string text)
     {
-        var s = text.Trim();
-        double value;
-        var slash = s.IndexOf('/');
-        if (slash >= 0)
-        {
-            if (!double.TryParse(s[..slash], NumberStyles.Float, CultureInfo.InvariantCulture, out var num)
-                || !double.TryParse(s[(slash + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var den)
-                || den == 0)
-                throw new ArgumentException($"bad eps '{text}': expected a number or a fraction like 8/255");
-            value = num / den;
-        }
-        else if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out value))
-        {
-            throw new ArgumentException($"bad eps '{text}': expected a number or a fraction like 8/255");
-        }
-        if (!(value >= 0) || double.IsInfinity(value))
-            throw new ArgumentException($"bad eps '{text}': must be a finite number >= 0");
-        return value;
+        var parts = text.Trim().Split('/').Select(p => double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : double.NaN).ToArray();
+        var value = parts.Length == 1 ? parts[0] : parts.Length == 2 && parts[1] != 0 ? parts[0] / parts[1] : double.NaN;
+        return value >= 0 && double.IsFinite(value)
+            ? value
+            : throw new ArgumentException($"bad eps '{text}': expected a finite number >= 0 or a fraction like 8/255");
     }
 
     /// <summary>Per-sample perturbation norms of (adv - clean), shape (N).</summary>
@@ -94,7 +81,7 @@ public sealed record ThreatModel(AttackNorm Norm, double Eps)
             return random.Uniform(clean, -radius, radius);
         using var scope = NewDisposeScope();
         var direction = TensorOps.NormalizeL2(random.Normal(clean));
-        var r = random.Uniform(clean.shape[0], 0.0, radius, clean);
+        var r = random.Uniform(clean, 0.0, radius, [clean.shape[0]]);
         return (direction * TensorOps.PerSample(r, direction)).MoveToOuterDisposeScope();
     }
 

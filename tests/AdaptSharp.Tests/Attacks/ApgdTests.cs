@@ -10,14 +10,14 @@ public class ApgdTests
     [Fact]
     public void CheckpointScheduleMatchesAutoAttackFor100Iterations()
     {
-        Assert.Equal((22, 3, 6), ApgdSchedule.Intervals(100));
-        Assert.Equal(new[] { 22, 41, 57, 70, 80, 87, 93, 99 }, ApgdSchedule.Checkpoints(100));
+        Assert.Equal((22, 3, 6), Apgd.Intervals(100));
+        Assert.Equal(new[] { 22, 41, 57, 70, 80, 87, 93, 99 }, Apgd.Checkpoints(100));
         // interval differences never drop below the 6% floor and shrink by 3 points
-        var c = ApgdSchedule.Checkpoints(1000);
+        var c = Apgd.Checkpoints(1000);
         Assert.Equal(220, c[0]);
         Assert.Equal(220 + 190, c[1]);
         Assert.All(c.Zip(c.Skip(1), (a, b) => b - a), d => Assert.True(d >= 60));
-        Assert.Equal(new[] { 1, 2, 3, 4, 5 }, ApgdSchedule.Checkpoints(5));
+        Assert.Equal(new[] { 1, 2, 3, 4, 5 }, Apgd.Checkpoints(5));
     }
 
     [Fact]
@@ -31,7 +31,7 @@ public class ApgdTests
         var y = TinyModels.Predict(model, x);
         var optimal = x - eps * (w.index_select(0, y) - w.index_select(0, 1 - y)).sign().reshape(x.shape);
         // a custom margin loss keeps the gradient direction constant even after the point is fooled
-        var apgd = new Apgd(ThreatModel.LInf(eps), new ApgdOptions(20, CustomLoss: Losses.Cw(double.PositiveInfinity)), seed: 1);
+        var apgd = new Apgd(ThreatModel.LInf(eps), new ApgdOptions(20, Loss: Losses.Cw(double.PositiveInfinity)), seed: 1);
         ClosedFormTests.AssertClose(optimal, apgd.Perturb(model, x, y));
         Assert.Equal(8 * 21, apgd.GradientEvaluations);
     }
@@ -49,7 +49,7 @@ public class ApgdTests
 
         var gridBest = GridWorstMargin(model, x, y, eps, 401);
         var pgd = new Pgd(threat, new PgdOptions(100, StepSize: eps / 20, Restarts: 5, Loss: margin), seed: 3).Perturb(model, x, y);
-        var apgd = new Apgd(threat, new ApgdOptions(100, Restarts: 3, CustomLoss: margin), seed: 4).Perturb(model, x, y);
+        var apgd = new Apgd(threat, new ApgdOptions(100, Restarts: 3, Loss: margin), seed: 4).Perturb(model, x, y);
         using var _ = no_grad();
         var pgdMargin = Losses.Margin(model.Forward(pgd), y);
         var apgdMargin = Losses.Margin(model.Forward(apgd), y);
@@ -86,7 +86,7 @@ public class ApgdTests
         var model = TinyModels.Mlp(16, 20, 10, seed: 31);
         var x = TinyModels.Images(10, new long[] { 1, 4, 4 }, seed: 32);
         var y = TinyModels.Predict(model, x);
-        var attack = new ApgdTargeted(threat, new ApgdTargetedOptions(TargetClasses: 9, Iterations: 20), seed: 5);
+        var attack = new Apgd(threat, new ApgdOptions(Iterations: 20, TargetClasses: 9), seed: 5);
         var adv = attack.Perturb(model, x, y);
         threat.Validate(adv, x);
         var robust = TinyModels.Predict(model, adv).eq(y).sum().ToInt64();
@@ -102,8 +102,8 @@ public class ApgdTests
         var model = TinyModels.Mlp(16, 20, 10, seed: 41);
         var x = TinyModels.Images(10, new long[] { 1, 4, 4 }, seed: 42);
         var y = TinyModels.Predict(model, x);
-        var a = new Apgd(threat, new ApgdOptions(10, Loss: ApgdLoss.Dlr), seed: 7).Perturb(model, x, y);
-        var b = new Apgd(threat, new ApgdOptions(10, Loss: ApgdLoss.Dlr), seed: 7).Perturb(model, x, y);
+        var a = new Apgd(threat, new ApgdOptions(10, Loss: Losses.Dlr), seed: 7).Perturb(model, x, y);
+        var b = new Apgd(threat, new ApgdOptions(10, Loss: Losses.Dlr), seed: 7).Perturb(model, x, y);
         Assert.Equal(0.0, (a - b).abs().max().ToDouble());
     }
 }

@@ -16,11 +16,11 @@ public class AttackInvariantTests
         new Fgsm(threat, seed: seed),
         new Fgsm(threat, FgsmOptions.PaperEvaluation(threat), seed, "fgsm-rs"),
         new Pgd(threat, new PgdOptions(10, Restarts: 2), seed),
-        Pgd.CwInf(threat, 10, seed: seed),
+        new CwSpec(10).Create(threat, seed),
         new Apgd(threat, new ApgdOptions(20), seed, "apgd-ce"),
-        new Apgd(threat, new ApgdOptions(20, Loss: ApgdLoss.Dlr), seed, "apgd-dlr"),
-        new ApgdTargeted(threat, new ApgdTargetedOptions(3, 10), seed),
-        new FabTargeted(threat, new FabOptions(20, TargetClasses: 3), seed),
+        new Apgd(threat, new ApgdOptions(20, Loss: Losses.Dlr), seed, "apgd-dlr"),
+        new Apgd(threat, new ApgdOptions(10, TargetClasses: 3), seed),
+        new Fab(threat, new FabOptions(20, TargetClasses: 3), seed),
         new Fab(threat, new FabOptions(20, 2), seed),
         new Square(threat, new SquareOptions(300, 0.8), seed),
         new Rays(threat, new RaysOptions(400), seed),
@@ -57,7 +57,7 @@ public class AttackInvariantTests
         var attacks = new Attack[]
         {
             new Fgsm(threat), new Pgd(threat, new PgdOptions(10)), new Apgd(threat, new ApgdOptions(20)),
-            new ApgdTargeted(threat, new ApgdTargetedOptions(3, 10)), new FabTargeted(threat, new FabOptions(20, TargetClasses: 3)), new Fab(threat, new FabOptions(20)),
+            new Apgd(threat, new ApgdOptions(10, TargetClasses: 3)), new Fab(threat, new FabOptions(20, TargetClasses: 3)), new Fab(threat, new FabOptions(20)),
             new Square(threat, new SquareOptions(300)),
             new AutoAttack(threat, AutoAttackOptions.Custom(new Apgd(threat, new ApgdOptions(10)), new Square(threat, new SquareOptions(100))), 1),
         };

@@ -18,9 +18,9 @@ public class CascadeAndSuiteTests
         var apgd = Assert.IsType<Apgd>(stages[0]);
         Assert.Equal(100, apgd.Options.Iterations);
         Assert.Equal(1, apgd.Options.Restarts);
-        var apgdT = Assert.IsType<ApgdTargeted>(stages[1]);
+        var apgdT = Assert.IsType<Apgd>(stages[1]);
         Assert.Equal((9, 100), (apgdT.Options.TargetClasses, apgdT.Options.Iterations));
-        var fab = Assert.IsType<FabTargeted>(stages[2]);
+        var fab = Assert.IsType<Fab>(stages[2]);
         Assert.Equal((9, 100), (fab.Options.TargetClasses, fab.Options.Iterations));
         var square = Assert.IsType<Square>(stages[3]);
         Assert.Equal((5000, 0.8), (square.Options.Queries, square.Options.PInit));
@@ -40,8 +40,8 @@ public class CascadeAndSuiteTests
         var aa = new AutoAttack(threat, AutoAttackOptions.Custom(new Attack[]
         {
             new Apgd(threat, new ApgdOptions(10), 3, "apgd-ce"),
-            new ApgdTargeted(threat, new ApgdTargetedOptions(3, 10), 3),
-            new FabTargeted(threat, new FabOptions(10, TargetClasses: 3), 3),
+            new Apgd(threat, new ApgdOptions(10, TargetClasses: 3), 3),
+            new Fab(threat, new FabOptions(10, TargetClasses: 3), 3),
             new Square(threat, new SquareOptions(100), seed: 3),
         }) with
         { BatchSize = 16 }, 3);

@@ -43,7 +43,7 @@ public class ClosedFormTests
         var threat = ThreatModel.LInf(Eps);
         AssertClose(optimal, new Pgd(threat, new PgdOptions(10), seed: 1).Perturb(model, x, y));
         AssertClose(optimal, new Pgd(threat, new PgdOptions(10, Restarts: 3), seed: 2).Perturb(model, x, y));
-        AssertClose(optimal, Pgd.CwInf(threat, seed: 3).Perturb(model, x, y));
+        AssertClose(optimal, new CwSpec().Create(threat, 3).Perturb(model, x, y));
         AssertClose(optimal, new Pgd(threat, new PgdOptions(10, Targeted: true), seed: 4).Perturb(model, x, 1 - y));
     }
 
@@ -77,7 +77,7 @@ public class ClosedFormTests
         var margin = Losses.Cw(double.PositiveInfinity);
         var pgd = new Pgd(threat, new PgdOptions(50, StepSize: eps / 5, Loss: margin), seed: 1).Perturb(model, x, y);
         AssertClose(optimal, pgd, 2e-3);
-        var apgd = new Apgd(threat, new ApgdOptions(50, CustomLoss: margin), seed: 1).Perturb(model, x, y);
+        var apgd = new Apgd(threat, new ApgdOptions(50, Loss: margin), seed: 1).Perturb(model, x, y);
         AssertClose(optimal, apgd, 2e-3);
         Assert.True(threat.Validate(apgd, x) <= eps + 1e-6);
     }

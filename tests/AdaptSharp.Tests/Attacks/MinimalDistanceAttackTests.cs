@@ -113,7 +113,7 @@ public class MinimalDistanceAttackTests
         var minimal = stack(Enumerable.Range(0, 4).Select(k => where(y.eq(k), full(8, 1e9f), Distance(full(8, (long)k)))).ToArray(), 1).amin(1);
         var threat = new ThreatModel(norm, norm == AttackNorm.LInf ? 0.3 : 1.5);
         Assert.True(targetDistance.max().ToDouble() < threat.Eps);
-        var adv = new FabTargeted(threat, new FabOptions(Iterations: 100, TargetClasses: 1), seed: 1).Perturb(model, x, y);
+        var adv = new Fab(threat, new FabOptions(Iterations: 100, TargetClasses: 1), seed: 1).Perturb(model, x, y);
         threat.Validate(adv, x);
         Assert.True(TinyModels.Predict(model, adv).ne(y).all().item<bool>());
         var found = threat.Norms(adv, x);

@@ -41,7 +41,7 @@ public class VitAttackTests
 
         var aa = new AutoAttack(threat, AutoAttackOptions.Custom(new Attack[]
         {
-            new Apgd(threat, new ApgdOptions(5), 1), new ApgdTargeted(threat, new ApgdTargetedOptions(2, 5), 1), new FabTargeted(threat, new FabOptions(5, TargetClasses: 2), 1),
+            new Apgd(threat, new ApgdOptions(5), 1), new Apgd(threat, new ApgdOptions(5, TargetClasses: 2), 1), new Fab(threat, new FabOptions(5, TargetClasses: 2), 1),
             new Square(threat, new SquareOptions(20), seed: 1),
         }), 1);
         var result = aa.Evaluate(vit.Unprompted, vit.Prompted, x, y);

@@ -3,9 +3,7 @@ namespace AdaptSharp.Attacks;
 /// <summary>apgd-ce / apgd-dlr: untargeted APGD, 100 iterations, one restart.</summary>
 public sealed record ApgdSpec(LossSpec Loss) : AttackSpec
 {
-    public override bool IsWhiteBox => true;
-
-    public ApgdOptions Options => new(100, 1, Loss.Kind == LossKind.Dlr ? ApgdLoss.Dlr : ApgdLoss.CrossEntropy);
+    public ApgdOptions Options => new(100, 1, Loss.Function());
 
     public override Attack Create(ThreatModel threat, long seed) => new Apgd(threat, Options, seed, ToString());
 

@@ -6,9 +6,7 @@ namespace AdaptSharp.Attacks;
 /// </summary>
 internal sealed record AttackInstanceSpec(Attack Attack) : AttackSpec
 {
-    public override bool IsWhiteBox => Attack is not (Square or Rays);
-
-    public override bool IsBlackBox => !IsWhiteBox;
+    public override bool IsBlackBox => Attack is Square or Rays;
 
     public override Attack Create(ThreatModel threat, long seed) =>
         threat == Attack.Threat ? Attack : throw new ArgumentException($"{Attack} runs under {Attack.Threat}, not {threat}");

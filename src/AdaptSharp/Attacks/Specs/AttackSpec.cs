@@ -12,7 +12,7 @@ namespace AdaptSharp.Attacks;
 public abstract partial record AttackSpec
 {
     /// <summary>Gradient-based (so it has an adaptive and a prompt-agnostic variant); false for clean and black-box attacks.</summary>
-    public abstract bool IsWhiteBox { get; }
+    public virtual bool IsWhiteBox => !IsBlackBox;
 
     /// <summary>Score- or decision-based: it only queries f_P.</summary>
     public virtual bool IsBlackBox => false;
@@ -33,23 +33,15 @@ public abstract partial record AttackSpec
 
     public static AttackSpec Parse(string text)
     {
-        var s = text.Trim().ToLowerInvariant();
-        switch (s)
+        var s = text.Trim().ToLowerInvariant() switch
         {
-            case "clean": return new CleanSpec();
-            case "fgsm": return new FgsmSpec(RandomStart: false);
-            case "fgsm-rs": return new FgsmSpec(RandomStart: true);
-            case "apgd-t": return new ApgdTargetedSpec();
-            case "fab-t": return new FabSpec(Targeted: true);
-            case "fab": return new FabSpec(Targeted: false);
-            case "apgd-ce": return new ApgdSpec(LossSpec.Ce);
-            case "apgd-dlr": return new ApgdSpec(LossSpec.Dlr);
-            case "square": return new SquareSpec();
-            case "rays": return new RaysSpec();
-            case "aa" or "autoattack" or "autoattack-standard": return new AutoAttackSpec(AutoAttackVersion.Standard);
-            case "aa-plus" or "autoattack-plus": return new AutoAttackSpec(AutoAttackVersion.Plus);
-            case "aa-rand" or "autoattack-rand": return new AutoAttackSpec(AutoAttackVersion.Rand);
-        }
+            "aa" or "autoattack-standard" => "autoattack",
+            "aa-plus" => "autoattack-plus",
+            "aa-rand" => "autoattack-rand",
+            var name => name,
+        };
+        if (Fixed.FirstOrDefault(f => f.ToString() == s) is { } named)
+            return named;
         var colon = s.IndexOf(':');
         if (colon > 0 && Parse(s[..colon]) is AutoAttackSpec parent)
         {
@@ -79,6 +71,14 @@ public abstract partial record AttackSpec
         var specs = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Parse).Distinct().ToList();
         return specs.Count > 0 ? specs : throw new ArgumentException("--attacks is empty: name at least one attack (e.g. clean,pgd10)");
     }
+
+    /// <summary>The specs without a budget in their name, found by their canonical names.</summary>
+    private static readonly AttackSpec[] Fixed =
+    [
+        new CleanSpec(), new FgsmSpec(RandomStart: false), new FgsmSpec(RandomStart: true), new ApgdSpec(LossSpec.Ce), new ApgdSpec(LossSpec.Dlr),
+        new ApgdTargetedSpec(), new FabSpec(Targeted: true), new FabSpec(Targeted: false), new SquareSpec(), new RaysSpec(),
+        new AutoAttackSpec(AutoAttackVersion.Standard), new AutoAttackSpec(AutoAttackVersion.Plus), new AutoAttackSpec(AutoAttackVersion.Rand),
+    ];
 
     private static int Positive(string digits, string spec) =>
         int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0

@@ -6,8 +6,6 @@ namespace AdaptSharp.Attacks;
 /// </summary>
 public sealed record AutoAttackSpec(AutoAttackVersion Version = AutoAttackVersion.Standard) : AttackSpec
 {
-    public override bool IsWhiteBox => true;
-
     /// <summary>The cascade's stages in order.</summary>
     public IReadOnlyList<AutoAttackStageSpec> Stages =>
         Enumerable.Range(0, AutoAttack.StandardStages(Version, ThreatModel.LInf(0.1), 0).Count).Select(i => new AutoAttackStageSpec(Version, i)).ToList();

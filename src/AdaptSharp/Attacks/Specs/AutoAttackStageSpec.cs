@@ -12,9 +12,7 @@ public sealed record AutoAttackStageSpec(AutoAttackVersion Version, int Index) :
 
     public AutoAttackSpec Parent => new(Version);
 
-    public override bool IsWhiteBox => Probe is not (Square or Rays);
-
-    public override bool IsBlackBox => !IsWhiteBox;
+    public override bool IsBlackBox => Probe is Square or Rays;
 
     public override Attack Create(ThreatModel threat, long seed) => AutoAttack.StandardStages(Version, threat, seed)[Index];
 

@@ -3,12 +3,9 @@ namespace AdaptSharp.Attacks;
 /// <summary>fab-t: targeted FAB, 9 target classes x 100 iterations; fab: untargeted FAB, 100 iterations; one restart.</summary>
 public sealed record FabSpec(bool Targeted) : AttackSpec
 {
-    public override bool IsWhiteBox => true;
+    public FabOptions Options => new(TargetClasses: Targeted ? 9 : 0);
 
-    public FabOptions Options => new();
-
-    public override Attack Create(ThreatModel threat, long seed) =>
-        Targeted ? new FabTargeted(threat, Options, seed, ToString()) : new Fab(threat, Options, seed, ToString());
+    public override Attack Create(ThreatModel threat, long seed) => new Fab(threat, Options, seed, ToString());
 
     public override string Describe(ThreatModel threat) =>
         (Targeted ? $"{Options.TargetClasses} target classes x " : "") + $"{Options.Iterations} iterations, {Options.Restarts} restart(s)" + (Targeted ? "" : ", untargeted");

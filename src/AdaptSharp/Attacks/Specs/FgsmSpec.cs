@@ -3,9 +3,7 @@ namespace AdaptSharp.Attacks;
 /// <summary>fgsm: one step of eps from the clean point; fgsm-rs: the paper's (uniform start, step 2 eps, projected).</summary>
 public sealed record FgsmSpec(bool RandomStart) : AttackSpec
 {
-    public override bool IsWhiteBox => true;
-
-    public FgsmOptions Options(ThreatModel threat) => RandomStart ? FgsmOptions.PaperEvaluation(threat) : FgsmOptions.Plain;
+    public FgsmOptions Options(ThreatModel threat) => RandomStart ? FgsmOptions.PaperEvaluation(threat) : new FgsmOptions();
 
     public override Attack Create(ThreatModel threat, long seed) => new Fgsm(threat, Options(threat), seed, ToString());
 

@@ -8,8 +8,6 @@ namespace AdaptSharp.Attacks;
 /// </summary>
 public sealed record PgdSpec(int Steps = 10, int Restarts = 1, double? StepSize = null, bool RandomStart = true) : AttackSpec
 {
-    public override bool IsWhiteBox => true;
-
     public PgdOptions Options => new(Steps, StepSize, Restarts, RandomStart ? PgdStart.Uniform : PgdStart.None);
 
     public override Attack Create(ThreatModel threat, long seed) => new Pgd(threat, Options, seed, ToString());

@@ -5,8 +5,6 @@ namespace AdaptSharp.Attacks;
 /// <summary>rays[Q]: RayS, hard-label, Q queries (10,000 by default).</summary>
 public sealed record RaysSpec(int Queries = 10_000) : AttackSpec
 {
-    public override bool IsWhiteBox => false;
-
     public override bool IsBlackBox => true;
 
     public override Attack Create(ThreatModel threat, long seed) => new Rays(threat, new RaysOptions(Queries), seed, ToString());

@@ -5,8 +5,6 @@ namespace AdaptSharp.Attacks;
 /// <summary>square[Q]: Square Attack with Q queries (5,000 by default), p_init 0.8, one restart.</summary>
 public sealed record SquareSpec(int Queries = 5000) : AttackSpec
 {
-    public override bool IsWhiteBox => false;
-
     public override bool IsBlackBox => true;
 
     public SquareOptions Options => new(Queries);
