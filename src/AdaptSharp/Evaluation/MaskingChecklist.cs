@@ -50,26 +50,18 @@ internal static class MaskingChecklist
     private static CheckResult AdaptiveVersusAgnostic(List<AttackResult> attacks, int n, IReadOnlyList<SubsetRun> runs, bool hasPrompts,
         ChecklistThresholds t)
     {
-        const int number = 1;
         if (!hasPrompts)
-            return NotRun(number, "the model has no prompts (f_P = f_0)");
+            return NotRun(1, "the model has no prompts (f_P = f_0)");
         // Prefer a suite attack run from both sources (a PGD if there is one), else the checklist's subset runs.
-        string label;
-        double adaptive, agnostic;
-        int m;
-        var gap = SourceGap.From(attacks, n).OrderByDescending(g => g.Attack is PgdSpec).FirstOrDefault();
-        if (gap is not null)
-        {
-            (label, adaptive, agnostic, m) = (gap.Attack.ToString(), gap.Adaptive, gap.Agnostic, n);
-        }
-        else
-        {
-            if (Pair(runs, PurposeConvergenceBase, PurposeAgnosticPgd) is not (var subsetAdaptive, var subsetAgnostic, var points))
-                return NotRun(number, "needs a white-box attack (e.g. pgd10) with --source both, or the checklist runs");
-            (label, adaptive, agnostic, m) = ($"{subsetAdaptive.Attack} on the checklist subset", subsetAdaptive.Accuracy, subsetAgnostic.Accuracy, points);
-        }
+        var (label, adaptive, agnostic, m) = SourceGap.From(attacks, n).OrderByDescending(g => g.Attack is PgdSpec).FirstOrDefault() is { } gap
+            ? (gap.Attack.ToString(), gap.Adaptive, gap.Agnostic, n)
+            : Pair(runs, PurposeConvergenceBase, PurposeAgnosticPgd) is ({ } a, { } b, var points)
+                ? ($"{a.Attack} on the checklist subset", a.Accuracy, b.Accuracy, points)
+                : default;
+        if (label is null)
+            return NotRun(1, "needs a white-box attack (e.g. pgd10) with --source both, or the checklist runs");
         var flagged = t.IsClearlyBelow(adaptive, agnostic, m);
-        return Result(number, flagged,
+        return Result(1, flagged,
             $"{label}: adaptive {Percent(adaptive)} vs agnostic {Percent(agnostic)} " +
             $"(gap {PercentPoints(agnostic - adaptive)}, {Clear(t, agnostic, adaptive, m)})" +
             (flagged ? "; prompt-agnostic robustness is obfuscated: trust the adaptive numbers" : ""));
@@ -77,7 +69,6 @@ internal static class MaskingChecklist
 
     private static CheckResult FgsmVersusPgd(List<AttackResult> attacks, int n, IReadOnlyList<SubsetRun> runs, ChecklistThresholds t)
     {
-        const int number = 2;
         foreach (var source in new[] { AttackSource.Adaptive, AttackSource.Agnostic })
         {
             var fgsm = attacks.FirstOrDefault(a => a.Attack is FgsmSpec && a.Source == source);
@@ -85,29 +76,28 @@ internal static class MaskingChecklist
             if (fgsm is null || pgd is null)
                 continue;
             var flagged = t.IsClearlyBelow(fgsm.RobustAccuracy, pgd.RobustAccuracy, n);
-            return Result(number, flagged,
+            return Result(2, flagged,
                 $"{AttackSources.Format(source)}: fgsm {Percent(fgsm.RobustAccuracy)} vs {pgd.Name} {Percent(pgd.RobustAccuracy)} " +
                 $"({Clear(t, pgd.RobustAccuracy, fgsm.RobustAccuracy, n)})");
         }
         if (Pair(runs, PurposeFgsm, PurposeConvergenceBase) is not (var subsetFgsm, var subsetPgd, var m))
-            return NotRun(number, "needs fgsm and a pgd attack from the same source, or the checklist runs");
-        return Result(number, t.IsClearlyBelow(subsetFgsm.Accuracy, subsetPgd.Accuracy, m),
+            return NotRun(2, "needs fgsm and a pgd attack from the same source, or the checklist runs");
+        return Result(2, t.IsClearlyBelow(subsetFgsm.Accuracy, subsetPgd.Accuracy, m),
             $"checklist subset, adaptive: {Versus(subsetFgsm, subsetPgd, m, t)}");
     }
 
     private static CheckResult BlackBoxVersusWhiteBox(List<AttackResult> attacks, int n, IReadOnlyList<RunRecord> runs, ChecklistThresholds t)
     {
-        const int number = 3;
         // Transfer attacks never see f_P's gradients: like score-based attacks, they should not beat the adaptive ones.
         var blackBox = attacks.Where(a => a.Attack.IsBlackBox || a.Source == AttackSource.Transfer)
             .OrderBy(a => a.RobustAccuracy).FirstOrDefault();
         var whiteBox = attacks.Where(a => a.Attack.IsWhiteBox && a.Source == AttackSource.Adaptive)
             .OrderBy(a => a.RobustAccuracy).FirstOrDefault();
         if (blackBox is null || whiteBox is null)
-            return CascadeBlackBox(runs, t) ?? NotRun(number, "needs a black-box attack (square or rays) or a transfer (--surrogate) and an adaptive white-box attack");
+            return CascadeBlackBox(runs, t) ?? NotRun(3, "needs a black-box attack (square or rays) or a transfer (--surrogate) and an adaptive white-box attack");
         var flagged = t.IsClearlyBelow(blackBox.RobustAccuracy, whiteBox.RobustAccuracy, n);
         var blackBoxLabel = blackBox.Source == AttackSource.Transfer ? $"{blackBox.Name} ({blackBox.SourceName})" : blackBox.Name;
-        return Result(number, flagged,
+        return Result(3, flagged,
             $"best black-box {blackBoxLabel} {Percent(blackBox.RobustAccuracy)} vs best white-box {whiteBox.Name} {Percent(whiteBox.RobustAccuracy)} " +
             $"({Clear(t, whiteBox.RobustAccuracy, blackBox.RobustAccuracy, n)})" +
             (flagged && blackBox.Source == AttackSource.Transfer ? "; a transfer from a surrogate beats the adaptive attacks: f_P's gradients are masked" : ""));
@@ -144,22 +134,20 @@ internal static class MaskingChecklist
 
     private static CheckResult LargeEps(IReadOnlyList<SubsetRun> runs, ChecklistThresholds t)
     {
-        const int number = 4;
         var run = runs.FirstOrDefault(r => r.Purpose == PurposeLargeEps);
         if (run is null)
-            return NotRun(number, "checklist runs skipped (--no-checks)");
+            return NotRun(4, "checklist runs skipped (--no-checks)");
         var flagged = run.Accuracy > t.LargeEpsMaxAccuracy;
-        return Result(number, flagged,
+        return Result(4, flagged,
             $"{run.Attack} at eps {run.Threat.Eps.ToString("G4", Culture)}: {Percent(run.Accuracy)} (near 0 means <= {Percent(t.LargeEpsMaxAccuracy)}, n={run.Points})");
     }
 
     private static CheckResult Convergence(IReadOnlyList<SubsetRun> runs, ChecklistThresholds t)
     {
-        const int number = 5;
         if (Pair(runs, PurposeConvergenceBase, PurposeConvergenceStrong) is not (var weak, var strong, var n))
-            return NotRun(number, "checklist runs skipped (--no-checks)");
+            return NotRun(5, "checklist runs skipped (--no-checks)");
         var flagged = t.IsClearlyBelow(strong.Accuracy, weak.Accuracy, n);
-        return Result(number, flagged, Versus(weak, strong, n, t) + (flagged ? "; the attack has not converged: use more steps/restarts" : ""));
+        return Result(5, flagged, Versus(weak, strong, n, t) + (flagged ? "; the attack has not converged: use more steps/restarts" : ""));
     }
 
     /// <summary>The checklist's runs for two purposes and the points both cover; null when either was not run.</summary>
@@ -176,11 +164,10 @@ internal static class MaskingChecklist
 
     private static CheckResult Gradients(GradientStatistics? g, ChecklistThresholds t)
     {
-        const int number = 6;
         if (g is null)
-            return NotRun(number, "checklist runs skipped (--no-checks)");
+            return NotRun(6, "checklist runs skipped (--no-checks)");
         var flagged = g.NonFiniteGradientPoints > 0 || g.ZeroFraction > t.ZeroGradientFraction || g.RandomizedOutput;
-        return Result(number, flagged,
+        return Result(6, flagged,
             $"{g.ZeroGradientPoints} of {g.Points} points with all-zero input gradient (flag above {Percent(t.ZeroGradientFraction)}), " +
             $"{g.NonFiniteGradientPoints} with NaN/inf, mean |grad| {g.MeanAbsGradient.ToString("G3", Culture)}" +
             (g.RandomizedOutput ? "; f_P's output is randomised (two forwards differ): use autoattack-rand (EOT)" : ""));
