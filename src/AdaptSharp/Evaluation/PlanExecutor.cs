@@ -39,17 +39,15 @@ internal sealed class PlanExecutor(ModelView scoring, Func<PlanRun, ModelView> g
             var before = state.Flags[run.Over ?? EvalPlan.CleanKey];
             var candidates = Enumerable.Range(first, count).Select(p => before[p] == 1).ToArray();
             bool[] robust;
-            if (run.Spec is AutoAttackSpec)
+            using (NewDisposeScope())
             {
-                robust = candidates;
-            }
-            else
-            {
-                using var scope = NewDisposeScope();
                 var (x, y) = Slice(images, labels, first, count);
-                robust = run.Spec is CleanSpec
-                    ? TensorOps.ToBools(Predict(scoring, x).eq(y))
-                    : AttackBatch(run, x, y, candidates, RobustnessEvaluator.DeriveSeed(seed, run.SeedKey, b), stats, first, broken);
+                robust = run.Spec switch
+                {
+                    AutoAttackSpec => candidates,
+                    CleanSpec => TensorOps.ToBools(Predict(scoring, x).eq(y)),
+                    _ => AttackBatch(run, x, y, candidates, RobustnessEvaluator.DeriveSeed(seed, run.SeedKey, b), stats, first, broken),
+                };
             }
             for (var i = 0; i < count; i++)
                 flags[first + i] = robust[i] ? (sbyte)1 : (sbyte)0;

@@ -55,8 +55,7 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
     public string TuneCommand(StudyRun run)
     {
         var r = RecipeFor(run);
-        var inv = System.Globalization.CultureInfo.InvariantCulture;
-        return string.Create(inv,
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"adapt tune --backbone {backboneLabel} --data {data} --method {TrainingObjective.FormatKind(run.Method)} --lambda {run.Lambda:G} " +
             $"--prompt-layout {run.Prompts} --train {run.Trainable} --epochs {r.Epochs} --batch-size {r.BatchSize} --lr {r.LearningRate:G} " +
             $"--eps {plan.Eps:G} --step {plan.InnerStep:G} --steps {plan.InnerSteps}{(plan.Augment ? "" : " --no-augment")}" +
