@@ -66,17 +66,14 @@ public sealed record EvaluationOptions
         if (SweepAttack is CleanSpec) throw new ArgumentException("the sweep attack cannot be clean");
         if (EpsSweep.Any(e => !(e >= 0) || double.IsInfinity(e))) throw new ArgumentException("sweep eps values must be finite and >= 0");
         if (LargeEps is { } l && !(l > 0)) throw new ArgumentException("large eps must be > 0");
-        if (Surrogates.Count > 0)
-        {
-            if (!Attacks.Any(a => a.IsWhiteBox))
-                throw new ArgumentException($"transfer attacks (--surrogate) need a white-box attack in the suite (e.g. pgd10); " +
-                                            $"{string.Join(",", Attacks)} has none");
-            if (Surrogates.FirstOrDefault(s => string.IsNullOrWhiteSpace(s) || s.Contains('/')) is { } bad)
-                throw new ArgumentException($"bad surrogate name '{bad}'");
-            if (Surrogates.GroupBy(s => s).FirstOrDefault(g => g.Count() > 1) is { } twice)
-                throw new ArgumentException($"two surrogates are both named '{twice.Key}' (rename one file)");
-            if (Surrogates.Count > 1 && Surrogates.Contains(Models.SurrogateEnsemble.SourceName))
-                throw new ArgumentException($"a surrogate is named '{Models.SurrogateEnsemble.SourceName}', the name of the surrogates' ensemble (rename its file)");
-        }
+        if (Surrogates.Count > 0 && !Attacks.Any(a => a.IsWhiteBox))
+            throw new ArgumentException($"transfer attacks (--surrogate) need a white-box attack in the suite (e.g. pgd10); " +
+                                        $"{string.Join(",", Attacks)} has none");
+        if (Surrogates.FirstOrDefault(s => string.IsNullOrWhiteSpace(s) || s.Contains('/')) is { } bad)
+            throw new ArgumentException($"bad surrogate name '{bad}'");
+        if (Surrogates.GroupBy(s => s).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new ArgumentException($"two surrogates are both named '{twice.Key}' (rename one file)");
+        if (Surrogates.Count > 1 && Surrogates.Contains(Models.SurrogateEnsemble.SourceName))
+            throw new ArgumentException($"a surrogate is named '{Models.SurrogateEnsemble.SourceName}', the name of the surrogates' ensemble (rename its file)");
     }
 }

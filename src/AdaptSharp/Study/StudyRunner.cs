@@ -152,12 +152,11 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
         }
     }
 
-    /// <summary>An evaluation of a run's model with <paramref name="attacks"/>: adaptive only, without the checklist's runs.</summary>
+    /// <summary>An evaluation of a run's model with <paramref name="attacks"/>: adaptive only (the default source), without the checklist's runs.</summary>
     private EvaluationOptions Options(StudyRun run, VisionTransformer model, IReadOnlyList<AttackSpec> attacks) => new()
     {
         Threat = ThreatModel.LInf(plan.Eps),
         Attacks = attacks,
-        Sources = [AttackSource.Adaptive],
         Seed = run.Seed,
         BatchSize = plan.EvalBatchSize,
         RunChecks = false,
