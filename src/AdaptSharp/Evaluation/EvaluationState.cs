@@ -71,13 +71,8 @@ internal sealed class EvaluationState(EvalPlan plan, RobustnessReport header, Ch
             CreatedUtc = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
             TotalSeconds = previousSeconds + clock.Elapsed.TotalSeconds,
         };
-        var flags = new RobustFlags(N, layout.Count);
-        for (var c = 0; c < layout.Count; c++)
-        {
-            var f = Flags[layout[c].Key];
-            for (var p = 0; p < N; p++)
-                flags[p, c] = f[p];
-        }
+        var columns = layout.Select(r => Flags[r.Key]).ToList();
+        var flags = new RobustFlags(N, layout.Count, [.. Enumerable.Range(0, N).SelectMany(p => columns.Select(f => f[p]))]);
         var checklist = MaskingChecklist.Evaluate(attacks, N, report.CheckRuns, Gradients, header.PromptFingerprint is not null, thresholds, records);
         return new EvaluationResult(report with { Checklist = checklist }, flags);
     }
