@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using AdaptSharp.Attacks;
 using AdaptSharp.Data;
-using AdaptSharp.Evaluation;
 using AdaptSharp.Models;
 using TorchSharp;
 using Parameter = TorchSharp.Modules.Parameter;
@@ -23,7 +21,6 @@ public sealed class Trainer : IDisposable
     public const string CheckpointFileName = "checkpoint.safetensors";
     public const string MetricsFileName = "metrics.jsonl";
     private const string AccumulatorKey = "epoch_accumulator";
-    private const int EvaluationBatchSize = 256;
 
     private readonly DataLoader data;
     private readonly (Tensor Images, Tensor Labels)? evaluation;
@@ -165,36 +162,11 @@ public sealed class Trainer : IDisposable
             $"training diverged at epoch {EpochsCompleted + 1}, batch {batchInEpoch + 1} (step {Step + 1}, lr {lr:G3}): {what}; {kept} and no output was written (lower --lr or set --clip)"));
     }
 
-    /// <summary>
-    /// The epoch's training means and the check on the held-out set, run by the evaluation engine: clean accuracy,
-    /// accuracy under adaptive PGD (f_P) and, if requested, under prompt-agnostic PGD (attack on f_0, scored on f_P).
-    /// The PGD seed is the run's, so epochs are comparable.
-    /// </summary>
+    /// <summary>The epoch's training means and, when there is a held-out set, its check (<see cref="HeldOutEvaluation"/>).</summary>
     private EpochMetrics FinishEpoch(int epoch)
     {
         var metrics = accumulator.ToMetrics(epoch, Step);
-        if (evaluation is not { } heldOut)
-            return metrics;
-        var attack = Options.EvaluationAttack;
-        var pgd = attack is null ? null : new PgdSpec(attack.Steps, StepSize: attack.StepSize, RandomStart: attack.RandomStart);
-        var withAgnostic = pgd is not null && Options.EvaluatePromptAgnostic && Model.HasPrompts;
-        var report = new RobustnessEvaluator(Model, new EvaluationOptions
-        {
-            Threat = attack?.Threat ?? ThreatModel.LInf(0),
-            Attacks = pgd is null ? [new CleanSpec()] : [new CleanSpec(), pgd],
-            Sources = withAgnostic ? [AttackSource.Adaptive, AttackSource.Agnostic] : [AttackSource.Adaptive],
-            Seed = Options.Seed,
-            BatchSize = EvaluationBatchSize,
-            RunChecks = false,
-        }).Run(heldOut.Images, heldOut.Labels).Report;
-        double? Accuracy(AttackSource source) => pgd is null ? null : report.Find(pgd.ToString(), source)?.RobustAccuracy;
-        return metrics with
-        {
-            EvalPoints = report.N,
-            EvalCleanAccuracy = report.CleanAccuracy,
-            EvalAdversarialAccuracy = Accuracy(AttackSource.Adaptive),
-            EvalPromptAgnosticAccuracy = withAgnostic ? Accuracy(AttackSource.Agnostic) : null,
-        };
+        return evaluation is { } heldOut ? HeldOutEvaluation.Measure(Model, Options, heldOut.Images, heldOut.Labels, metrics) : metrics;
     }
 
     private TrainingProgress Report(TrainingPhase phase, int epoch, EpochMetrics? last = null)
