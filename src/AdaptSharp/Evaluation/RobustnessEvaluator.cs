@@ -55,7 +55,7 @@ public sealed class RobustnessEvaluator
         if (n == 0)
             throw new ArgumentException("no evaluation points");
 
-        var plan = Plan(n, images[0].numel());
+        var plan = Plan(n, images.numel() / n);
         var state = new EvaluationState(plan, new RobustnessReport
         {
             Model = options.ModelName ?? model.Config.Name,
