@@ -1,3 +1,4 @@
+using System.Globalization;
 using AdaptSharp.Models;
 using AdaptSharp.Runtime;
 using AdaptSharp.Training;
@@ -133,6 +134,7 @@ public static class AblationBenchmark
         var policy = $"OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "(unset)"}";
         try
         {
+            var medians = new Dictionary<(bool Loaded, string Threads), double>();
             // Without and with a background load the benchmark makes itself: one busy-looping thread, stopped after.
             foreach (var loaded in new[] { false, true })
             {
@@ -140,15 +142,60 @@ public static class AblationBenchmark
                 foreach (var n in new[] { 1, cores }.Distinct())
                 {
                     set_num_threads(n);
-                    report.Measure("threads", $"attack step, {n} thread(s){(loaded ? ", 1 busy thread" : "")}", name, shape.Batch, shape.Tokens,
-                        shape.Config.ImageSize, flops, Workloads.AttackStep(model, x, y), note: policy);
+                    medians[(loaded, n == 1 ? "1" : "n")] = report.Measure("threads", $"attack step, {n} thread(s){(loaded ? ", 1 busy thread" : "")}", name, shape.Batch, shape.Tokens,
+                        shape.Config.ImageSize, flops, Workloads.AttackStep(model, x, y), note: policy).MedianSeconds;
                 }
+                if (cores > 1)
+                    medians[(loaded, "adaptive")] = MeasureAdaptive(report, context, model, x, y, shape, name, flops, cores, loaded);
+            }
+            if (cores > 1)
+            {
+                var idle = medians[(false, "1")] / medians[(false, "adaptive")];
+                var busy = medians[(true, "1")] / medians[(true, "adaptive")];
+                report.Check($"{name}: adaptive {cores} threads >= 1.6x one thread idle", idle >= 1.6,
+                    string.Create(CultureInfo.InvariantCulture, $"{idle:N2}x (fixed {cores}: {medians[(false, "1")] / medians[(false, "n")]:N2}x)"));
+                report.Check($"{name}: adaptive {cores} threads never slower than one thread under 1 busy thread", busy >= 1.0,
+                    string.Create(CultureInfo.InvariantCulture, $"{busy:N2}x (fixed {cores}: {medians[(true, "1")] / medians[(true, "n")]:N2}x)"));
             }
         }
         finally
         {
+            AdaptiveThreads.Configure(before, ThreadPolicy.Fixed);
             set_num_threads(before);
         }
+    }
+
+    /// <summary>
+    /// Attack steps through the model's view with <see cref="AdaptiveThreads"/> choosing between 1 and
+    /// <paramref name="cores"/> threads: blocks of steps, after one block to learn, so that every probe of the other
+    /// count is paid inside the timed blocks; the row gives the mean time per step.
+    /// </summary>
+    private static double MeasureAdaptive(BenchReport report, BenchContext context, VisionTransformer model, Tensor x, Tensor y,
+        Workloads.Shape shape, string name, double flops, int cores, bool loaded)
+    {
+        const int block = 16;
+        AdaptiveThreads.Configure(cores, ThreadPolicy.Adaptive);
+        void Steps()
+        {
+            for (var i = 0; i < block; i++)
+            {
+                using var scope = NewDisposeScope();
+                using var grad = enable_grad();
+                var input = x.detach().clone().requires_grad_(true);
+                var loss = nn.functional.cross_entropy(model.Prompted.Forward(input), y, reduction: nn.Reduction.None).sum();
+                autograd.grad([loss], [input]);
+            }
+        }
+        model.eval();
+        var (timing, peakMb, _) = context.TimeWithMemory(Steps);
+        var (median, best) = (timing.Median / block, timing.Min / block);
+        report.Add(new BenchRow("threads", $"attack step, adaptive 1-{cores} threads{(loaded ? ", 1 busy thread" : "")}", name,
+            shape.Batch, shape.Tokens, shape.Config.ImageSize, median, best, shape.Batch / median, flops,
+            flops * shape.Batch / median / 1e9,
+            report.GemmPeakGflops > 0 ? flops * shape.Batch / best / 1e9 / report.GemmPeakGflops : double.NaN, peakMb,
+            $"mean of {block}-step blocks; {AdaptiveThreads.Summary}"));
+        AdaptiveThreads.Configure(cores, ThreadPolicy.Fixed);
+        return median;
     }
 
     /// <summary>A bounded CPU load: one thread spinning until disposed.</summary>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.RegularExpressions;
 using AdaptSharp.Checkpoints;
+using AdaptSharp.Runtime;
 using AdaptSharp.Training;
 
 namespace AdaptSharp.Cli;
@@ -24,7 +25,11 @@ internal static partial class CliRunner
                 Console.Error.WriteLine($"adapt: {ParseErrorLine(parsed.Errors[0].Message)}");
                 return UserError;
             }
-            return parsed.Invoke(config);
+            var code = parsed.Invoke(config);
+            // on stderr: stdout may be machine-read (adapt predict)
+            if (code == 0 && AdaptiveThreads.Summary is { } threads)
+                Console.Error.WriteLine(threads);
+            return code;
         }
         catch (OperationCanceledException e)
         {

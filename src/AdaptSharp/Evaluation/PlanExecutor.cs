@@ -124,7 +124,8 @@ internal sealed class PlanExecutor(ModelView scoring, Func<PlanRun, ModelView> g
             var finite = isfinite(grad);
             nonFinite += (int)finite.all(1).logical_not().sum().item<long>();
             zero += (int)grad.abs().amax(1).eq(0).sum().item<long>();
-            absSum += where(finite, grad.abs(), zeros_like(grad)).sum().ToDouble();
+            // per-row sums first: a whole-tensor sum is split across threads, so its bits would depend on the count
+            absSum += where(finite, grad.abs(), zeros_like(grad)).sum([1]).to(ScalarType.Float64).sum().ToDouble();
             elements += grad.numel();
         }
         return new GradientStatistics(PointsInShard(m, n), zero, nonFinite, elements == 0 ? 0.0 : absSum / elements) { RandomizedOutput = randomized };

@@ -20,5 +20,10 @@ public sealed class ModelView
 
     public string Name { get; }
 
-    public Tensor Forward(Tensor images) => forward(images);
+    /// <summary>Logits of the images; one attack step for <see cref="Runtime.AdaptiveThreads"/>.</summary>
+    public Tensor Forward(Tensor images)
+    {
+        using var step = Runtime.AdaptiveThreads.BeginStep(images, forward);
+        return forward(images);
+    }
 }

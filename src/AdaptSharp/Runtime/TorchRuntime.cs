@@ -33,7 +33,8 @@ public static class TorchRuntime
     /// <summary>
     /// Uses one intra-op thread per core unless told otherwise (argument, or the ADAPT_THREADS variable: on a
     /// machine shared with other jobs, one thread can be several times faster than two, see docs/performance.md),
-    /// and checks an explicit ADAPT_GEMM (<see cref="GemmRouting"/>).
+    /// and checks an explicit ADAPT_GEMM (<see cref="GemmRouting"/>). Attack steps then run at the count between one and
+    /// that which measures fastest (<see cref="AdaptiveThreads"/>; ADAPT_THREAD_POLICY=fixed turns that off).
     /// </summary>
     public static void ConfigureThreads(int? threads = null)
     {
@@ -41,6 +42,7 @@ public static class TorchRuntime
         var n = threads ?? fromEnvironment ?? Environment.ProcessorCount;
         if (n > 0 && torch.get_num_threads() != n)
             torch.set_num_threads(n);
+        AdaptiveThreads.Configure(n, AdaptiveThreads.ParsePolicy(Environment.GetEnvironmentVariable(AdaptiveThreads.Variable)));
         // An explicit GEMM library is checked now (one-line error at start), not at the first large product.
         if (Environment.GetEnvironmentVariable(GemmRouting.Variable)?.Trim().ToLowerInvariant() is { Length: > 0 } gemm && gemm != "auto")
             _ = GemmRouting.Route;

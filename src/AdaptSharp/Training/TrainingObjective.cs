@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using AdaptSharp.Attacks;
 using AdaptSharp.Models;
+using AdaptSharp.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -112,6 +113,8 @@ public sealed record TrainingObjective(ObjectiveKind Kind, InnerAttackOptions At
         var natural = Kind == ObjectiveKind.Natural;
         if (!natural && adversarial is null)
             throw new ArgumentException($"the {Name} objective needs the perturbed batch from Perturb");
+        // parameter gradients sum over the batch, so their bits depend on the thread count: the configured one
+        AdaptiveThreads.Settle();
         if (Kind is ObjectiveKind.Natural or ObjectiveKind.At or ObjectiveKind.Nfgsm)
         {
             var logits = model.Forward(natural ? images : adversarial!, usePrompts: true);

@@ -40,4 +40,11 @@ internal static class TestAssemblyInitializer
 {
     [ModuleInitializer]
     internal static void SetOpenMpWaitPolicy() => OpenMpWaitPolicy.SetDefault();
+
+    /// <summary>
+    /// Tests run side by side in one process and libtorch's thread count (MKL's) is process-wide, so commands run
+    /// in-process keep a fixed count; child processes inherit that unless a test sets the policy (AdaptiveThreadsTests).
+    /// </summary>
+    [ModuleInitializer]
+    internal static void FixThreadCount() => Environment.SetEnvironmentVariable(AdaptiveThreads.Variable, "fixed");
 }

@@ -1,0 +1,81 @@
+using AdaptSharp.Runtime;
+
+namespace AdaptSharp.Tests.Runtime;
+
+/// <summary>The adaptive thread rule on simulated step times (no clock): what it costs idle, how fast it follows a load.</summary>
+public sealed class ThreadCountChooserTests
+{
+    private const long Rows = 128;
+
+    /// <summary>Runs <paramref name="count"/> steps whose time at each thread count is given; returns the counts used.</summary>
+    private static List<int> Run(ThreadCountChooser chooser, int count, Func<int, double> secondsAt)
+    {
+        var used = new List<int>();
+        for (var i = 0; i < count; i++)
+        {
+            var threads = chooser.Next(Rows);
+            chooser.Record(Rows, threads, secondsAt(threads));
+            used.Add(threads);
+        }
+        return used;
+    }
+
+    // idle: two threads 1.66x faster (issue 17's vit-small step); under one busy thread: two threads 1.2x slower than one
+    private static double Idle(int threads) => threads == 2 ? 0.6 : 1.0;
+
+    private static double Loaded(int threads) => threads == 2 ? 1.2 : 1.0;
+
+    [Fact]
+    public void IdleItKeepsTheFasterCountAndProbesRarely()
+    {
+        var chooser = new ThreadCountChooser(2);
+        Assert.Equal([2, 1], chooser.Candidates);
+        var used = Run(chooser, 1000, Idle);
+        Assert.Equal(2, chooser.Preferred);
+        var time = used.Sum(Idle);
+        // probes back off to one step in 64: within 2% of always using two threads
+        Assert.True(time <= 1.02 * 1000 * Idle(2), $"{time:F1} s against {1000 * Idle(2):F1} s");
+        Assert.InRange(used.Skip(200).Count(t => t == 1), 1, 800 / 64 + 1);
+    }
+
+    [Fact]
+    public void ItFollowsALoadThatComesAndGoes()
+    {
+        var chooser = new ThreadCountChooser(2);
+        Run(chooser, 500, Idle);
+        // the load arrives: the two-thread step is twice its running time, so the next step probes one thread
+        var loaded = Run(chooser, 500, Loaded);
+        Assert.Equal(1, chooser.Preferred);
+        Assert.True(loaded.Take(3).Contains(1), string.Join(",", loaded.Take(10)));
+        var time = loaded.Sum(Loaded);
+        Assert.True(time <= 1.01 * 500 * Loaded(1), $"{time:F1} s under load against one thread's {500 * Loaded(1):F1} s");
+        // the load leaves: one thread's steps do not change, so only a probe finds it, within the longest interval
+        var idleAgain = Run(chooser, 200, Idle);
+        Assert.Equal(2, chooser.Preferred);
+        Assert.True(idleAgain.IndexOf(2) is >= 0 and <= 64, string.Join(",", idleAgain.Take(70)));
+    }
+
+    [Fact]
+    public void AStepFarSlowerThanUsualIsNotTakenForTheLoad()
+    {
+        var chooser = new ThreadCountChooser(2);
+        Run(chooser, 300, Idle);
+        chooser.Record(Rows, 2, 10.0); // a report written between two steps
+        Assert.Equal(2, chooser.Preferred);
+        Assert.All(Run(chooser, 10, Idle), t => Assert.Equal(2, t));
+    }
+
+    [Fact]
+    public void AProbeWaitsUntilTheShapeHasARunningTimeAtThePreferredCount()
+    {
+        var chooser = new ThreadCountChooser(2);
+        Run(chooser, 300, Idle);
+        chooser.Record(Rows, 2, 2.0); // slower than usual: the next step is a probe
+        Assert.Equal(2, chooser.Next(7)); // but a new shape has nothing to compare it with
+        chooser.Record(7, 2, 0.05);
+        Assert.Equal(1, chooser.Next(7));
+        Assert.Equal([4, 3, 1], new ThreadCountChooser(4).Candidates);
+        Assert.Equal([1], new ThreadCountChooser(1).Candidates);
+        Assert.Equal(1, new ThreadCountChooser(1).Next(Rows));
+    }
+}
