@@ -3,8 +3,9 @@ namespace AdaptSharp.Runtime;
 /// <summary>
 /// The decision rule of <see cref="AdaptiveThreads"/>, apart from clocks and libtorch: per batch shape (rows), a running
 /// time of the preferred count's steps; every so many steps one step at another count, which becomes the preferred one
-/// when it was faster. Probes come 4 steps after a change and back off to every 64 while the choice holds; a step of the
-/// preferred count 25% slower than its running time (the machine's load changed) brings the next probe forward.
+/// when it was at least 5% faster (less would be noise). Probes come 4 steps after a change and back off to every 64 while
+/// the choice holds; two steps in a row of the preferred count 25% slower than its running time (the machine's load
+/// changed, where one such step is often a hiccup) bring the next probe forward.
 /// </summary>
 internal sealed class ThreadCountChooser
 {
@@ -13,11 +14,13 @@ internal sealed class ThreadCountChooser
     private const double Smoothing = 0.25;
     private const double DriftFactor = 1.25;
     private const double OutlierFactor = 4.0;
+    private const double SwitchFactor = 0.95;
 
     private readonly Dictionary<(long Rows, int Threads), double> seconds = [];
     private readonly int[] candidates;
     private int probeInterval = FirstProbeInterval;
     private int sinceProbe;
+    private int slowInARow;
 
     /// <param name="configured">The largest count; the others tried are one fewer and one.</param>
     public ThreadCountChooser(int configured)
@@ -54,13 +57,19 @@ internal sealed class ThreadCountChooser
         {
             if (elapsed > OutlierFactor * reference)
                 return; // not a step's time (a report written between steps)
-            if (elapsed > DriftFactor * reference)
+            slowInARow = elapsed > DriftFactor * reference ? slowInARow + 1 : 0;
+            if (slowInARow >= 2)
+            {
+                // a new regime: compare the probe with the speed now, not with a running time that still remembers the old one
                 sinceProbe = probeInterval;
+                seconds[(rows, threads)] = elapsed;
+                return;
+            }
             seconds[(rows, threads)] = reference + Smoothing * (elapsed - reference);
             return;
         }
         seconds[(rows, threads)] = elapsed;
-        if (elapsed < reference)
+        if (elapsed < SwitchFactor * reference)
         {
             Preferred = threads;
             probeInterval = FirstProbeInterval;
