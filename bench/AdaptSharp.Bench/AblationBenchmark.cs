@@ -11,7 +11,8 @@ namespace AdaptSharp.Bench;
 /// <summary>
 /// Suite <c>ablation</c>: the speed levers, each measured against its alternative in the same run:
 /// frozen vs trainable weights during an attack step (autograd.grad w.r.t. the input only), scaled-dot-product
-/// attention vs softmax(QK^T)V (forward + input backward at the models' head shapes), torch threads 1 vs cores,
+/// attention vs softmax(QK^T)V (forward + input backward at the models' head shapes), torch threads 1 vs cores vs adaptive
+/// (<see cref="AdaptiveThreads"/>), idle and under a busy thread,
 /// ADAPT's clean + adversarial outer forward batched vs separate, and the model's GEMMs on libtorch vs each system BLAS.
 /// Options: --device, --repeats N (3), --quick, --only cpu-preset|vit-small, --groups patch,weights,attention,threads,outer,gemm.
 /// </summary>
@@ -126,36 +127,63 @@ public static class AblationBenchmark
         using var scope = NewDisposeScope();
         using var model = Workloads.Model(shape, context.Device);
         model.SetTrainable(TrainableSet.Prompts | TrainableSet.Head | TrainableSet.PatchEmbed);
+        model.eval();
         var (x, y) = Workloads.Batch(shape.Config, shape.Batch, context.Device);
         var name = $"{shape.Label} {shape.Prompts}";
         var flops = FlopCounter.AttackStep(shape.Config, shape.Prompts);
         var cores = Environment.ProcessorCount;
         var before = get_num_threads();
         var policy = $"OMP_WAIT_POLICY={Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "(unset)"}";
+        // Blocks of attack steps (as many as take about 4 s at one thread, at least 8), the three settings interleaved
+        // round by round so that the machine's drift falls on all alike; the adaptive rule keeps what it learnt across
+        // its blocks, and its probes are paid inside them.
+        set_num_threads(1);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        AttackSteps(model, x, y, 2, adaptive: false);
+        var block = Math.Clamp((int)Math.Round(4.0 / (watch.Elapsed.TotalSeconds / 2)), 8, 200);
+        var settings = new List<(string Label, int Threads, bool Adaptive)> { ("1 thread", 1, false) };
+        if (cores > 1)
+            settings.AddRange([($"{cores} threads", cores, false), ($"adaptive 1-{cores} threads", cores, true)]);
         try
         {
-            var medians = new Dictionary<(bool Loaded, string Threads), double>();
+            var medians = new Dictionary<(bool Loaded, int Setting), double>();
             // Without and with a background load the benchmark makes itself: one busy-looping thread, stopped after.
             foreach (var loaded in new[] { false, true })
             {
                 using var load = loaded ? new BusyLoop() : null;
-                foreach (var n in new[] { 1, cores }.Distinct())
+                AdaptiveThreads.Configure(cores, ThreadPolicy.Adaptive);
+                var seconds = settings.Select(_ => new List<double>()).ToList();
+                for (var round = -1; round < context.Repeats; round++)
                 {
-                    set_num_threads(n);
-                    medians[(loaded, n == 1 ? "1" : "n")] = report.Measure("threads", $"attack step, {n} thread(s){(loaded ? ", 1 busy thread" : "")}", name, shape.Batch, shape.Tokens,
-                        shape.Config.ImageSize, flops, Workloads.AttackStep(model, x, y), note: policy).MedianSeconds;
+                    for (var k = 0; k < settings.Count; k++)
+                    {
+                        var i = (k + Math.Max(round, 0)) % settings.Count;
+                        set_num_threads(settings[i].Threads);
+                        watch.Restart();
+                        AttackSteps(model, x, y, block, settings[i].Adaptive);
+                        if (round >= 0) // round -1 warms up (and lets the adaptive rule learn)
+                            seconds[i].Add(watch.Elapsed.TotalSeconds / block);
+                    }
                 }
-                if (cores > 1)
-                    medians[(loaded, "adaptive")] = MeasureAdaptive(report, context, model, x, y, shape, name, flops, cores, loaded);
+                for (var i = 0; i < settings.Count; i++)
+                {
+                    var timing = Timing.From(seconds[i].ToArray());
+                    medians[(loaded, i)] = timing.Median;
+                    report.Add(new BenchRow("threads", $"attack step, {settings[i].Label}{(loaded ? ", 1 busy thread" : "")}", name,
+                        shape.Batch, shape.Tokens, shape.Config.ImageSize, timing.Median, timing.Min, shape.Batch / timing.Median, flops,
+                        flops * shape.Batch / timing.Median / 1e9,
+                        report.GemmPeakGflops > 0 ? flops * shape.Batch / timing.Min / 1e9 / report.GemmPeakGflops : double.NaN, double.NaN,
+                        $"{block}-step blocks, interleaved; {policy}{(settings[i].Adaptive ? "; " + AdaptiveThreads.Summary : "")}"));
+                }
             }
             if (cores > 1)
             {
-                var idle = medians[(false, "1")] / medians[(false, "adaptive")];
-                var busy = medians[(true, "1")] / medians[(true, "adaptive")];
+                var idle = medians[(false, 0)] / medians[(false, 2)];
+                var busy = medians[(true, 0)] / medians[(true, 2)];
                 report.Check($"{name}: adaptive {cores} threads >= 1.6x one thread idle", idle >= 1.6,
-                    string.Create(CultureInfo.InvariantCulture, $"{idle:N2}x (fixed {cores}: {medians[(false, "1")] / medians[(false, "n")]:N2}x)"));
+                    string.Create(CultureInfo.InvariantCulture, $"{idle:N2}x (fixed {cores}: {medians[(false, 0)] / medians[(false, 1)]:N2}x)"));
                 report.Check($"{name}: adaptive {cores} threads never slower than one thread under 1 busy thread", busy >= 1.0,
-                    string.Create(CultureInfo.InvariantCulture, $"{busy:N2}x (fixed {cores}: {medians[(true, "1")] / medians[(true, "n")]:N2}x)"));
+                    string.Create(CultureInfo.InvariantCulture, $"{busy:N2}x (fixed {cores}: {medians[(true, 0)] / medians[(true, 1)]:N2}x)"));
             }
         }
         finally
@@ -166,36 +194,21 @@ public static class AblationBenchmark
     }
 
     /// <summary>
-    /// Attack steps through the model's view with <see cref="AdaptiveThreads"/> choosing between 1 and
-    /// <paramref name="cores"/> threads: blocks of steps, after one block to learn, so that every probe of the other
-    /// count is paid inside the timed blocks; the row gives the mean time per step.
+    /// Attack steps as the attacks take them (CE, gradient with respect to the input only): through the prompted view,
+    /// whose forward lets <see cref="AdaptiveThreads"/> choose the count, or straight through the model at the count set.
     /// </summary>
-    private static double MeasureAdaptive(BenchReport report, BenchContext context, VisionTransformer model, Tensor x, Tensor y,
-        Workloads.Shape shape, string name, double flops, int cores, bool loaded)
+    private static void AttackSteps(VisionTransformer model, Tensor x, Tensor y, int steps, bool adaptive)
     {
-        const int block = 16;
-        AdaptiveThreads.Configure(cores, ThreadPolicy.Adaptive);
-        void Steps()
+        for (var i = 0; i < steps; i++)
         {
-            for (var i = 0; i < block; i++)
-            {
-                using var scope = NewDisposeScope();
-                using var grad = enable_grad();
-                var input = x.detach().clone().requires_grad_(true);
-                var loss = nn.functional.cross_entropy(model.Prompted.Forward(input), y, reduction: nn.Reduction.None).sum();
-                autograd.grad([loss], [input]);
-            }
+            using var scope = NewDisposeScope();
+            using var grad = enable_grad();
+            var input = x.detach().clone().requires_grad_(true);
+            var logits = adaptive ? model.Prompted.Forward(input) : model.Forward(input, usePrompts: true);
+            autograd.grad([F.cross_entropy(logits, y, reduction: nn.Reduction.None).sum()], [input]);
         }
-        model.eval();
-        var (timing, peakMb, _) = context.TimeWithMemory(Steps);
-        var (median, best) = (timing.Median / block, timing.Min / block);
-        report.Add(new BenchRow("threads", $"attack step, adaptive 1-{cores} threads{(loaded ? ", 1 busy thread" : "")}", name,
-            shape.Batch, shape.Tokens, shape.Config.ImageSize, median, best, shape.Batch / median, flops,
-            flops * shape.Batch / median / 1e9,
-            report.GemmPeakGflops > 0 ? flops * shape.Batch / best / 1e9 / report.GemmPeakGflops : double.NaN, peakMb,
-            $"mean of {block}-step blocks; {AdaptiveThreads.Summary}"));
-        AdaptiveThreads.Configure(cores, ThreadPolicy.Fixed);
-        return median;
+        if (adaptive)
+            AdaptiveThreads.Settle(); // the block's last step ends here, not when the next adaptive block starts
     }
 
     /// <summary>A bounded CPU load: one thread spinning until disposed.</summary>

@@ -1,11 +1,13 @@
 namespace AdaptSharp.Runtime;
 
 /// <summary>
-/// The decision rule of <see cref="AdaptiveThreads"/>, apart from clocks and libtorch: per batch shape (rows), a running
-/// time of the preferred count's steps; every so many steps one step at another count, which becomes the preferred one
-/// when it was at least 5% faster (less would be noise). Probes come 4 steps after a change and back off to every 64 while
-/// the choice holds; two steps in a row of the preferred count 25% slower than its running time (the machine's load
-/// changed, where one such step is often a hiccup) bring the next probe forward.
+/// The decision rule of <see cref="AdaptiveThreads"/>, apart from clocks and libtorch. Per batch shape (rows) it keeps a
+/// running time of the preferred count's steps; every so many steps it runs one step at another count (a probe), and when
+/// that step was at least 5% faster, a second one to confirm, and the other count becomes the preferred one only if the
+/// two together were: on a shared machine single steps vary by tens of percent, so one lucky step must not switch it.
+/// Probes come 4 steps after a switch and back off (4, 16, 64 steps) while the choice holds. Two steps in a row of the
+/// preferred count 25% slower than its running time (a load arrived; one such step is often a hiccup) bring the next
+/// probe forward, when there is a smaller count to try.
 /// </summary>
 internal sealed class ThreadCountChooser
 {
@@ -21,6 +23,7 @@ internal sealed class ThreadCountChooser
     private int probeInterval = FirstProbeInterval;
     private int sinceProbe;
     private int slowInARow;
+    private (int Threads, double Seconds)? unconfirmed;
 
     /// <param name="configured">The largest count; the others tried are one fewer and one.</param>
     public ThreadCountChooser(int configured)
@@ -36,6 +39,8 @@ internal sealed class ThreadCountChooser
     /// <summary>The count for the next step on a batch of <paramref name="rows"/>.</summary>
     public int Next(long rows)
     {
+        if (unconfirmed is { } probe)
+            return probe.Threads;
         sinceProbe++;
         if (candidates.Length == 1 || sinceProbe < probeInterval || !seconds.ContainsKey((rows, Preferred)))
             return Preferred;
@@ -49,34 +54,50 @@ internal sealed class ThreadCountChooser
     {
         if (!seconds.TryGetValue((rows, Preferred), out var reference))
         {
+            unconfirmed = null; // the shape changed under a probe: start over on this one
             if (threads == Preferred)
                 seconds[(rows, threads)] = elapsed;
             return;
         }
         if (threads == Preferred)
+            RecordPreferred(rows, elapsed, reference);
+        else
+            RecordProbe(rows, threads, elapsed, reference);
+    }
+
+    private void RecordPreferred(long rows, double elapsed, double reference)
+    {
+        if (elapsed > OutlierFactor * reference)
+            return; // not a step's time (a report written between steps)
+        slowInARow = elapsed > DriftFactor * reference ? slowInARow + 1 : 0;
+        if (slowInARow >= 2 && Preferred > candidates[^1])
         {
-            if (elapsed > OutlierFactor * reference)
-                return; // not a step's time (a report written between steps)
-            slowInARow = elapsed > DriftFactor * reference ? slowInARow + 1 : 0;
-            if (slowInARow >= 2)
-            {
-                // a new regime: compare the probe with the speed now, not with a running time that still remembers the old one
-                sinceProbe = probeInterval;
-                seconds[(rows, threads)] = elapsed;
-                return;
-            }
-            seconds[(rows, threads)] = reference + Smoothing * (elapsed - reference);
+            // a new regime: compare the probe with the speed now, not with a running time that still remembers the old one
+            slowInARow = 0;
+            sinceProbe = probeInterval;
+            seconds[(rows, Preferred)] = elapsed;
             return;
         }
+        seconds[(rows, Preferred)] = reference + Smoothing * (elapsed - reference);
+    }
+
+    private void RecordProbe(long rows, int threads, double elapsed, double reference)
+    {
         seconds[(rows, threads)] = elapsed;
-        if (elapsed < SwitchFactor * reference)
+        if (unconfirmed is null && elapsed < SwitchFactor * reference)
         {
-            Preferred = threads;
-            probeInterval = FirstProbeInterval;
+            unconfirmed = (threads, elapsed);
+            return;
         }
-        else
+        var first = unconfirmed;
+        unconfirmed = null;
+        if (first is not { } a || a.Threads != threads || (a.Seconds + elapsed) / 2 >= SwitchFactor * reference)
         {
-            probeInterval = Math.Min(2 * probeInterval, LongestProbeInterval);
+            probeInterval = Math.Min(4 * probeInterval, LongestProbeInterval);
+            return;
         }
+        Preferred = threads;
+        seconds[(rows, threads)] = (a.Seconds + elapsed) / 2;
+        probeInterval = FirstProbeInterval;
     }
 }

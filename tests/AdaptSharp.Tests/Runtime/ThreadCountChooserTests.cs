@@ -43,10 +43,11 @@ public sealed class ThreadCountChooserTests
     {
         var chooser = new ThreadCountChooser(2);
         Run(chooser, 500, Idle);
-        // the load arrives: the two-thread steps take twice their running time, so the step after two of them probes one thread
+        // the load arrives: the two-thread steps take twice their running time, so the step after two of them probes one
+        // thread, and one more confirms it
         var loaded = Run(chooser, 500, Loaded);
         Assert.Equal(1, chooser.Preferred);
-        Assert.Equal([2, 2, 1], loaded.Take(3));
+        Assert.Equal([2, 2, 1, 1, 1], loaded.Take(5));
         var time = loaded.Sum(Loaded);
         Assert.True(time <= 1.01 * 500 * Loaded(1), $"{time:F1} s under load against one thread's {500 * Loaded(1):F1} s");
         // the load leaves: one thread's steps do not change, so only a probe finds it, within the longest interval
@@ -68,6 +69,32 @@ public sealed class ThreadCountChooserTests
             chooser.Record(Rows, 2, seconds);
             Assert.Equal([2, 2, 2], Run(chooser, 3, Idle));
         }
+        Assert.Equal(2, chooser.Preferred);
+    }
+
+    [Fact]
+    public void OneLuckyProbeDoesNotSwitch()
+    {
+        var chooser = new ThreadCountChooser(2);
+        var lucky = true;
+        // idle, except that the first one-thread step of each probe is fast by chance: the confirming step is not
+        var used = Run(chooser, 300, t => t == 2 ? 0.6 : (lucky = !lucky) ? 1.0 : 0.5);
+        Assert.Equal(2, chooser.Preferred);
+        Assert.Contains(used.Zip(used.Skip(1)), p => p is (1, 1)); // the confirmation ran
+    }
+
+    [Fact]
+    public void AShapeChangeDuringAConfirmationStartsOver()
+    {
+        var chooser = new ThreadCountChooser(2);
+        Run(chooser, 300, Idle);
+        chooser.Record(Rows, 2, 2.0);
+        chooser.Record(Rows, 2, 2.0);
+        Assert.Equal(1, chooser.Next(Rows));
+        chooser.Record(Rows, 1, 1.0); // faster than the 2.0 seen now: a confirming step is due
+        Assert.Equal(1, chooser.Next(Rows));
+        chooser.Record(9, 1, 0.1); // but the batch shrank: nothing to compare on this shape yet
+        Assert.Equal(2, chooser.Next(9));
         Assert.Equal(2, chooser.Preferred);
     }
 
