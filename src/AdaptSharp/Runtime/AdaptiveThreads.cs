@@ -48,7 +48,7 @@ public static class AdaptiveThreads
     /// <summary>Attack steps run so far at each thread count.</summary>
     public static IReadOnlyDictionary<int, long> StepsByCount => steps;
 
-    /// <summary>"adaptive, 1,204 steps at 2 threads, 37 at 1" or null when nothing was chosen.</summary>
+    /// <summary>"adaptive threads: 1,204 steps at 2, 37 steps at 1", or null when no count was chosen.</summary>
     public static string? Summary =>
         Policy == ThreadPolicy.Fixed || configured < 2 || steps.Count == 0
             ? null
