@@ -194,19 +194,14 @@ public static class AblationBenchmark
     }
 
     /// <summary>
-    /// Attack steps as the attacks take them (CE, gradient with respect to the input only): through the prompted view,
-    /// whose forward lets <see cref="AdaptiveThreads"/> choose the count, or straight through the model at the count set.
+    /// <paramref name="steps"/> attack steps (<see cref="Workloads.AttackStep"/>): through the prompted view, whose forward
+    /// lets <see cref="AdaptiveThreads"/> choose the count, or straight through the model at the count set.
     /// </summary>
     private static void AttackSteps(VisionTransformer model, Tensor x, Tensor y, int steps, bool adaptive)
     {
+        var step = Workloads.AttackStep(model, x, y, throughView: adaptive);
         for (var i = 0; i < steps; i++)
-        {
-            using var scope = NewDisposeScope();
-            using var grad = enable_grad();
-            var input = x.detach().clone().requires_grad_(true);
-            var logits = adaptive ? model.Prompted.Forward(input) : model.Forward(input, usePrompts: true);
-            autograd.grad([F.cross_entropy(logits, y, reduction: nn.Reduction.None).sum()], [input]);
-        }
+            step();
         if (adaptive)
             AdaptiveThreads.Settle(); // the block's last step ends here, not when the next adaptive block starts
     }

@@ -56,21 +56,22 @@ public static class Workloads
     /// One attack step as the attacks take it (Attack.LossAndGradient): CE on the view, gradient with respect to the
     /// input only, in its own dispose scope.
     /// </summary>
-    public static Action AttackStep(VisionTransformer model, Tensor images, Tensor labels, bool usePrompts = true) => () =>
+    public static Action AttackStep(VisionTransformer model, Tensor images, Tensor labels, bool usePrompts = true, bool throughView = false) => () =>
     {
         using var scope = NewDisposeScope();
-        LogitsAndInputGradient(model, images, labels, usePrompts);
+        LogitsAndInputGradient(model, images, labels, usePrompts, throughView);
     };
 
     /// <summary>What <see cref="AttackStep"/> computes, returned (logits detached) in the caller's scope.</summary>
+    /// <param name="throughView">Through the model's view (as the attacks call it), so that <see cref="AdaptiveThreads"/> picks the count.</param>
     public static (Tensor Logits, Tensor InputGradient) LogitsAndInputGradient(VisionTransformer model, Tensor images, Tensor labels,
-        bool usePrompts = true)
+        bool usePrompts = true, bool throughView = false)
     {
         model.eval();
         using var grad = enable_grad();
         var input = images.detach().clone();
         input.requires_grad_(true);
-        var logits = model.Forward(input, usePrompts);
+        var logits = throughView ? (usePrompts ? model.Prompted : model.Unprompted).Forward(input) : model.Forward(input, usePrompts);
         var loss = F.cross_entropy(logits, labels, reduction: nn.Reduction.None).sum();
         return (logits.detach(), autograd.grad(new[] { loss }, new[] { input })[0]);
     }

@@ -42,12 +42,6 @@ public static class AdaptiveThreads
 
     public static ThreadPolicy Policy { get; private set; } = ThreadPolicy.Fixed;
 
-    /// <summary>Whether logits and input gradients were bit-identical at every candidate count (null: not checked yet).</summary>
-    public static bool? ResultsIndependentOfCount => invariant;
-
-    /// <summary>Attack steps run so far at each thread count.</summary>
-    public static IReadOnlyDictionary<int, long> StepsByCount => steps;
-
     /// <summary>"adaptive threads: 1,204 steps at 2, 37 steps at 1", or null when no count was chosen.</summary>
     public static string? Summary =>
         Policy == ThreadPolicy.Fixed || configured < 2 || steps.Count == 0
