@@ -16,18 +16,23 @@ internal static class ParallelRuns
 {
     private static readonly string[] Colors = ["cyan", "yellow", "magenta", "green", "blue"];
 
-    /// <summary>One unit: its id (log name and prefix) and the arguments after the `adapt` executable.</summary>
-    public sealed record Unit(string Id, IReadOnlyList<string> Arguments);
+    /// <summary>
+    /// One unit: its id (log name and prefix), the arguments after the `adapt` executable, and the ids of the units that
+    /// must have finished before it starts.
+    /// </summary>
+    public sealed record Unit(string Id, IReadOnlyList<string> Arguments, IReadOnlyList<string> DependsOn);
 
     /// <summary>
-    /// Runs <paramref name="units"/> in order, at most <paramref name="concurrency"/> at a time, each child with
+    /// Runs <paramref name="units"/>, at most <paramref name="concurrency"/> at a time, each as soon as a slot is free and its
+    /// dependencies have finished (the first such unit in list order), each child with
     /// ADAPT_THREADS=<paramref name="threadsEach"/>. Returns when all finished; throws OperationCanceledException when
     /// interrupted (after the children saved their state) and InvalidOperationException naming the first failed unit.
     /// </summary>
     public static void Run(IReadOnlyList<Unit> units, int concurrency, int threadsEach, string logDirectory, CancellationToken cancellation)
     {
         Directory.CreateDirectory(logDirectory);
-        var queue = new Queue<Unit>(units);
+        var queue = new List<Unit>(units);
+        var finished = new HashSet<string>();
         var started = 0;
         var running = new List<Child>();
         var printLock = new object();
@@ -37,9 +42,10 @@ internal static class ParallelRuns
         {
             while (queue.Count > 0 || running.Count > 0)
             {
-                while (failure is null && !cancellation.IsCancellationRequested && running.Count < concurrency && queue.Count > 0)
+                while (failure is null && !cancellation.IsCancellationRequested && running.Count < concurrency
+                       && queue.FirstOrDefault(u => u.DependsOn.All(finished.Contains)) is { } unit)
                 {
-                    var unit = queue.Dequeue();
+                    queue.Remove(unit);
                     running.Add(Child.Start(unit, threadsEach, Path.Combine(logDirectory, unit.Id + ".log"), Colors[started++ % Colors.Length], printLock));
                 }
                 if ((cancellation.IsCancellationRequested || failure is not null) && !forwarded)
@@ -49,6 +55,8 @@ internal static class ParallelRuns
                     running.ForEach(c => c.Signal(Interruption.SignalNumber));
                 }
                 var done = running.FirstOrDefault(c => c.Process.HasExited);
+                if (done is null && running.Count == 0)
+                    throw new InvalidOperationException($"units waiting on units that never ran: {string.Join(", ", queue.Select(u => u.Id))}");
                 if (done is null)
                 {
                     Thread.Sleep(100);
@@ -58,6 +66,8 @@ internal static class ParallelRuns
                 running.Remove(done);
                 var code = done.Process.ExitCode;
                 done.Dispose();
+                if (code == 0)
+                    finished.Add(done.Unit.Id);
                 if (code is 130 or 143 && failure is null && !cancellation.IsCancellationRequested)
                     failure = $"run '{done.Unit.Id}' was interrupted (exit {code}); run the same command again to continue";
                 else if (code is not 0 and not 130 and not 143 && failure is null)
@@ -161,9 +171,9 @@ internal static class ParallelRuns
                     LastError = line["adapt: ".Length..];
                 // Redirected output is not wrapped at Spectre's 80 columns: a log reader gets the child's lines whole.
                 if (AnsiConsole.Profile.Capabilities.Interactive)
-                    AnsiConsole.MarkupLine($"[{color}]{Markup.Escape(Unit.Id),-10}[/] {Markup.Escape(line)}");
+                    AnsiConsole.MarkupLine($"[{color}]{Markup.Escape(Unit.Id),-20}[/] {Markup.Escape(line)}");
                 else
-                    Console.WriteLine($"{Unit.Id,-10} {line}");
+                    Console.WriteLine($"{Unit.Id,-20} {line}");
             }
         }
 

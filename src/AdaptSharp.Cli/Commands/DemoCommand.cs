@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using AdaptSharp.Checkpoints;
+using AdaptSharp.Cluster;
 using AdaptSharp.Demo;
 using AdaptSharp.Models;
 using AdaptSharp.Runtime;
@@ -34,9 +35,11 @@ internal static class DemoCommand
                 "(default: one per thread, at most one per run; 1: one after another with all threads)",
         }.Between(1, 1024);
         var only = new Option<string?>("--runs") { Description = "Only these runs (comma-separated), no report: a parallel demo's worker", Hidden = true };
+        var stage = new Option<string?>("--stage") { Description = "With --runs: only this stage (train, eval, autoattack)", Hidden = true };
+        var shard = new Option<string?>("--shard") { Description = "With --stage autoattack: only this shard K/N of its batches", Hidden = true };
         var device = CommonOptions.Device();
         var seed = CommonOptions.Seed();
-        command.With(full, planName, output, data, backbone, pretrain, fresh, jobs, only, device, seed);
+        command.With(full, planName, output, data, backbone, pretrain, fresh, jobs, only, stage, shard, device, seed);
         command.SetAction(result =>
         {
             var clock = Stopwatch.StartNew();
@@ -51,8 +54,15 @@ internal static class DemoCommand
             var study = new StudyRunner(plan, backbonePath, spec, outDir, result.GetValue(device)!, TrainingConsole.Log);
             if (result.GetValue(only) is { } ids)
             {
+                var stageName = result.GetValue(stage);
+                var shardSpec = result.GetValue(shard) is { } k ? ShardSpec.Parse(k) : null;
                 foreach (var run in StudyCommand.Select(plan, ids, null))
-                    study.Run(run, TrainingConsole.Run, EvaluationConsole.Driver);
+                {
+                    if (stageName is null)
+                        study.Run(run, TrainingConsole.Run, EvaluationConsole.Driver);
+                    else
+                        study.RunUnit(new StudyWorkUnit(run.Id, run, ParseStage(stageName), shardSpec, []), TrainingConsole.Run, EvaluationConsole.Driver);
+                }
                 return 0;
             }
             var worker = new List<string> { "demo", "--plan", plan.Name, "--out", outDir, "--backbone", Path.GetFullPath(backbonePath), "--jobs", "1",
@@ -87,21 +97,47 @@ internal static class DemoCommand
 
     /// <summary>
     /// Trains and evaluates the unfinished runs in child processes, <paramref name="jobs"/> at a time (on a CPU with more
-    /// than one thread and more than one run to do); returns how the threads were shared and which runs the workers did.
+    /// than one thread and more than one unit of work to do): each run's training, main evaluation and AutoAttack shards
+    /// are separate units, so the evaluations of the longest run spread over the workers once its training is done.
+    /// Returns how the threads were shared and which runs the workers did.
     /// </summary>
     private static (string? Threads, IReadOnlyCollection<string>? Runs) RunInParallel(StudyRunner study, string outDir, string device, int? jobs, IReadOnlyList<string> worker)
     {
         var threads = TorchSharp.torch.get_num_threads();
-        var pending = study.Pending();
-        var concurrency = Math.Min(jobs ?? threads, pending.Count);
+        var wanted = jobs ?? threads;
+        var work = study.WorkUnits(autoAttackShards: wanted);
+        var concurrency = Math.Min(wanted, work.Count);
         if (concurrency < 2 || TorchRuntime.ResolveDevice(device).type != TorchSharp.DeviceType.CPU)
             return (null, null);
         var threadsEach = Math.Max(1, threads / concurrency);
-        AnsiConsole.MarkupLine(Markup.Escape($"{pending.Count} run(s) to do, {concurrency} at a time with {threadsEach} torch thread(s) each (--jobs 1: one after another)"));
-        var units = pending.Select(run => new ParallelRuns.Unit(run.Id, [.. worker, "--runs", run.Id])).ToList();
+        var runs = work.Select(u => u.Run.Id).Distinct().ToList();
+        AnsiConsole.MarkupLine(Markup.Escape($"{runs.Count} run(s) to do in {work.Count} units, {concurrency} at a time with {threadsEach} torch thread(s) each " +
+                                             "(units: trainings, evaluations, AutoAttack shards; --jobs 1: one after another)"));
+        var units = work.Select(u => new ParallelRuns.Unit(u.Id, [.. worker, .. UnitArguments(u)], u.DependsOn)).ToList();
         ParallelRuns.Run(units, concurrency, threadsEach, Path.Combine(outDir, "logs"), Interruption.Token);
-        return ($"{threadsEach} per run, {concurrency} runs at a time", pending.Select(r => r.Id).ToList());
+        return ($"{threadsEach} per worker, {concurrency} workers at a time", runs);
     }
+
+    private static IEnumerable<string> UnitArguments(StudyWorkUnit unit)
+    {
+        yield return "--runs";
+        yield return unit.Run.Id;
+        yield return "--stage";
+        yield return unit.Stage switch { StudyStage.Train => "train", StudyStage.Evaluate => "eval", _ => "autoattack" };
+        if (unit.Shard is { } shard)
+        {
+            yield return "--shard";
+            yield return shard.ToString();
+        }
+    }
+
+    private static StudyStage ParseStage(string name) => name switch
+    {
+        "train" => StudyStage.Train,
+        "eval" => StudyStage.Evaluate,
+        "autoattack" => StudyStage.AutoAttack,
+        _ => throw new ArgumentException($"--stage: expected train, eval or autoattack, got '{name}'"),
+    };
 
     private static (string Path, string Source) ResolveBackbone(string? given, bool pretrain, Data.DatasetSpec data, string device, Action<string> log)
     {

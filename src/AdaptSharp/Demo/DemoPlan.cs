@@ -40,7 +40,7 @@ internal static class DemoPlan
     /// PGD-10 on 1,000 test points) 51.3%; every cheaper budget tried (PGD-2/3, fewer images or epochs) stayed at
     /// 45.7-50.4% (docs/demo.md, "Tuning budget"), so the demo's time is cut by running the methods side by side instead.
     /// </summary>
-    public static StudyPlan Quick(long seed = 0) => WithRuns(Base("quick") with { TrainImages = 15_000, Epochs = 4, AutoAttackPoints = 100 }, seed);
+    public static StudyPlan Quick(long seed = 0) => WithRuns(Base("quick") with { TrainImages = 15_000, Epochs = 4, AutoAttackPoints = 100, AutoAttackBatchSize = 50 }, seed);
 
     public static StudyPlan Full(long seed = 0) =>
         WithRuns(Base("full") with { TrainImages = null, Epochs = 10, EvalPoints = 10_000, AutoAttackPoints = 10_000 }, seed);
@@ -55,6 +55,7 @@ internal static class DemoPlan
         EvalPoints = 32,
         AutoAttackPoints = 4,
         EvalBatchSize = 32,
+        AutoAttackBatchSize = 2,
     }, seed);
 
     public static StudyPlan Get(string name, long seed = 0) => name.Trim().ToLowerInvariant() switch

@@ -104,6 +104,7 @@ internal static class DemoReport
                 plan.EvalPoints,
                 plan.AutoAttackPoints,
                 plan.EvalBatchSize,
+                plan.AutoAttackBatchSize,
                 Seed = plan.Seeds[0],
             },
             result.Backbone,

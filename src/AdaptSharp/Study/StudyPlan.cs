@@ -68,6 +68,12 @@ internal sealed record StudyPlan
 
     public int EvalBatchSize { get; init; } = 250;
 
+    /// <summary>
+    /// Batch size of the AutoAttack evaluation; null = <see cref="EvalBatchSize"/>. Its batches are the units a parallel
+    /// demo splits that evaluation into (each batch has its own seed, so the split does not change a flag).
+    /// </summary>
+    public int? AutoAttackBatchSize { get; init; }
+
     /// <summary>The main prompt layout; the length ablation varies T in deep:T.</summary>
     public string Prompts { get; init; } = "deep:4";
 

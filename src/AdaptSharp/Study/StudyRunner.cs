@@ -1,5 +1,6 @@
 using AdaptSharp.Attacks;
 using AdaptSharp.Checkpoints;
+using AdaptSharp.Cluster;
 using AdaptSharp.Data;
 using AdaptSharp.Evaluation;
 using AdaptSharp.Models;
@@ -67,44 +68,157 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
         Func<TrainingJobSpec, TrainingJobResult> train,
         EvaluationDriver evaluate)
     {
-        var reused = ResumableTuning.Run(new TrainingJobSpec
+        var reused = Train(run, train);
+        return WithTestPoints(run, (model, x, y) =>
         {
-            BackbonePath = backbone,
-            Data = data,
-            Recipe = RecipeFor(run),
-            OutputPath = ArtifactPath(run),
-            RunDirectory = RunDirectory(run),
-            Device = device,
-            Seed = run.Seed,
-            TrainLimit = plan.TrainImages,
-            CommandLine = TuneCommand(run),
-        }, train, run.Id, log);
+            var (main, rays) = EvaluateMainAndRays(run, model, x, y, evaluate);
+            var autoAttack = run.AutoAttack ? EvaluateAutoAttack(run, model, x, y, evaluate) : null;
+            return Result(run, model.CountParameters(TrainableSets.Parse(run.Trainable)), main, autoAttack, rays, reused);
+        });
+    }
 
+    /// <summary>
+    /// The unfinished work of the pending runs as units that worker processes can do side by side: a run's training,
+    /// then its main evaluation and its AutoAttack split into at most <paramref name="autoAttackShards"/> shards (one per
+    /// batch at most), both after the training. Runs in <see cref="Pending"/> order (the most expensive first), each
+    /// run's training before its evaluations.
+    /// </summary>
+    public IReadOnlyList<StudyWorkUnit> WorkUnits(int autoAttackShards)
+    {
+        var units = new List<StudyWorkUnit>();
+        foreach (var run in Pending())
+        {
+            var train = $"{run.Id}.train";
+            IReadOnlyList<string> after = File.Exists(ArtifactPath(run)) ? [] : [train];
+            if (after.Count > 0)
+                units.Add(new StudyWorkUnit(train, run, StudyStage.Train, null, []));
+            if (!Complete(EvalDirectory(run, plan.MainPart)) || (run.Rays && !Complete(EvalDirectory(run, "rays"))))
+                units.Add(new StudyWorkUnit($"{run.Id}.eval", run, StudyStage.Evaluate, null, after));
+            if (!run.AutoAttack || Complete(EvalDirectory(run, "autoattack")))
+                continue;
+            var shards = Math.Clamp(autoAttackShards, 1, Math.Max(1, ShardSpec.BatchCount(plan.AutoAttackPoints, AutoAttackBatchSize)));
+            for (var k = 1; k <= shards; k++)
+                units.Add(shards == 1
+                    ? new StudyWorkUnit($"{run.Id}.autoattack", run, StudyStage.AutoAttack, null, after)
+                    : new StudyWorkUnit($"{run.Id}.autoattack-{k}-of-{shards}", run, StudyStage.AutoAttack, new ShardSpec(k, shards), after));
+        }
+        return units;
+    }
+
+    /// <summary>
+    /// Does one <see cref="StudyWorkUnit"/> (in a worker process). An AutoAttack shard saves its state in
+    /// eval/ID/autoattack/shard-K-of-N/; <see cref="Run"/> merges the shards into the evaluation's report.
+    /// </summary>
+    public void RunUnit(StudyWorkUnit unit, Func<TrainingJobSpec, TrainingJobResult> train, EvaluationDriver evaluate)
+    {
+        var run = unit.Run;
+        if (unit.Stage == StudyStage.Train)
+        {
+            Train(run, train);
+            return;
+        }
+        if (!File.Exists(ArtifactPath(run)))
+            throw new InvalidOperationException($"{unit.Id}: {ArtifactPath(run)} does not exist yet: the run's training comes first");
+        WithTestPoints(run, (model, x, y) =>
+        {
+            if (unit.Stage == StudyStage.Evaluate)
+                EvaluateMainAndRays(run, model, x, y, evaluate);
+            else if (unit.Shard is { } shard)
+                EvaluateAutoAttackShard(run, model, x, y, evaluate, shard);
+            else
+                EvaluateAutoAttack(run, model, x, y, evaluate);
+            return 0;
+        });
+    }
+
+    /// <summary>Trains the run's artifact, or reuses it (true) when it is already there.</summary>
+    private bool Train(StudyRun run, Func<TrainingJobSpec, TrainingJobResult> train) => ResumableTuning.Run(new TrainingJobSpec
+    {
+        BackbonePath = backbone,
+        Data = data,
+        Recipe = RecipeFor(run),
+        OutputPath = ArtifactPath(run),
+        RunDirectory = RunDirectory(run),
+        Device = device,
+        Seed = run.Seed,
+        TrainLimit = plan.TrainImages,
+        CommandLine = TuneCommand(run),
+    }, train, run.Id, log);
+
+    private T WithTestPoints<T>(StudyRun run, Func<VisionTransformer, Tensor, Tensor, T> body)
+    {
         using var loaded = ModelLoader.Load(Request(run), TorchRuntime.ResolveDevice(device));
         var model = loaded.Model;
-        var (xd, yd) = DatasetLoader.LoadEvaluationSet(data, plan.EvalPoints, model.Config.ImageSize, model.Config.InChannels,
+        var (x, y) = DatasetLoader.LoadEvaluationSet(data, plan.EvalPoints, model.Config.ImageSize, model.Config.InChannels,
             model.parameters().First().device, DatasetSplit.Test);
-        using (xd)
-        using (yd)
-        {
-            EvaluationResult Evaluate(string part, int points, EvaluationOptions options, string title) =>
-                EvaluateCached(EvalDirectory(run, part), model, xd, yd, evaluate, points, options, $"{run.Id}: {title}");
-            var main = Evaluate(plan.MainPart, plan.EvalPoints, Options(run, model, plan.Suite) with
-            {
-                Sources = [AttackSource.Adaptive, AttackSource.Agnostic],
-                RunChecks = true,
-                CheckPoints = Math.Min(plan.CheckPoints, plan.EvalPoints),
-            }, $"{string.Join(",", plan.Suite)} (adaptive and prompt-agnostic)");
-            var autoAttack = run.AutoAttack
-                ? Evaluate("autoattack", plan.AutoAttackPoints, Options(run, model, [new CleanSpec(), new AutoAttackSpec(AutoAttackVersion.Standard)]),
-                    "AutoAttack standard (adaptive)")
-                : null;
-            var rays = run.Rays
-                ? Evaluate("rays", plan.RaysPoints, Options(run, model, [new CleanSpec(), new RaysSpec(plan.RaysQueries)]), $"RayS ({plan.RaysQueries} queries)")
-                : null;
-            return Result(run, model.CountParameters(TrainableSets.Parse(run.Trainable)), main, autoAttack, rays, reused);
-        }
+        using (x)
+        using (y)
+            return body(model, x, y);
     }
+
+    private (EvaluationResult Main, EvaluationResult? Rays) EvaluateMainAndRays(StudyRun run, VisionTransformer model, Tensor x, Tensor y, EvaluationDriver evaluate)
+    {
+        var main = EvaluateCached(EvalDirectory(run, plan.MainPart), model, x, y, evaluate, plan.EvalPoints, Options(run, model, plan.Suite) with
+        {
+            Sources = [AttackSource.Adaptive, AttackSource.Agnostic],
+            RunChecks = true,
+            CheckPoints = Math.Min(plan.CheckPoints, plan.EvalPoints),
+        }, $"{run.Id}: {string.Join(",", plan.Suite)} (adaptive and prompt-agnostic)");
+        var rays = run.Rays
+            ? EvaluateCached(EvalDirectory(run, "rays"), model, x, y, evaluate, plan.RaysPoints, Options(run, model, [new CleanSpec(), new RaysSpec(plan.RaysQueries)]),
+                $"{run.Id}: RayS ({plan.RaysQueries} queries)")
+            : null;
+        return (main, rays);
+    }
+
+    private int AutoAttackBatchSize => plan.AutoAttackBatchSize ?? plan.EvalBatchSize;
+
+    private EvaluationOptions AutoAttackOptions(StudyRun run, VisionTransformer model) =>
+        Options(run, model, [new CleanSpec(), new AutoAttackSpec(AutoAttackVersion.Standard)]) with { BatchSize = AutoAttackBatchSize };
+
+    private const string AutoAttackTitle = "AutoAttack standard (adaptive)";
+
+    /// <summary>
+    /// AutoAttack on the run's first points: the finished report, else the merge of the shards that workers started
+    /// (each finished here if it is not), else the whole evaluation here.
+    /// </summary>
+    private EvaluationResult EvaluateAutoAttack(StudyRun run, VisionTransformer model, Tensor x, Tensor y, EvaluationDriver evaluate)
+    {
+        var directory = EvalDirectory(run, "autoattack");
+        var m = Math.Min(plan.AutoAttackPoints, (int)x.shape[0]);
+        var shardFolders = Directory.Exists(directory) ? Directory.GetDirectories(directory, "shard-*-of-*") : [];
+        if (shardFolders.Length == 0 || Complete(directory, m))
+            return EvaluateCached(directory, model, x, y, evaluate, plan.AutoAttackPoints, AutoAttackOptions(run, model), $"{run.Id}: {AutoAttackTitle}");
+        var started = ReportWriter.TryLoad(shardFolders[0])?.Report.Shard is { } text ? ShardSpec.Parse(text) : null;
+        var count = started?.Count ?? throw new InvalidOperationException($"{shardFolders[0]} holds no shard state: delete it to start that evaluation again");
+        var shards = Enumerable.Range(1, count)
+            .Select(k => (Path.Combine(directory, new ShardSpec(k, count).DirectoryName), EvaluateAutoAttackShard(run, model, x, y, evaluate, new ShardSpec(k, count))))
+            .ToList();
+        log($"merging {count} shards of {directory}");
+        var merged = ShardMerger.Merge(shards);
+        ReportWriter.WriteAll(directory, merged, plots: true);
+        return merged;
+    }
+
+    /// <summary>One shard of the run's AutoAttack: its saved state when complete, else resumed or started; only the state is written.</summary>
+    private EvaluationResult EvaluateAutoAttackShard(StudyRun run, VisionTransformer model, Tensor x, Tensor y, EvaluationDriver evaluate, ShardSpec shard)
+    {
+        var directory = Path.Combine(EvalDirectory(run, "autoattack"), shard.DirectoryName);
+        var m = Math.Min(plan.AutoAttackPoints, (int)x.shape[0]);
+        using var xs = x.narrow(0, 0, m);
+        using var ys = y.narrow(0, 0, m);
+        var previous = ReportWriter.TryLoad(directory);
+        if (previous is { Report.Complete: true } && previous.Report.N == m)
+            return previous;
+        if (previous is not null)
+            log($"resuming {directory}");
+        return evaluate(new RobustnessEvaluator(model, AutoAttackOptions(run, model) with { Shard = shard }), xs, ys,
+            $"{run.Id}: {AutoAttackTitle}, shard {shard}, n={m}", previous, state => ReportWriter.WriteState(directory, state));
+    }
+
+    /// <summary>Whether <paramref name="directory"/> holds a finished evaluation (of <paramref name="points"/> points when given).</summary>
+    private static bool Complete(string directory, int? points = null) =>
+        ReportWriter.TryLoad(directory) is { Report.Complete: true } done && (points is null || done.Report.N == points);
 
     /// <summary>
     /// Trains (or reuses) and evaluates every run of the plan, for a report that also shows the backbone alone (its

@@ -63,8 +63,9 @@ public class MiniDemoTests
     }
 
     /// <summary>
-    /// The parallel demo (worker processes, one torch thread each) gives what the serial demo gives at one thread:
-    /// byte-equal prompt files and per-point flags, and its report counts the workers' runs as done now, not reused.
+    /// The parallel demo (worker processes, one torch thread each; every run's training, main evaluation and two
+    /// AutoAttack shards as separate units) gives what the serial demo gives at one thread: byte-equal prompt files and
+    /// per-point flags (AutoAttack's merged from its shards), and its report counts the workers' runs as done now, not reused.
     /// </summary>
     [FashionMnistFact]
     public void ParallelWorkersGiveTheSerialResultAtTheirThreadCount()
@@ -77,7 +78,7 @@ public class MiniDemoTests
             Assert.True(code == 0, output);
             (code, output) = RunAdapt(2, ["demo", "--plan", "mini", "--out", parallel, "--device", "cpu", "--jobs", "2"]);
             Assert.True(code == 0, output);
-            Assert.Contains("3 run(s) to do, 2 at a time with 1 torch thread(s) each", output);
+            Assert.Contains("3 run(s) to do in 12 units, 2 at a time with 1 torch thread(s) each", output);
 
             var files = Directory.GetFiles(serial, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(serial, f))
                 .Where(f => f.StartsWith("prompts", StringComparison.Ordinal) || f.EndsWith(ReportWriter.FlagsFile, StringComparison.Ordinal))
@@ -86,9 +87,15 @@ public class MiniDemoTests
             foreach (var f in files)
                 Assert.True(File.ReadAllBytes(Path.Combine(serial, f)).SequenceEqual(File.ReadAllBytes(Path.Combine(parallel, f))), $"{f} differs");
             foreach (var run in new[] { "natural", "at", "adapt-ce" })
-                Assert.True(new FileInfo(Path.Combine(parallel, "logs", run + ".log")).Length > 0);
+            {
+                foreach (var unit in new[] { "train", "eval", "autoattack-1-of-2", "autoattack-2-of-2" })
+                    Assert.True(new FileInfo(Path.Combine(parallel, "logs", $"{run}.{unit}.log")).Length > 0, $"{run}.{unit}");
+                var autoAttack = ReportWriter.TryLoad(Path.Combine(parallel, "eval", run, "autoattack"))!.Report;
+                Assert.Equal(2, autoAttack.MergedShards);
+                Assert.Equal(4, autoAttack.N);
+            }
             var report = File.ReadAllText(Path.Combine(parallel, DemoReport.MarkdownFile));
-            Assert.Contains("torch threads 1 per run, 2 runs at a time", report);
+            Assert.Contains("torch threads 1 per worker, 2 workers at a time", report);
             Assert.DoesNotContain("reused from earlier runs", report);
         }
         finally
