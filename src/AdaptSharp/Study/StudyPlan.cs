@@ -85,7 +85,7 @@ internal sealed record StudyPlan
 
     public IReadOnlyList<StudyRun> Runs => PresetRuns ?? BuildRuns();
 
-    /// <summary>The documented study: the demo's tuning (15,000 images, 4 epochs, PGD-5 inner attack, deep:4) for every run.</summary>
+    /// <summary>The documented study: the demo's tuning until 2026-11-30 (15,000 images, 4 epochs, PGD-5 inner attack, deep:4) for every run.</summary>
     public static StudyPlan Cpu { get; } = new() { Name = "cpu", TrainImages = 15_000, Epochs = 4 };
 
     public static StudyPlan Mini { get; } = new()
