@@ -67,7 +67,11 @@ internal static class ParallelRuns
                 var code = done.Process.ExitCode;
                 done.Dispose();
                 if (code == 0)
+                {
                     finished.Add(done.Unit.Id);
+                    lock (printLock)
+                        AnsiConsole.MarkupLine(Markup.Escape($"{done.Unit.Id}: done in {done.Clock.Elapsed.TotalSeconds:0} s"));
+                }
                 if (code is 130 or 143 && failure is null && !cancellation.IsCancellationRequested)
                     failure = $"run '{done.Unit.Id}' was interrupted (exit {code}); run the same command again to continue";
                 else if (code is not 0 and not 130 and not 143 && failure is null)
@@ -125,6 +129,8 @@ internal static class ParallelRuns
         public string LogPath { get; }
 
         public string? LastError { get; private set; }
+
+        public Stopwatch Clock { get; } = Stopwatch.StartNew();
 
         public static Child Start(Unit unit, int threads, string logPath, string color, object printLock)
         {
