@@ -105,6 +105,41 @@ public class MiniDemoTests
         }
     }
 
+    /// <summary>
+    /// An AutoAttack shard a worker finished before the demo stopped is kept: the next demo (here one process, --jobs 1)
+    /// does the other shard, merges both and ends with the flags of a demo that ran AutoAttack whole.
+    /// </summary>
+    [FashionMnistFact]
+    public void AutoAttackShardOfAStoppedParallelDemoIsMergedByTheNextRun()
+    {
+        var whole = Directory.CreateTempSubdirectory("adapt-demo-whole-").FullName;
+        var resumed = Directory.CreateTempSubdirectory("adapt-demo-resumed-").FullName;
+        try
+        {
+            Assert.Equal(0, AdaptSharp.Cli.Program.Main(["demo", "--plan", "mini", "--out", whole, "--device", "cpu", "--jobs", "1"]));
+            string[] worker = ["demo", "--plan", "mini", "--out", resumed, "--device", "cpu", "--jobs", "1", "--runs", "adapt-ce", "--stage"];
+            Assert.Equal(0, AdaptSharp.Cli.Program.Main([.. worker, "train"]));
+            Assert.Equal(0, AdaptSharp.Cli.Program.Main([.. worker, "autoattack", "--shard", "2/2"]));
+            var autoAttack = Path.Combine(resumed, "eval", "adapt-ce", "autoattack");
+            Assert.True(ReportWriter.TryLoad(Path.Combine(autoAttack, "shard-2-of-2"))!.Report.Complete);
+            Assert.False(File.Exists(Path.Combine(autoAttack, ReportWriter.ReportFile)));
+
+            Assert.Equal(0, AdaptSharp.Cli.Program.Main(["demo", "--plan", "mini", "--out", resumed, "--device", "cpu", "--jobs", "1"]));
+            var merged = ReportWriter.TryLoad(autoAttack)!;
+            Assert.Equal(2, merged.Report.MergedShards);
+            var expected = ReportWriter.TryLoad(Path.Combine(whole, "eval", "adapt-ce", "autoattack"))!;
+            Assert.Null(expected.Report.MergedShards);
+            Assert.Equal(File.ReadAllBytes(Path.Combine(whole, "eval", "adapt-ce", "autoattack", ReportWriter.FlagsFile)),
+                File.ReadAllBytes(Path.Combine(autoAttack, ReportWriter.FlagsFile)));
+            Assert.Equal(expected.Report.RobustAccuracy, merged.Report.RobustAccuracy);
+        }
+        finally
+        {
+            Directory.Delete(whole, recursive: true);
+            Directory.Delete(resumed, recursive: true);
+        }
+    }
+
     private static (int Code, string Output) RunAdapt(int threads, string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };

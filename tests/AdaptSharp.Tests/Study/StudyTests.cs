@@ -55,6 +55,44 @@ public class StudyTests
     }
 
     [Fact]
+    public void WorkUnitsTrainFirstAndSplitAutoAttackIntoBatchShards()
+    {
+        var outDir = Directory.CreateTempSubdirectory("adapt-units-").FullName;
+        try
+        {
+            // The demo's miniature: 4 AutoAttack points in batches of 2, so at most two shards.
+            var plan = AdaptSharp.Demo.DemoPlan.Mini();
+            var runner = new StudyRunner(plan, "backbone.safetensors", AdaptSharp.Data.DatasetSpec.Parse("fashion-mnist"), outDir);
+            foreach (var (asked, shards) in new[] { (1, 1), (2, 2), (8, 2) })
+            {
+                var units = runner.WorkUnits(asked).ToList();
+                Assert.Equal(plan.Runs.Count * (2 + shards), units.Count);
+                Assert.Equal(units.Count, units.Select(u => u.Id).Distinct().Count());
+                foreach (var run in plan.Runs)
+                {
+                    var mine = units.Where(u => u.Run == run).ToList();
+                    var train = Assert.Single(mine, u => u.Stage == StudyStage.Train);
+                    Assert.Empty(train.DependsOn);
+                    // every evaluation waits for this run's training, which comes before it in the list
+                    Assert.All(mine.Where(u => u != train), u => Assert.Equal([train.Id], u.DependsOn));
+                    Assert.True(units.IndexOf(train) < mine.Where(u => u != train).Min(units.IndexOf));
+                    var autoAttack = mine.Where(u => u.Stage == StudyStage.AutoAttack).ToList();
+                    Assert.Equal(shards, autoAttack.Count);
+                    if (shards == 1)
+                        Assert.Null(autoAttack[0].Shard);
+                    else
+                        Assert.Equal(Enumerable.Range(1, shards), autoAttack.Select(u => u.Shard!.Index));
+                    Assert.All(autoAttack.Where(u => u.Shard is not null), u => Assert.Equal(shards, u.Shard!.Count));
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(outDir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void ShardsPartitionTheRuns()
     {
         var runs = StudyPlan.Cpu.Runs;
