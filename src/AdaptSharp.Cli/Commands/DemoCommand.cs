@@ -31,8 +31,8 @@ internal static class DemoCommand
         var fresh = new Option<bool>("--fresh") { Description = "Discard earlier results in the output folder" };
         var jobs = new Option<int?>("--jobs")
         {
-            Description = "Runs trained and evaluated at the same time on a CPU, each in its own process with an equal share of the torch threads " +
-                "(default: one per thread, at most one per run; 1: one after another with all threads)",
+            Description = "Worker processes on a CPU, each with an equal share of the torch threads, taking the runs' trainings, evaluations and " +
+                "AutoAttack halves as they become ready (default: one per thread; 1: one after another with all threads)",
         }.Between(1, 1024);
         var only = new Option<string?>("--runs") { Description = "Only these runs (comma-separated), no report: a parallel demo's worker", Hidden = true };
         var stage = new Option<string?>("--stage") { Description = "With --runs: only this stage (train, eval, autoattack)", Hidden = true };
