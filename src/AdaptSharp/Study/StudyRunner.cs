@@ -96,7 +96,9 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
                 units.Add(new StudyWorkUnit($"{run.Id}.eval", run, StudyStage.Evaluate, null, after));
             if (!run.AutoAttack || Complete(EvalDirectory(run, "autoattack")))
                 continue;
-            var shards = Math.Clamp(autoAttackShards, 1, Math.Max(1, ShardSpec.BatchCount(plan.AutoAttackPoints, AutoAttackBatchSize)));
+            // AutoAttack runs on the first of the points the evaluations load (plan.EvalPoints)
+            var points = Math.Min(plan.AutoAttackPoints, plan.EvalPoints);
+            var shards = Math.Clamp(autoAttackShards, 1, Math.Max(1, ShardSpec.BatchCount(points, AutoAttackBatchSize)));
             for (var k = 1; k <= shards; k++)
                 units.Add(shards == 1
                     ? new StudyWorkUnit($"{run.Id}.autoattack", run, StudyStage.AutoAttack, null, after)
