@@ -98,7 +98,10 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
                 continue;
             // AutoAttack runs on the first of the points the evaluations load (plan.EvalPoints)
             var points = Math.Min(plan.AutoAttackPoints, plan.EvalPoints);
-            var shards = Math.Clamp(autoAttackShards, 1, Math.Max(1, ShardSpec.BatchCount(points, AutoAttackBatchSize)));
+            // shards started earlier are finished as they are; a whole evaluation started earlier resumes as one unit
+            var shards = StartedShardCount(EvalDirectory(run, "autoattack"))
+                         ?? (ReportWriter.TryLoad(EvalDirectory(run, "autoattack")) is not null ? 1
+                             : Math.Clamp(autoAttackShards, 1, Math.Max(1, ShardSpec.BatchCount(points, AutoAttackBatchSize))));
             for (var k = 1; k <= shards; k++)
                 units.Add(shards == 1
                     ? new StudyWorkUnit($"{run.Id}.autoattack", run, StudyStage.AutoAttack, null, after)
@@ -188,11 +191,8 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
     {
         var directory = EvalDirectory(run, "autoattack");
         var m = Math.Min(plan.AutoAttackPoints, (int)x.shape[0]);
-        var shardFolders = Directory.Exists(directory) ? Directory.GetDirectories(directory, "shard-*-of-*") : [];
-        if (shardFolders.Length == 0 || Complete(directory, m))
+        if (StartedShardCount(directory) is not { } count || Complete(directory, m))
             return EvaluateCached(directory, model, x, y, evaluate, plan.AutoAttackPoints, AutoAttackOptions(run, model), $"{run.Id}: {AutoAttackTitle}");
-        var started = ReportWriter.TryLoad(shardFolders[0])?.Report.Shard is { } text ? ShardSpec.Parse(text) : null;
-        var count = started?.Count ?? throw new InvalidOperationException($"{shardFolders[0]} holds no shard state: delete it to start that evaluation again");
         var shards = Enumerable.Range(1, count)
             .Select(k => (Path.Combine(directory, new ShardSpec(k, count).DirectoryName), EvaluateAutoAttackShard(run, model, x, y, evaluate, new ShardSpec(k, count))))
             .ToList();
@@ -216,6 +216,23 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
             log($"resuming {directory}");
         return evaluate(new RobustnessEvaluator(model, AutoAttackOptions(run, model) with { Shard = shard }), xs, ys,
             $"{run.Id}: {AutoAttackTitle}, shard {shard}, n={m}", previous, state => ReportWriter.WriteState(directory, state));
+    }
+
+    /// <summary>
+    /// N when workers started the AutoAttack in <paramref name="directory"/> as N shards (shard-K-of-N folders; the first
+    /// in name order when an earlier run used another N), so a later run finishes those shards rather than starting over.
+    /// </summary>
+    private static int? StartedShardCount(string directory)
+    {
+        if (!Directory.Exists(directory))
+            return null;
+        foreach (var folder in Directory.GetDirectories(directory, "shard-*-of-*").Order(StringComparer.Ordinal))
+        {
+            var parts = Path.GetFileName(folder).Split('-');
+            if (parts.Length == 4 && int.TryParse(parts[3], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 1)
+                return n;
+        }
+        return null;
     }
 
     /// <summary>Whether <paramref name="directory"/> holds a finished evaluation (of <paramref name="points"/> points when given).</summary>

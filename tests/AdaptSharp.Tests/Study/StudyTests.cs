@@ -85,6 +85,11 @@ public class StudyTests
                     Assert.All(autoAttack.Where(u => u.Shard is not null), u => Assert.Equal(shards, u.Shard!.Count));
                 }
             }
+
+            // Shards an earlier run started (here 3, as a worker with another --jobs would) are finished as they are.
+            Directory.CreateDirectory(Path.Combine(runner.EvalDirectory(plan.Runs[2], "autoattack"), "shard-2-of-3"));
+            var resumed = runner.WorkUnits(2).Where(u => u.Run == plan.Runs[2] && u.Stage == StudyStage.AutoAttack).ToList();
+            Assert.Equal([(1, 3), (2, 3), (3, 3)], resumed.Select(u => (u.Shard!.Index, u.Shard.Count)));
         }
         finally
         {
