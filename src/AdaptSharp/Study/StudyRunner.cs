@@ -102,10 +102,12 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
             var shards = StartedShardCount(EvalDirectory(run, "autoattack"))
                          ?? (ReportWriter.TryLoad(EvalDirectory(run, "autoattack")) is not null ? 1
                              : Math.Clamp(autoAttackShards, 1, Math.Max(1, ShardSpec.BatchCount(points, AutoAttackBatchSize))));
-            for (var k = 1; k <= shards; k++)
-                units.Add(shards == 1
-                    ? new StudyWorkUnit($"{run.Id}.autoattack", run, StudyStage.AutoAttack, null, after)
-                    : new StudyWorkUnit($"{run.Id}.autoattack-{k}-of-{shards}", run, StudyStage.AutoAttack, new ShardSpec(k, shards), after));
+            if (shards == 1)
+                units.Add(new StudyWorkUnit($"{run.Id}.autoattack", run, StudyStage.AutoAttack, null, after));
+            else
+                units.AddRange(Enumerable.Range(1, shards).Select(k => new ShardSpec(k, shards))
+                    .Where(shard => !Complete(Path.Combine(EvalDirectory(run, "autoattack"), shard.DirectoryName)))
+                    .Select(shard => new StudyWorkUnit($"{run.Id}.autoattack-{shard.Index}-of-{shards}", run, StudyStage.AutoAttack, shard, after)));
         }
         return units;
     }
