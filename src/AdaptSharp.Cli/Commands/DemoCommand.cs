@@ -43,6 +43,8 @@ internal static class DemoCommand
         command.SetAction(result =>
         {
             var clock = Stopwatch.StartNew();
+            if (result.GetValue(only) is null && (result.GetValue(stage) is not null || result.GetValue(shard) is not null))
+                throw new ArgumentException("--stage and --shard select a part of the runs given with --runs");
             TorchRuntime.ConfigureThreads();
             var plan = result.GetValue(full) ? DemoPlan.Full(result.GetValue(seed)) : DemoPlan.Get(result.GetValue(planName)!, result.GetValue(seed));
             var outDir = result.GetValue(output)!;
@@ -56,6 +58,8 @@ internal static class DemoCommand
             {
                 var stageName = result.GetValue(stage);
                 var shardSpec = result.GetValue(shard) is { } k ? ShardSpec.Parse(k) : null;
+                if (shardSpec is not null && stageName != "autoattack")
+                    throw new ArgumentException("--shard needs --stage autoattack");
                 foreach (var run in StudyCommand.Select(plan, ids, null))
                 {
                     if (stageName is null)
