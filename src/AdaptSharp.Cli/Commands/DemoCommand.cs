@@ -58,7 +58,7 @@ internal static class DemoCommand
             {
                 var stageName = result.GetValue(stage);
                 var shardSpec = result.GetValue(shard) is { } k ? ShardSpec.Parse(k) : null;
-                if (shardSpec is not null && stageName != "autoattack")
+                if (shardSpec is not null && stageName != StageNames[StudyStage.AutoAttack])
                     throw new ArgumentException("--shard needs --stage autoattack");
                 foreach (var run in StudyCommand.Select(plan, ids, null))
                 {
@@ -127,7 +127,7 @@ internal static class DemoCommand
         yield return "--runs";
         yield return unit.Run.Id;
         yield return "--stage";
-        yield return unit.Stage switch { StudyStage.Train => "train", StudyStage.Evaluate => "eval", _ => "autoattack" };
+        yield return StageNames[unit.Stage];
         if (unit.Shard is { } shard)
         {
             yield return "--shard";
@@ -135,13 +135,18 @@ internal static class DemoCommand
         }
     }
 
-    private static StudyStage ParseStage(string name) => name switch
+    /// <summary>How a worker's --stage names each stage.</summary>
+    private static readonly Dictionary<StudyStage, string> StageNames = new()
     {
-        "train" => StudyStage.Train,
-        "eval" => StudyStage.Evaluate,
-        "autoattack" => StudyStage.AutoAttack,
-        _ => throw new ArgumentException($"--stage: expected train, eval or autoattack, got '{name}'"),
+        [StudyStage.Train] = "train",
+        [StudyStage.Evaluate] = "eval",
+        [StudyStage.AutoAttack] = "autoattack",
     };
+
+    private static StudyStage ParseStage(string name) =>
+        StageNames.FirstOrDefault(s => s.Value == name) is { Value: not null } found
+            ? found.Key
+            : throw new ArgumentException($"--stage: expected {string.Join(", ", StageNames.Values)}, got '{name}'");
 
     private static (string Path, string Source) ResolveBackbone(string? given, bool pretrain, Data.DatasetSpec data, string device, Action<string> log)
     {

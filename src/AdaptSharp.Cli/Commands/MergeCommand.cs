@@ -47,7 +47,7 @@ internal static class MergeCommand
     {
         if (!Directory.Exists(outDir))
             throw new ArgumentException($"{outDir}: no such folder (pass the shards' --out, or the shard folders)");
-        var found = Directory.GetDirectories(outDir, "shard-*-of-*").Order(StringComparer.Ordinal).ToList();
+        var found = Directory.GetDirectories(outDir, ShardSpec.DirectoryPattern).Order(StringComparer.Ordinal).ToList();
         return found.Count > 0 ? found : throw new ArgumentException($"{outDir} has no shard-K-of-N folders (written by adapt eval --shard K/N)");
     }
 }

@@ -65,6 +65,21 @@ public sealed record ShardSpec
     /// <summary>The folder a shard writes under the evaluation's output folder: shard-K-of-N.</summary>
     public string DirectoryName => $"shard-{Index}-of-{Count}";
 
+    /// <summary>A glob matching every <see cref="DirectoryName"/>.</summary>
+    internal const string DirectoryPattern = "shard-*-of-*";
+
+    /// <summary>The shard a folder named by <see cref="DirectoryName"/> belongs to; null for any other name.</summary>
+    internal static ShardSpec? FromDirectoryName(string name)
+    {
+        var parts = name.Split('-');
+        return parts is ["shard", var k, "of", var n]
+               && int.TryParse(k, NumberStyles.None, CultureInfo.InvariantCulture, out var index)
+               && int.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out var count)
+               && count >= 1 && index >= 1 && index <= count
+            ? new ShardSpec(index, count)
+            : null;
+    }
+
     private int Boundary(int k, int total) => (int)((long)k * total / Count);
 
     public override string ToString() => $"{Index}/{Count}";

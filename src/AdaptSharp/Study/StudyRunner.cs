@@ -94,19 +94,20 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
                 units.Add(new StudyWorkUnit(train, run, StudyStage.Train, null, []));
             if (!Complete(EvalDirectory(run, plan.MainPart)) || (run.Rays && !Complete(EvalDirectory(run, "rays"))))
                 units.Add(new StudyWorkUnit($"{run.Id}.eval", run, StudyStage.Evaluate, null, after));
-            if (!run.AutoAttack || Complete(EvalDirectory(run, "autoattack")))
+            var autoAttack = EvalDirectory(run, AutoAttackPart);
+            if (!run.AutoAttack || Complete(autoAttack))
                 continue;
             // AutoAttack runs on the first of the points the evaluations load (plan.EvalPoints)
             var points = Math.Min(plan.AutoAttackPoints, plan.EvalPoints);
             // shards started earlier are finished as they are; a whole evaluation started earlier resumes as one unit
-            var shards = StartedShardCount(EvalDirectory(run, "autoattack"))
-                         ?? (ReportWriter.TryLoad(EvalDirectory(run, "autoattack")) is not null ? 1
+            var shards = StartedShardCount(autoAttack)
+                         ?? (ReportWriter.TryLoad(autoAttack) is not null ? 1
                              : Math.Clamp(autoAttackShards, 1, Math.Max(1, ShardSpec.BatchCount(points, AutoAttackBatchSize))));
             if (shards == 1)
                 units.Add(new StudyWorkUnit($"{run.Id}.autoattack", run, StudyStage.AutoAttack, null, after));
             else
                 units.AddRange(Enumerable.Range(1, shards).Select(k => new ShardSpec(k, shards))
-                    .Where(shard => !Complete(Path.Combine(EvalDirectory(run, "autoattack"), shard.DirectoryName)))
+                    .Where(shard => !Complete(Path.Combine(autoAttack, shard.DirectoryName)))
                     .Select(shard => new StudyWorkUnit($"{run.Id}.autoattack-{shard.Index}-of-{shards}", run, StudyStage.AutoAttack, shard, after)));
         }
         return units;
@@ -185,13 +186,15 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
 
     private const string AutoAttackTitle = "AutoAttack standard (adaptive)";
 
+    private const string AutoAttackPart = "autoattack";
+
     /// <summary>
     /// AutoAttack on the run's first points: the finished report, else the merge of the shards that workers started
     /// (each finished here if it is not), else the whole evaluation here.
     /// </summary>
     private EvaluationResult EvaluateAutoAttack(StudyRun run, VisionTransformer model, Tensor x, Tensor y, EvaluationDriver evaluate)
     {
-        var directory = EvalDirectory(run, "autoattack");
+        var directory = EvalDirectory(run, AutoAttackPart);
         var m = Math.Min(plan.AutoAttackPoints, (int)x.shape[0]);
         if (StartedShardCount(directory) is not { } count || Complete(directory, m))
             return EvaluateCached(directory, model, x, y, evaluate, plan.AutoAttackPoints, AutoAttackOptions(run, model), $"{run.Id}: {AutoAttackTitle}");
@@ -204,38 +207,20 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
         return merged;
     }
 
-    /// <summary>One shard of the run's AutoAttack: its saved state when complete, else resumed or started; only the state is written.</summary>
-    private EvaluationResult EvaluateAutoAttackShard(StudyRun run, VisionTransformer model, Tensor x, Tensor y, EvaluationDriver evaluate, ShardSpec shard)
-    {
-        var directory = Path.Combine(EvalDirectory(run, "autoattack"), shard.DirectoryName);
-        var m = Math.Min(plan.AutoAttackPoints, (int)x.shape[0]);
-        using var xs = x.narrow(0, 0, m);
-        using var ys = y.narrow(0, 0, m);
-        var previous = ReportWriter.TryLoad(directory);
-        if (previous is { Report.Complete: true } && previous.Report.N == m)
-            return previous;
-        if (previous is not null)
-            log($"resuming {directory}");
-        return evaluate(new RobustnessEvaluator(model, AutoAttackOptions(run, model) with { Shard = shard }), xs, ys,
-            $"{run.Id}: {AutoAttackTitle}, shard {shard}, n={m}", previous, state => ReportWriter.WriteState(directory, state));
-    }
+    /// <summary>One shard of the run's AutoAttack in its shard-K-of-N folder: only the state is written (the merge writes the report).</summary>
+    private EvaluationResult EvaluateAutoAttackShard(StudyRun run, VisionTransformer model, Tensor x, Tensor y, EvaluationDriver evaluate, ShardSpec shard) =>
+        EvaluateCached(Path.Combine(EvalDirectory(run, AutoAttackPart), shard.DirectoryName), model, x, y, evaluate, plan.AutoAttackPoints,
+            AutoAttackOptions(run, model) with { Shard = shard }, $"{run.Id}: {AutoAttackTitle}, shard {shard}", writeReport: false);
 
     /// <summary>
     /// N when workers started the AutoAttack in <paramref name="directory"/> as N shards (shard-K-of-N folders; the first
     /// in name order when an earlier run used another N), so a later run finishes those shards rather than starting over.
     /// </summary>
-    private static int? StartedShardCount(string directory)
-    {
-        if (!Directory.Exists(directory))
-            return null;
-        foreach (var folder in Directory.GetDirectories(directory, "shard-*-of-*").Order(StringComparer.Ordinal))
-        {
-            var parts = Path.GetFileName(folder).Split('-');
-            if (parts.Length == 4 && int.TryParse(parts[3], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 1)
-                return n;
-        }
-        return null;
-    }
+    private static int? StartedShardCount(string directory) =>
+        Directory.Exists(directory)
+            ? Directory.GetDirectories(directory, ShardSpec.DirectoryPattern).Order(StringComparer.Ordinal)
+                .Select(folder => ShardSpec.FromDirectoryName(Path.GetFileName(folder))?.Count).FirstOrDefault(n => n is not null)
+            : null;
 
     /// <summary>Whether <paramref name="directory"/> holds a finished evaluation (of <paramref name="points"/> points when given).</summary>
     private static bool Complete(string directory, int? points = null) =>
@@ -305,7 +290,7 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
     /// The state is written after every batch; at the end report.json, flags.npy, report.md and plots.
     /// </summary>
     private EvaluationResult EvaluateCached(string directory, VisionTransformer model, Tensor x, Tensor y, EvaluationDriver evaluate, int points,
-        EvaluationOptions options, string title)
+        EvaluationOptions options, string title, bool writeReport = true)
     {
         var m = Math.Min(points, (int)x.shape[0]);
         using var xs = x.narrow(0, 0, m);
@@ -319,7 +304,8 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
         if (previous is not null)
             log($"resuming {directory}");
         var result = evaluate(new RobustnessEvaluator(model, options), xs, ys, $"{title}, n={m}", previous, state => ReportWriter.WriteState(directory, state));
-        ReportWriter.WriteAll(directory, result, plots: true);
+        if (writeReport)
+            ReportWriter.WriteAll(directory, result, plots: true);
         return result;
     }
 
@@ -331,7 +317,7 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
             return null;
         EvaluationResult? Finished(bool wanted, string part) =>
             wanted && ReportWriter.TryLoad(EvalDirectory(run, part)) is { Report.Complete: true } done ? done : null;
-        return Result(run, ReadParameterCount(run), main, Finished(run.AutoAttack, "autoattack"), Finished(run.Rays, "rays"));
+        return Result(run, ReadParameterCount(run), main, Finished(run.AutoAttack, AutoAttackPart), Finished(run.Rays, "rays"));
     }
 
     /// <summary>

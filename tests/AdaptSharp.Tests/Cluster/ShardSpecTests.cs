@@ -33,6 +33,15 @@ public class ShardSpecTests
     }
 
     [Fact]
+    public void FolderNamesRoundTripAndOthersAreNotShards()
+    {
+        foreach (var (k, n) in new[] { (1, 1), (2, 3), (12, 40) })
+            Assert.Equal(new ShardSpec(k, n), ShardSpec.FromDirectoryName(new ShardSpec(k, n).DirectoryName));
+        foreach (var name in new[] { "shard-0-of-2", "shard-3-of-2", "shard-1-of-x", "shard-1-2", "shards-1-of-2", "shard--1-of-2", "report.json" })
+            Assert.Null(ShardSpec.FromDirectoryName(name));
+    }
+
+    [Fact]
     public void RangesCoverEveryItemOnceInOrderAndDifferByAtMostOne()
     {
         foreach (var total in new[] { 0, 1, 2, 3, 7, 79, 100, 1000 })
