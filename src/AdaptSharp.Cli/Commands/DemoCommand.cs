@@ -53,6 +53,10 @@ internal static class DemoCommand
 
             var spec = FashionMnistInstaller.Ensure(result.GetValue(data), TrainingConsole.Log);
             var (backbonePath, source) = ResolveBackbone(result.GetValue(backbone), result.GetValue(pretrain), spec, result.GetValue(device)!, TrainingConsole.Log);
+            // A backbone that does not load fails here, in one line, before any worker starts or any output folder is made.
+            using (ModelLoader.Load(new ModelRequest(backbonePath, null), TorchSharp.torch.CPU))
+            {
+            }
             var study = new StudyRunner(plan, backbonePath, spec, outDir, result.GetValue(device)!, TrainingConsole.Log);
             if (result.GetValue(only) is { } ids)
             {

@@ -140,6 +140,27 @@ public class MiniDemoTests
         }
     }
 
+    /// <summary>A backbone that does not load stops the demo in one line before any worker starts or any output is written.</summary>
+    [FashionMnistFact]
+    public void CorruptBackboneFailsBeforeAnyOutput()
+    {
+        var dir = Directory.CreateTempSubdirectory("adapt-demo-bad-").FullName;
+        try
+        {
+            var backbone = Path.Combine(dir, "backbone.safetensors");
+            File.WriteAllBytes(backbone, [.. Enumerable.Range(0, 100).Select(i => (byte)(i * 37))]);
+            var outDir = Path.Combine(dir, "out");
+            var (code, output) = RunAdapt(2, ["demo", "--plan", "mini", "--backbone", backbone, "--out", outDir, "--device", "cpu"]);
+            Assert.Equal(2, code);
+            Assert.Contains($"adapt: {backbone}: ", output);
+            Assert.False(Directory.Exists(outDir), "no output folder for a demo that could not start");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static (int Code, string Output) RunAdapt(int threads, string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
