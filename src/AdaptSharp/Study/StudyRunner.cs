@@ -89,7 +89,10 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
         foreach (var run in Pending())
         {
             var train = $"{run.Id}.train";
-            IReadOnlyList<string> after = File.Exists(ArtifactPath(run)) ? [] : [train];
+            var trained = File.Exists(ArtifactPath(run));
+            if (trained)
+                RunConfig.RequireSameTuning(TrainingSpec(run));
+            IReadOnlyList<string> after = trained ? [] : [train];
             if (after.Count > 0)
                 units.Add(new StudyWorkUnit(train, run, StudyStage.Train, null, []));
             if (!Complete(EvalDirectory(run, plan.MainPart)) || (run.Rays && !Complete(EvalDirectory(run, "rays"))))
@@ -140,7 +143,9 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
     }
 
     /// <summary>Trains the run's artifact, or reuses it (true) when it is already there.</summary>
-    private bool Train(StudyRun run, Func<TrainingJobSpec, TrainingJobResult> train) => ResumableTuning.Run(new TrainingJobSpec
+    private bool Train(StudyRun run, Func<TrainingJobSpec, TrainingJobResult> train) => ResumableTuning.Run(TrainingSpec(run), train, run.Id, log);
+
+    private TrainingJobSpec TrainingSpec(StudyRun run) => new()
     {
         BackbonePath = backbone,
         Data = data,
@@ -151,7 +156,7 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
         Seed = run.Seed,
         TrainLimit = plan.TrainImages,
         CommandLine = TuneCommand(run),
-    }, train, run.Id, log);
+    };
 
     private T WithTestPoints<T>(StudyRun run, Func<VisionTransformer, Tensor, Tensor, T> body)
     {

@@ -1,8 +1,9 @@
 namespace AdaptSharp.Training;
 
 /// <summary>
-/// One tuning of a demo or study: reused when its output file exists, continued from its run folder's checkpoint when
-/// an earlier attempt was interrupted, trained otherwise. Interruption surfaces as <see cref="OperationCanceledException"/>.
+/// One tuning of a demo or study: reused when its output file exists and its run folder records the same recipe, data and
+/// seed (another is a one-line error), continued from its run folder's checkpoint when an earlier attempt was interrupted,
+/// trained otherwise. Interruption surfaces as <see cref="OperationCanceledException"/>.
 /// </summary>
 internal static class ResumableTuning
 {
@@ -11,6 +12,7 @@ internal static class ResumableTuning
     {
         if (File.Exists(spec.OutputPath))
         {
+            RunConfig.RequireSameTuning(spec);
             log($"{label}: reusing {spec.OutputPath}");
             return true;
         }

@@ -52,8 +52,38 @@ internal static class RunConfig
     /// </summary>
     public static void RequireSame(string configPath, JsonObject current)
     {
+        var differences = Differences(configPath, current, RunIdentity, "--resume");
+        if (differences.Count > 0)
+            throw new ArgumentException(
+                $"--resume: the run in {Path.GetDirectoryName(configPath)} was started with other settings ({Join(differences)}): resume with the original settings, or start a new run (another --run-dir)");
+    }
+
+    /// <summary>
+    /// Refuses to reuse the finished output of a demo's or study's tuning when its run folder records another recipe,
+    /// data, --limit or seed than <paramref name="spec"/> asks for: the report would print the new recipe next to
+    /// prompts tuned with the old one (e.g. an output folder kept from an earlier version's plan).
+    /// </summary>
+    public static void RequireSameTuning(TrainingJobSpec spec)
+    {
+        var current = JsonSerializer.SerializeToNode(new
+        {
+            dataset = spec.Data.ToString(),
+            train_limit = spec.TrainLimit,
+            seed = spec.Seed,
+            recipe = spec.Recipe,
+        }, JsonOptions)!.AsObject();
+        var differences = Differences(Path.Combine(spec.ResolvedRunDirectory, TrainingJob.ConfigFileName), current,
+            ["dataset", "train_limit", "seed", "recipe"], "reusing a tuning");
+        if (differences.Count > 0)
+            throw new ArgumentException(
+                $"{spec.OutputPath} was tuned with other settings than this plan's ({Join(differences)}): pass --fresh to tune it again, or choose another --out");
+    }
+
+    /// <summary>The <paramref name="keys"/> (and fields of object values) whose recorded value differs from <paramref name="current"/>'s.</summary>
+    private static List<string> Differences(string configPath, JsonObject current, IEnumerable<string> keys, string purpose)
+    {
         if (!File.Exists(configPath))
-            return; // the checkpoint's own checks (seed, epochs, tensor names and shapes) still apply
+            return []; // nothing recorded to check against; the checkpoint's or file's own checks still apply
         JsonObject stored;
         try
         {
@@ -61,20 +91,21 @@ internal static class RunConfig
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
         {
-            throw new FormatException($"{configPath}: not a run config ({e.Message.Split('\n')[0]}); cannot check that --resume continues the same run");
+            throw new FormatException($"{configPath}: not a run config ({e.Message.Split('\n')[0]}); cannot check the run before {purpose}");
         }
-        var differences = RunIdentity.SelectMany(key => (stored[key], current[key]) switch
-        {
-            var (was, now) when JsonNode.DeepEquals(was, now) => [],
-            (JsonObject was, JsonObject now) => was.Select(kv => kv.Key).Union(now.Select(kv => kv.Key))
-                .Where(field => !JsonNode.DeepEquals(was[field], now[field]))
-                .Select(field => $"{key}.{field} {Show(was[field])} -> {Show(now[field])}"),
-            var (was, now) => new[] { $"{key} {Show(was)} -> {Show(now)}" },
-        }).ToList();
-        if (differences.Count > 0)
-            throw new ArgumentException(
-                $"--resume: the run in {Path.GetDirectoryName(configPath)} was started with other settings ({string.Join("; ", differences.Take(6))}{(differences.Count > 6 ? "; ..." : "")}): resume with the original settings, or start a new run (another --run-dir)");
+        return keys.SelectMany(key => Changes(key, stored[key], current[key])).ToList();
     }
+
+    /// <summary>"path was -> now" for every differing leaf below <paramref name="path"/> (objects are compared field by field).</summary>
+    private static IEnumerable<string> Changes(string path, JsonNode? was, JsonNode? now) => (was, now) switch
+    {
+        _ when JsonNode.DeepEquals(was, now) => [],
+        (JsonObject a, JsonObject b) => a.Select(kv => kv.Key).Union(b.Select(kv => kv.Key)).SelectMany(field => Changes($"{path}.{field}", a[field], b[field])),
+        _ => [$"{path} {Show(was)} -> {Show(now)}"],
+    };
+
+    private static string Join(List<string> differences) =>
+        $"{string.Join("; ", differences.Take(6))}{(differences.Count > 6 ? "; ..." : "")}";
 
     private static string Show(JsonNode? node)
     {

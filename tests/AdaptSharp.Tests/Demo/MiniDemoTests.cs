@@ -55,6 +55,17 @@ public class MiniDemoTests
                 again.RootElement.GetProperty("rows").EnumerateArray().Select(r => r.GetProperty("train_seconds").GetDouble()));
             Assert.All(rows, r => Assert.True(r.GetProperty("train_seconds").GetDouble() > 0));
             Assert.Contains("reused from earlier runs in this folder: natural, at, adapt-ce", File.ReadAllText(Path.Combine(outDir, DemoReport.MarkdownFile)));
+
+            // Another seed in the same folder: its prompts were tuned with seed 0, so the demo (serial and parallel) refuses
+            // in one line and changes nothing, where it used to reuse them under a report that said seed 1.
+            var files = Snapshot(outDir);
+            foreach (var threads in new[] { 1, 2 })
+            {
+                var (code, output) = RunAdapt(threads, ["demo", "--plan", "mini", "--out", outDir, "--device", "cpu", "--seed", "1"]);
+                Assert.Equal(2, code);
+                Assert.Contains(".safetensors was tuned with other settings than this plan's (seed 0 -> 1): pass --fresh", output);
+                Assert.Equal(files, Snapshot(outDir));
+            }
         }
         finally
         {
@@ -160,6 +171,10 @@ public class MiniDemoTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    private static Dictionary<string, (long, DateTime)> Snapshot(string directory) =>
+        Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories)
+            .ToDictionary(f => f, f => (new FileInfo(f).Length, File.GetLastWriteTimeUtc(f)));
 
     private static (int Code, string Output) RunAdapt(int threads, string[] args)
     {
