@@ -80,11 +80,14 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
     /// <summary>
     /// The unfinished work of the pending runs as units that worker processes can do side by side: a run's training,
     /// then its main evaluation and its AutoAttack split into at most <paramref name="autoAttackShards"/> shards (one per
-    /// batch at most), both after the training. Runs in <see cref="Pending"/> order (the most expensive first), each
-    /// run's training before its evaluations.
+    /// batch at most), both after the training. The trainings come first, then the evaluations, each in <see cref="Pending"/>
+    /// order (the most expensive run first): a worker that takes the first ready unit starts every training as early as it
+    /// can, since a training unlocks its run's evaluations (in the demo, the cheap natural run's training used to wait until
+    /// adapt-ce's AutoAttack, leaving its evaluations as a tail on one worker).
     /// </summary>
     public IReadOnlyList<StudyWorkUnit> WorkUnits(int autoAttackShards)
     {
+        var trainings = new List<StudyWorkUnit>();
         var units = new List<StudyWorkUnit>();
         foreach (var run in Pending())
         {
@@ -94,7 +97,7 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
                 RunConfig.RequireSameTuning(TrainingSpec(run));
             IReadOnlyList<string> after = trained ? [] : [train];
             if (after.Count > 0)
-                units.Add(new StudyWorkUnit(train, run, StudyStage.Train, null, []));
+                trainings.Add(new StudyWorkUnit(train, run, StudyStage.Train, null, []));
             if (!Complete(EvalDirectory(run, plan.MainPart)) || (run.Rays && !Complete(EvalDirectory(run, "rays"))))
                 units.Add(new StudyWorkUnit($"{run.Id}.eval", run, StudyStage.Evaluate, null, after));
             var autoAttack = EvalDirectory(run, AutoAttackPart);
@@ -113,7 +116,7 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
                     .Where(shard => !Complete(Path.Combine(autoAttack, shard.DirectoryName)))
                     .Select(shard => new StudyWorkUnit($"{run.Id}.autoattack-{shard.Index}-of-{shards}", run, StudyStage.AutoAttack, shard, after)));
         }
-        return units;
+        return [.. trainings, .. units];
     }
 
     /// <summary>

@@ -76,6 +76,8 @@ public class StudyTests
                     // every evaluation waits for this run's training, which comes before it in the list
                     Assert.All(mine.Where(u => u != train), u => Assert.Equal([train.Id], u.DependsOn));
                     Assert.True(units.IndexOf(train) < mine.Where(u => u != train).Min(units.IndexOf));
+                    // every training before every evaluation: the trainings unlock the rest, so workers start them first
+                    Assert.True(units.IndexOf(train) < units.Count(u => u.Stage == StudyStage.Train));
                     var autoAttack = mine.Where(u => u.Stage == StudyStage.AutoAttack).ToList();
                     Assert.Equal(shards, autoAttack.Count);
                     if (shards == 1)
