@@ -53,10 +53,6 @@ internal static class DemoCommand
 
             var spec = FashionMnistInstaller.Ensure(result.GetValue(data), TrainingConsole.Log);
             var (backbonePath, source) = ResolveBackbone(result.GetValue(backbone), result.GetValue(pretrain), spec, result.GetValue(device)!, TrainingConsole.Log);
-            // A backbone that does not load fails here, in one line, before any worker starts or any output folder is made.
-            using (ModelLoader.Load(new ModelRequest(backbonePath, null), TorchSharp.torch.CPU))
-            {
-            }
             var study = new StudyRunner(plan, backbonePath, spec, outDir, result.GetValue(device)!, TrainingConsole.Log);
             if (result.GetValue(only) is { } ids)
             {
@@ -73,6 +69,12 @@ internal static class DemoCommand
                 }
                 return 0;
             }
+            // A backbone that does not load, or a folder tuned with other settings, fails here in one line, before any
+            // worker starts or anything is written (workers, above, are only started after these checks).
+            using (ModelLoader.Load(new ModelRequest(backbonePath, null), TorchSharp.torch.CPU))
+            {
+            }
+            study.RequireReusableTunings(plan.Runs);
             var worker = new List<string> { "demo", "--plan", plan.Name, "--out", outDir, "--backbone", Path.GetFullPath(backbonePath), "--jobs", "1",
                 "--seed", result.GetValue(seed).ToString(CultureInfo.InvariantCulture), "--device", result.GetValue(device)! };
             if (result.GetValue(data) is { } dataDirectory)

@@ -51,6 +51,7 @@ internal static class StudyCommand
             }
             if (!result.GetValue(reportOnly))
             {
+                runner.RequireReusableTunings(selected);
                 var shardNote = shardSpec is null ? "" : $", shard {shardSpec} ({shardOrigin})";
                 AnsiConsole.MarkupLine(Markup.Escape($"adapt study ({plan.Name}): {selected.Count} of {plan.Runs.Count} runs{shardNote} on {spec}, backbone {backboneLabel}, output {outDir}"));
                 try

@@ -92,10 +92,7 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
         foreach (var run in Pending())
         {
             var train = $"{run.Id}.train";
-            var trained = File.Exists(ArtifactPath(run));
-            if (trained)
-                RunConfig.RequireSameTuning(TrainingSpec(run));
-            IReadOnlyList<string> after = trained ? [] : [train];
+            IReadOnlyList<string> after = File.Exists(ArtifactPath(run)) ? [] : [train];
             if (after.Count > 0)
                 trainings.Add(new StudyWorkUnit(train, run, StudyStage.Train, null, []));
             if (!Complete(EvalDirectory(run, plan.MainPart)) || (run.Rays && !Complete(EvalDirectory(run, "rays"))))
@@ -143,6 +140,17 @@ internal sealed class StudyRunner(StudyPlan plan, string backbone, DatasetSpec d
                 EvaluateAutoAttack(run, model, x, y, evaluate);
             return 0;
         });
+    }
+
+    /// <summary>
+    /// Refuses, in one line naming the differences, when a tuning of <paramref name="runs"/> already in the output folder was
+    /// made with another recipe, data, --limit or seed than the plan's (an earlier version's plan, another --seed): called
+    /// before any run starts, so nothing is trained or evaluated first. <see cref="ResumableTuning"/> checks each reuse again.
+    /// </summary>
+    public void RequireReusableTunings(IEnumerable<StudyRun> runs)
+    {
+        foreach (var run in runs.Where(run => File.Exists(ArtifactPath(run))))
+            RunConfig.RequireSameTuning(TrainingSpec(run));
     }
 
     /// <summary>Trains the run's artifact, or reuses it (true) when it is already there.</summary>
