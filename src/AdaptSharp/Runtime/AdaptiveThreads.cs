@@ -39,6 +39,8 @@ public static class AdaptiveThreads
     private static long openedAt;
     private static long openRows;
     private static int openThreads;
+    private static OtherProcessesLoad load = new();
+    private static long loadSampledAt;
 
     public static ThreadPolicy Policy { get; private set; } = ThreadPolicy.Fixed;
 
@@ -64,6 +66,8 @@ public static class AdaptiveThreads
         Policy = policy;
         configured = Math.Max(1, threads);
         chooser = new ThreadCountChooser(configured);
+        load = new OtherProcessesLoad();
+        loadSampledAt = 0;
         owner = Environment.CurrentManagedThreadId;
         alternation = 0;
         invariant = null;
@@ -116,10 +120,19 @@ public static class AdaptiveThreads
             return;
         open = false;
         if (Policy == ThreadPolicy.Adaptive)
-            chooser.Record(openRows, openThreads, (now - openedAt) / (double)Stopwatch.Frequency);
+            chooser.Record(openRows, openThreads, (now - openedAt) / (double)Stopwatch.Frequency, SampleLoad(now));
     }
 
     /// <summary>Logits and input gradients of the batch at every candidate count, compared bit for bit.</summary>
+    /// <summary>The other processes' load since the last sample, read at most every 50 ms (the counters tick every 10 ms).</summary>
+    private static (double OthersTicks, double ElapsedTicks)? SampleLoad(long now)
+    {
+        if (loadSampledAt != 0 && now - loadSampledAt < Stopwatch.Frequency / 20)
+            return null;
+        loadSampledAt = now;
+        return load.Sample();
+    }
+
     private static bool SameAtEveryCount(Tensor images, Func<Tensor, Tensor> forward)
     {
         using var scope = NewDisposeScope();

@@ -8,6 +8,11 @@ namespace AdaptSharp.Runtime;
 /// Probes come 4 steps after a switch and back off (4, 16, 64 steps) while the choice holds. Two steps in a row of the
 /// preferred count 25% slower than its running time (a load arrived; one such step is often a hiccup) bring the next
 /// probe forward, when there is a smaller count to try.
+/// <para>Where the machine's counters say how busy the other processes keep the cores (<see cref="OtherProcessesLoad"/>),
+/// that decides how often to look the other way: when another process starts to hold a core, a smaller count is tried at
+/// the next step; while one holds it, larger counts are tried only every 64 steps (a probe step then costs the most); when
+/// the other cores fall idle, a larger count is tried at the next step and then at least every 16 steps. Step times alone
+/// cannot tell a load that came or went from this machine's noise, which moved the choice both ways without a reason.</para>
 /// </summary>
 internal sealed class ThreadCountChooser
 {
@@ -17,6 +22,11 @@ internal sealed class ThreadCountChooser
     private const double DriftFactor = 1.25;
     private const double OutlierFactor = 4.0;
     private const double SwitchFactor = 0.95;
+    private const int IdleProbeInterval = 16;
+    private const double BusyCores = 0.5;
+    private const double IdleCores = 0.25;
+    private const double LoadDecay = 0.7;
+    private const double MinLoadTicks = 5;
 
     private readonly Dictionary<(long Rows, int Threads), double> seconds = [];
     private readonly int[] candidates;
@@ -24,6 +34,9 @@ internal sealed class ThreadCountChooser
     private int sinceProbe;
     private int slowInARow;
     private (int Threads, double Seconds)? unconfirmed;
+    private double othersTicks;
+    private double elapsedTicks;
+    private bool? othersBusy;
 
     /// <param name="configured">The largest count; the others tried are one fewer and one.</param>
     public ThreadCountChooser(int configured)
@@ -36,13 +49,22 @@ internal sealed class ThreadCountChooser
 
     public int Preferred { get; private set; }
 
+    /// <summary>Whether other processes keep at least half a core busy (recent steps, with hysteresis); null where unknown.</summary>
+    public bool? OthersBusy => othersBusy;
+
     /// <summary>The count for the next step on a batch of <paramref name="rows"/>.</summary>
     public int Next(long rows)
     {
         if (unconfirmed is { } probe)
             return probe.Threads;
         sinceProbe++;
-        if (candidates.Length == 1 || sinceProbe < probeInterval || !seconds.ContainsKey((rows, Preferred)))
+        var interval = othersBusy switch
+        {
+            true when Preferred < candidates[0] => LongestProbeInterval,
+            false when Preferred < candidates[0] => Math.Min(probeInterval, IdleProbeInterval),
+            _ => probeInterval,
+        };
+        if (candidates.Length == 1 || sinceProbe < interval || !seconds.ContainsKey((rows, Preferred)))
             return Preferred;
         sinceProbe = 0;
         // a count never measured on this shape first, else the one measured longest ago is as good as any
@@ -50,8 +72,11 @@ internal sealed class ThreadCountChooser
     }
 
     /// <summary>A finished step: its shape, count and wall time.</summary>
-    public void Record(long rows, int threads, double elapsed)
+    /// <param name="load">The other processes' busy time and the time passed since the last sample, in one core's clock
+    /// ticks (<see cref="OtherProcessesLoad.Sample"/>); null when not sampled.</param>
+    public void Record(long rows, int threads, double elapsed, (double OthersTicks, double ElapsedTicks)? load = null)
     {
+        var turned = load is { } l && LoadTurned(l.OthersTicks, l.ElapsedTicks);
         if (!seconds.TryGetValue((rows, Preferred), out var reference))
         {
             unconfirmed = null; // the shape changed under a probe: start over on this one
@@ -59,10 +84,36 @@ internal sealed class ThreadCountChooser
                 seconds[(rows, threads)] = elapsed;
             return;
         }
+        if (turned && unconfirmed is null)
+        {
+            // the load came (with a smaller count to try) or went (with a larger one): probe at the next step, against the
+            // speed now rather than a running time that still remembers the old load
+            sinceProbe = int.MaxValue / 2;
+            if (threads == Preferred)
+            {
+                seconds[(rows, Preferred)] = elapsed;
+                return;
+            }
+        }
         if (threads == Preferred)
             RecordPreferred(rows, elapsed, reference);
         else
             RecordProbe(rows, threads, elapsed, reference);
+    }
+
+    /// <summary>Adds a load sample; true when the other processes turned busy with a smaller count to try, or idle with a larger one.</summary>
+    private bool LoadTurned(double others, double elapsed)
+    {
+        othersTicks = LoadDecay * othersTicks + others;
+        elapsedTicks = LoadDecay * elapsedTicks + elapsed;
+        if (elapsedTicks < MinLoadTicks)
+            return false;
+        var cores = othersTicks / elapsedTicks;
+        var busy = cores >= BusyCores ? true : cores < IdleCores ? false : othersBusy;
+        if (busy is not { } now || now == othersBusy)
+            return false;
+        othersBusy = now;
+        return now ? Preferred > candidates[^1] : Preferred < candidates[0];
     }
 
     private void RecordPreferred(long rows, double elapsed, double reference)

@@ -8,13 +8,14 @@ public sealed class ThreadCountChooserTests
     private const long Rows = 128;
 
     /// <summary>Runs <paramref name="count"/> steps whose time at each thread count is given; returns the counts used.</summary>
-    private static List<int> Run(ThreadCountChooser chooser, int count, Func<int, double> secondsAt)
+    private static List<int> Run(ThreadCountChooser chooser, int count, Func<int, double> secondsAt, double? othersCores = null)
     {
         var used = new List<int>();
         for (var i = 0; i < count; i++)
         {
             var threads = chooser.Next(Rows);
-            chooser.Record(Rows, threads, secondsAt(threads));
+            // the other processes' load as OtherProcessesLoad reports it: busy ticks of theirs per 10 ticks of one core
+            chooser.Record(Rows, threads, secondsAt(threads), othersCores is { } c ? (10 * c, 10) : null);
             used.Add(threads);
         }
         return used;
@@ -111,5 +112,68 @@ public sealed class ThreadCountChooserTests
         Assert.Equal([4, 3, 1], new ThreadCountChooser(4).Candidates);
         Assert.Equal([1], new ThreadCountChooser(1).Candidates);
         Assert.Equal(1, new ThreadCountChooser(1).Next(Rows));
+    }
+
+    // a shape where two threads are only 1.1x faster idle, and a load that costs them 22% (less than the step times read
+    // as a load) but leaves one thread as fast as before, now the faster
+    private static double IdleSmall(int threads) => threads == 2 ? 0.9 : 1.0;
+
+    private static double LoadedSmall(int threads) => threads == 2 ? 1.1 : 1.0;
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void WhenAnotherProcessTakesACoreItTriesFewerThreadsAtOnce(bool counters)
+    {
+        var chooser = new ThreadCountChooser(2);
+        double? idle = counters ? 0 : null, busy = counters ? 1 : null;
+        Run(chooser, 300, IdleSmall, idle);
+        while (Run(chooser, 1, IdleSmall, idle)[0] != 1) { } // just after a probe: the next one is 64 steps away
+        var used = Run(chooser, 10, LoadedSmall, busy);
+        if (counters)
+        {
+            // two steps for the counters to cross half a core, then a probe and its confirmation
+            Assert.True(chooser.OthersBusy);
+            Assert.Equal([2, 2, 1, 1, 1, 1, 1, 1, 1, 1], used);
+        }
+        else
+            Assert.Equal(Enumerable.Repeat(2, 10), used); // only a probe finds it, up to 64 steps later
+    }
+
+    [Fact]
+    public void WhileAnotherProcessHoldsACoreMoreThreadsAreTriedOnlyEvery64Steps()
+    {
+        var chooser = new ThreadCountChooser(2);
+        Run(chooser, 300, Idle, othersCores: 0);
+        var used = Run(chooser, 1000, Loaded, othersCores: 1);
+        Assert.Equal(1, chooser.Preferred);
+        var switched = used.IndexOf(1);
+        Assert.InRange(switched, 0, 3);
+        var afterSwitch = used.Skip(switched + 1).ToList();
+        Assert.InRange(afterSwitch.Count(t => t == 2), 1, afterSwitch.Count / 64 + 1);
+        Assert.DoesNotContain(2, afterSwitch.Take(60));
+        // without the counters the probes start again at 4 steps after the switch
+        var blind = new ThreadCountChooser(2);
+        Run(blind, 300, Idle);
+        var blindUsed = Run(blind, 1000, Loaded);
+        Assert.Contains(2, blindUsed.Skip(blindUsed.IndexOf(1) + 1).Take(60));
+    }
+
+    [Fact]
+    public void WhenTheOtherCoresFallIdleItTriesMoreThreadsAtOnce()
+    {
+        var chooser = new ThreadCountChooser(2);
+        Run(chooser, 300, Idle, othersCores: 0);
+        Run(chooser, 500, Loaded, othersCores: 1);
+        Assert.Equal(1, chooser.Preferred);
+        var used = Run(chooser, 20, Idle, othersCores: 0);
+        Assert.False(chooser.OthersBusy);
+        Assert.Equal(2, chooser.Preferred);
+        Assert.InRange(used.IndexOf(2), 0, 6);
+        // idle, a shape where one thread is the faster: more threads are tried again at least every 16 steps, no more
+        var small = new ThreadCountChooser(2);
+        var smallUsed = Run(small, 1000, t => t == 2 ? 1.3 : 1.0, othersCores: 0);
+        Assert.Equal(1, small.Preferred);
+        Assert.InRange(smallUsed.Skip(100).Count(t => t == 2), 900 / 16 - 1, 900 / 16 + 2);
     }
 }
