@@ -123,7 +123,6 @@ public static class AdaptiveThreads
             chooser.Record(openRows, openThreads, (now - openedAt) / (double)Stopwatch.Frequency, SampleLoad(now));
     }
 
-    /// <summary>Logits and input gradients of the batch at every candidate count, compared bit for bit.</summary>
     /// <summary>The other processes' load since the last sample, read at most every 50 ms (the counters tick every 10 ms).</summary>
     private static (double OthersTicks, double ElapsedTicks)? SampleLoad(long now)
     {
@@ -133,6 +132,7 @@ public static class AdaptiveThreads
         return load.Sample();
     }
 
+    /// <summary>Logits and input gradients of the batch at every candidate count, compared bit for bit.</summary>
     private static bool SameAtEveryCount(Tensor images, Func<Tensor, Tensor> forward)
     {
         using var scope = NewDisposeScope();
