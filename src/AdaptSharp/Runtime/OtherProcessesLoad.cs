@@ -3,8 +3,8 @@ using System.Globalization;
 namespace AdaptSharp.Runtime;
 
 /// <summary>
-/// The CPU time other processes took between two samples, from Linux's counters: the machine's busy time in /proc/stat
-/// minus this process's own in /proc/self/stat. <see cref="ThreadCountChooser"/> uses it to tell a load that took a core
+/// The CPU time taken from this process's reach between two samples, from Linux's counters: the machine's busy time in
+/// /proc/stat minus this process's own in /proc/self/stat, plus the time the hypervisor gave to other machines (steal). <see cref="ThreadCountChooser"/> uses it to tell a load that took a core
 /// from step-time noise. Read by hand: no served package exposes these two counters, and reading two short files per
 /// attack step costs tens of microseconds.
 /// </summary>
@@ -24,9 +24,10 @@ internal sealed class OtherProcessesLoad
     }
 
     /// <summary>
-    /// Since the previous call: the other processes' busy time and the time that passed, both in clock ticks of one core
-    /// (their ratio is how many cores the other processes kept busy); null on the first call or where the counters are not there.
-    /// Time stolen by the hypervisor counts as neither busy nor idle here: fewer threads do not get it back.
+    /// Since the previous call: the time others took (other processes' busy time and the hypervisor's steal) and the time
+    /// that passed, both in clock ticks of one core (their ratio is how many cores others held); null on the first call or
+    /// where the counters are not there. A core another virtual machine holds is as lost to this process's threads as one
+    /// another process holds.
     /// </summary>
     public (double OthersTicks, double ElapsedTicks)? Sample()
     {
@@ -35,7 +36,7 @@ internal sealed class OtherProcessesLoad
         last = now;
         if (now is not { } n || previous is not { } p || n.Total <= p.Total)
             return null;
-        var others = (n.Busy - p.Busy) - (n.Own - p.Own);
+        var others = (n.Busy - p.Busy) - (n.Own - p.Own) + (n.Steal - p.Steal);
         return (Math.Max(0, others), (n.Total - p.Total) / (double)cpus);
     }
 
@@ -56,7 +57,7 @@ internal sealed class OtherProcessesLoad
             // fields after "pid (comm)": state is the 3rd field of the file, utime and stime its 14th and 15th
             var fields = process[(close + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
             var own = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-            return new Counters(busy, total, own);
+            return new Counters(busy, m[7], total, own);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or OverflowException or IndexOutOfRangeException)
         {
@@ -76,5 +77,5 @@ internal sealed class OtherProcessesLoad
         }
     }
 
-    private readonly record struct Counters(long Busy, long Total, long Own);
+    private readonly record struct Counters(long Busy, long Steal, long Total, long Own);
 }

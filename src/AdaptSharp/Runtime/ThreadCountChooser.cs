@@ -11,8 +11,9 @@ namespace AdaptSharp.Runtime;
 /// <para>Where the machine's counters say how busy the other processes keep the cores (<see cref="OtherProcessesLoad"/>),
 /// that decides how often to look the other way: when another process starts to hold a core, a smaller count is tried at
 /// the next step; while one holds it, larger counts are tried only every 64 steps (a probe step then costs the most); when
-/// the other cores fall idle, a larger count is tried at the next step and then at least every 16 steps. Step times alone
-/// cannot tell a load that came or went from this machine's noise, which moved the choice both ways without a reason.</para>
+/// the other cores fall idle, a larger count is tried at the next step and then at least every 16 steps, and a slow spell
+/// of steps no longer brings a probe forward. Step times alone cannot tell a load that came or went from this machine's
+/// noise, which moved the choice both ways without a reason.</para>
 /// </summary>
 internal sealed class ThreadCountChooser
 {
@@ -121,7 +122,9 @@ internal sealed class ThreadCountChooser
         if (elapsed > OutlierFactor * reference)
             return; // not a step's time (a report written between steps)
         slowInARow = elapsed > DriftFactor * reference ? slowInARow + 1 : 0;
-        if (slowInARow >= 2 && Preferred > candidates[^1])
+        // (not when the counters show the other cores idle: then a slow spell is this machine's noise, which fewer threads
+        // do not escape)
+        if (slowInARow >= 2 && Preferred > candidates[^1] && othersBusy != false)
         {
             // a new regime: compare the probe with the speed now, not with a running time that still remembers the old one
             slowInARow = 0;

@@ -176,4 +176,17 @@ public sealed class ThreadCountChooserTests
         Assert.Equal(1, small.Preferred);
         Assert.InRange(smallUsed.Skip(100).Count(t => t == 2), 900 / 16 - 1, 900 / 16 + 2);
     }
+
+    [Fact]
+    public void WithTheOtherCoresIdleASlowSpellIsNoiseNotALoad()
+    {
+        var chooser = new ThreadCountChooser(2);
+        Run(chooser, 300, Idle, othersCores: 0);
+        while (Run(chooser, 1, Idle, othersCores: 0)[0] != 1) { }
+        // two steps twice as slow as usual: without the counters that brings a probe forward (ItFollowsALoadThatComesAndGoes)
+        chooser.Record(Rows, 2, 1.2, (0, 10));
+        chooser.Record(Rows, 2, 1.2, (0, 10));
+        Assert.Equal([2, 2, 2, 2], Run(chooser, 4, Idle, othersCores: 0));
+        Assert.Equal(2, chooser.Preferred);
+    }
 }
