@@ -222,7 +222,8 @@ public static class AblationBenchmark
             {
                 var start = new System.Diagnostics.ProcessStartInfo("/bin/sh") { UseShellExecute = false };
                 start.ArgumentList.Add("-c");
-                start.ArgumentList.Add("while :; do :; done");
+                // spins while the bench lives, so that a bench killed before Dispose leaves no busy process behind
+                start.ArgumentList.Add("while kill -0 $PPID 2>/dev/null; do :; done");
                 process = System.Diagnostics.Process.Start(start);
                 return;
             }
