@@ -4,8 +4,8 @@ namespace AdaptSharp.Runtime;
 
 /// <summary>
 /// The CPU time taken from this process's reach between two samples, from Linux's counters: the machine's busy time in
-/// /proc/stat minus this process's own in /proc/self/stat, plus the time the hypervisor gave to other machines (steal). <see cref="ThreadCountChooser"/> uses it to tell a load that took a core
-/// from step-time noise. Read by hand: no served package exposes these two counters, and reading two short files per
+/// /proc/stat minus this process's own in /proc/self/stat, plus the time the hypervisor gave to other machines (steal).
+/// <see cref="ThreadCountChooser"/> uses it to tell a load that took a core from step-time noise. Read by hand: no served package exposes these two counters, and reading two short files per
 /// attack step costs tens of microseconds.
 /// </summary>
 internal sealed class OtherProcessesLoad
@@ -20,7 +20,7 @@ internal sealed class OtherProcessesLoad
     public OtherProcessesLoad(string machineFile = "/proc/stat", string processFile = "/proc/self/stat")
     {
         (this.machineFile, this.processFile) = (machineFile, processFile);
-        cpus = Math.Max(1, ReadLines(machineFile).Count(l => l.StartsWith("cpu", StringComparison.Ordinal) && l.Length > 3 && char.IsAsciiDigit(l[3])));
+        cpus = Math.Max(1, CpuLines(machineFile));
     }
 
     /// <summary>
@@ -44,9 +44,10 @@ internal sealed class OtherProcessesLoad
     {
         try
         {
-            var machine = ReadLines(machineFile).FirstOrDefault(l => l.StartsWith("cpu ", StringComparison.Ordinal));
-            var process = File.Exists(processFile) ? File.ReadAllText(processFile) : null;
-            if (machine is null || process is null || process.LastIndexOf(')') is var close && close < 0)
+            // the first line only (the machine-wide one); a missing file is an IOException like any other read failure
+            var machine = File.ReadLines(machineFile).FirstOrDefault(l => l.StartsWith("cpu ", StringComparison.Ordinal));
+            var process = File.ReadAllText(processFile);
+            if (machine is null || process.LastIndexOf(')') is var close && close < 0)
                 return null;
             // cpu user nice system idle iowait irq softirq steal ...: busy = user + nice + system + irq + softirq
             var m = machine.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray();
@@ -65,15 +66,16 @@ internal sealed class OtherProcessesLoad
         }
     }
 
-    private static IEnumerable<string> ReadLines(string path)
+    /// <summary>The per-core lines ("cpu0", "cpu1", ...) of /proc/stat; 0 where it cannot be read.</summary>
+    private static int CpuLines(string path)
     {
         try
         {
-            return File.Exists(path) ? File.ReadLines(path).ToList() : [];
+            return File.ReadLines(path).Count(l => l.Length > 3 && l.StartsWith("cpu", StringComparison.Ordinal) && char.IsAsciiDigit(l[3]));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return [];
+            return 0;
         }
     }
 

@@ -37,7 +37,6 @@ internal sealed class ThreadCountChooser
     private (int Threads, double Seconds)? unconfirmed;
     private double othersTicks;
     private double elapsedTicks;
-    private bool? othersBusy;
 
     /// <param name="configured">The largest count; the others tried are one fewer and one.</param>
     public ThreadCountChooser(int configured)
@@ -51,7 +50,7 @@ internal sealed class ThreadCountChooser
     public int Preferred { get; private set; }
 
     /// <summary>Whether other processes keep at least half a core busy (recent steps, with hysteresis); null where unknown.</summary>
-    public bool? OthersBusy => othersBusy;
+    public bool? OthersBusy { get; private set; }
 
     /// <summary>The count for the next step on a batch of <paramref name="rows"/>.</summary>
     public int Next(long rows)
@@ -59,7 +58,7 @@ internal sealed class ThreadCountChooser
         if (unconfirmed is { } probe)
             return probe.Threads;
         sinceProbe++;
-        var interval = othersBusy switch
+        var interval = OthersBusy switch
         {
             true when Preferred < candidates[0] => LongestProbeInterval,
             false when Preferred < candidates[0] => Math.Min(probeInterval, IdleProbeInterval),
@@ -110,10 +109,10 @@ internal sealed class ThreadCountChooser
         if (elapsedTicks < MinLoadTicks)
             return false;
         var cores = othersTicks / elapsedTicks;
-        var busy = cores >= BusyCores ? true : cores < IdleCores ? false : othersBusy;
-        if (busy is not { } now || now == othersBusy)
+        var busy = cores >= BusyCores ? true : cores < IdleCores ? false : OthersBusy;
+        if (busy is not { } now || now == OthersBusy)
             return false;
-        othersBusy = now;
+        OthersBusy = now;
         return now ? Preferred > candidates[^1] : Preferred < candidates[0];
     }
 
@@ -124,7 +123,7 @@ internal sealed class ThreadCountChooser
         slowInARow = elapsed > DriftFactor * reference ? slowInARow + 1 : 0;
         // (not when the counters show the other cores idle: then a slow spell is this machine's noise, which fewer threads
         // do not escape)
-        if (slowInARow >= 2 && Preferred > candidates[^1] && othersBusy != false)
+        if (slowInARow >= 2 && Preferred > candidates[^1] && OthersBusy != false)
         {
             // a new regime: compare the probe with the speed now, not with a running time that still remembers the old one
             slowInARow = 0;

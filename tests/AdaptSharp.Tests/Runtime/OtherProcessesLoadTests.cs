@@ -40,4 +40,21 @@ public sealed class OtherProcessesLoadTests
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    [Fact]
+    public void ItReadsThisMachinesCounters()
+    {
+        if (!File.Exists("/proc/stat"))
+            return; // Linux only; elsewhere the adaptive count goes by step times alone
+        var load = new OtherProcessesLoad();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Null(load.Sample());
+        Thread.Sleep(200);
+        var (others, elapsed) = load.Sample()!.Value;
+        // the time passed in ticks of one core at Linux's 100 per second (the counters tick every 10 ms); others cannot
+        // have held more cores than exist
+        var expected = 100 * watch.Elapsed.TotalSeconds;
+        Assert.InRange(elapsed, 0.5 * expected - 2, 1.5 * expected + 2);
+        Assert.InRange(others, 0, elapsed * Environment.ProcessorCount);
+    }
 }
