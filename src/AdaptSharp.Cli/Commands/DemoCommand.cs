@@ -23,7 +23,7 @@ internal static class DemoCommand
             "Robustify a small pretrained ViT on Fashion-MNIST with ADAPT and compare it with natural and prompt-agnostic AT prompts " +
             "(clean, prompt-agnostic vs adaptive PGD, AutoAttack); writes demo-out/report.md.");
         var full = new Option<bool>("--full") { Description = "The same study at full size (all 60,000 training images, more epochs, AutoAttack on all 10,000 test points)" };
-        var planName = new Option<string>("--plan") { Description = "Study size: quick (default, about 6-8 min on 2 cores), full (same as --full), mini (a smoke test in about a minute)", DefaultValueFactory = _ => "quick" };
+        var planName = new Option<string>("--plan") { Description = "Study size: quick (default, about 5-8 min on 2 cores), full (same as --full), mini (a smoke test in about a minute)", DefaultValueFactory = _ => "quick" };
         var output = new Option<string>("--out") { Description = "Output folder", DefaultValueFactory = _ => "demo-out" };
         var data = CommonOptions.FashionMnistFolder();
         var backbone = new Option<string?>("--backbone") { Description = "Backbone to tune instead of the shipped one" };
