@@ -63,11 +63,13 @@ internal sealed unsafe class CblasLibrary
     }
 
     /// <summary>
-    /// The kernel set OpenBLAS should use on an Intel CPU, from the CPU's flags. Debian's OpenBLAS 0.3.21 picks its
-    /// kernels from the CPU model number and falls back to the oldest (Prescott) for models newer than it knows: on
-    /// this project's Intel Xeon (family 6, model 207, AVX-512) that ran a 2048³ product at 31 GFLOP/s on one thread
-    /// against 155 GFLOP/s with the SkylakeX kernels (bench ablation, OPENBLAS_CORETYPE unset vs SkylakeX). The flags
-    /// name the instruction set the kernels need, whatever the model. AMD CPUs are left to OpenBLAS (it knows Zen).
+    /// The kernel set OpenBLAS should use on this CPU, from its flags. Debian's OpenBLAS 0.3.21 picks its kernels from
+    /// the CPU model number, and for models newer than it knows it falls back to older kernels: on this project's Intel
+    /// Xeon (family 6, model 207, AVX-512) to Prescott's, 31 GFLOP/s on a 2048³ product on one thread against 155 with
+    /// the SkylakeX kernels; on its AMD EPYC (family 26, Zen 5, AVX-512) to Haswell's (AVX2), 103 GFLOP/s against 193
+    /// (bench ablation, OPENBLAS_CORETYPE unset vs SkylakeX). Later OpenBLAS releases name SkylakeX (or Cooperlake, the
+    /// same single-precision kernels) for every AVX-512 CPU of either vendor. The flags name the instruction set the
+    /// kernels need, whatever the model. AMD CPUs without AVX-512 are left to OpenBLAS (it knows Zen 1-3).
     /// </summary>
     internal static string? OpenBlasCoreType() =>
         OpenBlasCoreType(CpuInfo.Field("vendor_id"), CpuInfo.Field("flags").Split(' ').ToHashSet());
@@ -75,11 +77,11 @@ internal sealed unsafe class CblasLibrary
     /// <summary>The OpenBLAS kernel set for a CPU vendor and its /proc/cpuinfo flags (null: leave it to OpenBLAS).</summary>
     internal static string? OpenBlasCoreType(string vendor, IReadOnlySet<string> flags)
     {
-        if (vendor != "GenuineIntel")
+        if (vendor is not ("GenuineIntel" or "AuthenticAMD"))
             return null;
         if (new[] { "avx512f", "avx512bw", "avx512dq", "avx512vl" }.All(flags.Contains))
             return "SkylakeX";
-        return new[] { "avx2", "fma" }.All(flags.Contains) ? "Haswell" : null;
+        return vendor == "GenuineIntel" && new[] { "avx2", "fma" }.All(flags.Contains) ? "Haswell" : null;
     }
 
     /// <summary>The kernel set the library runs (OpenBLAS's openblas_get_corename), or null when it does not say.</summary>
