@@ -165,10 +165,7 @@ internal static class DemoCommand
             var command = reader.Metadata.GetValueOrDefault("command") is { Length: > 0 } c ? c : "adapt pretrain";
             return (shipped, $"shipped with AdaptSharp, made by `{command}`");
         }
-        var cacheRoot = Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg
-            ? xdg
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache");
-        var cached = Path.Combine(cacheRoot, "adaptsharp", $"{ModelPresets.CpuPreset}.safetensors");
+        var cached = Path.Combine(UserCache.Directory, $"{ModelPresets.CpuPreset}.safetensors");
         if (File.Exists(cached))
             return (cached, "pretrained earlier by adapt demo --pretrain (cached)");
         log($"pretraining the backbone ({TrainingRecipe.PretrainFashionMnistCpu.Description}) -> {cached}");

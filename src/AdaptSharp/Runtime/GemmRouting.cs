@@ -7,20 +7,21 @@ namespace AdaptSharp.Runtime;
 /// <summary>
 /// Routes the model's large fp32 CPU GEMMs (qkv, proj, fc1, fc2, patch embedding; forward and both gradients) to the
 /// fastest library present: libtorch's own (MKL inside), or a system BLAS (<see cref="CblasLibrary"/>) when it is
-/// clearly faster on this CPU. ADAPT_GEMM=libtorch|openblas|blis forces one; unset (or auto) measures once per
-/// process, on fixed ViT-sized shapes, and keeps libtorch unless a library is at least <see cref="Margin"/>x faster
-/// (so that a choice does not flip with timing noise). Small products (the CPU presets' width 48-64) and CUDA always
-/// stay on libtorch: there the call overhead would outweigh any kernel speed.
+/// faster on this CPU. ADAPT_GEMM=libtorch|openblas|blis forces one; unset (or auto) measures once per machine, on
+/// fixed ViT-sized shapes, keeps libtorch unless a library is at least <see cref="Margin"/>x faster, and stores the
+/// choice (<see cref="GemmRouteStore"/>) for every later process; ADAPT_GEMM=calibrate measures again. Small products
+/// (the CPU presets' width 48-64) and CUDA always stay on libtorch: there the call overhead would outweigh any kernel
+/// speed.
 /// </summary>
 internal static class GemmRouting
 {
     public const string Variable = "ADAPT_GEMM";
 
     /// <summary>A library replaces libtorch only when it is at least this much faster on the calibration shapes.</summary>
-    public const double Margin = 1.25;
+    public const double Margin = 1.10;
 
-    /// <summary>Products with a smaller inner or output dimension stay on libtorch.</summary>
-    public const int MinDimension = 256;
+    /// <summary>Products with a smaller inner or output dimension stay on libtorch (vit-tiny's width 192 is routed).</summary>
+    public const int MinDimension = 128;
 
     private static readonly object Gate = new();
     private static Lazy<GemmRoute> route = new(Choose);
@@ -74,21 +75,45 @@ internal static class GemmRouting
     /// <summary>The library is handed TorchSharp's byte spans, which end at 2 GiB: larger operands stay on libtorch.</summary>
     private static bool FitsOneSpan(long elements) => elements * sizeof(float) <= int.MaxValue;
 
-    private static GemmRoute Choose() => FromSetting(Environment.GetEnvironmentVariable(Variable), Calibrate);
+    private static GemmRoute Choose() =>
+        FromSetting(Environment.GetEnvironmentVariable(Variable), fresh => Stored(GemmRouteStore.Default, CblasLibrary.Available, Calibrate, fresh));
 
-    /// <summary>The route an ADAPT_GEMM value asks for (<paramref name="calibrate"/> for unset or auto); a bad value is one-line error.</summary>
-    internal static GemmRoute FromSetting(string? setting, Func<GemmRoute> calibrate)
+    /// <summary>
+    /// The route an ADAPT_GEMM value asks for: <paramref name="choose"/>(false) for unset or auto, (true) for calibrate;
+    /// a bad value is a one-line error.
+    /// </summary>
+    internal static GemmRoute FromSetting(string? setting, Func<bool, GemmRoute> choose)
     {
         var asked = setting?.Trim().ToLowerInvariant();
-        if (asked is null or "" or "auto")
-            return calibrate();
+        if (asked is null or "" or "auto" or "calibrate")
+            return choose(asked == "calibrate");
         if (asked == "libtorch")
             return GemmRoute.LibTorch($"set by {Variable}");
         var library = CblasLibrary.Available.FirstOrDefault(l => l.Name.Equals(asked, StringComparison.OrdinalIgnoreCase));
         return library is null
-            ? throw new ArgumentException($"{Variable}={setting}: expected auto, libtorch, openblas or blis, and the library must be installed " +
+            ? throw new ArgumentException($"{Variable}={setting}: expected auto, calibrate, libtorch, openblas or blis, and the library must be installed " +
                                           $"(installed: {string.Join(", ", CblasLibrary.Available.Select(l => l.Name).DefaultIfEmpty("none"))})")
             : new GemmRoute(library, $"set by {Variable}");
+    }
+
+    /// <summary>
+    /// The route stored for this machine and these libraries, else (or when <paramref name="fresh"/>) a new calibration,
+    /// stored for the next process. A stored library that is no longer installed counts as none stored.
+    /// </summary>
+    internal static GemmRoute Stored(GemmRouteStore store, IReadOnlyList<CblasLibrary> libraries, Func<GemmRoute> calibrate, bool fresh)
+    {
+        if (libraries.Count == 0)
+            return GemmRoute.LibTorch("no system BLAS installed");
+        var key = GemmRouteStore.MachineKey(libraries);
+        if (!fresh && store.Load(key) is { } entry)
+        {
+            var library = libraries.FirstOrDefault(l => l.Name == entry.Route);
+            if (library is not null || entry.Route == GemmRoute.LibTorchName)
+                return new GemmRoute(library, $"calibrated {entry.Calibrated}, {entry.Measured}; stored in {store.Path}");
+        }
+        var route = calibrate();
+        store.Save(key, new GemmRouteStore.Entry(route.Name, route.Reason, GemmRouteStore.Now()));
+        return route;
     }
 
     /// <summary>

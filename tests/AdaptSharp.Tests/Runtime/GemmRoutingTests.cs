@@ -121,14 +121,79 @@ public class GemmRoutingTests
     public void TheSettingNamesARouteAndABadOneIsRefusedInOneLine()
     {
         var calibrated = GemmRoute.LibTorch("calibrated");
-        Assert.Same(calibrated, GemmRouting.FromSetting(null, () => calibrated));
-        Assert.Same(calibrated, GemmRouting.FromSetting(" Auto ", () => calibrated));
-        Assert.Null(GemmRouting.FromSetting("libtorch", () => calibrated).Library);
+        var recalibrated = GemmRoute.LibTorch("calibrated again");
+        GemmRoute Choose(bool fresh) => fresh ? recalibrated : calibrated;
+        Assert.Same(calibrated, GemmRouting.FromSetting(null, Choose));
+        Assert.Same(calibrated, GemmRouting.FromSetting(" Auto ", Choose));
+        Assert.Same(recalibrated, GemmRouting.FromSetting("calibrate", Choose));
+        Assert.Null(GemmRouting.FromSetting("libtorch", Choose).Library);
         foreach (var library in CblasLibrary.Available)
-            Assert.Same(library, GemmRouting.FromSetting(library.Name.ToUpperInvariant(), () => calibrated).Library);
-        var error = Assert.Throws<ArgumentException>(() => GemmRouting.FromSetting("mkl", () => calibrated));
-        Assert.StartsWith("ADAPT_GEMM=mkl: expected auto, libtorch, openblas or blis", error.Message);
+            Assert.Same(library, GemmRouting.FromSetting(library.Name.ToUpperInvariant(), Choose).Library);
+        var error = Assert.Throws<ArgumentException>(() => GemmRouting.FromSetting("mkl", Choose));
+        Assert.StartsWith("ADAPT_GEMM=mkl: expected auto, calibrate, libtorch, openblas or blis", error.Message);
         Assert.DoesNotContain('\n', error.Message);
+    }
+
+    /// <summary>
+    /// A machine calibrates once: the next process takes the stored route without measuring (so a resumed or sharded
+    /// run keeps the numeric path it started with), ADAPT_GEMM=calibrate measures again and replaces it, and a damaged
+    /// file, or a stored library that is gone, means a new calibration.
+    /// </summary>
+    [SystemBlasFact]
+    public void TheCalibratedRouteIsStoredForTheNextProcess()
+    {
+        var libraries = CblasLibrary.Available;
+        var folder = Directory.CreateTempSubdirectory("adapt-gemm-store-");
+        try
+        {
+            var store = new GemmRouteStore(Path.Combine(folder.FullName, "cache", "gemm-route.json"));
+            var calibrations = 0;
+            var next = new GemmRoute(libraries[0], "measured: first");
+            GemmRoute Calibrate()
+            {
+                calibrations++;
+                return next;
+            }
+
+            var first = GemmRouting.Stored(store, libraries, Calibrate, fresh: false);
+            Assert.Same(libraries[0], first.Library);
+            Assert.Equal(1, calibrations);
+            next = GemmRoute.LibTorch("measured: second");
+            var later = GemmRouting.Stored(new GemmRouteStore(store.Path), libraries, Calibrate, fresh: false);
+            Assert.Same(libraries[0], later.Library);
+            Assert.Contains("measured: first", later.Reason);
+            Assert.Equal(1, calibrations);
+
+            var again = GemmRouting.Stored(store, libraries, Calibrate, fresh: true);
+            Assert.Null(again.Library);
+            Assert.Equal(2, calibrations);
+            Assert.Null(GemmRouting.Stored(store, libraries, Calibrate, fresh: false).Library);
+            Assert.Equal(2, calibrations);
+
+            if (libraries.Count > 1)
+            {
+                // Another set of libraries (another machine's key) in the same file: its own entry; the first one stays.
+                next = GemmRoute.LibTorch("measured: one library");
+                Assert.Null(GemmRouting.Stored(store, libraries.Take(1).ToList(), Calibrate, fresh: false).Library);
+                Assert.Equal(3, calibrations);
+                Assert.Null(GemmRouting.Stored(store, libraries, Calibrate, fresh: false).Library);
+                Assert.Equal(3, calibrations);
+            }
+
+            File.WriteAllText(store.Path, "{ not json");
+            next = new GemmRoute(libraries[0], "measured: after damage");
+            Assert.Same(libraries[0], GemmRouting.Stored(store, libraries, Calibrate, fresh: false).Library);
+            Assert.Contains("after damage", File.ReadAllText(store.Path));
+
+            File.WriteAllText(store.Path, File.ReadAllText(store.Path).Replace($"\"Route\": \"{libraries[0].Name}\"", "\"Route\": \"NoSuchBLAS\""));
+            var calibrationsBefore = calibrations;
+            GemmRouting.Stored(store, libraries, Calibrate, fresh: false);
+            Assert.Equal(calibrationsBefore + 1, calibrations);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
     }
 
     [SystemBlasFact]
