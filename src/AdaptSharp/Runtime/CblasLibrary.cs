@@ -103,10 +103,14 @@ internal sealed unsafe class CblasLibrary
     /// C (m x n) = alpha · op(A) · op(B) + beta · C, all row-major and dense: op(A) is m x k (A stored k x m when
     /// <paramref name="transposeA"/>), op(B) is k x n (B stored n x k when <paramref name="transposeB"/>).
     /// </summary>
-    public void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float* a, float* b, float beta, float* c)
+    public void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float* a, float* b, float beta, float* c) =>
+        Multiply(transposeA, transposeB, m, n, k, a, transposeA ? m : k, b, beta, c);
+
+    /// <summary>As above, with A's row stride given (<paramref name="lda"/>): rows of C taken from a larger product.</summary>
+    public void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float* a, int lda, float* b, float beta, float* c)
     {
         sgemm(RowMajor, transposeA ? Trans : NoTrans, transposeB ? Trans : NoTrans, m, n, k, 1f,
-            a, transposeA ? m : k, b, transposeB ? k : n, beta, c, n);
+            a, lda, b, transposeB ? k : n, beta, c, n);
     }
 
     // A loaded library stays loaded for the rest of the process: nothing to release.
