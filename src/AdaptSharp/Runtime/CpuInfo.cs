@@ -17,7 +17,7 @@ internal static class CpuInfo
 
     /// <summary>The value of <paramref name="name"/> ("model name", "vendor_id", "flags", ...), or "".</summary>
     public static string Field(string name) =>
-        FirstProcessor.Value.FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal) && l.IndexOf(':') > 0) is { } line
+        FirstProcessor.Value.FirstOrDefault(l => l.IndexOf(':') is var colon && colon > 0 && l[..colon].Trim() == name) is { } line
             ? line[(line.IndexOf(':') + 1)..].Trim()
             : "";
 

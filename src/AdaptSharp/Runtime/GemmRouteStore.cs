@@ -20,9 +20,14 @@ internal sealed class GemmRouteStore(string path)
     /// <summary>One stored calibration: the chosen library ("libtorch" for libtorch's own), what was measured and when.</summary>
     public sealed record Entry(string Route, string Measured, string Calibrated);
 
-    /// <summary>The CPU, its core count and the system libraries as loaded (with the kernels OpenBLAS runs).</summary>
+    /// <summary>
+    /// The CPU (its name, and its family and model numbers, which tell apart CPUs a virtual machine names alike: "AMD
+    /// EPYC"), its core count and the system libraries as loaded (with the kernels OpenBLAS runs). A home folder shared
+    /// by different machines (a cluster's) keeps one entry per kind.
+    /// </summary>
     public static string MachineKey(IEnumerable<CblasLibrary> libraries) =>
-        $"{CpuInfo.ModelName("unknown CPU")}, {Environment.ProcessorCount} cores; " +
+        $"{CpuInfo.ModelName("unknown CPU")} (family {CpuInfo.Field("cpu family")}, model {CpuInfo.Field("model")}), " +
+        $"{Environment.ProcessorCount} cores; " +
         string.Join(", ", libraries.Select(l => l.CoreName is { } core ? $"{l.Name} ({core})" : l.Name));
 
     /// <summary>The stored entry for <paramref name="key"/>, or null when there is none or the file cannot be read.</summary>
