@@ -173,7 +173,6 @@ public sealed class BenchReport
                 var n = GemmPeakSize;
                 using var a = randn(new long[] { n, n });
                 using var b = randn(new long[] { n, n });
-                blas.UseThreads(get_num_threads());
                 var timing = TimeUntilSettled(() => { using var r = CblasLinearFunction.Forward(blas, a, b, null); });
                 var best = FlopCounter.SquareMatmul(n) / timing.Min / 1e9;
                 Values[$"gemm_{blas.Name.ToLowerInvariant()}_peak_gflops"] = best;

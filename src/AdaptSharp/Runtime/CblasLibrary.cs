@@ -17,19 +17,17 @@ internal sealed unsafe class CblasLibrary
     private static readonly Lazy<IReadOnlyList<CblasLibrary>> Installed = new(Load);
 
     private readonly delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void> sgemm;
-    private readonly delegate* unmanaged<int, void> setOpenBlasThreads;
-    private readonly delegate* unmanaged<long, void> setBlisThreads;
-    private int threads;
 
     private CblasLibrary(string name, IntPtr handle)
     {
         Name = name;
         sgemm = (delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)
             NativeLibrary.GetExport(handle, "cblas_sgemm");
+        // Every call runs on the calling thread: the threads are AdaptSharp's, one block of rows each (CblasLinearFunction).
         if (NativeLibrary.TryGetExport(handle, "openblas_set_num_threads", out var openblas))
-            setOpenBlasThreads = (delegate* unmanaged<int, void>)openblas;
+            ((delegate* unmanaged<int, void>)openblas)(1);
         if (NativeLibrary.TryGetExport(handle, "bli_thread_set_num_threads", out var blis))
-            setBlisThreads = (delegate* unmanaged<long, void>)blis;
+            ((delegate* unmanaged<long, void>)blis)(1);
         if (NativeLibrary.TryGetExport(handle, "openblas_get_corename", out var corename))
             CoreName = Marshal.PtrToStringAnsi(((delegate* unmanaged<IntPtr>)corename)());
     }
@@ -87,26 +85,11 @@ internal sealed unsafe class CblasLibrary
     /// <summary>The kernel set the library runs (OpenBLAS's openblas_get_corename), or null when it does not say.</summary>
     public string? CoreName { get; }
 
-    /// <summary>Uses <paramref name="count"/> threads from the next call on (set only when it changes).</summary>
-    public void UseThreads(int count)
-    {
-        if (count == threads)
-            return;
-        if (setOpenBlasThreads != null)
-            setOpenBlasThreads(count);
-        else if (setBlisThreads != null)
-            setBlisThreads(count);
-        threads = count;
-    }
-
     /// <summary>
     /// C (m x n) = alpha · op(A) · op(B) + beta · C, all row-major and dense: op(A) is m x k (A stored k x m when
-    /// <paramref name="transposeA"/>), op(B) is k x n (B stored n x k when <paramref name="transposeB"/>).
+    /// <paramref name="transposeA"/>), op(B) is k x n (B stored n x k when <paramref name="transposeB"/>); A's row stride
+    /// is <paramref name="lda"/>, so that C's rows can be taken from a larger product.
     /// </summary>
-    public void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float* a, float* b, float beta, float* c) =>
-        Multiply(transposeA, transposeB, m, n, k, a, transposeA ? m : k, b, beta, c);
-
-    /// <summary>As above, with A's row stride given (<paramref name="lda"/>): rows of C taken from a larger product.</summary>
     public void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float* a, int lda, float* b, float beta, float* c)
     {
         sgemm(RowMajor, transposeA ? Trans : NoTrans, transposeB ? Trans : NoTrans, m, n, k, 1f,

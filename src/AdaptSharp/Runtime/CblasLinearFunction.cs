@@ -93,7 +93,6 @@ internal sealed class CblasLinearFunction : autograd.SingleTensorFunction<CblasL
     private static unsafe void Gemm(CblasLibrary library, bool transposeA, bool transposeB, long m, long n, long k,
         Tensor a, Tensor b, float beta, Tensor c, int? threadCount = null)
     {
-        library.UseThreads(1);
         var (rows, columns, inner) = (checked((int)m), checked((int)n), checked((int)k));
         var threads = Math.Clamp(rows / MinRowsPerThread, 1, threadCount ?? get_num_threads());
         fixed (byte* pa = a.bytes, pb = b.bytes, pc = c.bytes)
