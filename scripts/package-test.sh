@@ -17,6 +17,9 @@ ls -l "$feed"
 for id in AdaptSharp AdaptSharp.Tool AdaptSharp.Tool.linux-x64; do
   [ -f "$feed/$id.$version.nupkg" ] || { echo "package-test: $id.$version.nupkg was not produced" >&2; exit 1; }
 done
+# A build here references only Linux x64's libtorch; the library's package must still bring every platform's.
+python3 -c 'import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).read("AdaptSharp.nuspec").decode())' "$feed/AdaptSharp.$version.nupkg" | grep -q 'dependency id="TorchSharp-cpu"' \
+  || { echo "package-test: the AdaptSharp package does not depend on TorchSharp-cpu" >&2; exit 1; }
 
 echo "package-test: dotnet tool install --tool-path T --add-source FEED AdaptSharp.Tool --version $version"
 dotnet tool install --tool-path "$work/tool" --add-source "$feed" AdaptSharp.Tool --version "$version"
