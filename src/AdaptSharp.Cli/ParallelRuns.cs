@@ -1,16 +1,17 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using System.Text.Json;
 using Spectre.Console;
 
 namespace AdaptSharp.Cli;
 
 /// <summary>
-/// Runs independent units of a command (the demo's runs) as child `adapt` processes, a few at a time, each with its
-/// share of the torch threads. Small models gain only 1.3-1.5x from a second intra-op thread, so two one-thread runs
-/// side by side finish sooner than one after another (measured in docs/demo.md, "Where the seconds go").
-/// Each child gets its own session (setsid): a terminal Ctrl-C reaches only this process, which forwards the signal
-/// exactly once, so every child saves its state after the current batch as a direct `adapt` run would. Output lines
-/// are relayed with the unit's name and kept in <c>LOGDIR/ID.log</c>.
+/// Runs independent units of a command (the demo's runs) on a few long-lived `adapt` worker processes
+/// (<see cref="UnitWorker"/>), each with its share of the torch threads. Small models gain only 1.3-1.5x from a second
+/// intra-op thread, so two one-thread runs side by side finish sooner than one after another (measured in docs/demo.md,
+/// "Where the seconds go"). Each worker gets its own session (setsid): a terminal Ctrl-C reaches only this process, which
+/// forwards the signal exactly once, so every unit in progress saves its state after the current batch as a direct
+/// `adapt` run would. Output lines are relayed with the unit's name and kept in <c>LOGDIR/ID.log</c>.
 /// </summary>
 internal static class ParallelRuns
 {
@@ -23,10 +24,10 @@ internal static class ParallelRuns
     public sealed record Unit(string Id, IReadOnlyList<string> Arguments, IReadOnlyList<string> DependsOn);
 
     /// <summary>
-    /// Runs <paramref name="units"/>, at most <paramref name="concurrency"/> at a time, each as soon as a slot is free and its
-    /// dependencies have finished (the first such unit in list order), each child with
+    /// Runs <paramref name="units"/> on at most <paramref name="concurrency"/> workers, each unit as soon as a worker is
+    /// free and its dependencies have finished (the first such unit in list order), every worker with
     /// ADAPT_THREADS=<paramref name="threadsEach"/>. Returns when all finished; throws OperationCanceledException when
-    /// interrupted (after the children saved their state) and InvalidOperationException naming the first failed unit.
+    /// interrupted (after the units in progress saved their state) and InvalidOperationException naming the first failed unit.
     /// </summary>
     public static void Run(IReadOnlyList<Unit> units, int concurrency, int threadsEach, string logDirectory, CancellationToken cancellation)
     {
@@ -34,63 +35,68 @@ internal static class ParallelRuns
         var queue = new List<Unit>(units);
         var finished = new HashSet<string>();
         var started = 0;
-        var running = new List<Child>();
+        var workers = new List<Worker>();
         var printLock = new object();
         string? failure = null;
         var forwarded = false;
         try
         {
-            while (queue.Count > 0 || running.Count > 0)
+            while (queue.Count > 0 || workers.Any(w => w.Busy))
             {
-                while (failure is null && !cancellation.IsCancellationRequested && running.Count < concurrency
-                       && queue.FirstOrDefault(u => u.DependsOn.All(finished.Contains)) is { } unit)
+                while (failure is null && !cancellation.IsCancellationRequested
+                       && queue.FirstOrDefault(u => u.DependsOn.All(finished.Contains)) is { } unit
+                       && (workers.FirstOrDefault(w => w is { Busy: false, Alive: true })
+                           ?? (workers.Count(w => w.Alive) < concurrency ? Add(workers, Worker.Start(threadsEach, printLock)) : null)) is { } free)
                 {
                     queue.Remove(unit);
-                    running.Add(Child.Start(unit, threadsEach, Path.Combine(logDirectory, unit.Id + ".log"), Colors[started++ % Colors.Length], printLock));
+                    free.Begin(unit, Path.Combine(logDirectory, unit.Id + ".log"), Colors[started++ % Colors.Length]);
                 }
                 if ((cancellation.IsCancellationRequested || failure is not null) && !forwarded)
                 {
                     forwarded = true;
                     queue.Clear();
-                    running.ForEach(c => c.Signal(Interruption.SignalNumber));
+                    workers.Where(w => w.Busy).ToList().ForEach(w => w.Signal(Interruption.SignalNumber));
                 }
-                var done = running.FirstOrDefault(c => c.Process.HasExited);
-                if (done is null && running.Count == 0)
+                var done = workers.FirstOrDefault(w => w.Busy && w.UnitEnded);
+                if (done is null && !workers.Any(w => w.Busy))
                     throw new InvalidOperationException($"units waiting on units that never ran: {string.Join(", ", queue.Select(u => u.Id))}");
                 if (done is null)
                 {
-                    Thread.Sleep(100);
+                    Thread.Sleep(50);
                     continue;
                 }
-                done.Process.WaitForExit(); // drains the relayed output
-                running.Remove(done);
-                var code = done.Process.ExitCode;
-                done.Dispose();
+                var (unitDone, code, seconds, lastError, logPath) = done.End();
                 if (code == 0)
                 {
-                    finished.Add(done.Unit.Id);
+                    finished.Add(unitDone.Id);
                     lock (printLock)
-                        AnsiConsole.MarkupLine(Markup.Escape($"{done.Unit.Id}: done in {done.Clock.Elapsed.TotalSeconds:0} s"));
+                        AnsiConsole.MarkupLine(Markup.Escape($"{unitDone.Id}: done in {seconds:0} s"));
                 }
                 if (code is 130 or 143 && failure is null && !cancellation.IsCancellationRequested)
-                    failure = $"run '{done.Unit.Id}' was interrupted (exit {code}); run the same command again to continue";
+                    failure = $"run '{unitDone.Id}' was interrupted (exit {code}); run the same command again to continue";
                 else if (code is not 0 and not 130 and not 143 && failure is null)
-                    failure = $"run '{done.Unit.Id}' failed (exit {code}): {done.LastError ?? "see its log"}; whole output in {done.LogPath}";
+                    failure = $"run '{unitDone.Id}' failed (exit {code}): {lastError ?? "see its log"}; whole output in {logPath}";
             }
         }
         finally
         {
-            foreach (var child in running)
+            foreach (var worker in workers)
             {
-                child.Signal(15); // SIGTERM: the child saves its state and exits
-                child.Process.WaitForExit();
-                child.Dispose();
+                if (worker.Busy)
+                    worker.Signal(15); // SIGTERM: the unit saves its state and the worker exits
+                worker.Stop();
             }
         }
         if (failure is not null)
             throw new InvalidOperationException(failure);
         if (cancellation.IsCancellationRequested)
             throw new OperationCanceledException("interrupted: the runs saved their state; run the same command again to continue");
+    }
+
+    private static Worker Add(List<Worker> workers, Worker worker)
+    {
+        workers.Add(worker);
+        return worker;
     }
 
     /// <summary>How this process was started: the `adapt` apphost, or `dotnet adapt.dll`.</summary>
@@ -102,68 +108,135 @@ internal static class ParallelRuns
             : (process, []);
     }
 
-    // .NET can only SIGKILL another process; the children need SIGINT/SIGTERM to save their state.
+    // .NET can only SIGKILL another process; the workers need SIGINT/SIGTERM to save their state.
     [DllImport("libc", EntryPoint = "kill")]
     private static extern int Kill(int pid, int signal);
 
-    private sealed class Child : IDisposable
+    /// <summary>
+    /// One worker process and the unit it runs. Its output is relayed on thread-pool threads; the unit has ended when
+    /// both streams carried the worker's end line, or the process exited.
+    /// </summary>
+    private sealed class Worker
     {
-        private readonly StreamWriter log;
+        private readonly Process process;
         private readonly object printLock;
-        private readonly string color;
+        private Unit? unit;
+        private StreamWriter? log;
+        private string logPath = "";
+        private string color = "";
+        private Stopwatch clock = new();
+        private int streamsEnded;
+        private int? code;
+        private string? lastError;
 
-        private Child(Unit unit, Process process, StreamWriter log, string logPath, string color, object printLock)
+        private Worker(Process process, object printLock)
         {
-            Unit = unit;
-            Process = process;
-            this.log = log;
-            LogPath = logPath;
-            this.color = color;
+            this.process = process;
             this.printLock = printLock;
         }
 
-        public Unit Unit { get; }
+        public bool Busy => unit is not null;
 
-        public Process Process { get; }
+        public bool Alive => !process.HasExited;
 
-        public string LogPath { get; }
+        public bool UnitEnded
+        {
+            get
+            {
+                lock (printLock)
+                {
+                    if (streamsEnded == 2)
+                        return true;
+                }
+                if (!process.HasExited)
+                    return false;
+                process.WaitForExit(); // drains the relayed output
+                lock (printLock)
+                {
+                    code ??= process.ExitCode;
+                    return true;
+                }
+            }
+        }
 
-        public string? LastError { get; private set; }
-
-        public Stopwatch Clock { get; } = Stopwatch.StartNew();
-
-        public static Child Start(Unit unit, int threads, string logPath, string color, object printLock)
+        public static Worker Start(int threads, object printLock)
         {
             var (fileName, prefix) = SelfCommand();
             var setsid = File.Exists("/usr/bin/setsid") ? "/usr/bin/setsid" : null;
             var info = new ProcessStartInfo(setsid ?? fileName)
             {
+                RedirectStandardInput = true,
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
                 UseShellExecute = false,
             };
             if (setsid is not null)
                 info.ArgumentList.Add(fileName);
-            foreach (var a in prefix.Concat(unit.Arguments))
+            foreach (var a in prefix.Append(UnitWorker.Argument))
                 info.ArgumentList.Add(a);
             info.Environment["ADAPT_THREADS"] = threads.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
             var process = new Process { StartInfo = info };
-            var child = new Child(unit, process, log, logPath, color, printLock);
-            process.OutputDataReceived += (_, e) => child.Relay(e.Data, error: false);
-            process.ErrorDataReceived += (_, e) => child.Relay(e.Data, error: true);
+            var worker = new Worker(process, printLock);
+            process.OutputDataReceived += (_, e) => worker.Relay(e.Data, error: false);
+            process.ErrorDataReceived += (_, e) => worker.Relay(e.Data, error: true);
             process.Start();
             process.BeginOutputReadLine();
             process.BeginErrorReadLine();
+            return worker;
+        }
+
+        public void Begin(Unit next, string path, string unitColor)
+        {
             lock (printLock)
-                AnsiConsole.MarkupLine($"[{color}]{Markup.Escape(unit.Id)}[/]: started with {threads} torch thread(s); log {Markup.Escape(logPath)}");
-            return child;
+            {
+                unit = next;
+                logPath = path;
+                color = unitColor;
+                log = new StreamWriter(path, append: true) { AutoFlush = true };
+                streamsEnded = 0;
+                code = null;
+                lastError = null;
+                clock = Stopwatch.StartNew();
+                AnsiConsole.MarkupLine($"[{color}]{Markup.Escape(next.Id)}[/]: started with {process.StartInfo.Environment["ADAPT_THREADS"]} torch thread(s); log {Markup.Escape(path)}");
+            }
+            process.StandardInput.WriteLine(JsonSerializer.Serialize(next.Arguments));
+            process.StandardInput.Flush();
+        }
+
+        /// <summary>Closes the unit that ended: what it was, its exit code, seconds, last `adapt:` error line and log.</summary>
+        public (Unit Unit, int Code, double Seconds, string? LastError, string LogPath) End()
+        {
+            lock (printLock)
+            {
+                var ended = (unit!, code ?? 1, clock.Elapsed.TotalSeconds, lastError, logPath);
+                log?.Dispose();
+                log = null;
+                unit = null;
+                return ended;
+            }
         }
 
         public void Signal(int signal)
         {
-            if (!Process.HasExited)
-                _ = Kill(Process.Id, signal);
+            if (!process.HasExited)
+                _ = Kill(process.Id, signal);
+        }
+
+        /// <summary>Ends the worker: no more units (end of its input), then waits for it to exit.</summary>
+        public void Stop()
+        {
+            try
+            {
+                process.StandardInput.Close();
+            }
+            catch (IOException)
+            {
+                // the worker is gone already
+            }
+            process.WaitForExit();
+            lock (printLock)
+                log?.Dispose();
+            process.Dispose();
         }
 
         private void Relay(string? line, bool error)
@@ -172,22 +245,23 @@ internal static class ParallelRuns
                 return;
             lock (printLock)
             {
-                log.WriteLine(line);
+                if (UnitWorker.ExitCodeOf(line) is { } exit)
+                {
+                    code = exit;
+                    streamsEnded++;
+                    return;
+                }
+                if (unit is null)
+                    return;
+                log?.WriteLine(line);
                 if (error && line.StartsWith("adapt: ", StringComparison.Ordinal))
-                    LastError = line["adapt: ".Length..];
+                    lastError = line["adapt: ".Length..];
                 // Redirected output is not wrapped at Spectre's 80 columns: a log reader gets the child's lines whole.
                 if (AnsiConsole.Profile.Capabilities.Interactive)
-                    AnsiConsole.MarkupLine($"[{color}]{Markup.Escape(Unit.Id),-20}[/] {Markup.Escape(line)}");
+                    AnsiConsole.MarkupLine($"[{color}]{Markup.Escape(unit.Id),-20}[/] {Markup.Escape(line)}");
                 else
-                    Console.WriteLine($"{Unit.Id,-20} {line}");
+                    Console.WriteLine($"{unit.Id,-20} {line}");
             }
-        }
-
-        public void Dispose()
-        {
-            lock (printLock)
-                log.Dispose();
-            Process.Dispose();
         }
     }
 }

@@ -5,7 +5,8 @@ namespace AdaptSharp.Cli;
 
 public static class Program
 {
-    public static int Main(string[] args) => CliRunner.Run(CreateRoot(), args);
+    public static int Main(string[] args) =>
+        args is [UnitWorker.Argument] ? UnitWorker.Serve(Console.In, Console.Out, Console.Error) : CliRunner.Run(CreateRoot(), args);
 
     /// <summary>The full command tree (also used by tests to check parse errors without running anything).</summary>
     public static RootCommand CreateRoot()
