@@ -119,6 +119,23 @@ public static class AblationBenchmark
         var fusedRow = report.Measure("attention", "scaled_dot_product_attention", name, shape.Batch, shape.Tokens, c.ImageSize, flops, Run(true));
         var manualRow = report.Measure("attention", "softmax(QK^T)V", name, shape.Batch, shape.Tokens, c.ImageSize, flops, Run(false));
         report.Values[$"{shape.Label}_manual_over_sdpa"] = manualRow.MinSeconds / fusedRow.MinSeconds;
+        if (context.IsCuda)
+            return;
+        // What a routed model runs (SelfAttention on a system-BLAS route): the same products from the packed projection.
+        using var packed = randn(new long[] { b, t, 3 * h * d }, generator: g);
+        foreach (var library in CblasLibrary.Available)
+        {
+            var row = report.Measure("attention", $"{library.Name} per-head products (routed)", name, shape.Batch, shape.Tokens, c.ImageSize, flops, () =>
+            {
+                using var s = NewDisposeScope();
+                using var grad = enable_grad();
+                var input = packed.detach().clone();
+                input.requires_grad_(true);
+                var o = CblasAttentionFunction.Apply(library, input, (int)h);
+                autograd.grad(new[] { o.square().sum() }, new[] { input });
+            });
+            report.Values[$"{shape.Label}_{library.Name.ToLowerInvariant()}_over_sdpa"] = row.MinSeconds / fusedRow.MinSeconds;
+        }
     }
 
     private static void Threads(BenchReport report, BenchContext context, Workloads.Shape shape)

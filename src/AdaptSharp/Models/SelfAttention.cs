@@ -9,7 +9,9 @@ namespace AdaptSharp.Models;
 /// Multi-head self-attention with a fused qkv projection (rows q, k, v as in timm). Short sequences use
 /// softmax(QK^T / sqrt(d)) V directly: at a few dozen tokens libtorch's fused CPU kernel is about 2x slower
 /// (forward + input gradient, bench suite "ablation", group "attention"); longer ones use
-/// scaled_dot_product_attention, which is as fast or faster there and picks flash/memory-efficient kernels on CUDA.
+/// scaled_dot_product_attention, which is as fast or faster there and picks flash/memory-efficient kernels on CUDA,
+/// or, when the model's GEMMs are routed to a system BLAS (<see cref="GemmRouting"/>), the same products on that library
+/// straight from the packed projection (<see cref="CblasAttentionFunction"/>).
 /// </summary>
 internal sealed class SelfAttention : nn.Module<Tensor, Tensor>
 {
@@ -31,7 +33,14 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         var (b, n, d) = (x.shape[0], x.shape[1], x.shape[2]);
-        using var packed = GemmRouting.Linear(x, qkv.weight!, qkv.bias).reshape(b, n, 3, heads, d / heads).permute(2, 0, 3, 1, 4);
+        using var projected = GemmRouting.Linear(x, qkv.weight!, qkv.bias);
+        if (n > ExplicitAttentionMaxTokens && GemmRouting.AttentionLibrary(projected, heads) is { } library)
+        {
+            using var contiguous = projected.contiguous();
+            using var routed = CblasAttentionFunction.Apply(library, contiguous, heads);
+            return GemmRouting.Linear(routed, proj.weight!, proj.bias);
+        }
+        using var packed = projected.reshape(b, n, 3, heads, d / heads).permute(2, 0, 3, 1, 4);
         // unbind, not packed[i]: its backward stacks the three gradients once, where each select's backward would
         // write its gradient into a zero-filled copy of the whole packed tensor and sum the three (same values).
         var parts = packed.unbind(0);

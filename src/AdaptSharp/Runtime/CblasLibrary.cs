@@ -96,5 +96,10 @@ internal sealed unsafe class CblasLibrary
             a, lda, b, transposeB ? k : n, beta, c, n);
     }
 
+    /// <summary>C = alpha·op(A)·op(B) + beta·C on row-major operands at addresses with their own row strides.</summary>
+    public void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float alpha, nint a, int lda, nint b, int ldb,
+        float beta, nint c, int ldc) =>
+        sgemm(RowMajor, transposeA ? Trans : NoTrans, transposeB ? Trans : NoTrans, m, n, k, alpha, (float*)a, lda, (float*)b, ldb, beta, (float*)c, ldc);
+
     // A loaded library stays loaded for the rest of the process: nothing to release.
 }

@@ -22,13 +22,17 @@ internal sealed class GemmRouteStore(string path)
 
     /// <summary>
     /// The CPU (its name, and its family and model numbers, which tell apart CPUs a virtual machine names alike: "AMD
-    /// EPYC"), its core count and the system libraries as loaded (with the kernels OpenBLAS runs). A home folder shared
-    /// by different machines (a cluster's) keeps one entry per kind.
+    /// EPYC"), its core count, the system libraries as loaded (with the kernels OpenBLAS runs) and what the calibration
+    /// times (<see cref="Workload"/>: a choice made on other work is made again). A home folder shared by different
+    /// machines (a cluster's) keeps one entry per kind.
     /// </summary>
     public static string MachineKey(IEnumerable<CblasLibrary> libraries) =>
         $"{CpuInfo.ModelName("unknown CPU")} (family {CpuInfo.Field("cpu family")}, model {CpuInfo.Field("model")}), " +
         $"{Environment.ProcessorCount} cores; " +
-        string.Join(", ", libraries.Select(l => l.CoreName is { } core ? $"{l.Name} ({core})" : l.Name));
+        string.Join(", ", libraries.Select(l => l.CoreName is { } core ? $"{l.Name} ({core})" : l.Name)) + $"; {Workload}";
+
+    /// <summary>What <see cref="GemmRouting.Calibrate"/> times (since the routed attention, 2026-11-30).</summary>
+    public const string Workload = "MLP products and attention";
 
     /// <summary>The stored entry for <paramref name="key"/>, or null when there is none or the file cannot be read.</summary>
     public Entry? Load(string key) => ReadAll().GetValueOrDefault(key);

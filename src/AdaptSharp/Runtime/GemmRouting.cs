@@ -72,6 +72,26 @@ internal static class GemmRouting
         return y.reshape([.. x.shape[..^1], n]).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The library for <see cref="CblasAttentionFunction"/> on a packed qkv projection (B, T, 3·W) with
+    /// <paramref name="heads"/> heads, or null for libtorch's attention: libtorch's route, CUDA, not fp32, a width below
+    /// <see cref="MinDimension"/>, or attention probabilities (B, H, T, T) above <see cref="MaxAttentionBytes"/>, which
+    /// the routed backward keeps per block where libtorch's flash attention keeps one value per row.
+    /// </summary>
+    public static CblasLibrary? AttentionLibrary(Tensor packed, int heads) =>
+        packed.device_type == DeviceType.CPU && packed.dtype == ScalarType.Float32 && packed.dim() == 3
+        && packed.shape[2] / 3 >= MinDimension
+        && packed.shape[0] * heads * packed.shape[1] * packed.shape[1] * sizeof(float) <= MaxAttentionBytes
+        && FitsOneSpan(packed.numel())
+            ? Route.Library
+            : null;
+
+    /// <summary>
+    /// The largest attention-probability tensor per block the routed attention keeps for its backward (64 MiB: a
+    /// vit-small attack at batch 4 keeps 4.7 MB per block, vit-base at batch 64 would keep 119 MB and stays on libtorch).
+    /// </summary>
+    public const long MaxAttentionBytes = 64L << 20;
+
     /// <summary>The library is handed TorchSharp's byte spans, which end at 2 GiB: larger operands stay on libtorch.</summary>
     private static bool FitsOneSpan(long elements) => elements * sizeof(float) <= int.MaxValue;
 
@@ -117,29 +137,52 @@ internal static class GemmRouting
     }
 
     /// <summary>
-    /// Times the two products of a ViT-small MLP (forward x·Wᵀ and input gradient dY·W, 1,024 rows) on libtorch and on
-    /// every installed library, interleaved, best of several runs at the current thread count.
+    /// Times what a route changes in a ViT-small block, on libtorch and on every installed library, interleaved, best of
+    /// several runs at the current thread count: the two products of its MLP (forward x·Wᵀ and input gradient dY·W,
+    /// 1,024 rows) and its attention forward and backward (batch 2, 222 tokens: libtorch's
+    /// scaled_dot_product_attention against <see cref="CblasAttentionFunction"/>).
     /// </summary>
     internal static GemmRoute Calibrate()
     {
         if (CblasLibrary.Available.Count == 0)
             return GemmRoute.LibTorch("no system BLAS installed");
         using var scope = NewDisposeScope();
-        using var noGrad = no_grad();
+        // The first routed product may come inside no_grad (an evaluation's forward); the attention is timed with its backward.
+        using var gradients = enable_grad();
         var generator = new Generator(0);
         var x = randn(1024, 384, generator: generator);
         var w = randn(1536, 384, generator: generator);
         var dy = randn(1024, 1536, generator: generator);
         var wt = w.t().contiguous();
+        const int heads = 6;
+        var packed = randn(2, 222, 3 * 384, generator: generator);
         var candidates = new List<(CblasLibrary? Library, Action Run)>
         {
-            (null, () => { using var a = nn.functional.linear(x, w); using var b = dy.mm(w); }),
+            (null, () =>
+            {
+                using var products = NewDisposeScope();
+                using (no_grad())
+                {
+                    nn.functional.linear(x, w);
+                    dy.mm(w);
+                }
+                var input = packed.detach().requires_grad_(true);
+                var qkv = input.reshape(2, 222, 3, heads, 64).permute(2, 0, 3, 1, 4).unbind(0);
+                var merged = nn.functional.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2]).transpose(1, 2).reshape(2, 222, 384);
+                autograd.grad([merged.sum()], [input]);
+            }),
         };
         foreach (var library in CblasLibrary.Available)
             candidates.Add((library, () =>
             {
-                using var a = CblasLinearFunction.Forward(library, x, w, null);
-                using var b = CblasLinearFunction.Forward(library, dy, wt, null);
+                using var products = NewDisposeScope();
+                using (no_grad())
+                {
+                    CblasLinearFunction.Forward(library, x, w, null);
+                    CblasLinearFunction.Forward(library, dy, wt, null);
+                }
+                var input = packed.detach().requires_grad_(true);
+                autograd.grad([CblasAttentionFunction.Apply(library, input, heads).sum()], [input]);
             }
             ));
         var best = new double[candidates.Count];

@@ -53,13 +53,15 @@ public class GemmRoutingTests
         }
     }
 
-    [SystemBlasFact]
-    public void APromptedVitOnEveryRouteMatchesItsFloat64TwinWithinTheLibTorchRoutesOwnError()
+    [SystemBlasTheory]
+    [InlineData(32)] // 7 tokens: the explicit attention on libtorch, the products routed
+    [InlineData(64)] // 67 tokens: the attention routed too
+    public void APromptedVitOnEveryRouteMatchesItsFloat64TwinWithinTheLibTorchRoutesOwnError(int imageSize)
     {
         using var scope = NewDisposeScope();
-        using var model = WideTinyVit(depth: 2);
+        using var model = WideTinyVit(depth: 2, imageSize);
         var g = new Generator(5);
-        var images = rand(6, 3, 32, 32, generator: g);
+        var images = rand(6, 3, imageSize, imageSize, generator: g);
         var labels = randint(0, 5, [6], generator: g);
         List<Tensor> exact, libtorch;
         using (GemmRouting.Force(GemmRoute.LibTorch("test")))
@@ -112,11 +114,64 @@ public class GemmRoutingTests
         }
     }
 
+    /// <summary>
+    /// The routed attention (straight from the packed qkv projection) against float64 arithmetic: the merged heads and the
+    /// gradient of the packed input within float32 rounding of their magnitudes, and the same bits at every thread count
+    /// (each image and head is one library call on one thread).
+    /// </summary>
+    [SystemBlasFact]
+    public void TheRoutedAttentionAndItsGradientAreRightAndTheSameAtEveryThreadCount()
+    {
+        using var scope = NewDisposeScope();
+        const int batch = 3, tokens = 70, heads = 3, dim = 16, width = heads * dim;
+        var g = new Generator(13);
+        var packed = randn(batch, tokens, 3 * width, generator: g);
+        var weights = randn(batch, tokens, width, generator: g);
+        var exactInput = packed.to(float64).requires_grad_(true);
+        var parts = exactInput.reshape(batch, tokens, 3, heads, dim).permute(2, 0, 3, 1, 4).unbind(0);
+        var scores = parts[0].matmul(parts[1].transpose(-2, -1)) / Math.Sqrt(dim);
+        var exact = scores.softmax(-1).matmul(parts[2]).transpose(1, 2).reshape(batch, tokens, width);
+        var exactGradient = autograd.grad([(exact * weights.to(float64)).sum()], [exactInput])[0];
+        // Sums of up to T and d terms of values of order 1, a softmax between: a few 1e-6 of the magnitude is rounding,
+        // a wrong product or layout is off by the magnitude itself.
+        var outputBound = 1e-5 * exact.abs().max().ToDouble();
+        var gradientBound = 1e-5 * exactGradient.abs().max().ToDouble();
+        var threadsBefore = get_num_threads();
+        try
+        {
+            foreach (var library in CblasLibrary.Available)
+            {
+                Tensor? firstOutput = null, firstGradient = null;
+                foreach (var threads in new[] { 1, 2, 3 })
+                {
+                    set_num_threads(threads);
+                    var input = packed.clone().requires_grad_(true);
+                    var output = CblasAttentionFunction.Apply(library, input, heads);
+                    var gradient = autograd.grad([(output * weights).sum()], [input])[0];
+                    var outputError = (output.to(float64) - exact.detach()).abs().max().ToDouble();
+                    var gradientError = (gradient.to(float64) - exactGradient).abs().max().ToDouble();
+                    Assert.True(outputError <= outputBound, $"{library.Name}, {threads} threads: output error {outputError:G3} > {outputBound:G3}");
+                    Assert.True(gradientError <= gradientBound, $"{library.Name}, {threads} threads: gradient error {gradientError:G3} > {gradientBound:G3}");
+                    firstOutput ??= output;
+                    firstGradient ??= gradient;
+                    Assert.True(output.equal(firstOutput).all().item<bool>(), $"{library.Name}: output at {threads} threads differs from 1 thread");
+                    Assert.True(gradient.equal(firstGradient).all().item<bool>(), $"{library.Name}: gradient at {threads} threads differs from 1 thread");
+                    using (no_grad())
+                        Assert.True(CblasAttentionFunction.Apply(library, packed, heads).equal(firstOutput).all().item<bool>(), $"{library.Name}: no_grad output differs");
+                }
+            }
+        }
+        finally
+        {
+            set_num_threads(threadsBefore);
+        }
+    }
+
     [SystemBlasFact]
     public void AttackStepsOnTheBlasRouteLeaveNoTensorAlive()
     {
-        using var model = WideTinyVit(depth: 1);
-        using var images = rand(4, 3, 32, 32, generator: new Generator(5));
+        using var model = WideTinyVit(depth: 1, imageSize: 64);
+        using var images = rand(4, 3, 64, 64, generator: new Generator(5));
         using var labels = randint(0, 5, [4], generator: new Generator(6));
         foreach (var library in CblasLibrary.Available)
         {
@@ -276,10 +331,30 @@ public class GemmRoutingTests
         }
     }
 
-    /// <summary>The smallest ViT whose products are routed (width 256), deep:2 prompts, the prompt-tuning set trainable.</summary>
-    private static VisionTransformer WideTinyVit(int depth)
+    [Fact]
+    public void AttentionIsRoutedOnlyAtRoutedWidthsAndWhileItsProbabilitiesStaySmall()
     {
-        var config = new VitConfig { Name = "wide-tiny", ImageSize = 32, PatchSize = 16, InChannels = 3, Width = GemmRouting.MinDimension, Depth = depth, Heads = 4, NumClasses = 5 };
+        using var scope = NewDisposeScope();
+        foreach (var library in CblasLibrary.Available)
+        {
+            using var forced = GemmRouting.Force(new GemmRoute(library, "test"));
+            Assert.Same(library, GemmRouting.AttentionLibrary(empty(4, 222, 3 * 384), heads: 6));
+            Assert.Null(GemmRouting.AttentionLibrary(empty(4, 222, 3 * 64), heads: 4)); // width 64 < MinDimension
+            Assert.Null(GemmRouting.AttentionLibrary(empty(4, 222, 3 * 384, dtype: float64), heads: 6));
+            // 4 heads x 4,100² probabilities x 4 bytes = 269 MB per block > MaxAttentionBytes: libtorch's flash attention.
+            Assert.Null(GemmRouting.AttentionLibrary(empty(1, 4100, 3 * 128), heads: 4));
+        }
+        using (GemmRouting.Force(GemmRoute.LibTorch("test")))
+            Assert.Null(GemmRouting.AttentionLibrary(empty(4, 222, 3 * 384), heads: 6));
+    }
+
+    /// <summary>
+    /// The smallest ViT whose products are routed (width <see cref="GemmRouting.MinDimension"/>), patches of 8 or 16,
+    /// deep:2 prompts, the prompt-tuning set trainable: 7 tokens at 32x32, 67 at 64x64 (the attention routed too).
+    /// </summary>
+    private static VisionTransformer WideTinyVit(int depth, int imageSize = 32)
+    {
+        var config = new VitConfig { Name = "wide-tiny", ImageSize = imageSize, PatchSize = imageSize == 32 ? 16 : 8, InChannels = 3, Width = GemmRouting.MinDimension, Depth = depth, Heads = 4, NumClasses = 5 };
         var model = new VisionTransformer(config, PromptConfig.Parse("deep:2"), seed: 3);
         model.SetTrainable(TrainableSet.Prompts | TrainableSet.Head | TrainableSet.PatchEmbed);
         model.eval();
