@@ -23,7 +23,16 @@ internal static class UnitWorker
     {
         while (input.ReadLine() is { } line)
         {
-            var args = JsonSerializer.Deserialize<string[]>(line) ?? [];
+            string[] args;
+            try
+            {
+                args = JsonSerializer.Deserialize<string[]>(line) ?? [];
+            }
+            catch (JsonException)
+            {
+                error.WriteLine($"adapt: {Argument}: expected one JSON array of arguments per line, got: {line}");
+                return CliRunner.UserError;
+            }
             var code = CliRunner.Run(Program.CreateRoot(), args);
             var done = DoneMarker + code.ToString(CultureInfo.InvariantCulture);
             output.WriteLine(done);

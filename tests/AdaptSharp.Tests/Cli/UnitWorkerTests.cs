@@ -25,6 +25,14 @@ public sealed class UnitWorkerTests
         }
     }
 
+    [Fact]
+    public void ALineThatIsNotAnArgumentListIsOneErrorLine()
+    {
+        var error = new StringWriter();
+        Assert.Equal(CliRunner.UserError, UnitWorker.Serve(new StringReader("demo --plan mini\n"), new StringWriter(), error));
+        Assert.Equal("adapt: --unit-worker: expected one JSON array of arguments per line, got: demo --plan mini", error.ToString().Trim());
+    }
+
     [Theory]
     [InlineData("\u001eadapt-unit-done 143", 143)]
     [InlineData("adapt-unit-done 0", null)]

@@ -8,9 +8,11 @@ namespace AdaptSharp.Tests.Runtime;
 /// </summary>
 public sealed class SystemBlasFactAttribute : FactAttribute
 {
-    public SystemBlasFactAttribute()
-    {
-        if (CblasLibrary.Available.Count == 0 && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")))
-            Skip = "no system BLAS installed (Debian: libopenblas0-pthread, libblis4-pthread)";
-    }
+    public SystemBlasFactAttribute() => Skip = SkipReason;
+
+    /// <summary>Why a test that needs a system BLAS is skipped here, or null when it runs.</summary>
+    internal static string? SkipReason =>
+        CblasLibrary.Available.Count == 0 && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI"))
+            ? "no system BLAS installed (Debian: libopenblas0-pthread, libblis4-pthread)"
+            : null;
 }
