@@ -39,14 +39,24 @@ internal static class ParallelRuns
         var printLock = new object();
         string? failure = null;
         var forwarded = false;
+        // An idle worker, else a new one while fewer than the concurrency are alive, else none.
+        Worker? FreeWorker()
+        {
+            if (workers.FirstOrDefault(w => w is { Busy: false, Alive: true }) is { } idle)
+                return idle;
+            if (workers.Count(w => w.Alive) >= concurrency)
+                return null;
+            var worker = Worker.Start(threadsEach, printLock);
+            workers.Add(worker);
+            return worker;
+        }
         try
         {
             while (queue.Count > 0 || workers.Any(w => w.Busy))
             {
                 while (failure is null && !cancellation.IsCancellationRequested
                        && queue.FirstOrDefault(u => u.DependsOn.All(finished.Contains)) is { } unit
-                       && (workers.FirstOrDefault(w => w is { Busy: false, Alive: true })
-                           ?? (workers.Count(w => w.Alive) < concurrency ? Add(workers, Worker.Start(threadsEach, printLock)) : null)) is { } free)
+                       && FreeWorker() is { } free)
                 {
                     queue.Remove(unit);
                     free.Begin(unit, Path.Combine(logDirectory, unit.Id + ".log"), Colors[started++ % Colors.Length]);
@@ -91,12 +101,6 @@ internal static class ParallelRuns
             throw new InvalidOperationException(failure);
         if (cancellation.IsCancellationRequested)
             throw new OperationCanceledException("interrupted: the runs saved their state; run the same command again to continue");
-    }
-
-    private static Worker Add(List<Worker> workers, Worker worker)
-    {
-        workers.Add(worker);
-        return worker;
     }
 
     /// <summary>How this process was started: the `adapt` apphost, or `dotnet adapt.dll`.</summary>

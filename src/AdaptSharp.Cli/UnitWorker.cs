@@ -39,8 +39,8 @@ internal static class UnitWorker
             output.Flush();
             error.WriteLine(done);
             error.Flush();
-            if (code == Interruption.ExitCode && Interruption.Token.IsCancellationRequested)
-                return code;
+            if (Interruption.Token.IsCancellationRequested)
+                return code; // the unit saved its state; the parent sends no more
         }
         return 0;
     }

@@ -48,28 +48,28 @@ internal sealed class CblasAttentionFunction : autograd.SingleTensorFunction<Cbl
         using var dOut = gradOutput.contiguous();
         using var dProbabilities = empty(shape.B, heads, shape.T, shape.T, dtype: ScalarType.Float32);
         var dPacked = empty(shape.B, shape.T, 3 * shape.W, dtype: ScalarType.Float32);
-        var (q, p, o, dp, dq) = (Address(packed), Address(probabilities), Address(dOut), Address(dProbabilities), Address(dPacked));
+        var (qkv, p, o, dp, dqkv) = (Address(packed), Address(probabilities), Address(dOut), Address(dProbabilities), Address(dPacked));
         ForEachHead(shape, (image, head) =>
         {
             // dV = Pᵀ·dO and dP = dO·Vᵀ
             library.Multiply(true, false, shape.T, shape.D, shape.T, 1f, shape.Scores(p, image, head), shape.T,
-                shape.Output(o, image, head), shape.W, 0f, shape.Head(dq, image, 2, head), 3 * shape.W);
+                shape.Output(o, image, head), shape.W, 0f, shape.Head(dqkv, image, 2, head), 3 * shape.W);
             library.Multiply(false, true, shape.T, shape.T, shape.D, 1f, shape.Output(o, image, head), shape.W,
-                shape.Head(q, image, 2, head), 3 * shape.W, 0f, shape.Scores(dp, image, head), shape.T);
+                shape.Head(qkv, image, 2, head), 3 * shape.W, 0f, shape.Scores(dp, image, head), shape.T);
         });
-        // The softmax's backward: dS = P ⊙ (dP − rowsum(dP ⊙ P)), by libtorch (row-wise, the same at every thread count).
-        using var dScores = dProbabilities.mul(probabilities);
-        using var rowSums = dScores.sum(-1, keepdim: true);
-        dScores.sub_(rowSums.mul(probabilities));
-        var ds = Address(dScores);
+        // The softmax's backward, as libtorch's: dS = (dP − rowsum(dP ⊙ P)) ⊙ P, in place in dP (row-wise, the same at
+        // every thread count).
+        using (var weighted = dProbabilities.mul(probabilities))
+        using (var rowSums = weighted.sum(-1, keepdim: true))
+            dProbabilities.sub_(rowSums).mul_(probabilities);
         var scale = shape.Scale;
         ForEachHead(shape, (image, head) =>
         {
             // dQ = dS·K/√d and dK = dSᵀ·Q/√d
-            library.Multiply(false, false, shape.T, shape.D, shape.T, scale, shape.Scores(ds, image, head), shape.T,
-                shape.Head(q, image, 1, head), 3 * shape.W, 0f, shape.Head(dq, image, 0, head), 3 * shape.W);
-            library.Multiply(true, false, shape.T, shape.D, shape.T, scale, shape.Scores(ds, image, head), shape.T,
-                shape.Head(q, image, 0, head), 3 * shape.W, 0f, shape.Head(dq, image, 1, head), 3 * shape.W);
+            library.Multiply(false, false, shape.T, shape.D, shape.T, scale, shape.Scores(dp, image, head), shape.T,
+                shape.Head(qkv, image, 1, head), 3 * shape.W, 0f, shape.Head(dqkv, image, 0, head), 3 * shape.W);
+            library.Multiply(true, false, shape.T, shape.D, shape.T, scale, shape.Scores(dp, image, head), shape.T,
+                shape.Head(qkv, image, 0, head), 3 * shape.W, 0f, shape.Head(dqkv, image, 1, head), 3 * shape.W);
         });
         // One gradient per forward argument; the library and the head count are not tensors.
         return [null!, dPacked, null!];
@@ -81,16 +81,16 @@ internal sealed class CblasAttentionFunction : autograd.SingleTensorFunction<Cbl
         var shape = Shape.Of(packed, heads);
         using var scores = empty(shape.B, heads, shape.T, shape.T, dtype: ScalarType.Float32);
         var merged = empty(shape.B, shape.T, shape.W, dtype: ScalarType.Float32);
-        var (q, s) = (Address(packed), Address(scores));
+        var (qkv, s) = (Address(packed), Address(scores));
         var scale = shape.Scale;
         ForEachHead(shape, (image, head) =>
-            library.Multiply(false, true, shape.T, shape.T, shape.D, scale, shape.Head(q, image, 0, head), 3 * shape.W,
-                shape.Head(q, image, 1, head), 3 * shape.W, 0f, shape.Scores(s, image, head), shape.T));
+            library.Multiply(false, true, shape.T, shape.T, shape.D, scale, shape.Head(qkv, image, 0, head), 3 * shape.W,
+                shape.Head(qkv, image, 1, head), 3 * shape.W, 0f, shape.Scores(s, image, head), shape.T));
         probabilities = scores.softmax(-1);
         var (p, o) = (Address(probabilities), Address(merged));
         ForEachHead(shape, (image, head) =>
             library.Multiply(false, false, shape.T, shape.D, shape.T, 1f, shape.Scores(p, image, head), shape.T,
-                shape.Head(q, image, 2, head), 3 * shape.W, 0f, shape.Output(o, image, head), shape.W));
+                shape.Head(qkv, image, 2, head), 3 * shape.W, 0f, shape.Output(o, image, head), shape.W));
         return merged;
     }
 

@@ -86,17 +86,11 @@ internal sealed unsafe class CblasLibrary
     public string? CoreName { get; }
 
     /// <summary>
-    /// C (m x n) = alpha · op(A) · op(B) + beta · C, all row-major and dense: op(A) is m x k (A stored k x m when
-    /// <paramref name="transposeA"/>), op(B) is k x n (B stored n x k when <paramref name="transposeB"/>); A's row stride
-    /// is <paramref name="lda"/>, so that C's rows can be taken from a larger product.
+    /// C (m x n) = alpha · op(A) · op(B) + beta · C, row-major at addresses with their own row strides (lda, ldb, ldc):
+    /// op(A) is m x k (A stored k x m when <paramref name="transposeA"/>), op(B) is k x n (B stored n x k when
+    /// <paramref name="transposeB"/>). The strides let a call take a block of rows of a larger product, or one head's
+    /// columns of a packed projection.
     /// </summary>
-    public void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float* a, int lda, float* b, float beta, float* c)
-    {
-        sgemm(RowMajor, transposeA ? Trans : NoTrans, transposeB ? Trans : NoTrans, m, n, k, 1f,
-            a, lda, b, transposeB ? k : n, beta, c, n);
-    }
-
-    /// <summary>C = alpha·op(A)·op(B) + beta·C on row-major operands at addresses with their own row strides.</summary>
     public void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float alpha, nint a, int lda, nint b, int ldb,
         float beta, nint c, int ldc) =>
         sgemm(RowMajor, transposeA ? Trans : NoTrans, transposeB ? Trans : NoTrans, m, n, k, alpha, (float*)a, lda, (float*)b, ldb, beta, (float*)c, ldc);

@@ -97,21 +97,20 @@ internal sealed class CblasLinearFunction : autograd.SingleTensorFunction<CblasL
         var threads = Math.Clamp(rows / MinRowsPerThread, 1, threadCount ?? get_num_threads());
         fixed (byte* pa = a.bytes, pb = b.bytes, pc = c.bytes)
         {
-            float* fa = (float*)pa, fb = (float*)pb, fc = (float*)pc;
-            var lda = transposeA ? rows : inner;
+            nint ia = (nint)pa, ib = (nint)pb, ic = (nint)pc;
+            var (lda, ldb) = (transposeA ? rows : inner, transposeB ? inner : columns);
             if (threads == 1)
             {
-                library.Multiply(transposeA, transposeB, rows, columns, inner, fa, lda, fb, beta, fc);
+                library.Multiply(transposeA, transposeB, rows, columns, inner, 1f, ia, lda, ib, ldb, beta, ic, columns);
                 return;
             }
-            nint ia = (nint)fa, ib = (nint)fb, ic = (nint)fc;
             Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
             {
                 var first = Boundary(rows, t, threads);
                 var count = Boundary(rows, t + 1, threads) - first;
                 // Row i of op(A) starts at A + i·lda, or at column i (A + i) when A is stored transposed.
-                var blockA = (float*)ia + (transposeA ? first : (long)first * lda);
-                library.Multiply(transposeA, transposeB, count, columns, inner, blockA, lda, (float*)ib, beta, (float*)ic + (long)first * columns);
+                var blockA = ia + sizeof(float) * (transposeA ? first : (nint)first * lda);
+                library.Multiply(transposeA, transposeB, count, columns, inner, 1f, blockA, lda, ib, ldb, beta, ic + sizeof(float) * (nint)first * columns, columns);
             });
         }
     }

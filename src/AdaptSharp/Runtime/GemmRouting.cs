@@ -6,8 +6,8 @@ namespace AdaptSharp.Runtime;
 
 /// <summary>
 /// Routes the model's large fp32 CPU GEMMs (qkv, proj, fc1, fc2, patch embedding; forward and both gradients; and the
-/// per-head products of long sequences' attention, <see cref="AttentionLibrary"/>) to the fastest library present: libtorch's own (MKL inside), or a system BLAS (<see cref="CblasLibrary"/>) when it is
-/// faster on this CPU. ADAPT_GEMM=libtorch|openblas|blis forces one; unset (or auto) measures once per machine, on
+/// per-head products of long sequences' attention, <see cref="AttentionLibrary"/>) to the fastest library present:
+/// libtorch's own (MKL inside), or a system BLAS (<see cref="CblasLibrary"/>) when it is faster on this CPU. ADAPT_GEMM=libtorch|openblas|blis forces one; unset (or auto) measures once per machine, on
 /// fixed ViT-sized shapes, keeps libtorch unless a library is at least <see cref="Margin"/>x faster, and stores the
 /// choice (<see cref="GemmRouteStore"/>) for every later process; ADAPT_GEMM=calibrate measures again. Small products
 /// (the CPU presets' width 48-64) and CUDA always stay on libtorch: there the call overhead would outweigh any kernel
