@@ -121,8 +121,22 @@ public static class AblationBenchmark
         report.Values[$"{shape.Label}_manual_over_sdpa"] = manualRow.MinSeconds / fusedRow.MinSeconds;
         if (context.IsCuda)
             return;
-        // What a routed model runs (SelfAttention on a system-BLAS route): the same products from the packed projection.
         using var packed = randn(new long[] { b, t, 3 * h * d }, generator: g);
+        if (ShortSequenceAttentionFunction.Takes(packed, (int)h))
+        {
+            // What SelfAttention runs on short fp32 sequences: the vectorised pass from the packed projection.
+            var row = report.Measure("attention", "short-sequence kernel (packed)", name, shape.Batch, shape.Tokens, c.ImageSize, flops, () =>
+            {
+                using var s = NewDisposeScope();
+                using var grad = enable_grad();
+                var input = packed.detach().clone();
+                input.requires_grad_(true);
+                var o = ShortSequenceAttentionFunction.Apply(input, (int)h);
+                autograd.grad(new[] { o.square().sum() }, new[] { input });
+            });
+            report.Values[$"{shape.Label}_short_sequence_over_manual"] = row.MinSeconds / manualRow.MinSeconds;
+        }
+        // What a routed model runs (SelfAttention on a system-BLAS route): the same products from the packed projection.
         foreach (var library in CblasLibrary.Available)
         {
             var row = report.Measure("attention", $"{library.Name} per-head products (routed)", name, shape.Batch, shape.Tokens, c.ImageSize, flops, () =>

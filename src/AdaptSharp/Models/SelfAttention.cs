@@ -6,12 +6,14 @@ using static TorchSharp.torch;
 namespace AdaptSharp.Models;
 
 /// <summary>
-/// Multi-head self-attention with a fused qkv projection (rows q, k, v as in timm). Short sequences use
-/// softmax(QK^T / sqrt(d)) V directly: at a few dozen tokens libtorch's fused CPU kernel is about 2x slower
-/// (forward + input gradient, bench suite "ablation", group "attention"); longer ones use
-/// scaled_dot_product_attention, which is as fast or faster there and picks flash/memory-efficient kernels on CUDA,
-/// or, when the model's GEMMs are routed to a system BLAS (<see cref="GemmRouting"/>), the same products on that library
-/// straight from the packed projection (<see cref="CblasAttentionFunction"/>).
+/// Multi-head self-attention with a fused qkv projection (rows q, k, v as in timm). Short fp32 sequences on the CPU (the
+/// CPU presets' 17-25 tokens) run <see cref="ShortSequenceAttentionFunction"/>, one vectorised pass per head from the
+/// packed projection to the merged heads; other short ones (float64, or a CPU without FMA) use softmax(QK^T / sqrt(d)) V
+/// directly: at a few dozen tokens libtorch's fused CPU kernel is about 2x slower (forward + input gradient, bench suite
+/// "ablation", group "attention"); longer ones use scaled_dot_product_attention, which is as fast or faster there and
+/// picks flash/memory-efficient kernels on CUDA, or, when the model's GEMMs are routed to a system BLAS
+/// (<see cref="GemmRouting"/>), the same products on that library straight from the packed projection
+/// (<see cref="CblasAttentionFunction"/>).
 /// </summary>
 internal sealed class SelfAttention : nn.Module<Tensor, Tensor>
 {
@@ -34,6 +36,12 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor>
     {
         var (b, n, d) = (x.shape[0], x.shape[1], x.shape[2]);
         using var projected = GemmRouting.Linear(x, qkv.weight!, qkv.bias);
+        if (ShortSequenceAttentionFunction.Takes(projected, heads))
+        {
+            using var contiguous = projected.contiguous();
+            using var shortAttended = ShortSequenceAttentionFunction.Apply(contiguous, heads);
+            return GemmRouting.Linear(shortAttended, proj.weight!, proj.bias);
+        }
         if (n > ExplicitAttentionMaxTokens && GemmRouting.AttentionLibrary(projected, heads) is { } library)
         {
             using var contiguous = projected.contiguous();

@@ -1,5 +1,3 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace AdaptSharp.Runtime;
@@ -44,18 +42,18 @@ internal sealed class CblasAttentionFunction : autograd.SingleTensorFunction<Cbl
         var saved = ctx.get_saved_variables();
         var (packed, probabilities) = (saved[0], saved[1]);
         var (library, heads) = ((CblasLibrary, int))ctx.get_data(ShapeKey);
-        var shape = Shape.Of(packed, heads);
+        var shape = AttentionHeads.Of(packed, heads);
         using var dOut = gradOutput.contiguous();
         using var dProbabilities = empty(shape.B, heads, shape.T, shape.T, dtype: ScalarType.Float32);
         var dPacked = empty(shape.B, shape.T, 3 * shape.W, dtype: ScalarType.Float32);
-        var (qkv, p, o, dp, dqkv) = (Address(packed), Address(probabilities), Address(dOut), Address(dProbabilities), Address(dPacked));
-        ForEachHead(shape, (image, head) =>
+        var (qkv, p, o, dp, dqkv) = (AttentionHeads.Address(packed), AttentionHeads.Address(probabilities), AttentionHeads.Address(dOut), AttentionHeads.Address(dProbabilities), AttentionHeads.Address(dPacked));
+        shape.ForEach((image, head) =>
         {
             // dV = Pᵀ·dO and dP = dO·Vᵀ
-            library.Multiply(true, false, shape.T, shape.D, shape.T, 1f, shape.Scores(p, image, head), shape.T,
+            library.Multiply(true, false, shape.T, shape.D, shape.T, 1f, shape.Scores(p, image, head, shape.T), shape.T,
                 shape.Output(o, image, head), shape.W, 0f, shape.Head(dqkv, image, 2, head), 3 * shape.W);
             library.Multiply(false, true, shape.T, shape.T, shape.D, 1f, shape.Output(o, image, head), shape.W,
-                shape.Head(qkv, image, 2, head), 3 * shape.W, 0f, shape.Scores(dp, image, head), shape.T);
+                shape.Head(qkv, image, 2, head), 3 * shape.W, 0f, shape.Scores(dp, image, head, shape.T), shape.T);
         });
         // The softmax's backward, as libtorch's: dS = (dP − rowsum(dP ⊙ P)) ⊙ P, in place in dP (row-wise, the same at
         // every thread count).
@@ -63,12 +61,12 @@ internal sealed class CblasAttentionFunction : autograd.SingleTensorFunction<Cbl
         using (var rowSums = weighted.sum(-1, keepdim: true))
             dProbabilities.sub_(rowSums).mul_(probabilities);
         var scale = shape.Scale;
-        ForEachHead(shape, (image, head) =>
+        shape.ForEach((image, head) =>
         {
             // dQ = dS·K/√d and dK = dSᵀ·Q/√d
-            library.Multiply(false, false, shape.T, shape.D, shape.T, scale, shape.Scores(dp, image, head), shape.T,
+            library.Multiply(false, false, shape.T, shape.D, shape.T, scale, shape.Scores(dp, image, head, shape.T), shape.T,
                 shape.Head(qkv, image, 1, head), 3 * shape.W, 0f, shape.Head(dqkv, image, 0, head), 3 * shape.W);
-            library.Multiply(true, false, shape.T, shape.D, shape.T, scale, shape.Scores(dp, image, head), shape.T,
+            library.Multiply(true, false, shape.T, shape.D, shape.T, scale, shape.Scores(dp, image, head, shape.T), shape.T,
                 shape.Head(qkv, image, 0, head), 3 * shape.W, 0f, shape.Head(dqkv, image, 1, head), 3 * shape.W);
         });
         // One gradient per forward argument; the library and the head count are not tensors.
@@ -78,63 +76,19 @@ internal sealed class CblasAttentionFunction : autograd.SingleTensorFunction<Cbl
     /// <summary>The merged heads (B, T, W) and the attention probabilities (B, H, T, T) the backward reads.</summary>
     private static Tensor Forward(CblasLibrary library, Tensor packed, int heads, out Tensor probabilities)
     {
-        var shape = Shape.Of(packed, heads);
+        var shape = AttentionHeads.Of(packed, heads);
         using var scores = empty(shape.B, heads, shape.T, shape.T, dtype: ScalarType.Float32);
         var merged = empty(shape.B, shape.T, shape.W, dtype: ScalarType.Float32);
-        var (qkv, s) = (Address(packed), Address(scores));
+        var (qkv, s) = (AttentionHeads.Address(packed), AttentionHeads.Address(scores));
         var scale = shape.Scale;
-        ForEachHead(shape, (image, head) =>
+        shape.ForEach((image, head) =>
             library.Multiply(false, true, shape.T, shape.T, shape.D, scale, shape.Head(qkv, image, 0, head), 3 * shape.W,
-                shape.Head(qkv, image, 1, head), 3 * shape.W, 0f, shape.Scores(s, image, head), shape.T));
+                shape.Head(qkv, image, 1, head), 3 * shape.W, 0f, shape.Scores(s, image, head, shape.T), shape.T));
         probabilities = scores.softmax(-1);
-        var (p, o) = (Address(probabilities), Address(merged));
-        ForEachHead(shape, (image, head) =>
-            library.Multiply(false, false, shape.T, shape.D, shape.T, 1f, shape.Scores(p, image, head), shape.T,
+        var (p, o) = (AttentionHeads.Address(probabilities), AttentionHeads.Address(merged));
+        shape.ForEach((image, head) =>
+            library.Multiply(false, false, shape.T, shape.D, shape.T, 1f, shape.Scores(p, image, head, shape.T), shape.T,
                 shape.Head(qkv, image, 2, head), 3 * shape.W, 0f, shape.Output(o, image, head), shape.W));
         return merged;
-    }
-
-    /// <summary>Every (image, head) pair once, shared out over torch's threads in contiguous runs.</summary>
-    private static void ForEachHead(Shape shape, Action<int, int> product)
-    {
-        var pairs = shape.B * shape.H;
-        var threads = Math.Clamp(get_num_threads(), 1, pairs);
-        if (threads == 1)
-        {
-            for (var i = 0; i < pairs; i++)
-                product(i / shape.H, i % shape.H);
-            return;
-        }
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-        {
-            for (var i = pairs * t / threads; i < pairs * (t + 1) / threads; i++)
-                product(i / shape.H, i % shape.H);
-        });
-    }
-
-    // A contiguous CPU tensor's storage is native memory that the tensor (alive for the whole call) keeps in place.
-    private static unsafe nint Address(Tensor t) => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
-
-    /// <summary>Sizes and the addresses of one head's rows in the packed, merged and score tensors.</summary>
-    private readonly record struct Shape(int B, int T, int H, int D)
-    {
-        public int W => H * D;
-
-        public float Scale => (float)(1.0 / Math.Sqrt(D));
-
-        public static Shape Of(Tensor packed, int heads)
-        {
-            var width = checked((int)packed.shape[2] / 3);
-            return new Shape(checked((int)packed.shape[0]), checked((int)packed.shape[1]), heads, width / heads);
-        }
-
-        /// <summary>Part <paramref name="part"/> (0 q, 1 k, 2 v) of a head in the packed (B, T, 3·W) layout; rows 3·W apart.</summary>
-        public nint Head(nint packed, int image, int part, int head) => packed + sizeof(float) * (((nint)image * T * 3 * W) + (part * W) + (head * D));
-
-        /// <summary>A head's columns of the merged (B, T, W) output; rows W apart.</summary>
-        public nint Output(nint merged, int image, int head) => merged + sizeof(float) * (((nint)image * T * W) + (head * D));
-
-        /// <summary>A head's T x T block of a (B, H, T, T) score tensor.</summary>
-        public nint Scores(nint scores, int image, int head) => scores + sizeof(float) * ((((nint)image * H) + head) * T * T);
     }
 }

@@ -82,7 +82,7 @@ public class FastPathEquivalenceTests
     }
 
     [Theory]
-    [InlineData(10)]   // explicit softmax(QK^T)V path
+    [InlineData(10)]   // the short-sequence kernel (float32 on a CPU with FMA)
     [InlineData(70)]   // scaled_dot_product_attention path
     public void SelfAttentionEqualsFloat64AttentionWithItsGradient(int tokens)
     {

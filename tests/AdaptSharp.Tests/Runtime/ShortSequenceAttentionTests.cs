@@ -1,0 +1,114 @@
+using System.Runtime.Intrinsics.X86;
+using AdaptSharp.Models;
+using AdaptSharp.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace AdaptSharp.Tests.Runtime;
+
+[Collection(GemmRoutingCollection.Name)]
+public sealed class ShortSequenceAttentionTests
+{
+    /// <summary>
+    /// The vectorised attention of short sequences against float64 arithmetic: the merged heads and the gradient of the
+    /// packed input within float32 rounding of their magnitudes, and the same bits at every thread count and without
+    /// autograd. The shapes cover the demo model's (21 tokens, 4 heads of 12), a single token, the longest taken (64: eight
+    /// whole vectors of queries), token counts that leave padding lanes, and head sizes that are not a multiple of four.
+    /// </summary>
+    [Theory]
+    [InlineData(3, 21, 4, 12)]
+    [InlineData(2, 64, 3, 5)]
+    [InlineData(2, 1, 1, 7)]
+    [InlineData(2, 9, 1, 3)]
+    [InlineData(1, 25, 4, 16)]
+    public void ItAndItsGradientAreRightAndTheSameAtEveryThreadCount(int batch, int tokens, int heads, int dim)
+    {
+        if (!Fma.IsSupported)
+            return; // this CPU takes libtorch's attention (SelfAttention); nothing of this function runs
+        using var scope = NewDisposeScope();
+        var width = heads * dim;
+        var g = new Generator(17);
+        // Scores of a few units, as trained prompts give (a softmax far from uniform), and output weights of order one.
+        var packed = randn(batch, tokens, 3 * width, generator: g) * 2;
+        var weights = randn(batch, tokens, width, generator: g);
+        var exactInput = packed.to(float64).requires_grad_(true);
+        var parts = exactInput.reshape(batch, tokens, 3, heads, dim).permute(2, 0, 3, 1, 4).unbind(0);
+        var scores = parts[0].matmul(parts[1].transpose(-2, -1)) / Math.Sqrt(dim);
+        var exact = scores.softmax(-1).matmul(parts[2]).transpose(1, 2).reshape(batch, tokens, width);
+        var exactGradient = autograd.grad([(exact * weights.to(float64)).sum()], [exactInput])[0];
+        // Sums of up to 64 terms of values of order one, a softmax between: a few 1e-6 of the magnitude is rounding; a
+        // wrong product, lane or layout is off by the magnitude itself.
+        var outputBound = 1e-5 * exact.abs().max().ToDouble();
+        var gradientBound = 1e-5 * exactGradient.abs().max().ToDouble();
+        Assert.True(ShortSequenceAttentionFunction.Takes(packed, heads));
+        var threadsBefore = get_num_threads();
+        try
+        {
+            Tensor? firstOutput = null, firstGradient = null;
+            foreach (var threads in new[] { 1, 2, 3 })
+            {
+                set_num_threads(threads);
+                var input = packed.clone().requires_grad_(true);
+                var output = ShortSequenceAttentionFunction.Apply(input, heads);
+                var gradient = autograd.grad([(output * weights).sum()], [input])[0];
+                var outputError = (output.to(float64) - exact.detach()).abs().max().ToDouble();
+                var gradientError = (gradient.to(float64) - exactGradient).abs().max().ToDouble();
+                Assert.True(outputError <= outputBound, $"{threads} threads: output error {outputError:G3} > {outputBound:G3}");
+                Assert.True(gradientError <= gradientBound, $"{threads} threads: gradient error {gradientError:G3} > {gradientBound:G3}");
+                firstOutput ??= output;
+                firstGradient ??= gradient;
+                Assert.True(output.equal(firstOutput).all().item<bool>(), $"output at {threads} threads differs from 1 thread");
+                Assert.True(gradient.equal(firstGradient).all().item<bool>(), $"gradient at {threads} threads differs from 1 thread");
+                using (no_grad())
+                    Assert.True(ShortSequenceAttentionFunction.Apply(packed, heads).equal(firstOutput).all().item<bool>(), "no_grad output differs");
+            }
+        }
+        finally
+        {
+            set_num_threads(threadsBefore);
+        }
+    }
+
+    [Fact]
+    public void ItTakesShortFloat32SequencesOnTheCpuOnly()
+    {
+        if (!Fma.IsSupported)
+        {
+            Assert.False(ShortSequenceAttentionFunction.Takes(empty(4, 21, 3 * 48), heads: 4));
+            return;
+        }
+        Assert.True(ShortSequenceAttentionFunction.Takes(empty(4, 21, 3 * 48), heads: 4));
+        Assert.True(ShortSequenceAttentionFunction.Takes(empty(4, ShortSequenceAttentionFunction.MaxTokens, 3 * 48), heads: 4));
+        Assert.False(ShortSequenceAttentionFunction.Takes(empty(4, ShortSequenceAttentionFunction.MaxTokens + 1, 3 * 48), heads: 4));
+        Assert.False(ShortSequenceAttentionFunction.Takes(empty(4, 21, 3 * 48, dtype: float64), heads: 4));
+        Assert.False(ShortSequenceAttentionFunction.Takes(empty(4, 21, 3 * 48), heads: 5)); // 48 is not 5 heads
+    }
+
+    /// <summary>Training-style steps through a model that takes it (input and parameter gradients) leave no tensor alive.</summary>
+    [Fact]
+    public void StepsThroughItLeaveNoTensorAlive()
+    {
+        var config = ModelPresets.Get("vit-fmnist-cpu-d8");
+        using var model = new VisionTransformer(config, PromptConfig.Parse("deep:4"));
+        model.SetTrainable(TrainableSet.Prompts | TrainableSet.Head);
+        using var images = rand(4, config.InChannels, config.ImageSize, config.ImageSize, generator: new Generator(5));
+        using var labels = randint(0, config.NumClasses, [4], generator: new Generator(6));
+        void Steps(int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                using var scope = NewDisposeScope();
+                var input = images.clone().requires_grad_(true);
+                var loss = nn.functional.cross_entropy(model.Forward(input, usePrompts: true), labels);
+                autograd.grad([loss], [input]);
+                var trainable = model.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList();
+                var outer = nn.functional.cross_entropy(model.Forward(images, usePrompts: true), labels);
+                autograd.grad([outer], trainable);
+            }
+        }
+        Steps(2);
+        var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        Steps(5);
+        Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+}
