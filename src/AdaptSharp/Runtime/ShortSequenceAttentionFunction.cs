@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using TorchSharp;
@@ -83,6 +84,7 @@ internal sealed class ShortSequenceAttentionFunction : autograd.SingleTensorFunc
 
     private static int Padded(int tokens) => (tokens + Lane - 1) / Lane * Lane;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimised at its first call: tier-0 vector code is many times slower
     private static unsafe void ForwardHead(AttentionHeads shape, nint qkv, nint probabilities, nint merged, int image, int head)
     {
         var (t, d, stride) = (shape.T, shape.D, 3 * shape.W);
@@ -125,6 +127,7 @@ internal sealed class ShortSequenceAttentionFunction : autograd.SingleTensorFunc
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimised at its first call: tier-0 vector code is many times slower
     private static unsafe void BackwardHead(AttentionHeads shape, nint qkv, nint probabilities, nint dMerged, nint dPacked, int image, int head)
     {
         var (t, d, stride) = (shape.T, shape.D, 3 * shape.W);
@@ -173,6 +176,7 @@ internal sealed class ShortSequenceAttentionFunction : autograd.SingleTensorFunc
     /// B and C hold <paramref name="lanes"/> floats per row. Four rows at a time share each load of B (four independent
     /// chains of fused multiply-adds).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimised at its first call: tier-0 vector code is many times slower
     private static unsafe void Product(float* a, nint rowStride, nint innerStride, int rows, int inner, float* b, int lanes, float* c, float scale)
     {
         var factor = Vector256.Create(scale);
@@ -215,6 +219,7 @@ internal sealed class ShortSequenceAttentionFunction : autograd.SingleTensorFunc
     /// Out[j, c] = Σ_lanes A[j, ·] ⊙ B[c, ·] for j &lt; <paramref name="rowsA"/>, c &lt; <paramref name="rowsB"/> (rows of
     /// whole vectors), written at <paramref name="output"/> with rows <paramref name="stride"/> apart.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimised at its first call: tier-0 vector code is many times slower
     private static unsafe void Dots(float* a, int rowsA, float* b, int rowsB, int vectors, float* output, int stride)
     {
         var lanes = vectors * Lane;
@@ -250,6 +255,7 @@ internal sealed class ShortSequenceAttentionFunction : autograd.SingleTensorFunc
     }
 
     /// <summary>Columns × lanes back into rows × columns at <paramref name="target"/> (row stride <paramref name="stride"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimised at its first call: tier-0 vector code is many times slower
     private static unsafe void Untranspose(float* source, int columns, int lanes, int rows, float* target, int stride)
     {
         for (var c = 0; c < columns; c++)
@@ -258,6 +264,7 @@ internal sealed class ShortSequenceAttentionFunction : autograd.SingleTensorFunc
     }
 
     /// <summary>Rows × columns (row stride <paramref name="stride"/>) into columns × <paramref name="lanes"/>, padding lanes zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimised at its first call: tier-0 vector code is many times slower
     private static unsafe void Transpose(float* source, int stride, int rows, int columns, int lanes, float* target)
     {
         for (var c = 0; c < columns; c++)
