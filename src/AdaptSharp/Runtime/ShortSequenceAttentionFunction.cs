@@ -13,7 +13,8 @@ namespace AdaptSharp.Runtime;
 /// at these sizes libtorch spends its time between kernels, not in them: its path is five operators per block forward
 /// (two batched matmuls of 21 x 12 heads, a scale, a softmax, a head merge) and more backward, each a dispatch and a
 /// tensor, and every head a separate MKL call of a few hundred multiply-adds. On the demo model (21 tokens, 4 heads of
-/// 12) that was 20-32% of an attack step (batch 64 down to 4; docs/performance.md). With the lanes on the query index,
+/// 12) that was 20-32% of an attack step (batch 64 down to 4), and this pass is 1.6-2.0x faster than it there
+/// (docs/performance.md, "Speed-ups kept"). With the lanes on the query index,
 /// the scores, the softmax (column-wise here), the output and the whole backward are vector operations with no
 /// horizontal step but the dot products over queries in dK and dV.
 /// Numerics: float32 with fused multiply-adds and .NET's vector exp (within 2 ulp), so values differ from libtorch's by
