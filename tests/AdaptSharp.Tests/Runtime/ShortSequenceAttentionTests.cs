@@ -31,42 +31,8 @@ public sealed class ShortSequenceAttentionTests
         // Scores of a few units, as trained prompts give (a softmax far from uniform), and output weights of order one.
         var packed = randn(batch, tokens, 3 * width, generator: g) * 2;
         var weights = randn(batch, tokens, width, generator: g);
-        var exactInput = packed.to(float64).requires_grad_(true);
-        var parts = exactInput.reshape(batch, tokens, 3, heads, dim).permute(2, 0, 3, 1, 4).unbind(0);
-        var scores = parts[0].matmul(parts[1].transpose(-2, -1)) / Math.Sqrt(dim);
-        var exact = scores.softmax(-1).matmul(parts[2]).transpose(1, 2).reshape(batch, tokens, width);
-        var exactGradient = autograd.grad([(exact * weights.to(float64)).sum()], [exactInput])[0];
-        // Sums of up to 64 terms of values of order one, a softmax between: a few 1e-6 of the magnitude is rounding; a
-        // wrong product, lane or layout is off by the magnitude itself.
-        var outputBound = 1e-5 * exact.abs().max().ToDouble();
-        var gradientBound = 1e-5 * exactGradient.abs().max().ToDouble();
         Assert.True(ShortSequenceAttentionFunction.Takes(packed, heads));
-        var threadsBefore = get_num_threads();
-        try
-        {
-            Tensor? firstOutput = null, firstGradient = null;
-            foreach (var threads in new[] { 1, 2, 3 })
-            {
-                set_num_threads(threads);
-                var input = packed.clone().requires_grad_(true);
-                var output = ShortSequenceAttentionFunction.Apply(input, heads);
-                var gradient = autograd.grad([(output * weights).sum()], [input])[0];
-                var outputError = (output.to(float64) - exact.detach()).abs().max().ToDouble();
-                var gradientError = (gradient.to(float64) - exactGradient).abs().max().ToDouble();
-                Assert.True(outputError <= outputBound, $"{threads} threads: output error {outputError:G3} > {outputBound:G3}");
-                Assert.True(gradientError <= gradientBound, $"{threads} threads: gradient error {gradientError:G3} > {gradientBound:G3}");
-                firstOutput ??= output;
-                firstGradient ??= gradient;
-                Assert.True(output.equal(firstOutput).all().item<bool>(), $"output at {threads} threads differs from 1 thread");
-                Assert.True(gradient.equal(firstGradient).all().item<bool>(), $"gradient at {threads} threads differs from 1 thread");
-                using (no_grad())
-                    Assert.True(ShortSequenceAttentionFunction.Apply(packed, heads).equal(firstOutput).all().item<bool>(), "no_grad output differs");
-            }
-        }
-        finally
-        {
-            set_num_threads(threadsBefore);
-        }
+        PackedAttentionReference.AssertMatches(input => ShortSequenceAttentionFunction.Apply(input, heads), packed, weights, heads, "short-sequence attention");
     }
 
     [Fact]
