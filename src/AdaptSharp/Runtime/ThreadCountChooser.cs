@@ -1,7 +1,8 @@
 namespace AdaptSharp.Runtime;
 
 /// <summary>
-/// The decision rule of <see cref="AdaptiveThreads"/>, apart from clocks and libtorch. Per batch shape (rows) it keeps a
+/// The decision rule of <see cref="AdaptiveThreads"/>, apart from clocks and libtorch. Per step shape (a key: batch rows and
+/// whether the step has a backward, <see cref="AdaptiveThreads.StepKey"/>) it keeps a
 /// running time of the preferred count's steps; every so many steps it runs one step at another count (a probe), and when
 /// that step was at least 5% faster, a second one to confirm, and the other count becomes the preferred one only if the
 /// two together were: on a shared machine single steps vary by tens of percent, so one lucky step must not switch it.
@@ -52,7 +53,7 @@ internal sealed class ThreadCountChooser
     /// <summary>Whether other processes keep at least half a core busy (recent steps, with hysteresis); null where unknown.</summary>
     public bool? OthersBusy { get; private set; }
 
-    /// <summary>The count for the next step on a batch of <paramref name="rows"/>.</summary>
+    /// <summary>The count for the next step of shape key <paramref name="rows"/>.</summary>
     public int Next(long rows)
     {
         if (unconfirmed is { } probe)

@@ -26,6 +26,43 @@ public sealed class ThreadCountChooserTests
 
     private static double Loaded(int threads) => threads == 2 ? 1.2 : 1.0;
 
+    /// <summary>
+    /// Forward-only steps and attack steps (forward and backward) on the same batch, in alternating blocks as the peer
+    /// bench's rounds run them: two threads are faster for both (0.45 against 0.48 s, 0.75 against 1.03 s, the vit-small
+    /// rows of a 2-thread peer run), and keyed apart (<see cref="AdaptiveThreads.StepKey"/>) the rule keeps two threads.
+    /// Keyed by rows alone, a one-thread probe of a forward (0.48 s) compared with a running time that is mostly attack
+    /// steps looked faster and the rule switched to one thread.
+    /// </summary>
+    [Fact]
+    public void AForwardAloneAndAnAttackStepOnTheSameBatchAreTimedApart()
+    {
+        static double Forward(int threads) => threads == 2 ? 0.45 : 0.48;
+        static double AttackStep(int threads) => threads == 2 ? 0.75 : 1.03;
+        (int Preferred, double Seconds) Interleave(Func<bool, long> key)
+        {
+            var chooser = new ThreadCountChooser(2);
+            var seconds = 0.0;
+            for (var i = 0; i < 600; i++)
+            {
+                // blocks of six forwards and six attack steps, as the peer bench's rounds run them
+                var backward = i / 6 % 2 == 1;
+                var threads = chooser.Next(key(backward));
+                var elapsed = backward ? AttackStep(threads) : Forward(threads);
+                chooser.Record(key(backward), threads, elapsed);
+                seconds += elapsed;
+            }
+            return (chooser.Preferred, seconds);
+        }
+        var apart = Interleave(backward => AdaptiveThreads.StepKey(4, backward));
+        Assert.Equal(2, apart.Preferred);
+        Assert.True(apart.Seconds <= 1.02 * 300 * (Forward(2) + AttackStep(2)), $"{apart.Seconds:F1} s");
+        Assert.NotEqual(AdaptiveThreads.StepKey(4, true), AdaptiveThreads.StepKey(4, false));
+        Assert.NotEqual(AdaptiveThreads.StepKey(4, false), AdaptiveThreads.StepKey(5, false));
+        // the same sequence under one key per batch size, as before: it is misled
+        var together = Interleave(_ => 4);
+        Assert.True(together.Seconds > apart.Seconds, $"one key: {together.Seconds:F1} s, keyed apart: {apart.Seconds:F1} s");
+    }
+
     [Fact]
     public void IdleItKeepsTheFasterCountAndProbesRarely()
     {
