@@ -74,25 +74,14 @@ public static class AblationBenchmark
         var flops = 2 * FlopCounter.PatchEmbedding(c);
         var (p, grid) = ((long)c.PatchSize, (long)c.GridSize);
         var name = $"{shape.Label} {c.InChannels}x{c.ImageSize}^2 p{p}";
-        Action Run(bool conv) => () =>
+        report.Measure("patch", "conv2d, fwd + input grad", name, shape.Batch, shape.Tokens, c.ImageSize, flops, InputGradientStep(x,
+            input => F.conv2d(input, weight, bias, strides: new[] { p, p }).flatten(2).transpose(1, 2)));
+        report.Measure("patch", "unfold + linear, fwd + input grad", name, shape.Batch, shape.Tokens, c.ImageSize, flops, InputGradientStep(x, input =>
         {
-            using var s = NewDisposeScope();
-            using var grad = enable_grad();
-            var input = x.detach().clone();
-            input.requires_grad_(true);
-            Tensor tokens;
-            if (conv)
-                tokens = F.conv2d(input, weight, bias, strides: new[] { p, p }).flatten(2).transpose(1, 2);
-            else
-            {
-                var patches = input.reshape(x.shape[0], c.InChannels, grid, p, grid, p).permute(0, 2, 4, 1, 3, 5)
-                    .reshape(x.shape[0], grid * grid, c.InChannels * p * p);
-                tokens = F.linear(patches, weight.reshape(c.Width, -1), bias);
-            }
-            autograd.grad(new[] { tokens.square().sum() }, new[] { input });
-        };
-        report.Measure("patch", "conv2d, fwd + input grad", name, shape.Batch, shape.Tokens, c.ImageSize, flops, Run(true));
-        report.Measure("patch", "unfold + linear, fwd + input grad", name, shape.Batch, shape.Tokens, c.ImageSize, flops, Run(false));
+            var patches = input.reshape(x.shape[0], c.InChannels, grid, p, grid, p).permute(0, 2, 4, 1, 3, 5)
+                .reshape(x.shape[0], grid * grid, c.InChannels * p * p);
+            return F.linear(patches, weight.reshape(c.Width, -1), bias);
+        }));
     }
 
     private static void Attention(BenchReport report, BenchContext context, Workloads.Shape shape)
@@ -104,20 +93,10 @@ public static class AblationBenchmark
         using var qkv = randn(new long[] { 3, b, h, t, d }, generator: g).to(context.Device);
         var flops = 3.0 * FlopCounter.BlockAttention(c, shape.Tokens); // forward + both-operand backward
         var name = $"{shape.Label} (B{b} H{h} T{t} d{d})";
-        Action Run(bool fused) => () =>
-        {
-            using var s = NewDisposeScope();
-            using var grad = enable_grad();
-            var input = qkv.detach().clone();
-            input.requires_grad_(true);
-            var (q, k, v) = (input[0], input[1], input[2]);
-            var o = fused
-                ? F.scaled_dot_product_attention(q, k, v)
-                : matmul(softmax(matmul(q, k.transpose(-2, -1)) * (1.0 / Math.Sqrt(d)), -1), v);
-            autograd.grad(new[] { o.square().sum() }, new[] { input });
-        };
-        var fusedRow = report.Measure("attention", "scaled_dot_product_attention", name, shape.Batch, shape.Tokens, c.ImageSize, flops, Run(true));
-        var manualRow = report.Measure("attention", "softmax(QK^T)V", name, shape.Batch, shape.Tokens, c.ImageSize, flops, Run(false));
+        var fusedRow = report.Measure("attention", "scaled_dot_product_attention", name, shape.Batch, shape.Tokens, c.ImageSize, flops,
+            InputGradientStep(qkv, input => F.scaled_dot_product_attention(input[0], input[1], input[2])));
+        var manualRow = report.Measure("attention", "softmax(QK^T)V", name, shape.Batch, shape.Tokens, c.ImageSize, flops,
+            InputGradientStep(qkv, input => matmul(softmax(matmul(input[0], input[1].transpose(-2, -1)) * (1.0 / Math.Sqrt(d)), -1), input[2])));
         report.Values[$"{shape.Label}_manual_over_sdpa"] = manualRow.MinSeconds / fusedRow.MinSeconds;
         if (context.IsCuda)
             return;
@@ -126,42 +105,35 @@ public static class AblationBenchmark
         {
             // What SelfAttention runs on short fp32 sequences, from the packed projection (B, T, 3·W) to the merged heads
             // (B, T, W): the vectorised pass, against libtorch's products with the head split and merge the model needs.
-            Action FromPacked(bool kernel) => () =>
-            {
-                using var s = NewDisposeScope();
-                using var grad = enable_grad();
-                var input = packed.detach().clone();
-                input.requires_grad_(true);
-                Tensor o;
-                if (kernel)
-                    o = ShortSequenceAttentionFunction.Apply(input, (int)h);
-                else
+            var explicitRow = report.Measure("attention", "softmax(QK^T)V from packed qkv to merged heads", name, shape.Batch, shape.Tokens, c.ImageSize, flops,
+                InputGradientStep(packed, input =>
                 {
                     var parts = input.reshape(b, t, 3, h, d).permute(2, 0, 3, 1, 4).unbind(0);
                     var scores = matmul(parts[0], parts[1].transpose(-2, -1)) * (1.0 / Math.Sqrt(d));
-                    o = matmul(softmax(scores, -1), parts[2]).transpose(1, 2).reshape(b, t, h * d);
-                }
-                autograd.grad(new[] { o.square().sum() }, new[] { input });
-            };
-            var explicitRow = report.Measure("attention", "softmax(QK^T)V from packed qkv to merged heads", name, shape.Batch, shape.Tokens, c.ImageSize, flops, FromPacked(false));
-            var kernelRow = report.Measure("attention", "short-sequence kernel, packed qkv to merged heads", name, shape.Batch, shape.Tokens, c.ImageSize, flops, FromPacked(true));
+                    return matmul(softmax(scores, -1), parts[2]).transpose(1, 2).reshape(b, t, h * d);
+                }));
+            var kernelRow = report.Measure("attention", "short-sequence kernel, packed qkv to merged heads", name, shape.Batch, shape.Tokens, c.ImageSize, flops,
+                InputGradientStep(packed, input => ShortSequenceAttentionFunction.Apply(input, (int)h)));
             report.Values[$"{shape.Label}_short_sequence_over_explicit"] = kernelRow.MinSeconds / explicitRow.MinSeconds;
         }
         // What a routed model runs (SelfAttention on a system-BLAS route): the same products from the packed projection.
         foreach (var library in CblasLibrary.Available)
         {
-            var row = report.Measure("attention", $"{library.Name} per-head products (routed)", name, shape.Batch, shape.Tokens, c.ImageSize, flops, () =>
-            {
-                using var s = NewDisposeScope();
-                using var grad = enable_grad();
-                var input = packed.detach().clone();
-                input.requires_grad_(true);
-                var o = CblasAttentionFunction.Apply(library, input, (int)h);
-                autograd.grad(new[] { o.square().sum() }, new[] { input });
-            });
+            var row = report.Measure("attention", $"{library.Name} per-head products (routed)", name, shape.Batch, shape.Tokens, c.ImageSize, flops,
+                InputGradientStep(packed, input => CblasAttentionFunction.Apply(library, input, (int)h)));
             report.Values[$"{shape.Label}_{library.Name.ToLowerInvariant()}_over_sdpa"] = row.MinSeconds / fusedRow.MinSeconds;
         }
     }
+
+    /// <summary>One timed call: <paramref name="output"/> of a fresh copy of <paramref name="source"/> and the input gradient of its sum of squares.</summary>
+    private static Action InputGradientStep(Tensor source, Func<Tensor, Tensor> output) => () =>
+    {
+        using var scope = NewDisposeScope();
+        using var grad = enable_grad();
+        var input = source.detach().clone();
+        input.requires_grad_(true);
+        autograd.grad(new[] { output(input).square().sum() }, new[] { input });
+    };
 
     private static void Threads(BenchReport report, BenchContext context, Workloads.Shape shape)
     {

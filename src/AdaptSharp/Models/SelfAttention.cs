@@ -36,17 +36,17 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor>
     {
         var (b, n, d) = (x.shape[0], x.shape[1], x.shape[2]);
         using var projected = GemmRouting.Linear(x, qkv.weight!, qkv.bias);
-        if (ShortSequenceAttentionFunction.Takes(projected, heads))
+        // The functions that go from the packed projection straight to the merged heads, where one takes this input.
+        Func<Tensor, Tensor>? fromPacked = ShortSequenceAttentionFunction.Takes(projected, heads)
+            ? packedInput => ShortSequenceAttentionFunction.Apply(packedInput, heads)
+            : n > ExplicitAttentionMaxTokens && GemmRouting.AttentionLibrary(projected, heads) is { } library
+                ? packedInput => CblasAttentionFunction.Apply(library, packedInput, heads)
+                : null;
+        if (fromPacked is not null)
         {
             using var contiguous = projected.contiguous();
-            using var shortAttended = ShortSequenceAttentionFunction.Apply(contiguous, heads);
-            return GemmRouting.Linear(shortAttended, proj.weight!, proj.bias);
-        }
-        if (n > ExplicitAttentionMaxTokens && GemmRouting.AttentionLibrary(projected, heads) is { } library)
-        {
-            using var contiguous = projected.contiguous();
-            using var routed = CblasAttentionFunction.Apply(library, contiguous, heads);
-            return GemmRouting.Linear(routed, proj.weight!, proj.bias);
+            using var mergedHeads = fromPacked(contiguous);
+            return GemmRouting.Linear(mergedHeads, proj.weight!, proj.bias);
         }
         using var packed = projected.reshape(b, n, 3, heads, d / heads).permute(2, 0, 3, 1, 4);
         // unbind, not packed[i]: its backward stacks the three gradients once, where each select's backward would

@@ -37,7 +37,7 @@ public static class AdaptiveThreads
     private static long alternation;
     private static bool open;
     private static long openedAt;
-    private static long openRows;
+    private static long openKey;
     private static int openThreads;
     private static OtherProcessesLoad load = new();
     private static long loadSampledAt;
@@ -100,12 +100,12 @@ public static class AdaptiveThreads
         var now = Stopwatch.GetTimestamp();
         Close(now);
         invariant ??= SameAtEveryCount(images, forward);
-        var rows = StepKey(images.shape[0], is_grad_enabled());
-        var threads = invariant == true ? Choose(rows) : configured;
+        var key = StepKey(images.shape[0], is_grad_enabled());
+        var threads = invariant == true ? Choose(key) : configured;
         SetThreads(threads);
         steps[threads] = steps.GetValueOrDefault(threads) + 1;
         open = true;
-        openRows = rows;
+        openKey = key;
         openThreads = threads;
         openedAt = Stopwatch.GetTimestamp();
         return new StepScope(true);
@@ -118,8 +118,8 @@ public static class AdaptiveThreads
     /// </summary>
     internal static long StepKey(long rows, bool recordsGraph) => (2 * rows) + (recordsGraph ? 1 : 0);
 
-    private static int Choose(long rows) =>
-        Policy == ThreadPolicy.Alternate ? chooser.Candidates[(int)(alternation++ % chooser.Candidates.Count)] : chooser.Next(rows);
+    private static int Choose(long key) =>
+        Policy == ThreadPolicy.Alternate ? chooser.Candidates[(int)(alternation++ % chooser.Candidates.Count)] : chooser.Next(key);
 
     private static void Close(long now)
     {
@@ -127,7 +127,7 @@ public static class AdaptiveThreads
             return;
         open = false;
         if (Policy == ThreadPolicy.Adaptive)
-            chooser.Record(openRows, openThreads, (now - openedAt) / (double)Stopwatch.Frequency, SampleLoad(now));
+            chooser.Record(openKey, openThreads, (now - openedAt) / (double)Stopwatch.Frequency, SampleLoad(now));
     }
 
     /// <summary>The other processes' load since the last sample, read at most every 50 ms (the counters tick every 10 ms).</summary>

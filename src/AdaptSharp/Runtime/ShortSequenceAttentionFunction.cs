@@ -85,12 +85,17 @@ internal sealed class ShortSequenceAttentionFunction : autograd.SingleTensorFunc
 
     private static int Padded(int tokens) => (tokens + Lane - 1) / Lane * Lane;
 
+    /// <summary>A pair's tokens, head size, packed row stride, query lanes (tokens padded to whole vectors) and vectors.</summary>
+    private static (int T, int D, int Stride, int Lanes, int Vectors) Sizes(AttentionHeads shape)
+    {
+        var lanes = Padded(shape.T);
+        return (shape.T, shape.D, 3 * shape.W, lanes, lanes / Lane);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimised at its first call: tier-0 vector code is many times slower
     private static unsafe void ForwardHead(AttentionHeads shape, nint qkv, nint probabilities, nint merged, int image, int head)
     {
-        var (t, d, stride) = (shape.T, shape.D, 3 * shape.W);
-        var lanes = Padded(t);
-        var vectors = lanes / Lane;
+        var (t, d, stride, lanes, vectors) = Sizes(shape);
         var q = (float*)shape.Head(qkv, image, 0, head);
         var k = (float*)shape.Head(qkv, image, 1, head);
         var v = (float*)shape.Head(qkv, image, 2, head);
@@ -131,9 +136,7 @@ internal sealed class ShortSequenceAttentionFunction : autograd.SingleTensorFunc
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // optimised at its first call: tier-0 vector code is many times slower
     private static unsafe void BackwardHead(AttentionHeads shape, nint qkv, nint probabilities, nint dMerged, nint dPacked, int image, int head)
     {
-        var (t, d, stride) = (shape.T, shape.D, 3 * shape.W);
-        var lanes = Padded(t);
-        var vectors = lanes / Lane;
+        var (t, d, stride, lanes, vectors) = Sizes(shape);
         var q = (float*)shape.Head(qkv, image, 0, head);
         var k = (float*)shape.Head(qkv, image, 1, head);
         var v = (float*)shape.Head(qkv, image, 2, head);

@@ -30,7 +30,7 @@ internal sealed class ThreadCountChooser
     private const double LoadDecay = 0.7;
     private const double MinLoadTicks = 5;
 
-    private readonly Dictionary<(long Rows, int Threads), double> seconds = [];
+    private readonly Dictionary<(long Key, int Threads), double> seconds = [];
     private readonly int[] candidates;
     private int probeInterval = FirstProbeInterval;
     private int sinceProbe;
@@ -53,8 +53,8 @@ internal sealed class ThreadCountChooser
     /// <summary>Whether other processes keep at least half a core busy (recent steps, with hysteresis); null where unknown.</summary>
     public bool? OthersBusy { get; private set; }
 
-    /// <summary>The count for the next step of shape key <paramref name="rows"/>.</summary>
-    public int Next(long rows)
+    /// <summary>The count for the next step of shape <paramref name="key"/>.</summary>
+    public int Next(long key)
     {
         if (unconfirmed is { } probe)
             return probe.Threads;
@@ -65,24 +65,24 @@ internal sealed class ThreadCountChooser
             false when Preferred < candidates[0] => Math.Min(probeInterval, IdleProbeInterval),
             _ => probeInterval,
         };
-        if (candidates.Length == 1 || sinceProbe < interval || !seconds.ContainsKey((rows, Preferred)))
+        if (candidates.Length == 1 || sinceProbe < interval || !seconds.ContainsKey((key, Preferred)))
             return Preferred;
         sinceProbe = 0;
         // a count never measured on this shape first, else the one measured longest ago is as good as any
-        return candidates.Where(c => c != Preferred).MinBy(c => seconds.ContainsKey((rows, c)) ? 1 : 0);
+        return candidates.Where(c => c != Preferred).MinBy(c => seconds.ContainsKey((key, c)) ? 1 : 0);
     }
 
     /// <summary>A finished step: its shape, count and wall time.</summary>
     /// <param name="load">The other processes' busy time and the time passed since the last sample, in one core's clock
     /// ticks (<see cref="OtherProcessesLoad.Sample"/>); null when not sampled.</param>
-    public void Record(long rows, int threads, double elapsed, (double OthersTicks, double ElapsedTicks)? load = null)
+    public void Record(long key, int threads, double elapsed, (double OthersTicks, double ElapsedTicks)? load = null)
     {
         var turned = load is { } l && LoadTurned(l.OthersTicks, l.ElapsedTicks);
-        if (!seconds.TryGetValue((rows, Preferred), out var reference))
+        if (!seconds.TryGetValue((key, Preferred), out var reference))
         {
             unconfirmed = null; // the shape changed under a probe: start over on this one
             if (threads == Preferred)
-                seconds[(rows, threads)] = elapsed;
+                seconds[(key, threads)] = elapsed;
             return;
         }
         if (turned && unconfirmed is null)
@@ -92,14 +92,14 @@ internal sealed class ThreadCountChooser
             sinceProbe = int.MaxValue / 2;
             if (threads == Preferred)
             {
-                seconds[(rows, Preferred)] = elapsed;
+                seconds[(key, Preferred)] = elapsed;
                 return;
             }
         }
         if (threads == Preferred)
-            RecordPreferred(rows, elapsed, reference);
+            RecordPreferred(key, elapsed, reference);
         else
-            RecordProbe(rows, threads, elapsed, reference);
+            RecordProbe(key, threads, elapsed, reference);
     }
 
     /// <summary>Adds a load sample; true when the other processes turned busy with a smaller count to try, or idle with a larger one.</summary>
@@ -117,7 +117,7 @@ internal sealed class ThreadCountChooser
         return now ? Preferred > candidates[^1] : Preferred < candidates[0];
     }
 
-    private void RecordPreferred(long rows, double elapsed, double reference)
+    private void RecordPreferred(long key, double elapsed, double reference)
     {
         if (elapsed > OutlierFactor * reference)
             return; // not a step's time (a report written between steps)
@@ -129,15 +129,15 @@ internal sealed class ThreadCountChooser
             // a new regime: compare the probe with the speed now, not with a running time that still remembers the old one
             slowInARow = 0;
             sinceProbe = probeInterval;
-            seconds[(rows, Preferred)] = elapsed;
+            seconds[(key, Preferred)] = elapsed;
             return;
         }
-        seconds[(rows, Preferred)] = reference + Smoothing * (elapsed - reference);
+        seconds[(key, Preferred)] = reference + Smoothing * (elapsed - reference);
     }
 
-    private void RecordProbe(long rows, int threads, double elapsed, double reference)
+    private void RecordProbe(long key, int threads, double elapsed, double reference)
     {
-        seconds[(rows, threads)] = elapsed;
+        seconds[(key, threads)] = elapsed;
         if (unconfirmed is null && elapsed < SwitchFactor * reference)
         {
             unconfirmed = (threads, elapsed);
@@ -151,7 +151,7 @@ internal sealed class ThreadCountChooser
             return;
         }
         Preferred = threads;
-        seconds[(rows, threads)] = (a.Seconds + elapsed) / 2;
+        seconds[(key, threads)] = (a.Seconds + elapsed) / 2;
         probeInterval = FirstProbeInterval;
     }
 }

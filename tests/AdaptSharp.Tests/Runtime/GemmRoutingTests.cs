@@ -140,24 +140,7 @@ public class GemmRoutingTests
         foreach (var library in CblasLibrary.Available)
         {
             using var forced = GemmRouting.Force(new GemmRoute(library, "test"));
-            void Steps(int count)
-            {
-                for (var i = 0; i < count; i++)
-                {
-                    using var scope = NewDisposeScope();
-                    var input = images.clone().requires_grad_(true);
-                    var loss = nn.functional.cross_entropy(model.Forward(input, usePrompts: true), labels);
-                    autograd.grad([loss], [input]);
-                    model.zero_grad();
-                    var trainable = model.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList();
-                    var inner = nn.functional.cross_entropy(model.Forward(images, usePrompts: true), labels);
-                    autograd.grad([inner], trainable);
-                }
-            }
-            Steps(2);
-            var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-            Steps(5);
-            Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+            ModelStepLeaks.AssertNone(model, images, labels);
         }
     }
 

@@ -59,22 +59,6 @@ public sealed class ShortSequenceAttentionTests
         model.SetTrainable(TrainableSet.Prompts | TrainableSet.Head);
         using var images = rand(4, config.InChannels, config.ImageSize, config.ImageSize, generator: new Generator(5));
         using var labels = randint(0, config.NumClasses, [4], generator: new Generator(6));
-        void Steps(int count)
-        {
-            for (var i = 0; i < count; i++)
-            {
-                using var scope = NewDisposeScope();
-                var input = images.clone().requires_grad_(true);
-                var loss = nn.functional.cross_entropy(model.Forward(input, usePrompts: true), labels);
-                autograd.grad([loss], [input]);
-                var trainable = model.parameters().Where(p => p.requires_grad).Cast<Tensor>().ToList();
-                var outer = nn.functional.cross_entropy(model.Forward(images, usePrompts: true), labels);
-                autograd.grad([outer], trainable);
-            }
-        }
-        Steps(2);
-        var live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        Steps(5);
-        Assert.Equal(live, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        ModelStepLeaks.AssertNone(model, images, labels);
     }
 }
