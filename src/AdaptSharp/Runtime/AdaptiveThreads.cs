@@ -16,7 +16,8 @@ namespace AdaptSharp.Runtime;
 /// A step is a forward through a <see cref="Models.ModelView"/> and whatever follows it until the next one (the input
 /// gradient, the attack's update). Only such work may run at a chosen count, because its result does not depend on the
 /// count: logits and input gradients are split by rows (GEMMs over their M or N, row-wise norms, softmax, layer norm),
-/// never inside one sum. That is checked bit for bit before the first chosen count (logits and input gradients of the
+/// never inside one sum, and the routed GEMMs' blocks of rows are cut for the configured count at every count
+/// (<see cref="PlannedThreads"/>). That is checked bit for bit before the first chosen count (logits and input gradients of the
 /// first batch at every candidate count); where it fails the count stays fixed for the process. Work that sums over
 /// the batch — a training step's parameter gradients — calls <see cref="Settle"/> first and runs at the configured
 /// count, so training and evaluation give the bits of a fixed-count run. The rule itself: <see cref="ThreadCountChooser"/>.
@@ -87,6 +88,13 @@ public static class AdaptiveThreads
         Close(Stopwatch.GetTimestamp());
         SetThreads(configured);
     }
+
+    /// <summary>
+    /// The thread count work that splits itself by count (<see cref="CblasLinearFunction"/>'s blocks of rows) plans for:
+    /// the configured count while this class chooses counts on the calling thread (the steps it runs at fewer threads
+    /// keep the configured count's blocks, and so its bits), else torch's current count.
+    /// </summary>
+    internal static int PlannedThreads => Active ? configured : get_num_threads();
 
     private static bool Active =>
         Policy != ThreadPolicy.Fixed && configured > 1 && invariant != false && Environment.CurrentManagedThreadId == owner;

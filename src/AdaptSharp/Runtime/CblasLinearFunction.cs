@@ -61,57 +61,55 @@ internal sealed class CblasLinearFunction : autograd.SingleTensorFunction<CblasL
     }
 
     /// <summary>
-    /// The forward product alone (no graph), also used under no_grad; on <paramref name="threads"/> threads (default:
-    /// torch's count).
+    /// The forward product alone (no graph), also used under no_grad; its rows cut into blocks for
+    /// <paramref name="plannedThreads"/> threads (default: <see cref="AdaptiveThreads.PlannedThreads"/>).
     /// </summary>
-    public static Tensor Forward(CblasLibrary library, Tensor x, Tensor weight, Tensor? bias, int? threads = null)
+    public static Tensor Forward(CblasLibrary library, Tensor x, Tensor weight, Tensor? bias, int? plannedThreads = null)
     {
         var (m, n, k) = (x.shape[0], weight.shape[0], weight.shape[1]);
         // With a bias, C starts as the broadcast bias and the GEMM adds to it (beta 1), as addmm does.
         var y = bias is null ? empty(m, n, dtype: ScalarType.Float32) : bias.detach().expand(m, n).contiguous();
-        Gemm(library, false, true, m, n, k, x, weight, bias is null ? 0f : 1f, y, threads);
+        Gemm(library, false, true, m, n, k, x, weight, bias is null ? 0f : 1f, y, plannedThreads);
         return y;
     }
 
-    /// <summary>
-    /// Where block <paramref name="t"/> of <paramref name="blocks"/> starts: a multiple of 64 rows. OpenBLAS's sums for
-    /// a row can depend on where the row sits in the call's blocking; aligned blocks keep more of them equal to the
-    /// one-thread call's (the vit-small attack step's rows in the threads ablation: all), and the adaptive thread count
-    /// checks the bits itself and keeps a fixed count where they differ.
-    /// </summary>
-    private static int Boundary(int rows, int t, int blocks) => t >= blocks ? rows : (int)((long)rows * t / blocks / 64 * 64);
-
-    /// <summary>Each thread's block of rows is at least this many rows (smaller products run on one thread).</summary>
-    private const int MinRowsPerThread = 64;
+    /// <summary>Each block of rows is at least this many rows (smaller products are one call; two calls of 64 rows cost 9% more than one of 128).</summary>
+    private const int MinRowsPerBlock = 128;
 
     /// <summary>
-    /// One product at the current torch thread count, split by rows of C: each thread makes a single-threaded library
-    /// call on its own contiguous block. OpenBLAS's own threads scaled poorly on the vit-small attack step (2 threads
-    /// 1.23x one, AMD EPYC) and cut the work so that the results changed with the count, which switched the adaptive
-    /// thread count off; two blocks of a few hundred rows scale better (1.40-1.50x), and no row's sum is cut between threads.
+    /// One product, its rows of C cut into equal blocks, each a single-threaded library call, run on up to torch's current
+    /// thread count. The blocks depend on the planned count only, never on the current one: a library's sums for a row
+    /// depend on where the row sits in its call (OpenBLAS's Haswell kernels: rows 12 apart from the call's start; its
+    /// SkylakeX kernels and BLIS: their paths for small sizes), so blocks cut by the current count gave other bits when
+    /// the adaptive count changed it. At one thread the blocks run one after another (0.2-1.3% slower than one call on
+    /// the vit-small shapes). OpenBLAS's own threads scaled poorly (2 threads 1.23x one on the vit-small attack step, AMD
+    /// EPYC) and cut the work by the count.
     /// </summary>
     private static unsafe void Gemm(CblasLibrary library, bool transposeA, bool transposeB, long m, long n, long k,
-        Tensor a, Tensor b, float beta, Tensor c, int? threadCount = null)
+        Tensor a, Tensor b, float beta, Tensor c, int? plannedThreads = null)
     {
         var (rows, columns, inner) = (checked((int)m), checked((int)n), checked((int)k));
-        var threads = Math.Clamp(rows / MinRowsPerThread, 1, threadCount ?? get_num_threads());
+        var blocks = Math.Clamp(rows / MinRowsPerBlock, 1, plannedThreads ?? AdaptiveThreads.PlannedThreads);
+        var threads = Math.Min(blocks, get_num_threads());
         fixed (byte* pa = a.bytes, pb = b.bytes, pc = c.bytes)
         {
             nint ia = (nint)pa, ib = (nint)pb, ic = (nint)pc;
             var (lda, ldb) = (transposeA ? rows : inner, transposeB ? inner : columns);
-            if (threads == 1)
+            void Block(int block)
             {
-                library.Multiply(transposeA, transposeB, rows, columns, inner, 1f, ia, lda, ib, ldb, beta, ic, columns);
-                return;
-            }
-            Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
-            {
-                var first = Boundary(rows, t, threads);
-                var count = Boundary(rows, t + 1, threads) - first;
+                var first = (int)((long)rows * block / blocks);
+                var count = (int)((long)rows * (block + 1) / blocks) - first;
                 // Row i of op(A) starts at A + i·lda, or at column i (A + i) when A is stored transposed.
                 var blockA = ia + sizeof(float) * (transposeA ? first : (nint)first * lda);
                 library.Multiply(transposeA, transposeB, count, columns, inner, 1f, blockA, lda, ib, ldb, beta, ic + sizeof(float) * (nint)first * columns, columns);
-            });
+            }
+            if (threads == 1)
+            {
+                for (var block = 0; block < blocks; block++)
+                    Block(block);
+                return;
+            }
+            Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = threads }, Block);
         }
     }
 }
