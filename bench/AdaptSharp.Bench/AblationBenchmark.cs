@@ -93,36 +93,36 @@ public static class AblationBenchmark
         using var qkv = randn(new long[] { 3, b, h, t, d }, generator: g).to(context.Device);
         var flops = 3.0 * FlopCounter.BlockAttention(c, shape.Tokens); // forward + both-operand backward
         var name = $"{shape.Label} (B{b} H{h} T{t} d{d})";
-        var fusedRow = report.Measure("attention", "scaled_dot_product_attention", name, shape.Batch, shape.Tokens, c.ImageSize, flops,
-            InputGradientStep(qkv, input => F.scaled_dot_product_attention(input[0], input[1], input[2])));
-        var manualRow = report.Measure("attention", "softmax(QK^T)V", name, shape.Batch, shape.Tokens, c.ImageSize, flops,
-            InputGradientStep(qkv, input => matmul(softmax(matmul(input[0], input[1].transpose(-2, -1)) * (1.0 / Math.Sqrt(d)), -1), input[2])));
-        report.Values[$"{shape.Label}_manual_over_sdpa"] = manualRow.MinSeconds / fusedRow.MinSeconds;
-        if (context.IsCuda)
-            return;
+        var alternatives = new List<(string Workload, Action Action)>
+        {
+            ("scaled_dot_product_attention", InputGradientStep(qkv, input => F.scaled_dot_product_attention(input[0], input[1], input[2]))),
+            ("softmax(QK^T)V", InputGradientStep(qkv, input => matmul(softmax(matmul(input[0], input[1].transpose(-2, -1)) * (1.0 / Math.Sqrt(d)), -1), input[2]))),
+        };
         using var packed = randn(new long[] { b, t, 3 * h * d }, generator: g);
-        if (ShortSequenceAttentionFunction.Takes(packed, (int)h))
+        var shortSequence = !context.IsCuda && ShortSequenceAttentionFunction.Takes(packed, (int)h);
+        if (shortSequence)
         {
             // What SelfAttention runs on short fp32 sequences, from the packed projection (B, T, 3·W) to the merged heads
             // (B, T, W): the vectorised pass, against libtorch's products with the head split and merge the model needs.
-            var explicitRow = report.Measure("attention", "softmax(QK^T)V from packed qkv to merged heads", name, shape.Batch, shape.Tokens, c.ImageSize, flops,
-                InputGradientStep(packed, input =>
-                {
-                    var parts = input.reshape(b, t, 3, h, d).permute(2, 0, 3, 1, 4).unbind(0);
-                    var scores = matmul(parts[0], parts[1].transpose(-2, -1)) * (1.0 / Math.Sqrt(d));
-                    return matmul(softmax(scores, -1), parts[2]).transpose(1, 2).reshape(b, t, h * d);
-                }));
-            var kernelRow = report.Measure("attention", "short-sequence kernel, packed qkv to merged heads", name, shape.Batch, shape.Tokens, c.ImageSize, flops,
-                InputGradientStep(packed, input => ShortSequenceAttentionFunction.Apply(input, (int)h)));
-            report.Values[$"{shape.Label}_short_sequence_over_explicit"] = kernelRow.MinSeconds / explicitRow.MinSeconds;
+            alternatives.Add(("softmax(QK^T)V from packed qkv to merged heads", InputGradientStep(packed, input =>
+            {
+                var parts = input.reshape(b, t, 3, h, d).permute(2, 0, 3, 1, 4).unbind(0);
+                var scores = matmul(parts[0], parts[1].transpose(-2, -1)) * (1.0 / Math.Sqrt(d));
+                return matmul(softmax(scores, -1), parts[2]).transpose(1, 2).reshape(b, t, h * d);
+            })));
+            alternatives.Add(("short-sequence kernel, packed qkv to merged heads", InputGradientStep(packed, input => ShortSequenceAttentionFunction.Apply(input, (int)h))));
         }
         // What a routed model runs (SelfAttention on a system-BLAS route): the same products from the packed projection.
-        foreach (var library in CblasLibrary.Available)
-        {
-            var row = report.Measure("attention", $"{library.Name} per-head products (routed)", name, shape.Batch, shape.Tokens, c.ImageSize, flops,
-                InputGradientStep(packed, input => CblasAttentionFunction.Apply(library, input, (int)h)));
-            report.Values[$"{shape.Label}_{library.Name.ToLowerInvariant()}_over_sdpa"] = row.MinSeconds / fusedRow.MinSeconds;
-        }
+        IReadOnlyList<CblasLibrary> libraries = context.IsCuda ? [] : CblasLibrary.Available;
+        foreach (var library in libraries)
+            alternatives.Add(($"{library.Name} per-head products (routed)", InputGradientStep(packed, input => CblasAttentionFunction.Apply(library, input, (int)h))));
+        var rows = report.MeasureInterleaved("attention", name, shape.Batch, shape.Tokens, c.ImageSize, flops, alternatives);
+        double Min(string workload) => rows.Single(r => r.Workload == workload).MinSeconds;
+        report.Values[$"{shape.Label}_manual_over_sdpa"] = Min("softmax(QK^T)V") / Min("scaled_dot_product_attention");
+        if (shortSequence)
+            report.Values[$"{shape.Label}_short_sequence_over_explicit"] = Min("short-sequence kernel, packed qkv to merged heads") / Min("softmax(QK^T)V from packed qkv to merged heads");
+        foreach (var library in libraries)
+            report.Values[$"{shape.Label}_{library.Name.ToLowerInvariant()}_over_sdpa"] = Min($"{library.Name} per-head products (routed)") / Min("scaled_dot_product_attention");
     }
 
     /// <summary>One timed call: <paramref name="output"/> of a fresh copy of <paramref name="source"/> and the input gradient of its sum of squares.</summary>

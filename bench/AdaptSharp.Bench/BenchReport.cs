@@ -54,6 +54,43 @@ public sealed class BenchReport
     }
 
     /// <summary>
+    /// One row per alternative, timed side by side: round by round each runs a block of calls (as many as take about
+    /// 50 ms, at least one), so that the machine's drift falls on all alike and a call of a few milliseconds is not timed
+    /// alone. A row's times are per call; its peak memory is that of the whole group.
+    /// </summary>
+    public IReadOnlyList<BenchRow> MeasureInterleaved(string group, string model, int batch, int tokens, int imageSize,
+        double flopsPerImage, IReadOnlyList<(string Workload, Action Action)> alternatives, int? repeats = null)
+    {
+        var rounds = repeats ?? Context.Repeats;
+        BenchContext.ResetPeakResident();
+        var calls = alternatives.Select(a => Math.Clamp((int)Math.Ceiling(0.05 / Context.Time(a.Action, 3).Min), 1, 1000)).ToArray();
+        var seconds = alternatives.Select(_ => new double[rounds]).ToArray();
+        for (var round = 0; round < rounds; round++)
+        {
+            for (var k = 0; k < alternatives.Count; k++)
+            {
+                var i = (k + round) % alternatives.Count; // each round starts with the next alternative
+                var watch = System.Diagnostics.Stopwatch.StartNew();
+                for (var call = 0; call < calls[i]; call++)
+                    alternatives[i].Action();
+                Context.Synchronize();
+                seconds[i][round] = watch.Elapsed.TotalSeconds / calls[i];
+            }
+        }
+        var peakMb = BenchContext.PeakResidentMb();
+        return alternatives.Select((a, i) =>
+        {
+            var timing = Timing.From(seconds[i]);
+            var row = new BenchRow(group, a.Workload, model, batch, tokens, imageSize, timing.Median, timing.Min,
+                batch / timing.Median, flopsPerImage, flopsPerImage * batch / timing.Median / 1e9,
+                GemmPeakGflops > 0 ? flopsPerImage * batch / timing.Min / 1e9 / GemmPeakGflops : double.NaN, peakMb,
+                $"interleaved, {calls[i]} call(s) per timing");
+            Add(row);
+            return row;
+        }).ToList();
+    }
+
+    /// <summary>
     /// As <see cref="Measure"/>, but each timed run is preceded by a GEMM-peak run and the row's
     /// <see cref="BenchRow.PeakFraction"/> is the median of the per-run ratios: on a shared machine whose load drifts,
     /// each ratio compares two numbers taken seconds apart.
