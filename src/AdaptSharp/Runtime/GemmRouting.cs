@@ -11,7 +11,8 @@ namespace AdaptSharp.Runtime;
 /// fixed ViT-sized shapes, keeps libtorch unless a library is at least <see cref="Margin"/>x faster, and stores the
 /// choice (<see cref="GemmRouteStore"/>) for every later process; ADAPT_GEMM=calibrate measures again. Small products
 /// (the CPU presets' width 48-64) and CUDA always stay on libtorch: there the call overhead would outweigh any kernel
-/// speed.
+/// speed; on a CPU with AVX-512 the narrow ones among them (multiples of 16 up to 256) run on
+/// <see cref="NarrowLinearFunction"/>, unless ADAPT_GEMM=libtorch.
 /// </summary>
 internal static class GemmRouting
 {
@@ -60,17 +61,28 @@ internal static class GemmRouting
     {
         var (n, k) = (weight.shape[0], weight.shape[1]);
         if (x.device_type != DeviceType.CPU || x.dtype != ScalarType.Float32 || weight.dtype != ScalarType.Float32
-            || n < MinDimension || k < MinDimension || x.numel() == 0 || !FitsOneSpan(x.numel() / k * Math.Max(n, k))
-            || Route.Library is not { } library)
+            || x.numel() == 0 || !FitsOneSpan(x.numel() / k * Math.Max(n, k)))
             return nn.functional.linear(x, weight, bias);
-        using var scope = NewDisposeScope();
-        var rows = x.reshape(-1, k).contiguous();
-        var needsGraph = torch.is_grad_enabled() && (x.requires_grad || weight.requires_grad || bias?.requires_grad == true);
-        var y = needsGraph
-            ? CblasLinearFunction.Apply(library, rows, weight.contiguous(), bias)
-            : CblasLinearFunction.Forward(library, rows, weight.contiguous(), bias);
-        return y.reshape([.. x.shape[..^1], n]).MoveToOuterDisposeScope();
+        if (n >= MinDimension && k >= MinDimension)
+        {
+            if (Route.Library is not { } library)
+                return nn.functional.linear(x, weight, bias);
+            using var scope = NewDisposeScope();
+            var rows = x.reshape(-1, k).contiguous();
+            var needsGraph = torch.is_grad_enabled() && (x.requires_grad || weight.requires_grad || bias?.requires_grad == true);
+            var y = needsGraph
+                ? CblasLinearFunction.Apply(library, rows, weight.contiguous(), bias)
+                : CblasLinearFunction.Forward(library, rows, weight.contiguous(), bias);
+            return y.reshape([.. x.shape[..^1], n]).MoveToOuterDisposeScope();
+        }
+        if (!NarrowLinearFunction.Takes(k, n) || LibTorchForced)
+            return nn.functional.linear(x, weight, bias);
+        using (NewDisposeScope())
+            return NarrowLinearFunction.Apply(x.reshape(-1, k).contiguous(), weight, bias).reshape([.. x.shape[..^1], n]).MoveToOuterDisposeScope();
     }
+
+    /// <summary>ADAPT_GEMM=libtorch: every product on libtorch, the narrow ones (<see cref="NarrowLinearFunction"/>) too.</summary>
+    private static bool LibTorchForced => Environment.GetEnvironmentVariable(Variable)?.Trim().Equals("libtorch", StringComparison.OrdinalIgnoreCase) == true;
 
     /// <summary>
     /// The library for <see cref="CblasAttentionFunction"/> on a packed qkv projection (B, T, 3·W) with
