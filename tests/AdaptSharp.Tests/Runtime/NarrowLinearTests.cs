@@ -7,13 +7,11 @@ namespace AdaptSharp.Tests.Runtime;
 
 /// <summary>
 /// The narrow products' kernel (<see cref="NarrowLinearFunction"/> on <see cref="NarrowGemm"/>) computes the linear layer:
-/// forward and every gradient within float32 rounding of float64 arithmetic (a K-term dot product is off by at most
-/// about K·u·Σ|a·b|, u = 2^-24), the same bits at every thread count, and nothing left alive. Needs AVX-512.
+/// forward and every gradient within float32 rounding of float64 arithmetic (<see cref="LinearFloat64Reference"/>),
+/// the same bits at every thread count, and nothing left alive. Needs AVX-512.
 /// </summary>
 public sealed class NarrowLinearTests
 {
-    private const double Unit = 1.0 / (1 << 24);
-
     [Avx512Theory]
     [InlineData(7, 48, 144)] // fewer rows than one tile
     [InlineData(13, 192, 48)] // two tiles and a row left; one 32-column and one 16-column tile per row group
@@ -27,30 +25,19 @@ public sealed class NarrowLinearTests
         var w = randn(n, k, generator: g) * 0.1;
         var b = randn(n, generator: g);
         var r = randn(m, n, generator: g);
-        var (x64, w64, b64, r64) = (x.to(float64), w.to(float64), b.to(float64), r.to(float64));
-        var yExact = x64.mm(w64.t()) + b64;
-        var yBound = (x64.abs().mm(w64.abs().t()) + b64.abs()) * ((k + 2) * Unit);
-        var dxExact = r64.mm(w64);
-        var dxBound = r64.abs().mm(w64.abs()) * ((n + 2) * Unit);
-        var dwExact = r64.t().mm(x64);
-        var dwBound = r64.abs().t().mm(x64.abs()) * ((m + 2) * Unit);
-        var dbExact = r64.sum([0]);
-        var dbBound = r64.abs().sum([0]) * ((m + 2) * Unit);
+        var reference = new LinearFloat64Reference(x, w, b, r);
         Assert.True(NarrowLinearFunction.Takes(k, n));
 
         // Everything trainable: the bias added outside the function, the weight gradient by libtorch.
         var (xv, wv, bv) = (x.clone().requires_grad_(true), w.clone().requires_grad_(true), b.clone().requires_grad_(true));
         var y = NarrowLinearFunction.Apply(xv, wv, bv);
-        var grads = autograd.grad([(y * r).sum()], [xv, wv, bv]);
-        AssertWithin("forward", y, yExact, yBound);
-        AssertWithin("input gradient", grads[0], dxExact, dxBound);
-        AssertWithin("weight gradient", grads[1], dwExact, dwBound);
-        AssertWithin("bias gradient", grads[2], dbExact, dbBound);
+        reference.AssertForward("trainable", y);
+        reference.AssertGradients("trainable", autograd.grad([(y * r).sum()], [xv, wv, bv]));
 
-        // Frozen weight and bias (an attack's input gradient): the bias starts the kernel's sums.
+        // Frozen weight and bias (an attack's input gradient): the bias goes into the kernel (added last).
         var frozen = NarrowLinearFunction.Apply(xv, w, b);
-        AssertWithin("forward, frozen bias", frozen, yExact, yBound);
-        AssertWithin("input gradient, frozen weights", autograd.grad([(frozen * r).sum()], [xv])[0], dxExact, dxBound);
+        reference.AssertForward("frozen bias", frozen);
+        reference.AssertInputGradient("frozen weights", autograd.grad([(frozen * r).sum()], [xv])[0]);
         using (no_grad())
             Assert.True(NarrowLinearFunction.Apply(x, w, b).equal(frozen.detach()).all().item<bool>(), "no_grad forward differs from the graph's");
     }
@@ -104,11 +91,5 @@ public sealed class NarrowLinearTests
         using var images = rand(8, 1, 28, 28, generator: new Generator(5));
         using var labels = randint(0, 10, [8], generator: new Generator(6));
         ModelStepLeaks.AssertNone(model, images, labels);
-    }
-
-    private static void AssertWithin(string what, Tensor actual, Tensor exact, Tensor bound)
-    {
-        var excess = ((actual.to(float64) - exact).abs() - bound).max().ToDouble();
-        Assert.True(excess <= 0, $"{what}: exceeds its float32 rounding bound by {excess:G3} (max error {(actual.to(float64) - exact).abs().max().ToDouble():G3})");
     }
 }
