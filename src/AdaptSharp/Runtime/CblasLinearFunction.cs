@@ -17,9 +17,14 @@ internal sealed class CblasLinearFunction : autograd.SingleTensorFunction<CblasL
 
     public override string Name => "CblasLinear";
 
-    /// <summary>y = x·Wᵀ + b through <paramref name="library"/>, differentiable.</summary>
+    /// <summary>
+    /// y = x·Wᵀ + b through <paramref name="library"/>, differentiable where anything needs a gradient (else the plain
+    /// product with the bias in C, <see cref="Forward"/>).
+    /// </summary>
     public static Tensor Apply(CblasLibrary library, Tensor x, Tensor weight, Tensor? bias)
     {
+        if (!is_grad_enabled() || !(x.requires_grad || weight.requires_grad || bias?.requires_grad == true))
+            return Forward(library, x, weight, bias);
         var product = apply(library, x, weight);
         if (bias is null)
             return product;

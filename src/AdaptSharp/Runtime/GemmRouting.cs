@@ -27,6 +27,13 @@ internal static class GemmRouting
     private static readonly object Gate = new();
     private static Lazy<GemmRoute> route = new(Choose);
 
+    /// <summary>
+    /// ADAPT_GEMM=libtorch: every product on libtorch, the narrow ones (<see cref="NarrowLinearFunction"/>) too. Read once,
+    /// as the route is, without choosing the route (that would calibrate for a model with no wide product).
+    /// </summary>
+    private static readonly Lazy<bool> LibTorchForced =
+        new(() => Environment.GetEnvironmentVariable(Variable)?.Trim().Equals("libtorch", StringComparison.OrdinalIgnoreCase) == true);
+
     /// <summary>The route of this process (chosen on first use).</summary>
     public static GemmRoute Route => route.Value;
 
@@ -56,33 +63,24 @@ internal static class GemmRouting
         }
     }
 
-    /// <summary>linear(x, W, b) on the routed library, or libtorch's when the product is small, not fp32 or not on the CPU.</summary>
+    /// <summary>
+    /// linear(x, W, b) on the routed library (wide products), the narrow kernel (<see cref="NarrowLinearFunction"/>), or
+    /// libtorch's when neither takes it, it is not fp32 or not on the CPU.
+    /// </summary>
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
     {
         var (n, k) = (weight.shape[0], weight.shape[1]);
         if (x.device_type != DeviceType.CPU || x.dtype != ScalarType.Float32 || weight.dtype != ScalarType.Float32
             || x.numel() == 0 || !FitsOneSpan(x.numel() / k * Math.Max(n, k)))
             return nn.functional.linear(x, weight, bias);
-        if (n >= MinDimension && k >= MinDimension)
-        {
-            if (Route.Library is not { } library)
-                return nn.functional.linear(x, weight, bias);
-            using var scope = NewDisposeScope();
-            var rows = x.reshape(-1, k).contiguous();
-            var needsGraph = torch.is_grad_enabled() && (x.requires_grad || weight.requires_grad || bias?.requires_grad == true);
-            var y = needsGraph
-                ? CblasLinearFunction.Apply(library, rows, weight.contiguous(), bias)
-                : CblasLinearFunction.Forward(library, rows, weight.contiguous(), bias);
-            return y.reshape([.. x.shape[..^1], n]).MoveToOuterDisposeScope();
-        }
-        if (!NarrowLinearFunction.Takes(k, n) || LibTorchForced)
+        Func<Tensor, Tensor>? product = n >= MinDimension && k >= MinDimension
+            ? Route.Library is { } library ? rows => CblasLinearFunction.Apply(library, rows, weight.contiguous(), bias) : null
+            : NarrowLinearFunction.Takes(k, n) && !LibTorchForced.Value ? rows => NarrowLinearFunction.Apply(rows, weight, bias) : null;
+        if (product is null)
             return nn.functional.linear(x, weight, bias);
-        using (NewDisposeScope())
-            return NarrowLinearFunction.Apply(x.reshape(-1, k).contiguous(), weight, bias).reshape([.. x.shape[..^1], n]).MoveToOuterDisposeScope();
+        using var scope = NewDisposeScope();
+        return product(x.reshape(-1, k).contiguous()).reshape([.. x.shape[..^1], n]).MoveToOuterDisposeScope();
     }
-
-    /// <summary>ADAPT_GEMM=libtorch: every product on libtorch, the narrow ones (<see cref="NarrowLinearFunction"/>) too.</summary>
-    private static bool LibTorchForced => Environment.GetEnvironmentVariable(Variable)?.Trim().Equals("libtorch", StringComparison.OrdinalIgnoreCase) == true;
 
     /// <summary>
     /// The library for <see cref="CblasAttentionFunction"/> on a packed qkv projection (B, T, 3·W) with

@@ -33,17 +33,10 @@ internal sealed class NarrowLinearFunction : autograd.SingleTensorFunction<Narro
     public static Tensor Apply(Tensor x, Tensor weight, Tensor? bias)
     {
         var trainableBias = bias is not null && bias.requires_grad && is_grad_enabled();
-        var graph = is_grad_enabled() && (x.requires_grad || weight.requires_grad);
         var start = trainableBias ? null : bias;
-        if (!graph)
-        {
-            var y = Forward(x, weight, start);
-            if (!trainableBias)
-                return y;
-            using (y)
-                return y.add(bias!);
-        }
-        var product = apply(x, weight, new FrozenBias(start));
+        var product = is_grad_enabled() && (x.requires_grad || weight.requires_grad)
+            ? apply(x, weight, new FrozenBias(start))
+            : Forward(x, weight, start);
         if (!trainableBias)
             return product;
         using (product)

@@ -95,28 +95,21 @@ public class GemmRoutingTests
         var bias = randn(576, generator: g);
         var exact = x.to(float64).mm(w.to(float64).t()) + bias.to(float64);
         var bound = 384 * Unit * (x.abs().to(float64).mm(w.abs().to(float64).t()) + bias.abs().to(float64));
-        var before = get_num_threads();
-        try
+        using var restore = new ThreadCountRestore();
+        foreach (var library in CblasLibrary.Available)
         {
-            foreach (var library in CblasLibrary.Available)
+            foreach (var planned in new[] { 1, 2, 3, 7 })
             {
-                foreach (var planned in new[] { 1, 2, 3, 7 })
+                Tensor? first = null;
+                foreach (var running in new[] { 1, 2, 3 })
                 {
-                    Tensor? first = null;
-                    foreach (var running in new[] { 1, 2, 3 })
-                    {
-                        set_num_threads(running);
-                        var y = CblasLinearFunction.Forward(library, x, w, bias, planned);
-                        Assert.True((y.to(float64) - exact).abs().le(bound).all().item<bool>(), $"{library.Name}, planned {planned}, at {running} threads");
-                        first ??= y;
-                        Assert.True(y.equal(first).all().item<bool>(), $"{library.Name}, planned {planned}: other bits at {running} threads than at 1");
-                    }
+                    set_num_threads(running);
+                    var y = CblasLinearFunction.Forward(library, x, w, bias, planned);
+                    Assert.True((y.to(float64) - exact).abs().le(bound).all().item<bool>(), $"{library.Name}, planned {planned}, at {running} threads");
+                    first ??= y;
+                    Assert.True(y.equal(first).all().item<bool>(), $"{library.Name}, planned {planned}: other bits at {running} threads than at 1");
                 }
             }
-        }
-        finally
-        {
-            set_num_threads(before);
         }
     }
 
@@ -132,28 +125,20 @@ public class GemmRoutingTests
         using var model = WideTinyVit(depth: 1, imageSize: 64);
         using var images = rand(8, 3, 64, 64, generator: new Generator(5));
         using var labels = randint(0, 5, [8], generator: new Generator(6));
-        var before = get_num_threads();
-        try
+        using var restore = new ThreadCountRestore(adaptive: true);
+        foreach (var library in CblasLibrary.Available)
         {
-            foreach (var library in CblasLibrary.Available)
+            using var forced = GemmRouting.Force(new GemmRoute(library, "test"));
+            set_num_threads(2);
+            AdaptiveThreads.Configure(2, ThreadPolicy.Fixed);
+            var (logits, gradient) = LogitsAndInputGradient(model, images, labels);
+            AdaptiveThreads.Configure(2, ThreadPolicy.Alternate);
+            for (var step = 0; step < 4; step++)
             {
-                using var forced = GemmRouting.Force(new GemmRoute(library, "test"));
-                set_num_threads(2);
-                AdaptiveThreads.Configure(2, ThreadPolicy.Fixed);
-                var (logits, gradient) = LogitsAndInputGradient(model, images, labels);
-                AdaptiveThreads.Configure(2, ThreadPolicy.Alternate);
-                for (var step = 0; step < 4; step++)
-                {
-                    var (l, d) = LogitsAndInputGradient(model, images, labels);
-                    Assert.True(l.equal(logits).all().item<bool>() && d.equal(gradient).all().item<bool>(), $"{library.Name}, step {step}: other bits than at a fixed count");
-                }
-                Assert.Matches(@"alternate threads: \d+ steps at [12], \d+ steps at [12]$", AdaptiveThreads.Summary);
+                var (l, d) = LogitsAndInputGradient(model, images, labels);
+                Assert.True(l.equal(logits).all().item<bool>() && d.equal(gradient).all().item<bool>(), $"{library.Name}, step {step}: other bits than at a fixed count");
             }
-        }
-        finally
-        {
-            AdaptiveThreads.Configure(before, ThreadPolicy.Fixed);
-            set_num_threads(before);
+            Assert.Matches(@"alternate threads: \d+ steps at [12], \d+ steps at [12]$", AdaptiveThreads.Summary);
         }
     }
 

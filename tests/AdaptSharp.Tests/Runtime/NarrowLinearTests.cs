@@ -51,23 +51,16 @@ public sealed class NarrowLinearTests
         var w = randn(144, 48, generator: g);
         var b = randn(144, generator: g);
         var r = randn(1000, 144, generator: g);
-        var before = get_num_threads();
-        try
+        using var restore = new ThreadCountRestore();
+        Tensor? first = null;
+        foreach (var threads in new[] { 1, 2, 3 })
         {
-            Tensor? first = null;
-            foreach (var threads in new[] { 1, 2, 3 })
-            {
-                set_num_threads(threads);
-                var input = x.clone().requires_grad_(true);
-                var y = NarrowLinearFunction.Apply(input, w, b);
-                var both = cat([y.detach().flatten(), autograd.grad([(y * r).sum()], [input])[0].flatten()]);
-                first ??= both;
-                Assert.True(both.equal(first).all().item<bool>(), $"other bits at {threads} threads than at 1");
-            }
-        }
-        finally
-        {
-            set_num_threads(before);
+            set_num_threads(threads);
+            var input = x.clone().requires_grad_(true);
+            var y = NarrowLinearFunction.Apply(input, w, b);
+            var both = cat([y.detach().flatten(), autograd.grad([(y * r).sum()], [input])[0].flatten()]);
+            first ??= both;
+            Assert.True(both.equal(first).all().item<bool>(), $"other bits at {threads} threads than at 1");
         }
     }
 

@@ -33,31 +33,24 @@ internal static class PackedAttentionReference
         var (exact, exactGradient) = Of(packed, weights, heads);
         var outputBound = 1e-5 * exact.abs().max().ToDouble();
         var gradientBound = 1e-5 * exactGradient.abs().max().ToDouble();
-        var threadsBefore = get_num_threads();
-        try
+        using var restore = new ThreadCountRestore();
+        Tensor? firstOutput = null, firstGradient = null;
+        foreach (var threads in new[] { 1, 2, 3 })
         {
-            Tensor? firstOutput = null, firstGradient = null;
-            foreach (var threads in new[] { 1, 2, 3 })
-            {
-                set_num_threads(threads);
-                var input = packed.clone().requires_grad_(true);
-                var output = attention(input);
-                var gradient = autograd.grad([(output * weights).sum()], [input])[0];
-                var outputError = (output.to(float64) - exact).abs().max().ToDouble();
-                var gradientError = (gradient.to(float64) - exactGradient).abs().max().ToDouble();
-                Assert.True(outputError <= outputBound, $"{label}, {threads} threads: output error {outputError:G3} > {outputBound:G3}");
-                Assert.True(gradientError <= gradientBound, $"{label}, {threads} threads: gradient error {gradientError:G3} > {gradientBound:G3}");
-                firstOutput ??= output;
-                firstGradient ??= gradient;
-                Assert.True(output.equal(firstOutput).all().item<bool>(), $"{label}: output at {threads} threads differs from 1 thread");
-                Assert.True(gradient.equal(firstGradient).all().item<bool>(), $"{label}: gradient at {threads} threads differs from 1 thread");
-                using (no_grad())
-                    Assert.True(attention(packed).equal(firstOutput).all().item<bool>(), $"{label}: no_grad output differs");
-            }
-        }
-        finally
-        {
-            set_num_threads(threadsBefore);
+            set_num_threads(threads);
+            var input = packed.clone().requires_grad_(true);
+            var output = attention(input);
+            var gradient = autograd.grad([(output * weights).sum()], [input])[0];
+            var outputError = (output.to(float64) - exact).abs().max().ToDouble();
+            var gradientError = (gradient.to(float64) - exactGradient).abs().max().ToDouble();
+            Assert.True(outputError <= outputBound, $"{label}, {threads} threads: output error {outputError:G3} > {outputBound:G3}");
+            Assert.True(gradientError <= gradientBound, $"{label}, {threads} threads: gradient error {gradientError:G3} > {gradientBound:G3}");
+            firstOutput ??= output;
+            firstGradient ??= gradient;
+            Assert.True(output.equal(firstOutput).all().item<bool>(), $"{label}: output at {threads} threads differs from 1 thread");
+            Assert.True(gradient.equal(firstGradient).all().item<bool>(), $"{label}: gradient at {threads} threads differs from 1 thread");
+            using (no_grad())
+                Assert.True(attention(packed).equal(firstOutput).all().item<bool>(), $"{label}: no_grad output differs");
         }
     }
 }
