@@ -113,9 +113,9 @@ public static class AblationBenchmark
             alternatives.Add(("short-sequence kernel, packed qkv to merged heads", InputGradientStep(packed, input => ShortSequenceAttentionFunction.Apply(input, (int)h))));
         }
         // What a routed model runs (SelfAttention on a system-BLAS route): the same products from the packed projection.
-        IReadOnlyList<CblasLibrary> libraries = context.IsCuda ? [] : CblasLibrary.Available;
+        IReadOnlyList<GemmLibrary> libraries = context.IsCuda ? [] : GemmLibrary.Available;
         foreach (var library in libraries)
-            alternatives.Add(($"{library.Name} per-head products (routed)", InputGradientStep(packed, input => CblasAttentionFunction.Apply(library, input, (int)h))));
+            alternatives.Add(($"{library.Name} per-head products (routed)", InputGradientStep(packed, input => GemmAttentionFunction.Apply(library, input, (int)h))));
         var rows = report.MeasureInterleaved("attention", name, shape.Batch, shape.Tokens, c.ImageSize, flops, alternatives);
         double Min(string workload) => rows.Single(r => r.Workload == workload).MinSeconds;
         report.Values[$"{shape.Label}_manual_over_sdpa"] = Min("softmax(QK^T)V") / Min("scaled_dot_product_attention");
@@ -279,7 +279,7 @@ public static class AblationBenchmark
         var (x, y) = Workloads.Batch(shape.Config, shape.Batch, context.Device);
         var name = $"{shape.Label} {shape.Prompts}";
         var chosen = GemmRouting.Route;
-        var routes = new[] { GemmRoute.LibTorch("bench") }.Concat(CblasLibrary.Available.Select(l => new GemmRoute(l, "bench"))).ToList();
+        var routes = new[] { GemmRoute.LibTorch("bench") }.Concat(GemmLibrary.Available.Select(l => new GemmRoute(l, "bench"))).ToList();
         (Tensor Logits, Tensor Gradient)? reference = null;
         foreach (var route in routes)
         {

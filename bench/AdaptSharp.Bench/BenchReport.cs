@@ -147,7 +147,7 @@ public sealed class BenchReport
     /// <summary>libtorch's own best fp32 GEMM (what the paired measurements run next to each timed run).</summary>
     public double LibTorchGemmPeakGflops { get; private set; }
 
-    /// <summary>The library whose GEMM was fastest: libtorch or a system BLAS (<see cref="CblasLibrary"/>).</summary>
+    /// <summary>The library whose GEMM was fastest: libtorch, a system BLAS or the AVX-512 kernel (<see cref="GemmLibrary"/>).</summary>
     public string GemmPeakLibrary { get; private set; } = "libtorch";
 
     /// <summary>
@@ -205,15 +205,15 @@ public sealed class BenchReport
         Values["gemm_libtorch_peak_gflops"] = LibTorchGemmPeakGflops;
         if (!Context.IsCuda)
         {
-            foreach (var blas in CblasLibrary.Available)
+            foreach (var blas in GemmLibrary.Available)
             {
                 var n = GemmPeakSize;
                 using var a = randn(new long[] { n, n });
                 using var b = randn(new long[] { n, n });
-                var timing = TimeUntilSettled(() => { using var r = CblasLinearFunction.Forward(blas, a, b, null); });
+                var timing = TimeUntilSettled(() => { using var r = GemmLinearFunction.Forward(blas, a, b, null); });
                 var best = FlopCounter.SquareMatmul(n) / timing.Min / 1e9;
                 Values[$"gemm_{blas.Name.ToLowerInvariant()}_peak_gflops"] = best;
-                Console.WriteLine($"  fp32 GEMM {n}x{n} ({blas.Name} cblas_sgemm): {best:N1} GFLOP/s best");
+                Console.WriteLine($"  fp32 GEMM {n}x{n} ({blas.Name}): {best:N1} GFLOP/s best");
                 if (best > GemmPeakGflops)
                 {
                     GemmPeakGflops = best;

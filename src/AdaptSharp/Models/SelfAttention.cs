@@ -11,9 +11,9 @@ namespace AdaptSharp.Models;
 /// packed projection to the merged heads; other short ones (float64, or a CPU without FMA) use softmax(QK^T / sqrt(d)) V
 /// directly: at a few dozen tokens libtorch's fused CPU kernel is about 2x slower (forward + input gradient, bench suite
 /// "ablation", group "attention"); longer ones use scaled_dot_product_attention, which is as fast or faster there and
-/// picks flash/memory-efficient kernels on CUDA, or, when the model's GEMMs are routed to a system BLAS
+/// picks flash/memory-efficient kernels on CUDA, or, when the model's GEMMs are routed to a library
 /// (<see cref="GemmRouting"/>), the same products on that library straight from the packed projection
-/// (<see cref="CblasAttentionFunction"/>).
+/// (<see cref="GemmAttentionFunction"/>).
 /// </summary>
 internal sealed class SelfAttention : nn.Module<Tensor, Tensor>
 {
@@ -40,7 +40,7 @@ internal sealed class SelfAttention : nn.Module<Tensor, Tensor>
         Func<Tensor, Tensor>? fromPacked = ShortSequenceAttentionFunction.Takes(projected, heads)
             ? packedInput => ShortSequenceAttentionFunction.Apply(packedInput, heads)
             : n > ExplicitAttentionMaxTokens && GemmRouting.AttentionLibrary(projected, heads) is { } library
-                ? packedInput => CblasAttentionFunction.Apply(library, packedInput, heads)
+                ? packedInput => GemmAttentionFunction.Apply(library, packedInput, heads)
                 : null;
         if (fromPacked is not null)
         {

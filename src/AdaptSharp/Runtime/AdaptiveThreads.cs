@@ -90,7 +90,7 @@ public static class AdaptiveThreads
     }
 
     /// <summary>
-    /// The thread count work that splits itself by count (<see cref="CblasLinearFunction"/>'s blocks of rows) plans for:
+    /// The thread count work that splits itself by count (<see cref="GemmLinearFunction"/>'s blocks of rows) plans for:
     /// the configured count while this class chooses counts on the calling thread (the steps it runs at fewer threads
     /// keep the configured count's blocks, and so its bits), else torch's current count.
     /// </summary>

@@ -8,7 +8,7 @@ namespace AdaptSharp.Runtime;
 /// MKL inside libtorch. Hand-written P/Invoke: no served package binds these libraries for .NET on Linux, and they
 /// must stay optional (loaded by soname, absent is fine).
 /// </summary>
-internal sealed unsafe class CblasLibrary
+internal sealed unsafe class CblasLibrary : GemmLibrary
 {
     private const int RowMajor = 101;
     private const int NoTrans = 111;
@@ -23,7 +23,7 @@ internal sealed unsafe class CblasLibrary
         Name = name;
         sgemm = (delegate* unmanaged<int, int, int, int, int, int, float, float*, int, float*, int, float, float*, int, void>)
             NativeLibrary.GetExport(handle, "cblas_sgemm");
-        // Every call runs on the calling thread: the threads are AdaptSharp's, one block of rows each (CblasLinearFunction).
+        // Every call runs on the calling thread: the threads are AdaptSharp's, one block of rows each (GemmLinearFunction).
         if (NativeLibrary.TryGetExport(handle, "openblas_set_num_threads", out var openblas))
             ((delegate* unmanaged<int, void>)openblas)(1);
         if (NativeLibrary.TryGetExport(handle, "bli_thread_set_num_threads", out var blis))
@@ -33,10 +33,12 @@ internal sealed unsafe class CblasLibrary
     }
 
     /// <summary>"OpenBLAS" or "BLIS".</summary>
-    public string Name { get; }
+    public override string Name { get; }
+
+    public override string Description => CoreName is { } core ? $"{Name} ({core})" : Name;
 
     /// <summary>The libraries this machine has (by soname) that export cblas_sgemm; loaded once per process.</summary>
-    public static IReadOnlyList<CblasLibrary> Available => Installed.Value;
+    public static new IReadOnlyList<CblasLibrary> Available => Installed.Value;
 
     /// <summary>
     /// Names OpenBLAS's kernels for this CPU (<see cref="OpenBlasCoreType()"/>) in the environment, unless the user did:
@@ -85,13 +87,7 @@ internal sealed unsafe class CblasLibrary
     /// <summary>The kernel set the library runs (OpenBLAS's openblas_get_corename), or null when it does not say.</summary>
     public string? CoreName { get; }
 
-    /// <summary>
-    /// C (m x n) = alpha · op(A) · op(B) + beta · C, row-major at addresses with their own row strides (lda, ldb, ldc):
-    /// op(A) is m x k (A stored k x m when <paramref name="transposeA"/>), op(B) is k x n (B stored n x k when
-    /// <paramref name="transposeB"/>). The strides let a call take a block of rows of a larger product, or one head's
-    /// columns of a packed projection.
-    /// </summary>
-    public void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float alpha, nint a, int lda, nint b, int ldb,
+    public override void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float alpha, nint a, int lda, nint b, int ldb,
         float beta, nint c, int ldc) =>
         sgemm(RowMajor, transposeA ? Trans : NoTrans, transposeB ? Trans : NoTrans, m, n, k, alpha, (float*)a, lda, (float*)b, ldb, beta, (float*)c, ldc);
 

@@ -1,7 +1,7 @@
 namespace AdaptSharp.Runtime;
 
 /// <summary>Which library does the model's large GEMMs (<see cref="Library"/> null: libtorch's own), and why.</summary>
-internal sealed record GemmRoute(CblasLibrary? Library, string Reason)
+internal sealed record GemmRoute(GemmLibrary? Library, string Reason)
 {
     public const string LibTorchName = "libtorch";
 

@@ -26,10 +26,10 @@ internal sealed class GemmRouteStore(string path)
     /// times (<see cref="Workload"/>: a choice made on other work is made again). A home folder shared by different
     /// machines (a cluster's) keeps one entry per kind.
     /// </summary>
-    public static string MachineKey(IEnumerable<CblasLibrary> libraries) =>
+    public static string MachineKey(IEnumerable<GemmLibrary> libraries) =>
         $"{CpuInfo.ModelName("unknown CPU")} (family {CpuInfo.Field("cpu family")}, model {CpuInfo.Field("model")}), " +
         $"{Environment.ProcessorCount} cores; " +
-        string.Join(", ", libraries.Select(l => l.CoreName is { } core ? $"{l.Name} ({core})" : l.Name)) + $"; {Workload}";
+        string.Join(", ", libraries.Select(l => l.Description)) + $"; {Workload}";
 
     /// <summary>What <see cref="GemmRouting.Calibrate"/> times (since the routed attention, 2026-11-30).</summary>
     public const string Workload = "MLP products and attention";

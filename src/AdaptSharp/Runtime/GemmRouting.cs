@@ -7,12 +7,13 @@ namespace AdaptSharp.Runtime;
 /// <summary>
 /// Routes the model's large fp32 CPU GEMMs (qkv, proj, fc1, fc2, patch embedding; forward and both gradients; and the
 /// per-head products of long sequences' attention, <see cref="AttentionLibrary"/>) to the fastest library present:
-/// libtorch's own (MKL inside), or a system BLAS (<see cref="CblasLibrary"/>) when it is faster on this CPU. ADAPT_GEMM=libtorch|openblas|blis forces one; unset (or auto) measures once per machine, on
-/// fixed ViT-sized shapes, keeps libtorch unless a library is at least <see cref="Margin"/>x faster, and stores the
-/// choice (<see cref="GemmRouteStore"/>) for every later process; ADAPT_GEMM=calibrate measures again. Small products
-/// (the CPU presets' width 48-64) and CUDA always stay on libtorch: there the call overhead would outweigh any kernel
-/// speed; on a CPU with AVX-512 the narrow ones among them (multiples of 16 up to 256) run on
-/// <see cref="NarrowLinearFunction"/>, unless ADAPT_GEMM=libtorch.
+/// libtorch's own (MKL inside), a system BLAS (<see cref="CblasLibrary"/>) or, on CPUs with AVX-512, this project's
+/// kernel (<see cref="Avx512GemmLibrary"/>), when it is faster on this CPU. ADAPT_GEMM=libtorch|openblas|blis|avx512
+/// forces one; unset (or auto) measures once per machine, on fixed ViT-sized shapes, keeps libtorch unless a library is
+/// at least <see cref="Margin"/>x faster, and stores the choice (<see cref="GemmRouteStore"/>) for every later process;
+/// ADAPT_GEMM=calibrate measures again. Small products (the CPU presets' width 48-64) and CUDA stay off the route: on a
+/// CPU with AVX-512 the narrow ones (<see cref="TakesNarrow"/>) run on the AVX-512 kernel whatever the route, unless
+/// ADAPT_GEMM=libtorch, and the rest on libtorch.
 /// </summary>
 internal static class GemmRouting
 {
@@ -28,7 +29,7 @@ internal static class GemmRouting
     private static Lazy<GemmRoute> route = new(Choose);
 
     /// <summary>
-    /// ADAPT_GEMM=libtorch: every product on libtorch, the narrow ones (<see cref="NarrowLinearFunction"/>) too. Read once,
+    /// ADAPT_GEMM=libtorch: every product on libtorch, the narrow ones (<see cref="TakesNarrow"/>) too. Read once,
     /// as the route is, without choosing the route (that would calibrate for a model with no wide product).
     /// </summary>
     private static readonly Lazy<bool> LibTorchForced =
@@ -64,8 +65,8 @@ internal static class GemmRouting
     }
 
     /// <summary>
-    /// linear(x, W, b) on the routed library (wide products), the narrow kernel (<see cref="NarrowLinearFunction"/>), or
-    /// libtorch's when neither takes it, it is not fp32 or not on the CPU.
+    /// linear(x, W, b) on the routed library (wide products), the AVX-512 kernel (narrow ones, <see cref="TakesNarrow"/>),
+    /// or libtorch's when neither takes it, it is not fp32 or not on the CPU.
     /// </summary>
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias)
     {
@@ -74,8 +75,8 @@ internal static class GemmRouting
             || x.numel() == 0 || !FitsOneSpan(x.numel() / k * Math.Max(n, k)))
             return nn.functional.linear(x, weight, bias);
         Func<Tensor, Tensor>? product = n >= MinDimension && k >= MinDimension
-            ? Route.Library is { } library ? rows => CblasLinearFunction.Apply(library, rows, weight.contiguous(), bias) : null
-            : NarrowLinearFunction.Takes(k, n) && !LibTorchForced.Value ? rows => NarrowLinearFunction.Apply(rows, weight, bias) : null;
+            ? Route.Library is { } library ? rows => GemmLinearFunction.Apply(library, rows, weight.contiguous(), bias) : null
+            : TakesNarrow(k, n) && !LibTorchForced.Value ? rows => GemmLinearFunction.Apply(Avx512GemmLibrary.Instance!, rows, weight.contiguous(), bias) : null;
         if (product is null)
             return nn.functional.linear(x, weight, bias);
         using var scope = NewDisposeScope();
@@ -83,12 +84,22 @@ internal static class GemmRouting
     }
 
     /// <summary>
-    /// The library for <see cref="CblasAttentionFunction"/> on a packed qkv projection (B, T, 3·W) with
+    /// Whether a product below the route's <see cref="MinDimension"/>, with inner dimension <paramref name="k"/> and
+    /// <paramref name="n"/> outputs, runs on the AVX-512 kernel: the CPU has AVX-512 and both are multiples of 16 up to
+    /// 256 (the input gradient's product has them swapped). libtorch's MKL runs its AVX2 kernels on AMD CPUs: the demo
+    /// model's 1,344 x 48 x 192 product at 81 GFLOP/s on one Zen 5 core, against 201 on the kernel. The demo's head (10
+    /// outputs) and patch embedding (inner 49) stay on libtorch.
+    /// </summary>
+    public static bool TakesNarrow(long k, long n) =>
+        Avx512GemmLibrary.Instance is not null && k % 16 == 0 && n % 16 == 0 && k > 0 && n > 0 && k <= 256 && n <= 256;
+
+    /// <summary>
+    /// The library for <see cref="GemmAttentionFunction"/> on a packed qkv projection (B, T, 3·W) with
     /// <paramref name="heads"/> heads, or null for libtorch's attention: libtorch's route, CUDA, not fp32, a width below
     /// <see cref="MinDimension"/>, or attention probabilities (B, H, T, T) above <see cref="MaxAttentionBytes"/>, which
     /// the routed backward keeps per block where libtorch's flash attention keeps one value per row.
     /// </summary>
-    public static CblasLibrary? AttentionLibrary(Tensor packed, int heads) =>
+    public static GemmLibrary? AttentionLibrary(Tensor packed, int heads) =>
         packed.device_type == DeviceType.CPU && packed.dtype == ScalarType.Float32 && packed.dim() == 3
         && packed.shape[2] / 3 >= MinDimension
         && packed.shape[0] * heads * packed.shape[1] * packed.shape[1] * sizeof(float) <= MaxAttentionBytes
@@ -105,8 +116,10 @@ internal static class GemmRouting
     /// <summary>The library is handed TorchSharp's byte spans, which end at 2 GiB: larger operands stay on libtorch.</summary>
     private static bool FitsOneSpan(long elements) => elements * sizeof(float) <= int.MaxValue;
 
+    private const string NoLibrary = "no system BLAS installed and no AVX-512";
+
     private static GemmRoute Choose() =>
-        FromSetting(Environment.GetEnvironmentVariable(Variable), fresh => Stored(GemmRouteStore.Default, CblasLibrary.Available, Calibrate, fresh));
+        FromSetting(Environment.GetEnvironmentVariable(Variable), fresh => Stored(GemmRouteStore.Default, GemmLibrary.Available, Calibrate, fresh));
 
     /// <summary>
     /// The route an ADAPT_GEMM value asks for: <paramref name="choose"/>(false) for unset or auto, (true) for calibrate;
@@ -119,10 +132,10 @@ internal static class GemmRouting
             return choose(asked == "calibrate");
         if (asked == "libtorch")
             return GemmRoute.LibTorch($"set by {Variable}");
-        var library = CblasLibrary.Available.FirstOrDefault(l => l.Name.Equals(asked, StringComparison.OrdinalIgnoreCase));
+        var library = GemmLibrary.Available.FirstOrDefault(l => l.Name.Equals(asked, StringComparison.OrdinalIgnoreCase));
         return library is null
-            ? throw new ArgumentException($"{Variable}={setting}: expected auto, calibrate, libtorch, openblas or blis, and the library must be installed " +
-                                          $"(installed: {string.Join(", ", CblasLibrary.Available.Select(l => l.Name).DefaultIfEmpty("none"))})")
+            ? throw new ArgumentException($"{Variable}={setting}: expected auto, calibrate, libtorch, openblas, blis or avx512, and the library must be installed " +
+                                          $"or the CPU run it (here: {string.Join(", ", GemmLibrary.Available.Select(l => l.Name).DefaultIfEmpty("none"))})")
             : new GemmRoute(library, $"set by {Variable}");
     }
 
@@ -130,10 +143,10 @@ internal static class GemmRouting
     /// The route stored for this machine and these libraries, else (or when <paramref name="fresh"/>) a new calibration,
     /// stored for the next process. A stored library that is no longer installed counts as none stored.
     /// </summary>
-    internal static GemmRoute Stored(GemmRouteStore store, IReadOnlyList<CblasLibrary> libraries, Func<GemmRoute> calibrate, bool fresh)
+    internal static GemmRoute Stored(GemmRouteStore store, IReadOnlyList<GemmLibrary> libraries, Func<GemmRoute> calibrate, bool fresh)
     {
         if (libraries.Count == 0)
-            return GemmRoute.LibTorch("no system BLAS installed");
+            return GemmRoute.LibTorch(NoLibrary);
         var key = GemmRouteStore.MachineKey(libraries);
         if (!fresh && store.Load(key) is { } entry)
         {
@@ -150,12 +163,12 @@ internal static class GemmRouting
     /// Times what a route changes in a ViT-small block, on libtorch and on every installed library, interleaved, best of
     /// several runs at the current thread count: the two products of its MLP (forward x·Wᵀ and input gradient dY·W,
     /// 1,024 rows) and its attention forward and backward (batch 2, 222 tokens: libtorch's
-    /// scaled_dot_product_attention against <see cref="CblasAttentionFunction"/>).
+    /// scaled_dot_product_attention against <see cref="GemmAttentionFunction"/>).
     /// </summary>
     internal static GemmRoute Calibrate()
     {
-        if (CblasLibrary.Available.Count == 0)
-            return GemmRoute.LibTorch("no system BLAS installed");
+        if (GemmLibrary.Available.Count == 0)
+            return GemmRoute.LibTorch(NoLibrary);
         using var scope = NewDisposeScope();
         // The first routed product may come inside no_grad (an evaluation's forward); the attention is timed with its backward.
         using var gradients = enable_grad();
@@ -166,7 +179,7 @@ internal static class GemmRouting
         var wt = w.t().contiguous();
         const int heads = 6;
         var packed = randn(2, 222, 3 * 384, generator: generator);
-        var candidates = new List<(CblasLibrary? Library, Action Run)>
+        var candidates = new List<(GemmLibrary? Library, Action Run)>
         {
             (null, () =>
             {
@@ -182,17 +195,17 @@ internal static class GemmRouting
                 autograd.grad([merged.sum()], [input]);
             }),
         };
-        foreach (var library in CblasLibrary.Available)
+        foreach (var library in GemmLibrary.Available)
             candidates.Add((library, () =>
             {
                 using var products = NewDisposeScope();
                 using (no_grad())
                 {
-                    CblasLinearFunction.Forward(library, x, w, null);
-                    CblasLinearFunction.Forward(library, dy, wt, null);
+                    GemmLinearFunction.Forward(library, x, w, null);
+                    GemmLinearFunction.Forward(library, dy, wt, null);
                 }
                 var input = packed.detach().requires_grad_(true);
-                autograd.grad([CblasAttentionFunction.Apply(library, input, heads).sum()], [input]);
+                autograd.grad([GemmAttentionFunction.Apply(library, input, heads).sum()], [input]);
             }
             ));
         var best = new double[candidates.Count];

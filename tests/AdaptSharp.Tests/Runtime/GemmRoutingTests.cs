@@ -19,7 +19,7 @@ public class GemmRoutingTests
     [SystemBlasFact]
     public void EveryLibraryGivesTheLinearForwardAndAllThreeGradientsWithinFloat32Rounding()
     {
-        Assert.NotEmpty(CblasLibrary.Available);
+        Assert.NotEmpty(GemmLibrary.Available);
         using var scope = NewDisposeScope();
         var g = new Generator(11);
         const int m = 37, k = 260, n = 301;
@@ -28,17 +28,17 @@ public class GemmRoutingTests
         var b = randn(n, generator: g);
         var r = randn(m, n, generator: g);
         var reference = new LinearFloat64Reference(x, w, b, r);
-        foreach (var library in CblasLibrary.Available)
+        foreach (var library in GemmLibrary.Available)
         {
             var (xv, wv, bv) = (x.clone().requires_grad_(true), w.clone().requires_grad_(true), b.clone().requires_grad_(true));
-            var y = CblasLinearFunction.Apply(library, xv, wv, bv);
+            var y = GemmLinearFunction.Apply(library, xv, wv, bv);
             var grads = autograd.grad([(y * r).sum()], [xv, wv, bv]);
             Assert.Equal(new[] { "37x260", "301x260", "301" }, grads.Select(t => string.Join("x", t.shape)));
             reference.AssertForward(library.Name, y);
             reference.AssertGradients(library.Name, grads);
 
             // Frozen weights (an attack's input gradient): only dx is asked for and computed.
-            var frozen = CblasLinearFunction.Apply(library, xv, w, b);
+            var frozen = GemmLinearFunction.Apply(library, xv, w, b);
             reference.AssertInputGradient(library.Name + ", frozen weights", autograd.grad([(frozen * r).sum()], [xv])[0]);
         }
     }
@@ -61,7 +61,7 @@ public class GemmRoutingTests
             model.to(float32);
             libtorch = Outputs(model, images, labels);
         }
-        foreach (var library in CblasLibrary.Available)
+        foreach (var library in GemmLibrary.Available)
         {
             using var forced = GemmRouting.Force(new GemmRoute(library, "test"));
             var routed = Outputs(model, images, labels);
@@ -96,7 +96,7 @@ public class GemmRoutingTests
         var exact = x.to(float64).mm(w.to(float64).t()) + bias.to(float64);
         var bound = 384 * Unit * (x.abs().to(float64).mm(w.abs().to(float64).t()) + bias.abs().to(float64));
         using var restore = new ThreadCountRestore();
-        foreach (var library in CblasLibrary.Available)
+        foreach (var library in GemmLibrary.Available)
         {
             foreach (var planned in new[] { 1, 2, 3, 7 })
             {
@@ -104,7 +104,7 @@ public class GemmRoutingTests
                 foreach (var running in new[] { 1, 2, 3 })
                 {
                     set_num_threads(running);
-                    var y = CblasLinearFunction.Forward(library, x, w, bias, planned);
+                    var y = GemmLinearFunction.Forward(library, x, w, bias, planned);
                     Assert.True((y.to(float64) - exact).abs().le(bound).all().item<bool>(), $"{library.Name}, planned {planned}, at {running} threads");
                     first ??= y;
                     Assert.True(y.equal(first).all().item<bool>(), $"{library.Name}, planned {planned}: other bits at {running} threads than at 1");
@@ -126,7 +126,7 @@ public class GemmRoutingTests
         using var images = rand(8, 3, 64, 64, generator: new Generator(5));
         using var labels = randint(0, 5, [8], generator: new Generator(6));
         using var restore = new ThreadCountRestore(adaptive: true);
-        foreach (var library in CblasLibrary.Available)
+        foreach (var library in GemmLibrary.Available)
         {
             using var forced = GemmRouting.Force(new GemmRoute(library, "test"));
             set_num_threads(2);
@@ -164,8 +164,8 @@ public class GemmRoutingTests
         var g = new Generator(13);
         var packed = randn(batch, tokens, 3 * width, generator: g);
         var weights = randn(batch, tokens, width, generator: g);
-        foreach (var library in CblasLibrary.Available)
-            PackedAttentionReference.AssertMatches(input => CblasAttentionFunction.Apply(library, input, heads), packed, weights, heads, library.Name);
+        foreach (var library in GemmLibrary.Available)
+            PackedAttentionReference.AssertMatches(input => GemmAttentionFunction.Apply(library, input, heads), packed, weights, heads, library.Name);
     }
 
     [SystemBlasFact]
@@ -174,7 +174,7 @@ public class GemmRoutingTests
         using var model = WideTinyVit(depth: 1, imageSize: 64);
         using var images = rand(4, 3, 64, 64, generator: new Generator(5));
         using var labels = randint(0, 5, [4], generator: new Generator(6));
-        foreach (var library in CblasLibrary.Available)
+        foreach (var library in GemmLibrary.Available)
         {
             using var forced = GemmRouting.Force(new GemmRoute(library, "test"));
             ModelStepLeaks.AssertNone(model, images, labels);
@@ -191,10 +191,10 @@ public class GemmRoutingTests
         Assert.Same(calibrated, GemmRouting.FromSetting(" Auto ", Choose));
         Assert.Same(recalibrated, GemmRouting.FromSetting("calibrate", Choose));
         Assert.Null(GemmRouting.FromSetting("libtorch", Choose).Library);
-        foreach (var library in CblasLibrary.Available)
+        foreach (var library in GemmLibrary.Available)
             Assert.Same(library, GemmRouting.FromSetting(library.Name.ToUpperInvariant(), Choose).Library);
         var error = Assert.Throws<ArgumentException>(() => GemmRouting.FromSetting("mkl", Choose));
-        Assert.StartsWith("ADAPT_GEMM=mkl: expected auto, calibrate, libtorch, openblas or blis", error.Message);
+        Assert.StartsWith("ADAPT_GEMM=mkl: expected auto, calibrate, libtorch, openblas, blis or avx512", error.Message);
         Assert.DoesNotContain('\n', error.Message);
     }
 
@@ -206,7 +206,7 @@ public class GemmRoutingTests
     [SystemBlasFact]
     public void TheCalibratedRouteIsStoredForTheNextProcess()
     {
-        var libraries = CblasLibrary.Available;
+        var libraries = GemmLibrary.Available;
         var folder = Directory.CreateTempSubdirectory("adapt-gemm-store-");
         try
         {
@@ -264,9 +264,9 @@ public class GemmRoutingTests
     public void CalibrationTimesEveryLibraryAndKeepsLibTorchUnlessOneIsClearlyFaster()
     {
         var route = GemmRouting.Calibrate();
-        Assert.All(CblasLibrary.Available, l => Assert.Contains($"{l.Name} ", route.Reason));
+        Assert.All(GemmLibrary.Available, l => Assert.Contains($"{l.Name} ", route.Reason));
         Assert.Contains("libtorch ", route.Reason);
-        Assert.True(route.Library is null || CblasLibrary.Available.Contains(route.Library));
+        Assert.True(route.Library is null || GemmLibrary.Available.Contains(route.Library));
     }
 
     [Fact]
@@ -305,7 +305,7 @@ public class GemmRoutingTests
         var x = randn(3, 64);
         var w = randn(300, 64);
         // Inner dimension 64 < MinDimension: libtorch's linear whatever the route, so the result is libtorch's bit for bit.
-        foreach (var library in CblasLibrary.Available)
+        foreach (var library in GemmLibrary.Available)
         {
             using var forced = GemmRouting.Force(new GemmRoute(library, "test"));
             Assert.True(GemmRouting.Linear(x, w, null).equal(nn.functional.linear(x, w)).all().item<bool>());
@@ -319,7 +319,7 @@ public class GemmRoutingTests
     public void AttentionIsRoutedOnlyAtRoutedWidthsAndWhileItsProbabilitiesStaySmall()
     {
         using var scope = NewDisposeScope();
-        foreach (var library in CblasLibrary.Available)
+        foreach (var library in GemmLibrary.Available)
         {
             using var forced = GemmRouting.Force(new GemmRoute(library, "test"));
             Assert.Same(library, GemmRouting.AttentionLibrary(empty(4, 222, 3 * 384), heads: 6));

@@ -5,21 +5,21 @@ namespace AdaptSharp.Runtime;
 /// <summary>
 /// Multi-head attention softmax(Q·Kᵀ/√d)·V straight from the packed qkv projection (B, T, 3·W; per token q, k, v, each
 /// head after head, as timm lays them out) to the merged heads (B, T, W), with its six per-head products (two forward,
-/// four backward) done by a system BLAS (<see cref="CblasLibrary"/>) and the softmax and its backward by libtorch, as a
-/// TorchSharp autograd function. The products read and write the heads in place through the BLAS leading dimensions, so
+/// four backward) done by the route's library (<see cref="GemmLibrary"/>) and the softmax and its backward by libtorch, as a
+/// TorchSharp autograd function. The products read and write the heads in place through the GEMM's row strides, so
 /// no head is copied out, permuted or stacked back. On an AMD EPYC with OpenBLAS this is 13.4 ms against 17.6 ms for
 /// libtorch's scaled_dot_product_attention, forward and backward of a vit-small block at batch 4 and 222 tokens
 /// (docs/performance.md). Each (image, head) product is one single-threaded library call, the calls shared out over
 /// torch's threads, so the result is the same bits at every thread count.
 /// </summary>
-internal sealed class CblasAttentionFunction : autograd.SingleTensorFunction<CblasAttentionFunction>
+internal sealed class GemmAttentionFunction : autograd.SingleTensorFunction<GemmAttentionFunction>
 {
     private const string ShapeKey = "shape";
 
-    public override string Name => "CblasAttention";
+    public override string Name => "GemmAttention";
 
     /// <summary>Attention of <paramref name="packed"/> (B, T, 3·W, contiguous fp32 CPU) with <paramref name="heads"/> heads.</summary>
-    public static Tensor Apply(CblasLibrary library, Tensor packed, int heads)
+    public static Tensor Apply(GemmLibrary library, Tensor packed, int heads)
     {
         if (packed.requires_grad && is_grad_enabled())
             return apply(library, packed, heads);
@@ -30,7 +30,7 @@ internal sealed class CblasAttentionFunction : autograd.SingleTensorFunction<Cbl
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
-        var (library, packed, heads) = ((CblasLibrary)vars[0], (Tensor)vars[1], (int)vars[2]);
+        var (library, packed, heads) = ((GemmLibrary)vars[0], (Tensor)vars[1], (int)vars[2]);
         var merged = Forward(library, packed, heads, out var probabilities);
         ctx.save_for_backward([packed, probabilities]);
         ctx.save_data(ShapeKey, (library, heads));
@@ -41,7 +41,7 @@ internal sealed class CblasAttentionFunction : autograd.SingleTensorFunction<Cbl
     {
         var saved = ctx.get_saved_variables();
         var (packed, probabilities) = (saved[0], saved[1]);
-        var (library, heads) = ((CblasLibrary, int))ctx.get_data(ShapeKey);
+        var (library, heads) = ((GemmLibrary, int))ctx.get_data(ShapeKey);
         var shape = AttentionHeads.Of(packed, heads);
         using var dOut = gradOutput.contiguous();
         using var dProbabilities = empty(shape.B, heads, shape.T, shape.T, dtype: ScalarType.Float32);
@@ -74,7 +74,7 @@ internal sealed class CblasAttentionFunction : autograd.SingleTensorFunction<Cbl
     }
 
     /// <summary>The merged heads (B, T, W) and the attention probabilities (B, H, T, T) the backward reads.</summary>
-    private static Tensor Forward(CblasLibrary library, Tensor packed, int heads, out Tensor probabilities)
+    private static Tensor Forward(GemmLibrary library, Tensor packed, int heads, out Tensor probabilities)
     {
         var shape = AttentionHeads.Of(packed, heads);
         using var scores = empty(shape.B, heads, shape.T, shape.T, dtype: ScalarType.Float32);

@@ -1,0 +1,240 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace AdaptSharp.Runtime;
+
+/// <summary>
+/// A general fp32 GEMM on 512-bit vectors, C (m x n) = alpha · op(A) · op(B) + beta · C with row-major operands and
+/// row strides, as cblas_sgemm. Hand-written because the libraries this machine's environment runs do not reach an
+/// AVX-512 CPU's peak (libtorch's MKL runs its AVX2 kernels on AMD CPUs, Debian's OpenBLAS 0.3.21 falls back to older
+/// kernels on CPUs newer than it knows, and this project's environment pins its Haswell kernels), and no served package
+/// offers an AVX-512 GEMM for .NET. op(B) is packed once per call into panels of 32 columns (k x 32 floats, zero
+/// beyond n), which stay in the L2 cache while 6-row tiles of op(A) sweep past them; op(A) is read in place. Every
+/// element of C is summed in the same order, k = 0, 1, ..., by fused multiply-adds from zero, then scaled by alpha and
+/// added to beta · C, whichever tile computes it: a row's result does not depend on where it sits in a call, how the rows
+/// are split into calls or threads, or which CPU with fused multiply-adds runs it.
+/// </summary>
+internal static unsafe class Avx512Gemm
+{
+    private const int Lanes = 16;
+    private const int PanelWidth = 2 * Lanes;
+    private const int TileRows = 6;
+
+    /// <summary>Whether this CPU runs it (AVX-512 F).</summary>
+    public static bool Supported => Avx512F.IsSupported;
+
+    /// <summary>Floats of <see cref="Pack"/>'s output for an op(B) of k x n.</summary>
+    public static long PackedLength(int n, int k) => (long)((n + PanelWidth - 1) / PanelWidth) * PanelWidth * k;
+
+    /// <summary>C = alpha · op(A) · op(B) + beta · C on the calling thread (see the class summary).</summary>
+    public static void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float alpha, float* a, int lda,
+        float* b, int ldb, float beta, float* c, int ldc)
+    {
+        if (m <= 0 || n <= 0)
+            return;
+        MultiplyRows(transposeA, 0, m, n, k, alpha, a, lda, PackInScratch(transposeB, n, k, b, ldb), beta, c, ldc);
+    }
+
+    /// <summary>
+    /// <see cref="Pack"/> into the calling thread's buffer, which stays valid until this thread's next call here (other
+    /// threads may read it meanwhile).
+    /// </summary>
+    public static float* PackInScratch(bool transposeB, int n, int k, float* b, int ldb)
+    {
+        var packed = Scratch.Get(PackedLength(n, k));
+        Pack(transposeB, n, k, b, ldb, packed);
+        return packed;
+    }
+
+    /// <summary>
+    /// Packs op(B) (k x n; B stored n x k when <paramref name="transposeB"/>) into <see cref="PackedLength"/> floats:
+    /// panel j holds columns 32j..32j+31 as k rows of 32, zero beyond n.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Pack(bool transposeB, int n, int k, float* b, int ldb, float* packed)
+    {
+        for (var j = 0; j < n; j += PanelWidth)
+        {
+            var panel = packed + ((nint)j * k);
+            var width = Math.Min(PanelWidth, n - j);
+            if (!transposeB && width == PanelWidth)
+            {
+                for (var p = 0; p < k; p++)
+                {
+                    var row = b + ((nint)p * ldb) + j;
+                    Avx512F.Store(panel + (p * PanelWidth), Avx512F.LoadVector512(row));
+                    Avx512F.Store(panel + (p * PanelWidth) + Lanes, Avx512F.LoadVector512(row + Lanes));
+                }
+                continue;
+            }
+            new Span<float>(panel, k * PanelWidth).Clear();
+            for (var column = 0; column < width; column++)
+            {
+                if (transposeB)
+                {
+                    var source = b + ((nint)(j + column) * ldb);
+                    for (var p = 0; p < k; p++)
+                        panel[(p * PanelWidth) + column] = source[p];
+                }
+                else
+                {
+                    for (var p = 0; p < k; p++)
+                        panel[(p * PanelWidth) + column] = b[((nint)p * ldb) + j + column];
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Rows first..end-1 of C = alpha · op(A) · op(B) + beta · C, op(B) packed by <see cref="Pack"/> (op(A) is m x k; A
+    /// stored k x m when <paramref name="transposeA"/>). Rows go in chunks whose part of op(A) stays in the L2 cache
+    /// beside one panel; within a chunk every panel meets every tile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MultiplyRows(bool transposeA, int first, int end, int n, int k, float alpha, float* a, int lda,
+        float* packed, float beta, float* c, int ldc)
+    {
+        // Step to the next row and to the next k of op(A).
+        var (rowStep, innerStep) = transposeA ? ((nint)1, (nint)lda) : (lda, (nint)1);
+        var chunk = Math.Max(TileRows, ChunkBytes / (Math.Max(k, 1) * sizeof(float)) / TileRows * TileRows);
+        for (var start = first; start < end; start += chunk)
+        {
+            var stop = Math.Min(end, start + chunk);
+            for (var j = 0; j < n; j += PanelWidth)
+            {
+                var panel = packed + ((nint)j * k);
+                var columns = Math.Min(PanelWidth, n - j);
+                for (var i = start; i < stop; i += TileRows)
+                    Tile(a + (i * rowStep), rowStep, innerStep, panel, k, Math.Min(TileRows, stop - i), columns, alpha, beta,
+                        c + ((nint)i * ldc) + j, ldc);
+            }
+        }
+    }
+
+    /// <summary>The bytes of op(A) a chunk of rows may take (a quarter of a 1 MB L2 cache, beside a panel).</summary>
+    private const int ChunkBytes = 256 << 10;
+
+    /// <summary>
+    /// One tile of up to 6 rows x 32 columns: its sums over k in registers (rows past <paramref name="rows"/> read row 0
+    /// again and are not stored), then stored to C whole or, at the edges, through a buffer.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Tile(float* a, nint rowStep, nint innerStep, float* panel, int k, int rows, int columns, float alpha,
+        float beta, float* c, int ldc)
+    {
+        float* a0 = a, a1 = rows > 1 ? a + rowStep : a, a2 = rows > 2 ? a + (2 * rowStep) : a, a3 = rows > 3 ? a + (3 * rowStep) : a,
+            a4 = rows > 4 ? a + (4 * rowStep) : a, a5 = rows > 5 ? a + (5 * rowStep) : a;
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        nint offset = 0;
+        for (var p = 0; p < k; p++, offset += innerStep)
+        {
+            var b0 = Avx512F.LoadVector512(panel + (p * PanelWidth));
+            var b1 = Avx512F.LoadVector512(panel + (p * PanelWidth) + Lanes);
+            var x = Vector512.Create(a0[offset]);
+            c00 = Avx512F.FusedMultiplyAdd(x, b0, c00);
+            c01 = Avx512F.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(a1[offset]);
+            c10 = Avx512F.FusedMultiplyAdd(x, b0, c10);
+            c11 = Avx512F.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(a2[offset]);
+            c20 = Avx512F.FusedMultiplyAdd(x, b0, c20);
+            c21 = Avx512F.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(a3[offset]);
+            c30 = Avx512F.FusedMultiplyAdd(x, b0, c30);
+            c31 = Avx512F.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a4[offset]);
+            c40 = Avx512F.FusedMultiplyAdd(x, b0, c40);
+            c41 = Avx512F.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a5[offset]);
+            c50 = Avx512F.FusedMultiplyAdd(x, b0, c50);
+            c51 = Avx512F.FusedMultiplyAdd(x, b1, c51);
+        }
+        if (rows == TileRows && columns == PanelWidth)
+        {
+            Store(c, c00, c01, alpha, beta);
+            Store(c + ldc, c10, c11, alpha, beta);
+            Store(c + (2 * ldc), c20, c21, alpha, beta);
+            Store(c + (3 * ldc), c30, c31, alpha, beta);
+            Store(c + (4 * ldc), c40, c41, alpha, beta);
+            Store(c + (5 * ldc), c50, c51, alpha, beta);
+            return;
+        }
+        var sums = stackalloc float[TileRows * PanelWidth];
+        Avx512F.Store(sums, c00);
+        Avx512F.Store(sums + Lanes, c01);
+        Avx512F.Store(sums + PanelWidth, c10);
+        Avx512F.Store(sums + PanelWidth + Lanes, c11);
+        Avx512F.Store(sums + (2 * PanelWidth), c20);
+        Avx512F.Store(sums + (2 * PanelWidth) + Lanes, c21);
+        Avx512F.Store(sums + (3 * PanelWidth), c30);
+        Avx512F.Store(sums + (3 * PanelWidth) + Lanes, c31);
+        Avx512F.Store(sums + (4 * PanelWidth), c40);
+        Avx512F.Store(sums + (4 * PanelWidth) + Lanes, c41);
+        Avx512F.Store(sums + (5 * PanelWidth), c50);
+        Avx512F.Store(sums + (5 * PanelWidth) + Lanes, c51);
+        for (var r = 0; r < rows; r++)
+        {
+            for (var column = 0; column < columns; column++)
+            {
+                // The same operations as Store's, one lane at a time.
+                var value = alpha == 1f ? sums[(r * PanelWidth) + column] : alpha * sums[(r * PanelWidth) + column];
+                ref var target = ref c[((nint)r * ldc) + column];
+                target = beta == 0f ? value : value + (beta == 1f ? target : beta * target);
+            }
+        }
+    }
+
+    /// <summary>32 floats of C = alpha · sums + beta · C (C not read when beta is 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* c, Vector512<float> low, Vector512<float> high, float alpha, float beta)
+    {
+        if (alpha != 1f)
+        {
+            low *= alpha;
+            high *= alpha;
+        }
+        if (beta != 0f)
+        {
+            var (oldLow, oldHigh) = (Avx512F.LoadVector512(c), Avx512F.LoadVector512(c + Lanes));
+            if (beta != 1f)
+            {
+                oldLow *= beta;
+                oldHigh *= beta;
+            }
+            low += oldLow;
+            high += oldHigh;
+        }
+        Avx512F.Store(c, low);
+        Avx512F.Store(c + Lanes, high);
+    }
+
+    /// <summary>
+    /// Each thread's buffer for packed panels, grown as needed and kept for the thread's next call (freed with the
+    /// thread): allocating megabytes per product would fault its pages in every time.
+    /// </summary>
+    private sealed class Scratch
+    {
+        [ThreadStatic]
+        private static Scratch? current;
+
+        private float* buffer;
+        private long length;
+
+        public static float* Get(long floats)
+        {
+            var scratch = current ??= new Scratch();
+            if (scratch.length < floats)
+            {
+                NativeMemory.AlignedFree(scratch.buffer);
+                scratch.buffer = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+                scratch.length = floats;
+            }
+            return scratch.buffer;
+        }
+
+        ~Scratch() => NativeMemory.AlignedFree(buffer);
+    }
+}
