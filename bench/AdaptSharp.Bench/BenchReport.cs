@@ -218,6 +218,7 @@ public sealed class BenchReport
                 {
                     GemmPeakGflops = best;
                     GemmPeakLibrary = blas.Name;
+                    Values["gemm_median_gflops"] = FlopCounter.SquareMatmul(n) / timing.Median / 1e9;
                 }
             }
         }

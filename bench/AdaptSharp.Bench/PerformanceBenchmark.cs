@@ -9,7 +9,7 @@ namespace AdaptSharp.Bench;
 /// Suite <c>perf</c>: in one run, the fp32 GEMM peak, then for the CPU preset and vit-tiny / vit-small shapes the
 /// forward, the attack step (forward + input gradient) and the adapt-ce training step, with images/s, FLOP/s and
 /// the ratio to the peak; then how the attack step scales with batch size, prompt length and image size.
-/// Targets: vit-small attack step >= 70% of the GEMM peak; adapt-ce step &lt;= 1.15 x (steps + 2) attack steps.
+/// Targets: vit-small attack step >= 80% of the GEMM peak (the best library's, issue 17); adapt-ce step &lt;= 1.15 x (steps + 2) attack steps.
 /// Options: --device cpu|cuda[:N], --repeats N (3), --quick (smaller batches, fewer scaling points).
 /// </summary>
 public static class PerformanceBenchmark
@@ -59,7 +59,7 @@ public static class PerformanceBenchmark
         report.Check($"{shape.Label}: adapt-ce step <= 1.15 x (steps+2) x attack step", ratio <= 1.15,
             $"{step.MinSeconds * 1e3:N1} ms vs ({shape.PgdSteps}+2) x {attack.MinSeconds * 1e3:N1} ms = {ratio:N3}x");
         if (shape.Label == "vit-small")
-            report.Check("vit-small attack step >= 70% of the GEMM peak", attack.PeakFraction >= 0.70,
+            report.Check("vit-small attack step >= 80% of the GEMM peak", attack.PeakFraction >= 0.80,
                 $"{attack.PeakFraction:P1} ({attack.MinSeconds * 1e3:N1} ms best for {shape.Batch} images)");
     }
 

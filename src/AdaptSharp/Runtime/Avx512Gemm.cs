@@ -34,26 +34,30 @@ internal static unsafe class Avx512Gemm
     {
         if (m <= 0 || n <= 0)
             return;
-        MultiplyRows(transposeA, 0, m, n, k, alpha, a, lda, PackInScratch(transposeB, n, k, b, ldb), beta, c, ldc);
+        var packed = PackingBuffer(n, k);
+        PackColumns(transposeB, 0, n, k, b, ldb, packed);
+        MultiplyRows(transposeA, 0, m, n, k, alpha, a, lda, packed, beta, c, ldc);
     }
 
     /// <summary>
-    /// <see cref="Pack"/> into the calling thread's buffer, which stays valid until this thread's next call here (other
-    /// threads may read it meanwhile).
+    /// The calling thread's buffer for a packed op(B) of k x n, valid until this thread's next call here; other threads
+    /// may fill and read it meanwhile.
     /// </summary>
-    public static float* PackInScratch(bool transposeB, int n, int k, float* b, int ldb)
-    {
-        var packed = Scratch.Get(PackedLength(n, k));
-        Pack(transposeB, n, k, b, ldb, packed);
-        return packed;
-    }
+    public static float* PackingBuffer(int n, int k) => Scratch.Get(PackedLength(n, k));
+
+    /// <summary>
+    /// Packs columns first..end-1 of op(B) into their panels of <paramref name="packed"/> (<see cref="Pack"/>'s layout
+    /// for all n columns); first a multiple of 32, so threads can pack panels side by side.
+    /// </summary>
+    public static void PackColumns(bool transposeB, int first, int end, int k, float* b, int ldb, float* packed) =>
+        Pack(transposeB, end - first, k, transposeB ? b + ((nint)first * ldb) : b + first, ldb, packed + ((nint)first * k));
 
     /// <summary>
     /// Packs op(B) (k x n; B stored n x k when <paramref name="transposeB"/>) into <see cref="PackedLength"/> floats:
     /// panel j holds columns 32j..32j+31 as k rows of 32, zero beyond n.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Pack(bool transposeB, int n, int k, float* b, int ldb, float* packed)
+    private static void Pack(bool transposeB, int n, int k, float* b, int ldb, float* packed)
     {
         for (var j = 0; j < n; j += PanelWidth)
         {
@@ -61,29 +65,71 @@ internal static unsafe class Avx512Gemm
             var width = Math.Min(PanelWidth, n - j);
             if (!transposeB && width == PanelWidth)
             {
-                for (var p = 0; p < k; p++)
+                for (var q = 0; q < k; q++)
                 {
-                    var row = b + ((nint)p * ldb) + j;
-                    Avx512F.Store(panel + (p * PanelWidth), Avx512F.LoadVector512(row));
-                    Avx512F.Store(panel + (p * PanelWidth) + Lanes, Avx512F.LoadVector512(row + Lanes));
+                    var row = b + ((nint)q * ldb) + j;
+                    Avx512F.Store(panel + (q * PanelWidth), Avx512F.LoadVector512(row));
+                    Avx512F.Store(panel + (q * PanelWidth) + Lanes, Avx512F.LoadVector512(row + Lanes));
                 }
                 continue;
             }
-            new Span<float>(panel, k * PanelWidth).Clear();
-            for (var column = 0; column < width; column++)
+            var p = 0;
+            if (transposeB && width == PanelWidth)
             {
-                if (transposeB)
+                // B's 32 rows j..j+31 become the panel's columns: 16 x 16 blocks transposed in registers.
+                for (; p + Lanes <= k; p += Lanes)
                 {
-                    var source = b + ((nint)(j + column) * ldb);
-                    for (var p = 0; p < k; p++)
-                        panel[(p * PanelWidth) + column] = source[p];
-                }
-                else
-                {
-                    for (var p = 0; p < k; p++)
-                        panel[(p * PanelWidth) + column] = b[((nint)p * ldb) + j + column];
+                    Transpose16(b + ((nint)j * ldb) + p, ldb, panel + (p * PanelWidth));
+                    Transpose16(b + ((nint)(j + Lanes) * ldb) + p, ldb, panel + (p * PanelWidth) + Lanes);
                 }
             }
+            else
+            {
+                new Span<float>(panel, k * PanelWidth).Clear();
+            }
+            for (var column = 0; column < width; column++)
+            {
+                for (var q = p; q < k; q++)
+                    panel[(q * PanelWidth) + column] = transposeB ? b[((nint)(j + column) * ldb) + q] : b[((nint)q * ldb) + j + column];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes the transpose of the 16 x 16 block at <paramref name="source"/> (rows <paramref name="stride"/> floats
+    /// apart) as 16 rows of a panel: 32-bit and 64-bit interleaves within 128-bit lanes, then two exchanges of lanes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose16(float* source, nint stride, float* panel)
+    {
+        var rows = stackalloc Vector512<float>[Lanes];
+        for (var r = 0; r < Lanes; r += 2)
+        {
+            var (upper, lower) = (Avx512F.LoadVector512(source + (r * stride)), Avx512F.LoadVector512(source + ((r + 1) * stride)));
+            rows[r] = Avx512F.UnpackLow(upper, lower);
+            rows[r + 1] = Avx512F.UnpackHigh(upper, lower);
+        }
+        // rows[4g + s], 128-bit lane l: rows 4g..4g+3 of column 4l + s.
+        var pairs = stackalloc Vector512<float>[Lanes];
+        for (var g = 0; g < Lanes; g += 4)
+        {
+            var (even, odd) = (rows[g].AsDouble(), rows[g + 2].AsDouble());
+            var (evenHigh, oddHigh) = (rows[g + 1].AsDouble(), rows[g + 3].AsDouble());
+            pairs[g] = Avx512F.UnpackLow(even, odd).AsSingle();
+            pairs[g + 1] = Avx512F.UnpackHigh(even, odd).AsSingle();
+            pairs[g + 2] = Avx512F.UnpackLow(evenHigh, oddHigh).AsSingle();
+            pairs[g + 3] = Avx512F.UnpackHigh(evenHigh, oddHigh).AsSingle();
+        }
+        for (var s = 0; s < 4; s++)
+        {
+            var low01 = Avx512F.Shuffle4x128(pairs[s], pairs[4 + s], 0x44);
+            var high01 = Avx512F.Shuffle4x128(pairs[s], pairs[4 + s], 0xEE);
+            var low23 = Avx512F.Shuffle4x128(pairs[8 + s], pairs[12 + s], 0x44);
+            var high23 = Avx512F.Shuffle4x128(pairs[8 + s], pairs[12 + s], 0xEE);
+            Avx512F.Store(panel + (s * PanelWidth), Avx512F.Shuffle4x128(low01, low23, 0x88));
+            Avx512F.Store(panel + ((4 + s) * PanelWidth), Avx512F.Shuffle4x128(low01, low23, 0xDD));
+            Avx512F.Store(panel + ((8 + s) * PanelWidth), Avx512F.Shuffle4x128(high01, high23, 0x88));
+            Avx512F.Store(panel + ((12 + s) * PanelWidth), Avx512F.Shuffle4x128(high01, high23, 0xDD));
         }
     }
 
