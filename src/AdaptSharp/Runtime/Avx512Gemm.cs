@@ -153,8 +153,15 @@ internal static unsafe class Avx512Gemm
                 var panel = packed + ((nint)j * k);
                 var columns = Math.Min(PanelWidth, n - j);
                 for (var i = start; i < stop; i += TileRows)
-                    Tile(a + (i * rowStep), rowStep, innerStep, panel, k, Math.Min(TileRows, stop - i), columns, alpha, beta,
-                        c + ((nint)i * ldc) + j, ldc);
+                {
+                    // A last panel of 16 columns or fewer (the demo model's widths 48 and 144) takes half the work.
+                    if (columns <= Lanes)
+                        HalfTile(a + (i * rowStep), rowStep, innerStep, panel, k, Math.Min(TileRows, stop - i), columns, alpha, beta,
+                            c + ((nint)i * ldc) + j, ldc);
+                    else
+                        Tile(a + (i * rowStep), rowStep, innerStep, panel, k, Math.Min(TileRows, stop - i), columns, alpha, beta,
+                            c + ((nint)i * ldc) + j, ldc);
+                }
             }
         }
     }
@@ -221,11 +228,55 @@ internal static unsafe class Avx512Gemm
         Avx512F.Store(sums + (4 * PanelWidth) + Lanes, c41);
         Avx512F.Store(sums + (5 * PanelWidth), c50);
         Avx512F.Store(sums + (5 * PanelWidth) + Lanes, c51);
+        StoreEdge(sums, rows, columns, alpha, beta, c, ldc);
+    }
+
+    /// <summary><see cref="Tile"/> for at most 16 columns: the panel's first 16 lanes only.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void HalfTile(float* a, nint rowStep, nint innerStep, float* panel, int k, int rows, int columns, float alpha,
+        float beta, float* c, int ldc)
+    {
+        float* a0 = a, a1 = rows > 1 ? a + rowStep : a, a2 = rows > 2 ? a + (2 * rowStep) : a, a3 = rows > 3 ? a + (3 * rowStep) : a,
+            a4 = rows > 4 ? a + (4 * rowStep) : a, a5 = rows > 5 ? a + (5 * rowStep) : a;
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        nint offset = 0;
+        for (var p = 0; p < k; p++, offset += innerStep)
+        {
+            var b0 = Avx512F.LoadVector512(panel + (p * PanelWidth));
+            c0 = Avx512F.FusedMultiplyAdd(Vector512.Create(a0[offset]), b0, c0);
+            c1 = Avx512F.FusedMultiplyAdd(Vector512.Create(a1[offset]), b0, c1);
+            c2 = Avx512F.FusedMultiplyAdd(Vector512.Create(a2[offset]), b0, c2);
+            c3 = Avx512F.FusedMultiplyAdd(Vector512.Create(a3[offset]), b0, c3);
+            c4 = Avx512F.FusedMultiplyAdd(Vector512.Create(a4[offset]), b0, c4);
+            c5 = Avx512F.FusedMultiplyAdd(Vector512.Create(a5[offset]), b0, c5);
+        }
+        if (rows == TileRows && columns == Lanes)
+        {
+            Store(c, c0, alpha, beta);
+            Store(c + ldc, c1, alpha, beta);
+            Store(c + (2 * ldc), c2, alpha, beta);
+            Store(c + (3 * ldc), c3, alpha, beta);
+            Store(c + (4 * ldc), c4, alpha, beta);
+            Store(c + (5 * ldc), c5, alpha, beta);
+            return;
+        }
+        var sums = stackalloc float[TileRows * PanelWidth];
+        Avx512F.Store(sums, c0);
+        Avx512F.Store(sums + PanelWidth, c1);
+        Avx512F.Store(sums + (2 * PanelWidth), c2);
+        Avx512F.Store(sums + (3 * PanelWidth), c3);
+        Avx512F.Store(sums + (4 * PanelWidth), c4);
+        Avx512F.Store(sums + (5 * PanelWidth), c5);
+        StoreEdge(sums, rows, columns, alpha, beta, c, ldc);
+    }
+
+    /// <summary>An edge tile's sums (rows of 32 in <paramref name="sums"/>) stored one lane at a time, by the vector stores' operations.</summary>
+    private static void StoreEdge(float* sums, int rows, int columns, float alpha, float beta, float* c, int ldc)
+    {
         for (var r = 0; r < rows; r++)
         {
             for (var column = 0; column < columns; column++)
             {
-                // The same operations as Store's, one lane at a time.
                 var value = alpha == 1f ? sums[(r * PanelWidth) + column] : alpha * sums[(r * PanelWidth) + column];
                 ref var target = ref c[((nint)r * ldc) + column];
                 target = beta == 0f ? value : value + (beta == 1f ? target : beta * target);
@@ -237,24 +288,19 @@ internal static unsafe class Avx512Gemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(float* c, Vector512<float> low, Vector512<float> high, float alpha, float beta)
     {
+        Store(c, low, alpha, beta);
+        Store(c + Lanes, high, alpha, beta);
+    }
+
+    /// <summary>16 floats of C = alpha · sums + beta · C (C not read when beta is 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* c, Vector512<float> sums, float alpha, float beta)
+    {
         if (alpha != 1f)
-        {
-            low *= alpha;
-            high *= alpha;
-        }
+            sums *= alpha;
         if (beta != 0f)
-        {
-            var (oldLow, oldHigh) = (Avx512F.LoadVector512(c), Avx512F.LoadVector512(c + Lanes));
-            if (beta != 1f)
-            {
-                oldLow *= beta;
-                oldHigh *= beta;
-            }
-            low += oldLow;
-            high += oldHigh;
-        }
-        Avx512F.Store(c, low);
-        Avx512F.Store(c + Lanes, high);
+            sums += beta == 1f ? Avx512F.LoadVector512(c) : Avx512F.LoadVector512(c) * beta;
+        Avx512F.Store(c, sums);
     }
 
     /// <summary>
