@@ -134,13 +134,14 @@ internal static unsafe class Avx512Gemm
     }
 
     /// <summary>
-    /// Rows first..end-1 of C = alpha · op(A) · op(B) + beta · C, op(B) packed by <see cref="Pack"/> (op(A) is m x k; A
-    /// stored k x m when <paramref name="transposeA"/>). Rows go in chunks whose part of op(A) stays in the L2 cache
+    /// Rows first..end-1 of C = alpha · op(A) · op(B) + beta · C (+ <paramref name="bias"/>, a row of n, added last to
+    /// every row), op(B) packed by <see cref="PackColumns"/> (op(A) is m x k; A stored k x m when
+    /// <paramref name="transposeA"/>). Rows go in chunks whose part of op(A) stays in the L2 cache
     /// beside one panel; within a chunk every panel meets every tile.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyRows(bool transposeA, int first, int end, int n, int k, float alpha, float* a, int lda,
-        float* packed, float beta, float* c, int ldc)
+        float* packed, float beta, float* c, int ldc, float* bias = null)
     {
         // Step to the next row and to the next k of op(A).
         var (rowStep, innerStep) = transposeA ? ((nint)1, (nint)lda) : (lda, (nint)1);
@@ -157,10 +158,10 @@ internal static unsafe class Avx512Gemm
                     // A last panel of 16 columns or fewer (the demo model's widths 48 and 144) takes half the work.
                     if (columns <= Lanes)
                         HalfTile(a + (i * rowStep), rowStep, innerStep, panel, k, Math.Min(TileRows, stop - i), columns, alpha, beta,
-                            c + ((nint)i * ldc) + j, ldc);
+                            bias is null ? null : bias + j, c + ((nint)i * ldc) + j, ldc);
                     else
                         Tile(a + (i * rowStep), rowStep, innerStep, panel, k, Math.Min(TileRows, stop - i), columns, alpha, beta,
-                            c + ((nint)i * ldc) + j, ldc);
+                            bias is null ? null : bias + j, c + ((nint)i * ldc) + j, ldc);
                 }
             }
         }
@@ -175,7 +176,7 @@ internal static unsafe class Avx512Gemm
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Tile(float* a, nint rowStep, nint innerStep, float* panel, int k, int rows, int columns, float alpha,
-        float beta, float* c, int ldc)
+        float beta, float* bias, float* c, int ldc)
     {
         float* a0 = a, a1 = rows > 1 ? a + rowStep : a, a2 = rows > 2 ? a + (2 * rowStep) : a, a3 = rows > 3 ? a + (3 * rowStep) : a,
             a4 = rows > 4 ? a + (4 * rowStep) : a, a5 = rows > 5 ? a + (5 * rowStep) : a;
@@ -207,12 +208,12 @@ internal static unsafe class Avx512Gemm
         }
         if (rows == TileRows && columns == PanelWidth)
         {
-            Store(c, c00, c01, alpha, beta);
-            Store(c + ldc, c10, c11, alpha, beta);
-            Store(c + (2 * ldc), c20, c21, alpha, beta);
-            Store(c + (3 * ldc), c30, c31, alpha, beta);
-            Store(c + (4 * ldc), c40, c41, alpha, beta);
-            Store(c + (5 * ldc), c50, c51, alpha, beta);
+            Store(c, c00, c01, alpha, beta, bias);
+            Store(c + ldc, c10, c11, alpha, beta, bias);
+            Store(c + (2 * ldc), c20, c21, alpha, beta, bias);
+            Store(c + (3 * ldc), c30, c31, alpha, beta, bias);
+            Store(c + (4 * ldc), c40, c41, alpha, beta, bias);
+            Store(c + (5 * ldc), c50, c51, alpha, beta, bias);
             return;
         }
         var sums = stackalloc float[TileRows * PanelWidth];
@@ -228,13 +229,13 @@ internal static unsafe class Avx512Gemm
         Avx512F.Store(sums + (4 * PanelWidth) + Lanes, c41);
         Avx512F.Store(sums + (5 * PanelWidth), c50);
         Avx512F.Store(sums + (5 * PanelWidth) + Lanes, c51);
-        StoreEdge(sums, rows, columns, alpha, beta, c, ldc);
+        StoreEdge(sums, rows, columns, alpha, beta, bias, c, ldc);
     }
 
     /// <summary><see cref="Tile"/> for at most 16 columns: the panel's first 16 lanes only.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void HalfTile(float* a, nint rowStep, nint innerStep, float* panel, int k, int rows, int columns, float alpha,
-        float beta, float* c, int ldc)
+        float beta, float* bias, float* c, int ldc)
     {
         float* a0 = a, a1 = rows > 1 ? a + rowStep : a, a2 = rows > 2 ? a + (2 * rowStep) : a, a3 = rows > 3 ? a + (3 * rowStep) : a,
             a4 = rows > 4 ? a + (4 * rowStep) : a, a5 = rows > 5 ? a + (5 * rowStep) : a;
@@ -252,12 +253,12 @@ internal static unsafe class Avx512Gemm
         }
         if (rows == TileRows && columns == Lanes)
         {
-            Store(c, c0, alpha, beta);
-            Store(c + ldc, c1, alpha, beta);
-            Store(c + (2 * ldc), c2, alpha, beta);
-            Store(c + (3 * ldc), c3, alpha, beta);
-            Store(c + (4 * ldc), c4, alpha, beta);
-            Store(c + (5 * ldc), c5, alpha, beta);
+            Store(c, c0, alpha, beta, bias);
+            Store(c + ldc, c1, alpha, beta, bias);
+            Store(c + (2 * ldc), c2, alpha, beta, bias);
+            Store(c + (3 * ldc), c3, alpha, beta, bias);
+            Store(c + (4 * ldc), c4, alpha, beta, bias);
+            Store(c + (5 * ldc), c5, alpha, beta, bias);
             return;
         }
         var sums = stackalloc float[TileRows * PanelWidth];
@@ -267,11 +268,11 @@ internal static unsafe class Avx512Gemm
         Avx512F.Store(sums + (3 * PanelWidth), c3);
         Avx512F.Store(sums + (4 * PanelWidth), c4);
         Avx512F.Store(sums + (5 * PanelWidth), c5);
-        StoreEdge(sums, rows, columns, alpha, beta, c, ldc);
+        StoreEdge(sums, rows, columns, alpha, beta, bias, c, ldc);
     }
 
     /// <summary>An edge tile's sums (rows of 32 in <paramref name="sums"/>) stored one lane at a time, by the vector stores' operations.</summary>
-    private static void StoreEdge(float* sums, int rows, int columns, float alpha, float beta, float* c, int ldc)
+    private static void StoreEdge(float* sums, int rows, int columns, float alpha, float beta, float* bias, float* c, int ldc)
     {
         for (var r = 0; r < rows; r++)
         {
@@ -279,27 +280,30 @@ internal static unsafe class Avx512Gemm
             {
                 var value = alpha == 1f ? sums[(r * PanelWidth) + column] : alpha * sums[(r * PanelWidth) + column];
                 ref var target = ref c[((nint)r * ldc) + column];
-                target = beta == 0f ? value : value + (beta == 1f ? target : beta * target);
+                value = beta == 0f ? value : value + (beta == 1f ? target : beta * target);
+                target = bias is null ? value : value + bias[column];
             }
         }
     }
 
-    /// <summary>32 floats of C = alpha · sums + beta · C (C not read when beta is 0).</summary>
+    /// <summary>32 floats of C = alpha · sums + beta · C + bias (C not read when beta is 0; bias null: none).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* c, Vector512<float> low, Vector512<float> high, float alpha, float beta)
+    private static void Store(float* c, Vector512<float> low, Vector512<float> high, float alpha, float beta, float* bias)
     {
-        Store(c, low, alpha, beta);
-        Store(c + Lanes, high, alpha, beta);
+        Store(c, low, alpha, beta, bias);
+        Store(c + Lanes, high, alpha, beta, bias is null ? null : bias + Lanes);
     }
 
-    /// <summary>16 floats of C = alpha · sums + beta · C (C not read when beta is 0).</summary>
+    /// <summary>16 floats of C = alpha · sums + beta · C + bias (C not read when beta is 0; bias null: none).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* c, Vector512<float> sums, float alpha, float beta)
+    private static void Store(float* c, Vector512<float> sums, float alpha, float beta, float* bias)
     {
         if (alpha != 1f)
             sums *= alpha;
         if (beta != 0f)
             sums += beta == 1f ? Avx512F.LoadVector512(c) : Avx512F.LoadVector512(c) * beta;
+        if (bias is not null)
+            sums += Avx512F.LoadVector512(bias);
         Avx512F.Store(c, sums);
     }
 

@@ -19,28 +19,31 @@ internal sealed class GemmLinearFunction : autograd.SingleTensorFunction<GemmLin
 
     /// <summary>
     /// y = x·Wᵀ + b through <paramref name="library"/>, differentiable where anything needs a gradient (else the plain
-    /// product with the bias in C, <see cref="Forward"/>).
+    /// product, <see cref="Forward"/>). A bias that needs no gradient (an attack's frozen layers) is added by the product
+    /// as it stores each row; a trainable one by libtorch after it (the same sum either way: one rounding of product +
+    /// bias).
     /// </summary>
     public static Tensor Apply(GemmLibrary library, Tensor x, Tensor weight, Tensor? bias)
     {
-        if (!is_grad_enabled() || !(x.requires_grad || weight.requires_grad || bias?.requires_grad == true))
+        var trainableBias = bias is not null && bias.requires_grad;
+        if (!is_grad_enabled() || !(x.requires_grad || weight.requires_grad || trainableBias))
             return Forward(library, x, weight, bias);
-        var product = apply(library, x, weight);
-        if (bias is null)
+        var product = apply(library, x, weight, new FrozenBias(trainableBias ? null : bias));
+        if (!trainableBias)
             return product;
         using (product)
-            return product.add(bias);
+            return product.add(bias!);
     }
 
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
         var library = (GemmLibrary)vars[0];
-        var (x, weight) = ((Tensor)vars[1], (Tensor)vars[2]);
+        var (x, weight, frozenBias) = ((Tensor)vars[1], (Tensor)vars[2], ((FrozenBias)vars[3]).Values);
         // Keep only what the backward reads: dx needs W, dW needs x (an attack's frozen layers keep no activation alive).
         ctx.save_for_backward([weight.requires_grad ? x : null!, x.requires_grad ? weight : null!]);
         ctx.save_data(LibraryKey, library);
         ctx.save_data(NeedsKey, (x.requires_grad, weight.requires_grad, x.shape[0], weight.shape[0], weight.shape[1]));
-        return Forward(library, x, weight, null);
+        return Forward(library, x, weight, frozenBias);
     }
 
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor gradOutput)
@@ -54,15 +57,15 @@ internal sealed class GemmLinearFunction : autograd.SingleTensorFunction<GemmLin
         if (needsX)
         {
             dx = empty(m, k, dtype: ScalarType.Float32);
-            Gemm(library, false, false, m, k, n, dy, weight, 0f, dx);
+            Gemm(library, false, false, m, k, n, dy, weight, null, dx);
         }
         if (needsWeight)
         {
             dw = empty(n, k, dtype: ScalarType.Float32);
-            Gemm(library, true, false, n, k, m, dy, x, 0f, dw);
+            Gemm(library, true, false, n, k, m, dy, x, null, dw);
         }
-        // One gradient per forward argument; the library argument is not a tensor and gets none.
-        return [null!, dx!, dw!];
+        // One gradient per forward argument; the library and the frozen bias are not tensors and get none.
+        return [null!, dx!, dw!, null!];
     }
 
     /// <summary>
@@ -71,10 +74,9 @@ internal sealed class GemmLinearFunction : autograd.SingleTensorFunction<GemmLin
     /// </summary>
     public static Tensor Forward(GemmLibrary library, Tensor x, Tensor weight, Tensor? bias, int? plannedThreads = null)
     {
-        var (m, n, k) = (x.shape[0], weight.shape[0], weight.shape[1]);
-        // With a bias, C starts as the broadcast bias and the GEMM adds to it (beta 1), as addmm does.
-        var y = bias is null ? empty(m, n, dtype: ScalarType.Float32) : bias.detach().expand(m, n).contiguous();
-        Gemm(library, false, true, m, n, k, x, weight, bias is null ? 0f : 1f, y, plannedThreads);
+        var y = empty(x.shape[0], weight.shape[0], dtype: ScalarType.Float32);
+        using var row = bias?.detach().contiguous();
+        Gemm(library, false, true, x.shape[0], weight.shape[0], weight.shape[1], x, weight, row, y, plannedThreads);
         return y;
     }
 
@@ -84,11 +86,14 @@ internal sealed class GemmLinearFunction : autograd.SingleTensorFunction<GemmLin
     /// <see cref="GemmLibrary.MultiplyInBlocks"/>.
     /// </summary>
     private static void Gemm(GemmLibrary library, bool transposeA, bool transposeB, long m, long n, long k,
-        Tensor a, Tensor b, float beta, Tensor c, int? plannedThreads = null)
+        Tensor a, Tensor b, Tensor? bias, Tensor c, int? plannedThreads = null)
     {
         var (rows, columns, inner) = (checked((int)m), checked((int)n), checked((int)k));
         library.MultiplyInBlocks(transposeA, transposeB, rows, columns, inner, AttentionHeads.Address(a), transposeA ? rows : inner,
-            AttentionHeads.Address(b), transposeB ? inner : columns, beta, AttentionHeads.Address(c),
-            plannedThreads ?? AdaptiveThreads.PlannedThreads, get_num_threads());
+            AttentionHeads.Address(b), transposeB ? inner : columns, 0f, AttentionHeads.Address(c),
+            bias is null ? 0 : AttentionHeads.Address(bias), plannedThreads ?? AdaptiveThreads.PlannedThreads, get_num_threads());
     }
+
+    /// <summary>A bias that needs no gradient, handed to the function as a non-tensor argument.</summary>
+    private sealed record FrozenBias(Tensor? Values);
 }

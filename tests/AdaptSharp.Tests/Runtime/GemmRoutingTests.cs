@@ -37,8 +37,10 @@ public class GemmRoutingTests
             reference.AssertForward(library.Name, y);
             reference.AssertGradients(library.Name, grads);
 
-            // Frozen weights (an attack's input gradient): only dx is asked for and computed.
+            // Frozen weights and bias (an attack's input gradient): only dx is asked for and computed; the bias is added by
+            // the product as it stores its rows.
             var frozen = GemmLinearFunction.Apply(library, xv, w, b);
+            reference.AssertForward(library.Name + ", frozen bias", frozen);
             reference.AssertInputGradient(library.Name + ", frozen weights", autograd.grad([(frozen * r).sum()], [xv])[0]);
         }
     }
