@@ -12,9 +12,9 @@ namespace AdaptSharp.Runtime;
 /// kernels on CPUs newer than it knows, and this project's environment pins its Haswell kernels), and no served package
 /// offers an AVX-512 GEMM for .NET. op(B) is packed once per call into panels of 32 columns (k x 32 floats, zero
 /// beyond n), which stay in the L2 cache while 6-row tiles of op(A) sweep past them; op(A) is read in place. Every
-/// element of C is summed in the same order, k = 0, 1, ..., by fused multiply-adds from zero, then scaled by alpha and
-/// added to beta · C, whichever tile computes it: a row's result does not depend on where it sits in a call, how the rows
-/// are split into calls or threads, or which CPU with fused multiply-adds runs it.
+/// element of C is summed in the same order, k = 0, 1, ..., by fused multiply-adds from zero, then scaled by alpha,
+/// added to beta · C and to a bias row when one is given, whichever tile computes it: a row's result does not depend on where it sits in a call, how the rows
+/// are split into calls or threads, or which AVX-512 CPU runs it.
 /// </summary>
 internal static unsafe class Avx512Gemm
 {
