@@ -19,7 +19,8 @@ namespace AdaptSharp.Runtime;
 internal static unsafe class Avx512Gemm
 {
     private const int Lanes = 16;
-    private const int PanelWidth = 2 * Lanes;
+    /// <summary>The columns of op(B) in one packed panel (<see cref="PackColumns"/> starts at multiples of it).</summary>
+    public const int PanelWidth = 2 * Lanes;
     private const int TileRows = 6;
 
     /// <summary>Whether this CPU runs it (AVX-512 F).</summary>
@@ -28,15 +29,18 @@ internal static unsafe class Avx512Gemm
     /// <summary>Floats of <see cref="Pack"/>'s output for an op(B) of k x n.</summary>
     public static long PackedLength(int n, int k) => (long)((n + PanelWidth - 1) / PanelWidth) * PanelWidth * k;
 
-    /// <summary>C = alpha · op(A) · op(B) + beta · C on the calling thread (see the class summary).</summary>
+    /// <summary>
+    /// C = alpha · op(A) · op(B) + beta · C (+ <paramref name="bias"/>, a row of n, when given) on the calling thread
+    /// (see the class summary).
+    /// </summary>
     public static void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float alpha, float* a, int lda,
-        float* b, int ldb, float beta, float* c, int ldc)
+        float* b, int ldb, float beta, float* c, int ldc, float* bias = null)
     {
         if (m <= 0 || n <= 0)
             return;
         var packed = PackingBuffer(n, k);
         PackColumns(transposeB, 0, n, k, b, ldb, packed);
-        MultiplyRows(transposeA, 0, m, n, k, alpha, a, lda, packed, beta, c, ldc);
+        MultiplyRows(transposeA, 0, m, n, k, alpha, a, lda, packed, beta, c, ldc, bias);
     }
 
     /// <summary>

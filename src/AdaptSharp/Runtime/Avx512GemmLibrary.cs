@@ -27,22 +27,23 @@ internal sealed unsafe class Avx512GemmLibrary : GemmLibrary
         float beta, nint c, nint bias, int plannedThreads, int threads)
     {
         CheckBias(beta, bias);
+        // The planned count does not matter here: a row's sums are the same in any block.
         var blocks = (m + RowsPerBlock - 1) / RowsPerBlock;
         threads = Math.Clamp(Math.Min(blocks, threads), 1, Math.Max(1, m / MinRowsPerBlock));
-        // op(B) packed once for every block; with threads its panels are shared out too (packing on one thread cost 5-9%
-        // of a two-thread vit-small attack step).
-        var packed = (nint)Avx512Gemm.PackingBuffer(n, k);
         if (threads == 1)
         {
-            Avx512Gemm.PackColumns(transposeB, 0, n, k, (float*)b, ldb, (float*)packed);
-            Avx512Gemm.MultiplyRows(transposeA, 0, m, n, k, 1f, (float*)a, lda, (float*)packed, beta, (float*)c, n, (float*)bias);
+            Avx512Gemm.Multiply(transposeA, transposeB, m, n, k, 1f, (float*)a, lda, (float*)b, ldb, beta, (float*)c, n, (float*)bias);
             return;
         }
-        var panels = (n + 31) / 32;
+        // op(B) packed once for every block, its panels shared out too (packing on one thread cost 5-9% of a two-thread
+        // vit-small attack step).
+        var packed = (nint)Avx512Gemm.PackingBuffer(n, k);
+        const int width = Avx512Gemm.PanelWidth;
+        var panels = (n + width - 1) / width;
         var options = new ParallelOptions { MaxDegreeOfParallelism = threads };
         Parallel.For(0, threads, options, t =>
         {
-            var (first, end) = (panels * t / threads * 32, Math.Min(n, panels * (t + 1) / threads * 32));
+            var (first, end) = (panels * t / threads * width, Math.Min(n, panels * (t + 1) / threads * width));
             if (end > first)
                 Avx512Gemm.PackColumns(transposeB, first, end, k, (float*)b, ldb, (float*)packed);
         });

@@ -52,7 +52,7 @@ internal sealed class GemmLinearFunction : autograd.SingleTensorFunction<GemmLin
         var (x, weight) = (saved[0], saved[1]);
         var library = (GemmLibrary)ctx.get_data(LibraryKey);
         var (needsX, needsWeight, m, n, k) = ((bool, bool, long, long, long))ctx.get_data(NeedsKey);
-        var dy = gradOutput.contiguous();
+        using var dy = gradOutput.contiguous();
         Tensor? dx = null, dw = null;
         if (needsX)
         {

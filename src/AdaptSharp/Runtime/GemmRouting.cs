@@ -74,13 +74,14 @@ internal static class GemmRouting
         if (x.device_type != DeviceType.CPU || x.dtype != ScalarType.Float32 || weight.dtype != ScalarType.Float32
             || x.numel() == 0 || !FitsOneSpan(x.numel() / k * Math.Max(n, k)))
             return nn.functional.linear(x, weight, bias);
-        Func<Tensor, Tensor>? product = n >= MinDimension && k >= MinDimension
-            ? Route.Library is { } library ? rows => GemmLinearFunction.Apply(library, rows, weight.contiguous(), bias) : null
-            : TakesNarrow(k, n) && !LibTorchForced.Value ? rows => GemmLinearFunction.Apply(Avx512GemmLibrary.Instance!, rows, weight.contiguous(), bias) : null;
-        if (product is null)
+        var library = n >= MinDimension && k >= MinDimension ? Route.Library
+            : TakesNarrow(k, n) && !LibTorchForced.Value ? Avx512GemmLibrary.Instance
+            : null;
+        if (library is null)
             return nn.functional.linear(x, weight, bias);
         using var scope = NewDisposeScope();
-        return product(x.reshape(-1, k).contiguous()).reshape([.. x.shape[..^1], n]).MoveToOuterDisposeScope();
+        return GemmLinearFunction.Apply(library, x.reshape(-1, k).contiguous(), weight.contiguous(), bias)
+            .reshape([.. x.shape[..^1], n]).MoveToOuterDisposeScope();
     }
 
     /// <summary>
