@@ -5,12 +5,14 @@ namespace AdaptSharp.Runtime;
 /// <summary>
 /// Multi-head attention softmax(Q·Kᵀ/√d)·V straight from the packed qkv projection (B, T, 3·W; per token q, k, v, each
 /// head after head, as timm lays them out) to the merged heads (B, T, W), with its six per-head products (two forward,
-/// four backward) done by the route's library (<see cref="GemmLibrary"/>) and the softmax and its backward by libtorch, as a
-/// TorchSharp autograd function. The products read and write the heads in place through the GEMM's row strides, so
-/// no head is copied out, permuted or stacked back. On an AMD EPYC with OpenBLAS this is 13.4 ms against 17.6 ms for
-/// libtorch's scaled_dot_product_attention, forward and backward of a vit-small block at batch 4 and 222 tokens
-/// (docs/performance.md). Each (image, head) product is one single-threaded library call, the calls shared out over
-/// torch's threads, so the result is the same bits at every thread count.
+/// four backward) done by the route's library (<see cref="GemmLibrary"/>), as a TorchSharp autograd function. Each
+/// (image, head) pair's work runs at once on one thread: its products, and between them the softmax or its backward
+/// (<see cref="RowSoftmax"/>) on the head's score block while it is in cache (2-4% of vit-small's attack step faster than
+/// libtorch's softmax over all heads' blocks). The products read and write the heads in place through the GEMM's row
+/// strides, so no head is copied out, permuted or stacked back. On an AMD EPYC with OpenBLAS this was 13.4 ms against
+/// 17.6 ms for libtorch's scaled_dot_product_attention, forward and backward of a vit-small block at batch 4 and 222
+/// tokens (docs/performance.md). The pairs are shared out over torch's threads, so the result is the same bits at every
+/// thread count.
 /// </summary>
 internal sealed class GemmAttentionFunction : autograd.SingleTensorFunction<GemmAttentionFunction>
 {
@@ -44,51 +46,64 @@ internal sealed class GemmAttentionFunction : autograd.SingleTensorFunction<Gemm
         var (library, heads) = ((GemmLibrary, int))ctx.get_data(ShapeKey);
         var shape = AttentionHeads.Of(packed, heads);
         using var dOut = gradOutput.contiguous();
-        using var dProbabilities = empty(shape.B, heads, shape.T, shape.T, dtype: ScalarType.Float32);
         var dPacked = empty(shape.B, shape.T, 3 * shape.W, dtype: ScalarType.Float32);
-        var (qkv, p, o, dp, dqkv) = (AttentionHeads.Address(packed), AttentionHeads.Address(probabilities), AttentionHeads.Address(dOut), AttentionHeads.Address(dProbabilities), AttentionHeads.Address(dPacked));
+        var (qkv, p, o, dqkv) = (AttentionHeads.Address(packed), AttentionHeads.Address(probabilities), AttentionHeads.Address(dOut), AttentionHeads.Address(dPacked));
+        var (t, padded, scale) = (shape.T, RowSoftmax.PaddedLength(shape.T), shape.Scale);
         shape.ForEach((image, head) =>
         {
+            var scores = shape.Scores(p, image, head, padded);
+            var dp = GradientScratch(t * padded);
             // dV = Pᵀ·dO and dP = dO·Vᵀ
-            library.Multiply(true, false, shape.T, shape.D, shape.T, 1f, shape.Scores(p, image, head, shape.T), shape.T,
+            library.Multiply(true, false, t, shape.D, t, 1f, scores, padded,
                 shape.Output(o, image, head), shape.W, 0f, shape.Head(dqkv, image, 2, head), 3 * shape.W);
-            library.Multiply(false, true, shape.T, shape.T, shape.D, 1f, shape.Output(o, image, head), shape.W,
-                shape.Head(qkv, image, 2, head), 3 * shape.W, 0f, shape.Scores(dp, image, head, shape.T), shape.T);
-        });
-        // The softmax's backward, as libtorch's: dS = (dP − rowsum(dP ⊙ P)) ⊙ P, in place in dP (row-wise, the same at
-        // every thread count).
-        using (var weighted = dProbabilities.mul(probabilities))
-        using (var rowSums = weighted.sum(-1, keepdim: true))
-            dProbabilities.sub_(rowSums).mul_(probabilities);
-        var scale = shape.Scale;
-        shape.ForEach((image, head) =>
-        {
+            library.Multiply(false, true, t, t, shape.D, 1f, shape.Output(o, image, head), shape.W,
+                shape.Head(qkv, image, 2, head), 3 * shape.W, 0f, dp, padded);
+            RowSoftmax.Backward(dp, scores, t, t);
             // dQ = dS·K/√d and dK = dSᵀ·Q/√d
-            library.Multiply(false, false, shape.T, shape.D, shape.T, scale, shape.Scores(dp, image, head, shape.T), shape.T,
+            library.Multiply(false, false, t, shape.D, t, scale, dp, padded,
                 shape.Head(qkv, image, 1, head), 3 * shape.W, 0f, shape.Head(dqkv, image, 0, head), 3 * shape.W);
-            library.Multiply(true, false, shape.T, shape.D, shape.T, scale, shape.Scores(dp, image, head, shape.T), shape.T,
+            library.Multiply(true, false, t, shape.D, t, scale, dp, padded,
                 shape.Head(qkv, image, 0, head), 3 * shape.W, 0f, shape.Head(dqkv, image, 1, head), 3 * shape.W);
         });
         // One gradient per forward argument; the library and the head count are not tensors.
         return [null!, dPacked, null!];
     }
 
+    [ThreadStatic]
+    private static float[]? gradientScratch;
+
+    /// <summary>
+    /// A thread's buffer for one head's score gradient (written and read within one pair's work), on the pinned heap so
+    /// that its address stays valid.
+    /// </summary>
+    private static nint GradientScratch(int floats)
+    {
+        if (gradientScratch is null || gradientScratch.Length < floats)
+        {
+            gradientScratch = GC.AllocateUninitializedArray<float>(floats, pinned: true);
+            // NaN where the products never write (the rows' padding), so that any read of it shows in the results.
+            Array.Fill(gradientScratch, float.NaN);
+        }
+        return AttentionHeads.Address(gradientScratch);
+    }
+
     /// <summary>The merged heads (B, T, W) and the attention probabilities (B, H, T, T) the backward reads.</summary>
     private static Tensor Forward(GemmLibrary library, Tensor packed, int heads, out Tensor probabilities)
     {
         var shape = AttentionHeads.Of(packed, heads);
-        using var scores = empty(shape.B, heads, shape.T, shape.T, dtype: ScalarType.Float32);
-        var merged = empty(shape.B, shape.T, shape.W, dtype: ScalarType.Float32);
-        var (qkv, s) = (AttentionHeads.Address(packed), AttentionHeads.Address(scores));
-        var scale = shape.Scale;
+        var (t, padded, scale) = (shape.T, RowSoftmax.PaddedLength(shape.T), shape.Scale);
+        probabilities = empty(shape.B, heads, t, padded, dtype: ScalarType.Float32);
+        var merged = empty(shape.B, t, shape.W, dtype: ScalarType.Float32);
+        var (qkv, p, o) = (AttentionHeads.Address(packed), AttentionHeads.Address(probabilities), AttentionHeads.Address(merged));
         shape.ForEach((image, head) =>
-            library.Multiply(false, true, shape.T, shape.T, shape.D, scale, shape.Head(qkv, image, 0, head), 3 * shape.W,
-                shape.Head(qkv, image, 1, head), 3 * shape.W, 0f, shape.Scores(s, image, head, shape.T), shape.T));
-        probabilities = scores.softmax(-1);
-        var (p, o) = (AttentionHeads.Address(probabilities), AttentionHeads.Address(merged));
-        shape.ForEach((image, head) =>
-            library.Multiply(false, false, shape.T, shape.D, shape.T, 1f, shape.Scores(p, image, head, shape.T), shape.T,
-                shape.Head(qkv, image, 2, head), 3 * shape.W, 0f, shape.Output(o, image, head), shape.W));
+        {
+            var scores = shape.Scores(p, image, head, padded);
+            library.Multiply(false, true, t, t, shape.D, scale, shape.Head(qkv, image, 0, head), 3 * shape.W,
+                shape.Head(qkv, image, 1, head), 3 * shape.W, 0f, scores, padded);
+            RowSoftmax.Forward(scores, t, t);
+            library.Multiply(false, false, t, shape.D, t, 1f, scores, padded,
+                shape.Head(qkv, image, 2, head), 3 * shape.W, 0f, shape.Output(o, image, head), shape.W);
+        });
         return merged;
     }
 }
