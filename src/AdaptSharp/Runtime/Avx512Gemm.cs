@@ -47,7 +47,15 @@ internal static unsafe class Avx512Gemm
     /// The calling thread's buffer for a packed op(B) of k x n, valid until this thread's next call here; other threads
     /// may fill and read it meanwhile.
     /// </summary>
-    public static float* PackingBuffer(int n, int k) => Scratch.Get(PackedLength(n, k));
+    public static float* PackingBuffer(int n, int k) => Scratch.Get(0, PackedLength(n, k));
+
+    /// <summary>
+    /// The calling thread's 64-byte aligned buffer number <paramref name="slot"/> (1 to <see cref="Scratch.Slots"/> - 1;
+    /// slot 0 is <see cref="PackingBuffer"/>'s) of at least <paramref name="floats"/> floats, kept for the thread's next
+    /// call with that slot.
+    /// </summary>
+    public static float* ThreadBuffer(int slot, long floats) =>
+        slot is > 0 and < Scratch.Slots ? Scratch.Get(slot, floats) : throw new ArgumentOutOfRangeException(nameof(slot));
 
     /// <summary>
     /// Packs columns first..end-1 of op(B) into their panels of <paramref name="packed"/> (<see cref="Pack"/>'s layout
@@ -331,29 +339,35 @@ internal static unsafe class Avx512Gemm
     }
 
     /// <summary>
-    /// Each thread's buffer for packed panels, grown as needed and kept for the thread's next call (freed with the
-    /// thread): allocating megabytes per product would fault its pages in every time.
+    /// Each thread's buffers (packed panels, and the fused feed-forward's blocks), grown as needed and kept for the thread's
+    /// next call (freed with the thread): allocating megabytes per product would fault its pages in every time.
     /// </summary>
-    private sealed class Scratch
+    internal sealed class Scratch
     {
+        public const int Slots = 4;
+
         [ThreadStatic]
         private static Scratch? current;
 
-        private float* buffer;
-        private long length;
+        private readonly float*[] buffers = new float*[Slots];
+        private readonly long[] lengths = new long[Slots];
 
-        public static float* Get(long floats)
+        public static float* Get(int slot, long floats)
         {
             var scratch = current ??= new Scratch();
-            if (scratch.length < floats)
+            if (scratch.lengths[slot] < floats)
             {
-                NativeMemory.AlignedFree(scratch.buffer);
-                scratch.buffer = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
-                scratch.length = floats;
+                NativeMemory.AlignedFree(scratch.buffers[slot]);
+                scratch.buffers[slot] = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+                scratch.lengths[slot] = floats;
             }
-            return scratch.buffer;
+            return scratch.buffers[slot];
         }
 
-        ~Scratch() => NativeMemory.AlignedFree(buffer);
+        ~Scratch()
+        {
+            foreach (var buffer in buffers)
+                NativeMemory.AlignedFree(buffer);
+        }
     }
 }

@@ -85,6 +85,17 @@ internal static class GemmRouting
     }
 
     /// <summary>
+    /// Whether a feed-forward layer (width -> <paramref name="hidden"/> -> width) on <paramref name="x"/> runs fused
+    /// (<see cref="GemmFeedForwardFunction"/>): the route's library is the AVX-512 kernel, both products are wide, x is
+    /// fp32 on the CPU, the hidden width is whole vectors and the hidden activations fit one span.
+    /// </summary>
+    public static bool FusesFeedForward(Tensor x, long width, long hidden) =>
+        x.device_type == DeviceType.CPU && x.dtype == ScalarType.Float32 && x.numel() > 0
+        && width >= MinDimension && hidden >= MinDimension && hidden % 16 == 0
+        && FitsOneSpan(x.numel() / width * hidden) && FitsOneSpan(x.numel())
+        && Route.Library is Avx512GemmLibrary;
+
+    /// <summary>
     /// Whether a product below the route's <see cref="MinDimension"/>, with inner dimension <paramref name="k"/> and
     /// <paramref name="n"/> outputs, runs on the AVX-512 kernel: the CPU has AVX-512 and both are multiples of 16 up to
     /// 256 (the input gradient's product has them swapped). libtorch's MKL runs its AVX2 kernels on AMD CPUs: the demo

@@ -9,7 +9,7 @@ namespace AdaptSharp.Runtime;
 /// in the core's cache, where libtorch's softmax and the backward's four element-wise passes each went over every
 /// head's block in memory (bench suite "perf", vit-small; docs/performance.md). Rows are <see cref="PaddedLength"/>
 /// floats apart so that every row is whole vectors; the padding lanes hold zeros after the forward and are never read
-/// by the products. Numerics as libtorch's: exp(x − max) with <see cref="ExpOfNonPositive"/> (within 1 ulp, as libtorch's), scaled
+/// by the products. Numerics as libtorch's: exp(x − max) with <see cref="VectorExp"/> (within 1 ulp, as libtorch's), scaled
 /// by the reciprocal of its sum; the backward (dP − Σ dP ⊙ P) ⊙ P.
 /// </summary>
 internal static class RowSoftmax
@@ -46,7 +46,7 @@ internal static class RowSoftmax
             var total = Vector256<float>.Zero;
             for (var x = 0; x < stride; x += Lane)
             {
-                var e = ExpOfNonPositive(Vector256.Load(row + x) - m);
+                var e = VectorExp.OfNonPositive(Vector256.Load(row + x) - m);
                 e.Store(row + x);
                 total += e;
             }
@@ -57,8 +57,8 @@ internal static class RowSoftmax
     }
 
     /// <summary>
-    /// The softmax's backward in place of the probabilities' gradient <paramref name="gradient"/>:
-    /// dS = (dP − Σ_j dP ⊙ P) ⊙ P per row, with <paramref name="probabilities"/> as <see cref="Forward"/> left them.
+    /// The softmax's backward in place of the probabilities' gradient <paramref name="gradientOfProbabilities"/>:
+    /// dS = (dP − Σ_j dP ⊙ P) ⊙ P per row, with <paramref name="probabilitiesBlock"/> as <see cref="Forward"/> left them.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void Backward(nint gradientOfProbabilities, nint probabilitiesBlock, int rows, int length)
@@ -82,33 +82,6 @@ internal static class RowSoftmax
                 ((Vector256.Load(dp + x) - sum) * Vector256.Load(p + x)).Store(dp + x);
         }
     }
-
-    /// <summary>
-    /// e^x for x &lt;= 0 (a softmax's shifted scores; -inf and anything below e^x's smallest normal give 0, NaN stays NaN),
-    /// within 1 ulp (0.87 at worst, RowSoftmaxTests). Written here because .NET's vector exp for floats works in doubles: it took 60% of this class's time on
-    /// vit-small's attention (perf profile, one thread). x = n·ln 2 + r with |r| &lt;= ln 2 / 2 (ln 2 in two parts so that
-    /// r is exact), e^r by its Taylor series to r⁷ (the next term is below 6e-9 relative), times 2ⁿ put in the exponent bits.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector256<float> ExpOfNonPositive(Vector256<float> x)
-    {
-        var n = Vector256.Round(x * Vector256.Create(1.44269504f));
-        var r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-0.693145752f), x);
-        r = Vector256.FusedMultiplyAdd(n, Vector256.Create(-1.42860677e-6f), r);
-        var p = Vector256.Create(1f / 5040f);
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 720f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 120f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 24f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(1f / 6f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256.Create(0.5f));
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-        p = Vector256.FusedMultiplyAdd(p, r, Vector256<float>.One);
-        var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
-        return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(SmallestNormalExponent)), Vector256<float>.Zero, p * scale);
-    }
-
-    /// <summary>ln of float's smallest normal number (2⁻¹²⁶): below it <see cref="ExpOfNonPositive"/> gives 0.</summary>
-    private const float SmallestNormalExponent = -87.33654f;
 
     private static float HorizontalMax(Vector256<float> v)
     {

@@ -4,11 +4,11 @@ using AdaptSharp.Runtime;
 namespace AdaptSharp.Tests.Runtime;
 
 /// <summary>
-/// The routed attention's exp (<see cref="RowSoftmax.ExpOfNonPositive"/>): within 1 ulp of e^x over the whole range of
+/// The exp of the routed attention and the fused feed-forward (<see cref="VectorExp.OfNonPositive"/>): within 1 ulp of e^x over the whole range of
 /// non-positive floats where e^x is a normal float, 0 below it and for -inf, NaN for NaN. The softmax and its backward
 /// themselves are checked against float64 through the attention (GemmRoutingTests).
 /// </summary>
-public sealed class RowSoftmaxTests
+public sealed class VectorExpTests
 {
     [Fact]
     public void ExpIsWithinTwoUlpOfTheExactValueDownToTheSmallestNormal()
@@ -24,7 +24,7 @@ public sealed class RowSoftmaxTests
         {
             for (var j = 0; j < 8; j++)
                 inputs[j] = values[Math.Min(i + j, values.Count - 1)];
-            RowSoftmax.ExpOfNonPositive(Vector256.Create(inputs)).CopyTo(outputs);
+            VectorExp.OfNonPositive(Vector256.Create(inputs)).CopyTo(outputs);
             for (var j = 0; j < 8; j++)
             {
                 var exact = Math.Exp(inputs[j]);
@@ -39,7 +39,7 @@ public sealed class RowSoftmaxTests
     [Fact]
     public void ExpGivesZeroBelowTheNormalRangeAndForMinusInfinityAndKeepsNaN()
     {
-        var result = RowSoftmax.ExpOfNonPositive(Vector256.Create(float.NegativeInfinity, -88f, -100f, -1e30f, float.NaN, 0f, -1f, -87.3f));
+        var result = VectorExp.OfNonPositive(Vector256.Create(float.NegativeInfinity, -88f, -100f, -1e30f, float.NaN, 0f, -1f, -87.3f));
         Assert.Equal([0f, 0f, 0f, 0f], new[] { result[0], result[1], result[2], result[3] });
         Assert.True(float.IsNaN(result[4]));
         Assert.Equal(1f, result[5]);
