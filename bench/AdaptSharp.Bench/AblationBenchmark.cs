@@ -14,7 +14,7 @@ namespace AdaptSharp.Bench;
 /// attention vs softmax(QK^T)V (forward + input backward at the models' head shapes), torch threads 1 vs cores vs adaptive
 /// (<see cref="AdaptiveThreads"/>), idle and under a busy process,
 /// ADAPT's clean + adversarial outer forward batched vs separate, and the model's GEMMs on libtorch vs each system BLAS.
-/// Options: --device, --repeats N (3), --quick, --only cpu-preset|vit-small, --groups patch,weights,attention,threads,outer,gemm.
+/// Options: --device, --repeats N (3), --quick, --only cpu-preset|vit-small, --groups patch,weights,attention,feedforward,threads,outer,gemm.
 /// </summary>
 public static class AblationBenchmark
 {
@@ -34,6 +34,7 @@ public static class AblationBenchmark
             if (Wanted("patch")) PatchEmbedding(report, context, shape);
             if (Wanted("weights")) FrozenVsTrainable(report, context, shape);
             if (Wanted("attention")) Attention(report, context, shape);
+            if (Wanted("feedforward")) FeedForward(report, context, shape);
             if (Wanted("threads")) Threads(report, context, shape);
             if (Wanted("outer")) BatchedOuter(report, context, shape);
             if (Wanted("gemm")) GemmRoutes(report, context, shape);
@@ -123,6 +124,34 @@ public static class AblationBenchmark
             report.Values[$"{shape.Label}_short_sequence_over_explicit"] = Min("short-sequence kernel, packed qkv to merged heads") / Min("softmax(QK^T)V from packed qkv to merged heads");
         foreach (var library in libraries)
             report.Values[$"{shape.Label}_{library.Name.ToLowerInvariant()}_over_sdpa"] = Min($"{library.Name} per-head products (routed)") / Min("scaled_dot_product_attention");
+    }
+
+    /// <summary>
+    /// A block's MLP with frozen parameters, forward + input gradient, on the AVX-512 kernel: the fused function (one pass
+    /// over blocks of rows, <see cref="GemmFeedForwardFunction"/>) against its parts (two routed linear layers and
+    /// libtorch's GELU between them), interleaved. Only at routed widths on CPUs with AVX-512.
+    /// </summary>
+    private static void FeedForward(BenchReport report, BenchContext context, Workloads.Shape shape)
+    {
+        var c = shape.Config;
+        if (context.IsCuda || Avx512GemmLibrary.Instance is not { } kernel || c.Width < GemmRouting.MinDimension)
+            return;
+        using var scope = NewDisposeScope();
+        var (rows, width, hidden) = ((long)shape.Batch * shape.Tokens, (long)c.Width, 4L * c.Width);
+        var g = new Generator(9);
+        var x = randn(new long[] { rows, width }, generator: g);
+        var (w1, b1) = (randn(new long[] { hidden, width }, generator: g) / Math.Sqrt(width), randn(new long[] { hidden }, generator: g) * 0.1);
+        var (w2, b2) = (randn(new long[] { width, hidden }, generator: g) / Math.Sqrt(hidden), randn(new long[] { width }, generator: g) * 0.1);
+        var weights = new GemmFeedForwardFunction.Weights(w1, b1, w2, b2);
+        var flops = 2.0 * 2 * 2 * rows * width * hidden / shape.Batch; // two products, forward and input gradient, per image
+        var name = $"{shape.Label} ({rows} x {width} -> {hidden})";
+        var rowsMeasured = report.MeasureInterleaved("feedforward", name, shape.Batch, shape.Tokens, c.ImageSize, flops,
+        [
+            ("fc1, GELU, fc2 as three operators", InputGradientStep(x, input =>
+                GemmLinearFunction.Apply(kernel, F.gelu(GemmLinearFunction.Apply(kernel, input, w1, b1)), w2, b2))),
+            ("fused over blocks of rows", InputGradientStep(x, input => GemmFeedForwardFunction.Apply(input, weights))),
+        ]);
+        report.Values[$"{shape.Label}_fused_feedforward_over_parts"] = rowsMeasured[1].MinSeconds / rowsMeasured[0].MinSeconds;
     }
 
     /// <summary>One timed call: <paramref name="output"/> of a fresh copy of <paramref name="source"/> and the input gradient of its sum of squares.</summary>
