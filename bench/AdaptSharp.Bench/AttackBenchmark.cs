@@ -58,9 +58,9 @@ public static class AttackBenchmark
             pgd.Perturb(model.Prompted, x, y);
         }
         // Interleaved: each round times one plain forward+backward and one PGD-10, so both see the same load.
-        Plain();
-        PgdTen();
         BenchContext.ResetPeakResident();
+        context.WarmUpAfterReset(Plain);
+        context.WarmUpAfterReset(PgdTen);
         var rounds = Math.Max(3, context.Repeats);
         var (plainTimes, pgdTimes, ratios) = (new double[rounds], new double[rounds], new double[rounds]);
         for (var i = 0; i < rounds; i++)

@@ -102,9 +102,8 @@ public sealed class BenchReport
         var gemmSize = GemmPeakSize;
         using var a = randn(new long[] { gemmSize, gemmSize }, device: Context.Device);
         using var b = randn(new long[] { gemmSize, gemmSize }, device: Context.Device);
-        action();
-        Context.Synchronize();
         BenchContext.ResetPeakResident();
+        Context.WarmUpAfterReset(action);
         var seconds = new double[n];
         var ratios = new double[n];
         for (var i = 0; i < n; i++)
