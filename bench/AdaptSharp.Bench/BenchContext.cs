@@ -84,7 +84,7 @@ public sealed class BenchContext
     /// <summary>
     /// Runs <paramref name="action"/> twice untimed after <see cref="ResetPeakResident"/>: the reset hands glibc's free
     /// heap pages back to the system, and the step right after it faulted them in again (vit-small b8 attack step, one
-    /// thread, a throwaway harness at 21:45 UTC: 3.4 s, then 1.3-1.4 s, then 1.0-1.1 s as before the reset). With one
+    /// thread, a throwaway harness at 21:40 UTC: 3.4 s, then 1.3-1.4 s, then 1.0-1.1 s as before the reset). With one
     /// warm-up the perf suite's paired attack-step rows read their median from a second slow run (1,483.6 against
     /// 1,071.5 ms best).
     /// </summary>
