@@ -51,7 +51,4 @@ internal readonly record struct AttentionHeads(int B, int T, int H, int D)
 
     /// <summary>A contiguous CPU tensor's storage: native memory that the tensor (alive for the whole call) keeps in place.</summary>
     public static unsafe nint Address(Tensor t) => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
-
-    /// <summary>The first element of an array allocated on the pinned object heap (which never moves it).</summary>
-    public static unsafe nint Address(float[] pinned) => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(pinned));
 }

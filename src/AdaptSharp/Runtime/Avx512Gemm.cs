@@ -47,15 +47,7 @@ internal static unsafe class Avx512Gemm
     /// The calling thread's buffer for a packed op(B) of k x n, valid until this thread's next call here; other threads
     /// may fill and read it meanwhile.
     /// </summary>
-    public static float* PackingBuffer(int n, int k) => Scratch.Get(0, PackedLength(n, k));
-
-    /// <summary>
-    /// The calling thread's 64-byte aligned buffer number <paramref name="slot"/> (1 to <see cref="Scratch.Slots"/> - 1;
-    /// slot 0 is <see cref="PackingBuffer"/>'s) of at least <paramref name="floats"/> floats, kept for the thread's next
-    /// call with that slot.
-    /// </summary>
-    public static float* ThreadBuffer(int slot, long floats) =>
-        slot is > 0 and < Scratch.Slots ? Scratch.Get(slot, floats) : throw new ArgumentOutOfRangeException(nameof(slot));
+    public static float* PackingBuffer(int n, int k) => ThreadScratch.Get(ThreadScratch.Slot.PackedB, PackedLength(n, k));
 
     /// <summary>
     /// Packs columns first..end-1 of op(B) into their panels of <paramref name="packed"/> (<see cref="Pack"/>'s layout
@@ -307,7 +299,10 @@ internal static unsafe class Avx512Gemm
     private static Vector512<float> LaneMask(int count) =>
         Vector512.LessThan(Vector512.Create(0f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create((float)count));
 
-    /// <summary><see cref="Store(float*, Vector512{float}, float, float, float*)"/> of the lanes in <paramref name="mask"/> only (C and bias read there only).</summary>
+    /// <summary>
+    /// The lanes of C in <paramref name="mask"/> = alpha · sums + beta · C + bias (C and bias read in those lanes only; C
+    /// not read when beta is 0; bias null: none).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreMasked(float* c, Vector512<float> sums, Vector512<float> mask, float alpha, float beta, float* bias)
     {
@@ -330,47 +325,6 @@ internal static unsafe class Avx512Gemm
 
     /// <summary>16 floats of C = alpha · sums + beta · C + bias (C not read when beta is 0; bias null: none).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* c, Vector512<float> sums, float alpha, float beta, float* bias)
-    {
-        if (alpha != 1f)
-            sums *= alpha;
-        if (beta != 0f)
-            sums += beta == 1f ? Avx512F.LoadVector512(c) : Avx512F.LoadVector512(c) * beta;
-        if (bias is not null)
-            sums += Avx512F.LoadVector512(bias);
-        Avx512F.Store(c, sums);
-    }
-
-    /// <summary>
-    /// Each thread's buffers (packed panels, and the fused feed-forward's blocks), grown as needed and kept for the thread's
-    /// next call (freed with the thread): allocating megabytes per product would fault its pages in every time.
-    /// </summary>
-    internal sealed class Scratch
-    {
-        public const int Slots = 4;
-
-        [ThreadStatic]
-        private static Scratch? current;
-
-        private readonly float*[] buffers = new float*[Slots];
-        private readonly long[] lengths = new long[Slots];
-
-        public static float* Get(int slot, long floats)
-        {
-            var scratch = current ??= new Scratch();
-            if (scratch.lengths[slot] < floats)
-            {
-                NativeMemory.AlignedFree(scratch.buffers[slot]);
-                scratch.buffers[slot] = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
-                scratch.lengths[slot] = floats;
-            }
-            return scratch.buffers[slot];
-        }
-
-        ~Scratch()
-        {
-            foreach (var buffer in buffers)
-                NativeMemory.AlignedFree(buffer);
-        }
-    }
+    private static void Store(float* c, Vector512<float> sums, float alpha, float beta, float* bias) =>
+        StoreMasked(c, sums, Vector512<float>.AllBitsSet, alpha, beta, bias);
 }

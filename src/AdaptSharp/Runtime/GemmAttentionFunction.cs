@@ -14,7 +14,7 @@ namespace AdaptSharp.Runtime;
 /// tokens (docs/performance.md). The pairs are shared out over torch's threads, so the result is the same bits at every
 /// thread count.
 /// </summary>
-internal sealed class GemmAttentionFunction : autograd.SingleTensorFunction<GemmAttentionFunction>
+internal sealed unsafe class GemmAttentionFunction : autograd.SingleTensorFunction<GemmAttentionFunction>
 {
     private const string ShapeKey = "shape";
 
@@ -52,7 +52,7 @@ internal sealed class GemmAttentionFunction : autograd.SingleTensorFunction<Gemm
         shape.ForEach((image, head) =>
         {
             var scores = shape.Scores(p, image, head, padded);
-            var dp = GradientScratch(t * padded);
+            var dp = (nint)ThreadScratch.Get(ThreadScratch.Slot.ScoreGradient, (long)t * padded);
             // dV = Pᵀ·dO and dP = dO·Vᵀ
             library.Multiply(true, false, t, shape.D, t, 1f, scores, padded,
                 shape.Output(o, image, head), shape.W, 0f, shape.Head(dqkv, image, 2, head), 3 * shape.W);
@@ -69,25 +69,10 @@ internal sealed class GemmAttentionFunction : autograd.SingleTensorFunction<Gemm
         return [null!, dPacked, null!];
     }
 
-    [ThreadStatic]
-    private static float[]? gradientScratch;
-
     /// <summary>
-    /// A thread's buffer for one head's score gradient (written and read within one pair's work), on the pinned heap so
-    /// that its address stays valid.
+    /// The merged heads (B, T, W) and the attention probabilities the backward reads, (B, H, T, T rounded up to whole
+    /// vectors: <see cref="RowSoftmax.PaddedLength"/>).
     /// </summary>
-    private static nint GradientScratch(int floats)
-    {
-        if (gradientScratch is null || gradientScratch.Length < floats)
-        {
-            gradientScratch = GC.AllocateUninitializedArray<float>(floats, pinned: true);
-            // NaN where the products never write (the rows' padding), so that any read of it shows in the results.
-            Array.Fill(gradientScratch, float.NaN);
-        }
-        return AttentionHeads.Address(gradientScratch);
-    }
-
-    /// <summary>The merged heads (B, T, W) and the attention probabilities (B, H, T, T) the backward reads.</summary>
     private static Tensor Forward(GemmLibrary library, Tensor packed, int heads, out Tensor probabilities)
     {
         var shape = AttentionHeads.Of(packed, heads);

@@ -97,8 +97,8 @@ internal sealed unsafe class GemmFeedForwardFunction : autograd.SingleTensorFunc
     /// </summary>
     private static (nint First, nint Second) PackBoth(bool transpose, (int N, int K, Tensor Weight) first, (int N, int K, Tensor Weight) second)
     {
-        var packed = (First: (nint)Avx512Gemm.ThreadBuffer(2, Avx512Gemm.PackedLength(first.N, first.K)),
-            Second: (nint)Avx512Gemm.ThreadBuffer(3, Avx512Gemm.PackedLength(second.N, second.K)));
+        var packed = (First: (nint)ThreadScratch.Get(ThreadScratch.Slot.FeedForwardFirstWeight, Avx512Gemm.PackedLength(first.N, first.K)),
+            Second: (nint)ThreadScratch.Get(ThreadScratch.Slot.FeedForwardSecondWeight, Avx512Gemm.PackedLength(second.N, second.K)));
         var (b1, b2) = (AttentionHeads.Address(first.Weight), AttentionHeads.Address(second.Weight));
         const int width = Avx512Gemm.PanelWidth;
         var (panels1, panels2) = ((first.N + width - 1) / width, (second.N + width - 1) / width);
@@ -131,7 +131,7 @@ internal sealed unsafe class GemmFeedForwardFunction : autograd.SingleTensorFunc
         var blocks = (m + RowsPerBlock - 1) / RowsPerBlock;
         void Block(int block)
         {
-            var buffer = (nint)Avx512Gemm.ThreadBuffer(1, (long)RowsPerBlock * hidden);
+            var buffer = (nint)ThreadScratch.Get(ThreadScratch.Slot.FeedForwardBlock, (long)RowsPerBlock * hidden);
             work(block * RowsPerBlock, Math.Min(m, (block + 1) * RowsPerBlock), buffer);
         }
         var threads = Math.Clamp(get_num_threads(), 1, blocks);
