@@ -63,15 +63,22 @@ public static class Workloads
     };
 
     /// <summary>What <see cref="AttackStep"/> computes, returned (logits detached) in the caller's scope.</summary>
-    /// <param name="throughView">Through the model's view (as the attacks call it), so that <see cref="AdaptiveThreads"/> picks the count.</param>
+    /// <param name="throughView">Through the model's view as the attacks call it (<see cref="ModelView.LossAndInputGradient"/>), so that
+    /// <see cref="AdaptiveThreads"/> picks the count and may take the step in lanes.</param>
     public static (Tensor Logits, Tensor InputGradient) LogitsAndInputGradient(VisionTransformer model, Tensor images, Tensor labels,
         bool usePrompts = true, bool throughView = false)
     {
         model.eval();
+        if (throughView)
+        {
+            var (_, gradient, viewLogits) = (usePrompts ? model.Prompted : model.Unprompted).LossAndInputGradient(images,
+                z => F.cross_entropy(z, labels, reduction: nn.Reduction.None));
+            return (viewLogits, gradient);
+        }
         using var grad = enable_grad();
         var input = images.detach().clone();
         input.requires_grad_(true);
-        var logits = throughView ? (usePrompts ? model.Prompted : model.Unprompted).Forward(input) : model.Forward(input, usePrompts);
+        var logits = model.Forward(input, usePrompts);
         var loss = F.cross_entropy(logits, labels, reduction: nn.Reduction.None).sum();
         return (logits.detach(), autograd.grad(new[] { loss }, new[] { input })[0]);
     }

@@ -43,16 +43,9 @@ public abstract class Attack(string name, ThreatModel threat, long seed)
     protected (Tensor Loss, Tensor Grad, Tensor Logits) LossAndGradient(
         ModelView model, Tensor x, Tensor labels, Func<Tensor, Tensor, Tensor> loss)
     {
-        using var scope = NewDisposeScope();
-        using var grad = enable_grad();
-        var input = x.detach().clone();
-        input.requires_grad_(true);
-        var logits = model.Forward(input);
-        var perSample = loss(logits, labels);
-        var g = autograd.grad(new[] { perSample.sum() }, new[] { input })[0];
+        var result = model.LossAndInputGradient(x, logits => loss(logits, labels));
         GradientEvaluations += x.shape[0];
-        return (perSample.detach().MoveToOuterDisposeScope(), g.detach().MoveToOuterDisposeScope(),
-            logits.detach().MoveToOuterDisposeScope());
+        return result;
     }
 
     /// <summary>Logits without gradient (counted as queries).</summary>

@@ -1,3 +1,4 @@
+using AdaptSharp.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -53,10 +54,14 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
     public bool HasPrompts => prompt_tokens is not null;
 
     /// <summary>f_P: the model with its prompts (equal to f_0 when it has none).</summary>
-    public ModelView Prompted => new("f_P", x => Forward(x, usePrompts: true));
+    public ModelView Prompted => new("f_P", x => Forward(x, usePrompts: true), new LanedForward(promptedLanes, x => ForwardFeatures(x, usePrompts: true), Classify));
 
     /// <summary>f_0: the same weights (patch embedding and head included) without prompts.</summary>
-    public ModelView Unprompted => new("f_0", x => Forward(x, usePrompts: false));
+    public ModelView Unprompted => new("f_0", x => Forward(x, usePrompts: false), new LanedForward(unpromptedLanes, x => ForwardFeatures(x, usePrompts: false), Classify));
+
+    // Keys of the two views' lanes (LanedForward): one per model and view kind, whatever view object an attack is handed.
+    private readonly object promptedLanes = new();
+    private readonly object unpromptedLanes = new();
 
     public Parameter? PromptTokens => prompt_tokens;
 
@@ -70,8 +75,15 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
         if (head is null)
             return features;
         using (features)
-            return head.forward(features);
+            return Classify(features);
     }
+
+    /// <summary>
+    /// The head on features (N, D), routed like the blocks' products (<see cref="GemmRouting.TakesNarrow"/>: on AVX-512
+    /// CPUs a head's rows do not depend on the thread count or the batch's other rows); the features themselves for a
+    /// model without one.
+    /// </summary>
+    private Tensor Classify(Tensor features) => head is null ? features.alias() : GemmRouting.Linear(features, head.weight!, head.bias);
 
     /// <summary>The class token after the final norm, (N, D).</summary>
     public Tensor ForwardFeatures(Tensor images, bool usePrompts)

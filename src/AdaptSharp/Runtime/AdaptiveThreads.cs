@@ -30,6 +30,8 @@ public static class AdaptiveThreads
     public const string Variable = "ADAPT_THREAD_POLICY";
 
     private static readonly Dictionary<int, long> steps = [];
+    private static long lanedSteps;
+    private static System.Runtime.CompilerServices.ConditionalWeakTable<object, object> lanesInvariant = [];
     private static ThreadCountChooser chooser = new(1);
     private static int configured = 1;
     private static int owner = -1;
@@ -51,6 +53,7 @@ public static class AdaptiveThreads
             ? null
             : $"{Policy.ToString().ToLowerInvariant()} threads: " + string.Join(", ",
                 steps.OrderByDescending(s => s.Value).Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Value:N0} steps at {s.Key}")))
+              + (lanedSteps > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({lanedSteps:N0} in lanes)") : "")
               + (invariant == false ? " (results depend on the count here: fixed)" : "");
 
     public static ThreadPolicy ParsePolicy(string? text) => (text ?? "").Trim().ToLowerInvariant() switch
@@ -75,6 +78,8 @@ public static class AdaptiveThreads
         open = false;
         depth = 0;
         steps.Clear();
+        lanedSteps = 0;
+        lanesInvariant = [];
     }
 
     /// <summary>
@@ -99,8 +104,15 @@ public static class AdaptiveThreads
     private static bool Active =>
         Policy != ThreadPolicy.Fixed && configured > 1 && invariant != false && Environment.CurrentManagedThreadId == owner;
 
-    /// <summary>Called by a model view before its forward; nested views (an ensemble's members) count as one step.</summary>
-    internal static StepScope BeginStep(Tensor images, Func<Tensor, Tensor> forward)
+    /// <summary>
+    /// Called by a model view before its forward; nested views (an ensemble's members) count as one step. A view that can
+    /// take the step in lanes (<see cref="Models.ModelView.LossAndInputGradient"/>) passes <paramref name="lanesKey"/> and
+    /// <paramref name="inLanes"/> (the step in that many lanes, 1 = the whole batch on this thread): at a chosen count
+    /// above one the step then runs in as many lanes (<see cref="BatchLanes"/>), once the lanes gave the whole batch's
+    /// loss, gradient and logits bit for bit on a first batch of this key (else never for the key).
+    /// </summary>
+    internal static StepScope BeginStep(Tensor images, Func<Tensor, Tensor> forward, object? lanesKey = null,
+        Func<int, (Tensor, Tensor, Tensor)>? inLanes = null)
     {
         if (!Active || depth > 0 || images.device_type != DeviceType.CPU || images.shape.Length == 0)
             return default;
@@ -108,15 +120,20 @@ public static class AdaptiveThreads
         var now = Stopwatch.GetTimestamp();
         Close(now);
         invariant ??= SameAtEveryCount(images, forward);
-        var key = StepKey(images.shape[0], is_grad_enabled());
+        var rows = images.shape[0];
+        var laned = invariant == true && inLanes is not null && lanesKey is not null && rows > 1 && LanesGiveTheSameBits(lanesKey, rows, inLanes);
+        var key = StepKey(rows, laned || is_grad_enabled(), laned);
         var threads = invariant == true ? Choose(key) : configured;
         SetThreads(threads);
         steps[threads] = steps.GetValueOrDefault(threads) + 1;
+        var lanes = laned ? (int)Math.Min(threads, rows) : 1;
+        if (lanes > 1)
+            lanedSteps++;
         open = true;
         openKey = key;
         openThreads = threads;
         openedAt = Stopwatch.GetTimestamp();
-        return new StepScope(true);
+        return new StepScope(true, lanes);
     }
 
     /// <summary>
@@ -124,7 +141,7 @@ public static class AdaptiveThreads
     /// forward with its backward on the same batch differ by 1.5-3x; under one running time a probe of the one was
     /// compared with the other's (a 2-thread peer run read the vit-small forward at one thread's speed, 0.85x PyTorch).
     /// </summary>
-    internal static long StepKey(long rows, bool recordsGraph) => (2 * rows) + (recordsGraph ? 1 : 0);
+    internal static long StepKey(long rows, bool recordsGraph, bool laned = false) => (4 * rows) + (recordsGraph ? 1 : 0) + (laned ? 2 : 0);
 
     private static int Choose(long key) =>
         Policy == ThreadPolicy.Alternate ? chooser.Candidates[(int)(alternation++ % chooser.Candidates.Count)] : chooser.Next(key);
@@ -147,13 +164,17 @@ public static class AdaptiveThreads
         return load.Sample();
     }
 
-    /// <summary>Logits and input gradients of the batch at every candidate count, compared bit for bit.</summary>
+    /// <summary>
+    /// Logits and input gradients of the batch at every candidate count, compared bit for bit. The gradient is seeded
+    /// with fixed random weights per logit, as a loss's would be: a uniform seed (the logits' sum) makes every row of the
+    /// head's input gradient the same sum of its weights, and hid that MKL's head gradient changed with the count.
+    /// </summary>
     private static bool SameAtEveryCount(Tensor images, Func<Tensor, Tensor> forward)
     {
         using var scope = NewDisposeScope();
         using var grad = enable_grad();
         var rng = get_rng_state();
-        Tensor? firstLogits = null, firstGradient = null;
+        Tensor? firstLogits = null, firstGradient = null, weights = null;
         var same = true;
         foreach (var threads in chooser.Candidates)
         {
@@ -161,7 +182,8 @@ public static class AdaptiveThreads
             set_rng_state(rng);
             var input = images.detach().clone().requires_grad_(true);
             var logits = forward(input);
-            var gradient = autograd.grad([logits.sum()], [input])[0];
+            weights ??= rand(logits.shape, dtype: logits.dtype, generator: new Generator(17)).to(logits.device);
+            var gradient = autograd.grad([(logits * weights).sum()], [input])[0];
             if (firstLogits is null)
             {
                 (firstLogits, firstGradient) = (logits.detach(), gradient);
@@ -174,6 +196,29 @@ public static class AdaptiveThreads
         return same;
     }
 
+    /// <summary>The step in every candidate count of lanes against the whole batch at the configured count, bit for bit; once per key.</summary>
+    private static bool LanesGiveTheSameBits(object key, long rows, Func<int, (Tensor, Tensor, Tensor)> inLanes)
+    {
+        if (lanesInvariant.TryGetValue(key, out var known))
+            return (bool)known;
+        using var scope = NewDisposeScope();
+        var rng = get_rng_state();
+        SetThreads(configured);
+        var whole = inLanes(1);
+        var same = true;
+        foreach (var lanes in chooser.Candidates.Where(c => c > 1).Select(c => (int)Math.Min(c, rows)).Distinct())
+        {
+            set_rng_state(rng);
+            var split = inLanes(lanes);
+            same &= Same(split.Item1, whole.Item1) && Same(split.Item2, whole.Item2) && Same(split.Item3, whole.Item3);
+        }
+        set_rng_state(rng);
+        lanesInvariant.AddOrUpdate(key, same);
+        return same;
+    }
+
+    private static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+
     private static void SetThreads(int threads)
     {
         if (get_num_threads() != threads)
@@ -181,8 +226,11 @@ public static class AdaptiveThreads
     }
 
     /// <summary>Ends a view's forward (see <see cref="BeginStep"/>).</summary>
-    internal readonly struct StepScope(bool counted) : IDisposable
+    internal readonly struct StepScope(bool counted, int lanes = 1) : IDisposable
     {
+        /// <summary>How many lanes the step runs in (1: the whole batch on the calling thread).</summary>
+        public int Lanes => Math.Max(1, lanes);
+
         public void Dispose()
         {
             if (counted)

@@ -98,12 +98,17 @@ internal static class GemmRouting
     /// <summary>
     /// Whether a product below the route's <see cref="MinDimension"/>, with inner dimension <paramref name="k"/> and
     /// <paramref name="n"/> outputs, runs on the AVX-512 kernel: the CPU has AVX-512 and both are multiples of 16 up to
-    /// 256 (the input gradient's product has them swapped). libtorch's MKL runs its AVX2 kernels on AMD CPUs: the demo
-    /// model's 1,344 x 48 x 192 product at 81 GFLOP/s on one Zen 5 core, against 201 on the kernel. The demo's head (10
-    /// outputs) and patch embedding (inner 49) stay on libtorch.
+    /// 256 (the input gradient's product has them swapped), or it is a classification head: fewer than
+    /// <see cref="MinDimension"/> outputs that fill no whole vectors, from a width that is a multiple of 16. libtorch's
+    /// MKL runs its AVX2 kernels on AMD CPUs: the demo model's 1,344 x 48 x 192 product at 81 GFLOP/s on one Zen 5 core,
+    /// against 201 on the kernel. Heads are taken for their bits, not their speed: MKL's input gradient of a 10-class
+    /// head (5 x 10 x 192) differs in the last row between one and two threads, and differs with the rows of the call,
+    /// so the thread count and the lanes of <see cref="AdaptiveThreads"/> would change an attack's gradients; the kernel's
+    /// rows depend on neither. The demo's patch embedding (inner 49) stays on libtorch.
     /// </summary>
     public static bool TakesNarrow(long k, long n) =>
-        Avx512GemmLibrary.Instance is not null && k % 16 == 0 && n % 16 == 0 && k > 0 && n > 0 && k <= 256 && n <= 256;
+        Avx512GemmLibrary.Instance is not null && k % 16 == 0 && k > 0 && n > 0
+        && ((n % 16 == 0 && k <= 256 && n <= 256) || (n % 16 != 0 && n < MinDimension));
 
     /// <summary>
     /// The library for <see cref="GemmAttentionFunction"/> on a packed qkv projection (B, T, 3·W) with

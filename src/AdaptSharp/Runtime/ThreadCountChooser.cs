@@ -12,8 +12,9 @@ namespace AdaptSharp.Runtime;
 /// <para>Where the machine's counters say how busy the other processes keep the cores (<see cref="OtherProcessesLoad"/>),
 /// that decides how often to look the other way: when another process starts to hold a core, a smaller count is tried at
 /// the next step; while one holds it, larger counts are tried only every 64 steps (a probe step then costs the most); when
-/// the other cores fall idle, a larger count is tried at the next step and then at least every 16 steps, and a slow spell
-/// of steps no longer brings a probe forward. Step times alone cannot tell a load that came or went from this machine's
+/// the other cores fall idle, a larger count is tried at the next step and then at least every 16 steps, a smaller one only
+/// every 64 steps once measured slower (nothing that would change that shows in the counters), and a slow spell of steps no longer brings a probe
+/// forward. Step times alone cannot tell a load that came or went from this machine's
 /// noise, which moved the choice both ways without a reason.</para>
 /// </summary>
 internal sealed class ThreadCountChooser
@@ -63,6 +64,9 @@ internal sealed class ThreadCountChooser
         {
             true when Preferred < candidates[0] => LongestProbeInterval,
             false when Preferred < candidates[0] => Math.Min(probeInterval, IdleProbeInterval),
+            // idle at the largest count, every count measured on this shape: a load that arrives shows in the counters
+            // first, so fewer threads are tried only every 64 steps (a probe then costs the most)
+            false when candidates.All(c => seconds.ContainsKey((key, c))) => LongestProbeInterval,
             _ => probeInterval,
         };
         if (candidates.Length == 1 || sinceProbe < interval || !seconds.ContainsKey((key, Preferred)))

@@ -77,6 +77,9 @@ public sealed class Avx512GemmTests
     [InlineData(13, 192, 48)] // two tiles and a row left; one 32-column and one 16-column tile per row group
     [InlineData(100, 64, 16)]
     [InlineData(1344, 48, 192)] // the demo model's first MLP product at its training batch
+    [InlineData(5, 384, 10)] // a vit-small head at batch 5: outputs fill no vector
+    [InlineData(128, 48, 10)] // the demo model's head
+    [InlineData(9, 768, 100)] // a ViT-B head for CIFAR-100: three whole vectors and four outputs
     public void TheProductAndItsGradientsAreWithinFloat32RoundingOfFloat64(int m, int k, int n)
     {
         using var scope = NewDisposeScope();
@@ -125,12 +128,15 @@ public sealed class Avx512GemmTests
     }
 
     [Fact]
-    public void OnlyNarrowMultiplesOf16AreTaken()
+    public void OnlyNarrowMultiplesOf16AndHeadsAreTaken()
     {
         Assert.Equal(Avx512Gemm.Supported, GemmRouting.TakesNarrow(48, 144));
         Assert.Equal(Avx512Gemm.Supported, GemmRouting.TakesNarrow(256, 16));
         Assert.False(GemmRouting.TakesNarrow(49, 48)); // the demo's patch embedding (7 x 7 x 1)
-        Assert.False(GemmRouting.TakesNarrow(48, 10)); // its head
+        Assert.Equal(Avx512Gemm.Supported, GemmRouting.TakesNarrow(48, 10)); // its head
+        Assert.Equal(Avx512Gemm.Supported, GemmRouting.TakesNarrow(768, 100)); // a ViT-B head for CIFAR-100
+        Assert.False(GemmRouting.TakesNarrow(50, 10));
+        Assert.False(GemmRouting.TakesNarrow(48, 130));
         Assert.False(GemmRouting.TakesNarrow(512, 48));
         Assert.False(GemmRouting.TakesNarrow(48, 272));
     }
