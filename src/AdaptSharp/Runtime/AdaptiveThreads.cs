@@ -18,7 +18,16 @@ namespace AdaptSharp.Runtime;
 /// count: logits and input gradients are split by rows (GEMMs over their M or N, row-wise norms, softmax, layer norm),
 /// never inside one sum, and the routed GEMMs' blocks of rows are cut for the configured count at every count
 /// (<see cref="PlannedThreads"/>). That is checked bit for bit before the first chosen count (logits and input gradients of the
-/// first batch at every candidate count); where it fails the count stays fixed for the process. Work that sums over
+/// first batch at every candidate count); where it fails the count stays fixed for the process.
+/// <para>
+/// An attack step taken through <see cref="Models.ModelView.LossAndInputGradient"/> on a view that gives its forward as a
+/// body and a head (the ViT's) runs at a chosen count above one in as many lanes (<see cref="BatchLanes"/>): slices of the
+/// batch through the body side by side, each at one thread, meeting once per pass instead of at every operator (two lanes
+/// under one busy process 1.10x one thread where two threads splitting every operator were 0.94x; docs/performance.md).
+/// Whether the lanes give the whole batch's loss, gradient and logits is checked bit for bit once per view kind and model;
+/// where it fails, that view's steps split operators as before.
+/// </para>
+/// Work that sums over
 /// the batch — a training step's parameter gradients — calls <see cref="Settle"/> first and runs at the configured
 /// count, so training and evaluation give the bits of a fixed-count run. The rule itself: <see cref="ThreadCountChooser"/>.
 /// </para>
