@@ -28,11 +28,20 @@ public sealed class ModelView
 
     public string Name { get; }
 
-    /// <summary>Logits of the images; one attack step for <see cref="Runtime.AdaptiveThreads"/>.</summary>
+    /// <summary>
+    /// Logits of the images; one attack step for <see cref="Runtime.AdaptiveThreads"/>, which may take a forward without
+    /// a graph (queries, predictions) in lanes like <see cref="LossAndInputGradient"/>.
+    /// </summary>
     public Tensor Forward(Tensor images)
     {
-        using var step = Runtime.AdaptiveThreads.BeginStep(images, forward);
-        return forward(images);
+        if (laned is null || is_grad_enabled())
+        {
+            using var step = Runtime.AdaptiveThreads.BeginStep(images, forward);
+            return forward(images);
+        }
+        Func<int, Tensor[]> run = lanes => [lanes > 1 ? ForwardInLanes(laned, images, lanes) : forward(images)];
+        using var laneStep = Runtime.AdaptiveThreads.BeginStep(images, forward, laned, backward: false, run);
+        return run(laneStep.Lanes)[0];
     }
 
     /// <summary>
@@ -44,10 +53,14 @@ public sealed class ModelView
     public (Tensor Loss, Tensor Gradient, Tensor Logits) LossAndInputGradient(Tensor images, Func<Tensor, Tensor> loss)
     {
         using var scope = NewDisposeScope();
-        Func<int, (Tensor, Tensor, Tensor)> run = lanes => lanes > 1 ? InLanes(laned!, images, loss, lanes) : Whole(images, loss);
-        using var step = Runtime.AdaptiveThreads.BeginStep(images, forward, laned?.Key, laned is null ? null : run);
-        var (perImage, gradient, logits) = run(step.Lanes);
-        return (perImage.MoveToOuterDisposeScope(), gradient.MoveToOuterDisposeScope(), logits.MoveToOuterDisposeScope());
+        Func<int, Tensor[]> run = lanes =>
+        {
+            var (perImage, gradient, logits) = lanes > 1 ? InLanes(laned!, images, loss, lanes) : Whole(images, loss);
+            return [perImage, gradient, logits];
+        };
+        using var step = Runtime.AdaptiveThreads.BeginStep(images, forward, laned, backward: true, laned is null ? null : run);
+        var result = run(step.Lanes);
+        return (result[0].MoveToOuterDisposeScope(), result[1].MoveToOuterDisposeScope(), result[2].MoveToOuterDisposeScope());
     }
 
     private (Tensor Loss, Tensor Gradient, Tensor Logits) Whole(Tensor images, Func<Tensor, Tensor> loss)
@@ -62,17 +75,42 @@ public sealed class ModelView
             logits.detach().MoveToOuterDisposeScope());
     }
 
+    /// <summary>The body on <paramref name="lanes"/> slices of the batch side by side without a graph, the head on the whole batch.</summary>
+    private static Tensor ForwardInLanes(LanedForward laned, Tensor images, int lanes)
+    {
+        var features = new Tensor?[lanes];
+        try
+        {
+            Runtime.BatchLanes.Run(lanes, lane =>
+            {
+                using var scope = NewDisposeScope();
+                using var noGrad = no_grad();
+                var (start, length) = Slice(images.shape[0], lanes, lane);
+                features[lane] = laned.Body(images.narrow(0, start, length)).DetachFromDisposeScope();
+            });
+            using var joined = cat(features!, 0);
+            return laned.Head(joined);
+        }
+        finally
+        {
+            foreach (var t in features)
+                t?.Dispose();
+        }
+    }
+
+    /// <summary>Lane <paramref name="lane"/>'s rows of <paramref name="rows"/>: as many as the others, to one.</summary>
+    private static (long Start, long Length) Slice(long rows, int lanes, int lane) =>
+        (rows * lane / lanes, (rows * (lane + 1) / lanes) - (rows * lane / lanes));
+
     /// <summary>
     /// The body's forward on <paramref name="lanes"/> slices of the batch side by side, the head and the loss on the
     /// whole batch on this thread, then the body's backward from the head's gradient, slice by slice side by side again.
     /// </summary>
     private static (Tensor Loss, Tensor Gradient, Tensor Logits) InLanes(LanedForward laned, Tensor images, Func<Tensor, Tensor> loss, int lanes)
     {
-        var n = images.shape[0];
         var inputs = new Tensor?[lanes];
         var features = new Tensor?[lanes];
         var gradients = new Tensor?[lanes];
-        (long Start, long Length) Slice(int lane) => (n * lane / lanes, (n * (lane + 1) / lanes) - (n * lane / lanes));
         try
         {
             // Each lane's tensors outlive its thread's dispose scope until the backward; they are disposed below.
@@ -80,7 +118,7 @@ public sealed class ModelView
             {
                 using var scope = NewDisposeScope();
                 using var grad = enable_grad();
-                var (start, length) = Slice(lane);
+                var (start, length) = Slice(images.shape[0], lanes, lane);
                 var input = images.narrow(0, start, length).detach().clone().requires_grad_(true);
                 features[lane] = laned.Body(input).DetachFromDisposeScope();
                 inputs[lane] = input.DetachFromDisposeScope();
@@ -94,7 +132,7 @@ public sealed class ModelView
             Runtime.BatchLanes.Run(lanes, lane =>
             {
                 using var laneScope = NewDisposeScope();
-                var (start, length) = Slice(lane);
+                var (start, length) = Slice(images.shape[0], lanes, lane);
                 gradients[lane] = autograd.grad([features[lane]!], [inputs[lane]!], [fromHead.narrow(0, start, length)])[0]
                     .DetachFromDisposeScope();
             });

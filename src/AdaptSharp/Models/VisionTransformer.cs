@@ -54,14 +54,14 @@ public sealed class VisionTransformer : nn.Module<Tensor, Tensor>
     public bool HasPrompts => prompt_tokens is not null;
 
     /// <summary>f_P: the model with its prompts (equal to f_0 when it has none).</summary>
-    public ModelView Prompted => new("f_P", x => Forward(x, usePrompts: true), new LanedForward(promptedLanes, x => ForwardFeatures(x, usePrompts: true), Classify));
+    public ModelView Prompted => new("f_P", x => Forward(x, usePrompts: true), promptedLanes ??= new(x => ForwardFeatures(x, usePrompts: true), Classify));
 
     /// <summary>f_0: the same weights (patch embedding and head included) without prompts.</summary>
-    public ModelView Unprompted => new("f_0", x => Forward(x, usePrompts: false), new LanedForward(unpromptedLanes, x => ForwardFeatures(x, usePrompts: false), Classify));
+    public ModelView Unprompted => new("f_0", x => Forward(x, usePrompts: false), unpromptedLanes ??= new(x => ForwardFeatures(x, usePrompts: false), Classify));
 
-    // Keys of the two views' lanes (LanedForward): one per model and view kind, whatever view object an attack is handed.
-    private readonly object promptedLanes = new();
-    private readonly object unpromptedLanes = new();
+    // One per model and view kind, whatever view object an attack is handed: their lanes are checked once.
+    private LanedForward? promptedLanes;
+    private LanedForward? unpromptedLanes;
 
     public Parameter? PromptTokens => prompt_tokens;
 

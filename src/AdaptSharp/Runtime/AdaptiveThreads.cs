@@ -40,7 +40,7 @@ public static class AdaptiveThreads
 
     private static readonly Dictionary<int, long> steps = [];
     private static long lanedSteps;
-    private static System.Runtime.CompilerServices.ConditionalWeakTable<object, object> lanesInvariant = [];
+    private static System.Runtime.CompilerServices.ConditionalWeakTable<object, LanesChecked> lanesChecked = [];
     private static ThreadCountChooser chooser = new(1);
     private static int configured = 1;
     private static int owner = -1;
@@ -88,7 +88,7 @@ public static class AdaptiveThreads
         depth = 0;
         steps.Clear();
         lanedSteps = 0;
-        lanesInvariant = [];
+        lanesChecked = [];
     }
 
     /// <summary>
@@ -115,13 +115,13 @@ public static class AdaptiveThreads
 
     /// <summary>
     /// Called by a model view before its forward; nested views (an ensemble's members) count as one step. A view that can
-    /// take the step in lanes (<see cref="Models.ModelView.LossAndInputGradient"/>) passes <paramref name="lanesKey"/> and
-    /// <paramref name="inLanes"/> (the step in that many lanes, 1 = the whole batch on this thread): at a chosen count
-    /// above one the step then runs in as many lanes (<see cref="BatchLanes"/>), once the lanes gave the whole batch's
-    /// loss, gradient and logits bit for bit on a first batch of this key (else never for the key).
+    /// take the step in lanes passes its <paramref name="lanes"/> and <paramref name="inLanes"/> (the step in that many
+    /// lanes, 1 = the whole batch on this thread; what it returns is compared): at a chosen count above one the step then
+    /// runs in as many lanes (<see cref="BatchLanes"/>), once the lanes gave the whole batch's bits on a first batch of
+    /// this view kind and model, with (<paramref name="backward"/>) or without a backward (else never for it).
     /// </summary>
-    internal static StepScope BeginStep(Tensor images, Func<Tensor, Tensor> forward, object? lanesKey = null,
-        Func<int, (Tensor, Tensor, Tensor)>? inLanes = null)
+    internal static StepScope BeginStep(Tensor images, Func<Tensor, Tensor> forward, Models.LanedForward? lanes = null,
+        bool backward = false, Func<int, Tensor[]>? inLanes = null)
     {
         if (!Active || depth > 0 || images.device_type != DeviceType.CPU || images.shape.Length == 0)
             return default;
@@ -130,19 +130,19 @@ public static class AdaptiveThreads
         Close(now);
         invariant ??= SameAtEveryCount(images, forward);
         var rows = images.shape[0];
-        var laned = invariant == true && inLanes is not null && lanesKey is not null && rows > 1 && LanesGiveTheSameBits(lanesKey, rows, inLanes);
-        var key = StepKey(rows, laned || is_grad_enabled(), laned);
+        var laned = invariant == true && inLanes is not null && lanes is not null && rows > 1 && LanesGiveTheSameBits(lanes, backward, rows, inLanes);
+        var key = StepKey(rows, backward || is_grad_enabled(), laned);
         var threads = invariant == true ? Choose(key) : configured;
         SetThreads(threads);
         steps[threads] = steps.GetValueOrDefault(threads) + 1;
-        var lanes = laned ? (int)Math.Min(threads, rows) : 1;
-        if (lanes > 1)
+        var count = laned ? (int)Math.Min(threads, rows) : 1;
+        if (count > 1)
             lanedSteps++;
         open = true;
         openKey = key;
         openThreads = threads;
         openedAt = Stopwatch.GetTimestamp();
-        return new StepScope(true, lanes);
+        return new StepScope(true, count);
     }
 
     /// <summary>
@@ -205,25 +205,40 @@ public static class AdaptiveThreads
         return same;
     }
 
-    /// <summary>The step in every candidate count of lanes against the whole batch at the configured count, bit for bit; once per key.</summary>
-    private static bool LanesGiveTheSameBits(object key, long rows, Func<int, (Tensor, Tensor, Tensor)> inLanes)
+    /// <summary>
+    /// The step in every candidate count of lanes against the whole batch at the configured count, bit for bit; once per
+    /// view kind and model, apart for steps with and without a backward.
+    /// </summary>
+    private static bool LanesGiveTheSameBits(Models.LanedForward lanes, bool backward, long rows, Func<int, Tensor[]> inLanes)
     {
-        if (lanesInvariant.TryGetValue(key, out var known))
-            return (bool)known;
+        var known = lanesChecked.GetOrCreateValue(lanes);
+        if ((backward ? known.Backward : known.Forward) is { } result)
+            return result;
         using var scope = NewDisposeScope();
         var rng = get_rng_state();
         SetThreads(configured);
         var whole = inLanes(1);
         var same = true;
-        foreach (var lanes in chooser.Candidates.Where(c => c > 1).Select(c => (int)Math.Min(c, rows)).Distinct())
+        foreach (var count in chooser.Candidates.Where(c => c > 1).Select(c => (int)Math.Min(c, rows)).Distinct())
         {
             set_rng_state(rng);
-            var split = inLanes(lanes);
-            same &= Same(split.Item1, whole.Item1) && Same(split.Item2, whole.Item2) && Same(split.Item3, whole.Item3);
+            var split = inLanes(count);
+            same &= split.Length == whole.Length && split.Zip(whole).All(p => Same(p.First, p.Second));
         }
         set_rng_state(rng);
-        lanesInvariant.AddOrUpdate(key, same);
+        if (backward)
+            known.Backward = same;
+        else
+            known.Forward = same;
         return same;
+    }
+
+    /// <summary>What <see cref="LanesGiveTheSameBits"/> found for one view kind and model.</summary>
+    private sealed class LanesChecked
+    {
+        public bool? Backward { get; set; }
+
+        public bool? Forward { get; set; }
     }
 
     private static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();

@@ -50,7 +50,8 @@ public sealed class BatchLanesTests
 
     /// <summary>
     /// A ViT wide enough for the routed products, 5 images (slices of 2 and 3): with the count alternating, every other
-    /// step runs in two lanes, and every step gives the bits of the whole batch at a fixed one and two threads. On the
+    /// step (and every other query without a graph) runs in two lanes, and every step gives the bits of the whole batch at
+    /// a fixed one and two threads. On the
     /// AVX-512 kernel, whose rows depend on neither the thread count nor the other rows (elsewhere the check decides).
     /// </summary>
     [Avx512Fact]
@@ -76,7 +77,13 @@ public sealed class BatchLanesTests
         AdaptiveThreads.Configure(2, ThreadPolicy.Alternate);
         for (var step = 0; step < 4; step++)
             AssertSame(reference[0], model.Prompted.LossAndInputGradient(images, Loss), $"step {step}");
-        Assert.Matches(@"alternate threads: 2 steps at [12], 2 steps at [12] \(2 in lanes\)$", AdaptiveThreads.Summary);
+        // forwards without a graph (an attack's queries) too
+        using (no_grad())
+        {
+            for (var step = 0; step < 4; step++)
+                Assert.True(model.Prompted.Forward(images).equal(reference[0].Item3).all().item<bool>(), $"query {step}: other logits");
+        }
+        Assert.Matches(@"alternate threads: 4 steps at [12], 4 steps at [12] \(4 in lanes\)$", AdaptiveThreads.Summary);
     }
 
     /// <summary>A body that subtracts the batch's mean: its slices give other bits, so its steps never run in lanes.</summary>
@@ -86,7 +93,7 @@ public sealed class BatchLanesTests
         var weight = randn(5, 12, generator: new Generator(7));
         Tensor Body(Tensor x) => x.flatten(1) - x.flatten(1).mean([0], keepdim: true);
         Tensor Head(Tensor f) => f.matmul(weight.t());
-        var view = new ModelView("batch-mixing", x => Head(Body(x)), new LanedForward(new object(), Body, Head));
+        var view = new ModelView("batch-mixing", x => Head(Body(x)), new LanedForward(Body, Head));
         using var images = rand(6, 3, 2, 2, generator: new Generator(8));
         using var labels = randint(0, 5, [6], generator: new Generator(9));
         Tensor Loss(Tensor logits) => nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.None);
