@@ -13,18 +13,24 @@ namespace AdaptSharp.Runtime;
 /// </summary>
 internal static class BatchLanes
 {
-    private static readonly object Gate = new();
+    private static readonly object RunGate = new();
     private static readonly List<Lane> lanes = [];
 
     /// <summary>
     /// Calls <paramref name="part"/>(0 .. <paramref name="count"/> - 1), each on its own lane, and returns when all have
-    /// ended; the first exception thrown by a part is rethrown here once all have ended. Not reentrant: one caller at a
-    /// time (the thread that configured <see cref="AdaptiveThreads"/>).
+    /// ended; the first exception thrown by a part is rethrown here once all have ended. Callers take turns (the lane
+    /// threads are shared); a part must not call it again.
     /// </summary>
     public static void Run(int count, Action<int> part)
     {
         if (count < 1)
             throw new ArgumentOutOfRangeException(nameof(count));
+        lock (RunGate)
+            RunLocked(count, part);
+    }
+
+    private static void RunLocked(int count, Action<int> part)
+    {
         var others = Lanes(count - 1);
         var before = get_num_threads();
         if (before != 1)
@@ -58,12 +64,9 @@ internal static class BatchLanes
 
     private static List<Lane> Lanes(int count)
     {
-        lock (Gate)
-        {
-            while (lanes.Count < count)
-                lanes.Add(new Lane(lanes.Count + 1));
-            return lanes.GetRange(0, count);
-        }
+        while (lanes.Count < count)
+            lanes.Add(new Lane(lanes.Count + 1));
+        return lanes.GetRange(0, count);
     }
 
     private sealed class Lane
