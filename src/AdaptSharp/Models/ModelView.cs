@@ -81,13 +81,7 @@ public sealed class ModelView
         var features = new Tensor?[lanes];
         try
         {
-            Runtime.BatchLanes.Run(lanes, lane =>
-            {
-                using var scope = NewDisposeScope();
-                using var noGrad = no_grad();
-                var (start, length) = Slice(images.shape[0], lanes, lane);
-                features[lane] = laned.Body(images.narrow(0, start, length)).DetachFromDisposeScope();
-            });
+            BodiesInLanes(laned, images, features, inputs: null);
             using var joined = cat(features!, 0);
             return laned.Head(joined);
         }
@@ -97,6 +91,25 @@ public sealed class ModelView
                 t?.Dispose();
         }
     }
+
+    /// <summary>
+    /// The body on each lane's slice of the batch, side by side, into <paramref name="features"/>; with
+    /// <paramref name="inputs"/>, with a graph from each slice's own leaf input, kept there for the backward. The caller
+    /// disposes both (they outlive the lanes' dispose scopes), also when a lane threw.
+    /// </summary>
+    private static void BodiesInLanes(LanedForward laned, Tensor images, Tensor?[] features, Tensor?[]? inputs) =>
+        Runtime.BatchLanes.Run(features.Length, lane =>
+        {
+            using var scope = NewDisposeScope();
+            using var mode = inputs is null ? no_grad() : enable_grad();
+            var (start, length) = Slice(images.shape[0], features.Length, lane);
+            var input = images.narrow(0, start, length);
+            if (inputs is not null)
+                input = input.detach().clone().requires_grad_(true);
+            features[lane] = laned.Body(input).DetachFromDisposeScope();
+            if (inputs is not null)
+                inputs[lane] = input.DetachFromDisposeScope();
+        });
 
     /// <summary>Lane <paramref name="lane"/>'s rows of <paramref name="rows"/>: as many as the others, to one.</summary>
     private static (long Start, long Length) Slice(long rows, int lanes, int lane) =>
@@ -113,16 +126,7 @@ public sealed class ModelView
         var gradients = new Tensor?[lanes];
         try
         {
-            // Each lane's tensors outlive its thread's dispose scope until the backward; they are disposed below.
-            Runtime.BatchLanes.Run(lanes, lane =>
-            {
-                using var scope = NewDisposeScope();
-                using var grad = enable_grad();
-                var (start, length) = Slice(images.shape[0], lanes, lane);
-                var input = images.narrow(0, start, length).detach().clone().requires_grad_(true);
-                features[lane] = laned.Body(input).DetachFromDisposeScope();
-                inputs[lane] = input.DetachFromDisposeScope();
-            });
+            BodiesInLanes(laned, images, features, inputs);
             using var scope = NewDisposeScope();
             using var grad = enable_grad();
             var joined = cat(features!, 0);

@@ -18,18 +18,18 @@ namespace AdaptSharp.Runtime;
 /// count: logits and input gradients are split by rows (GEMMs over their M or N, row-wise norms, softmax, layer norm),
 /// never inside one sum, and the routed GEMMs' blocks of rows are cut for the configured count at every count
 /// (<see cref="PlannedThreads"/>). That is checked bit for bit before the first chosen count (logits and input gradients of the
-/// first batch at every candidate count); where it fails the count stays fixed for the process.
-/// <para>
-/// An attack step taken through <see cref="Models.ModelView.LossAndInputGradient"/> on a view that gives its forward as a
-/// body and a head (the ViT's) runs at a chosen count above one in as many lanes (<see cref="BatchLanes"/>): slices of the
-/// batch through the body side by side, each at one thread, meeting once per pass instead of at every operator (two lanes
-/// under one busy process 1.10x one thread where two threads splitting every operator were 0.94x; docs/performance.md).
-/// Whether the lanes give the whole batch's loss, gradient and logits is checked bit for bit once per view kind and model;
-/// where it fails, that view's steps split operators as before.
-/// </para>
-/// Work that sums over
+/// first batch at every candidate count); where it fails the count stays fixed for the process. Work that sums over
 /// the batch — a training step's parameter gradients — calls <see cref="Settle"/> first and runs at the configured
 /// count, so training and evaluation give the bits of a fixed-count run. The rule itself: <see cref="ThreadCountChooser"/>.
+/// </para>
+/// <para>
+/// An attack step taken through <see cref="Models.ModelView.LossAndInputGradient"/> (or a query without a graph through
+/// <see cref="Models.ModelView.Forward"/>) on a view that gives its forward as a body and a head (the ViT's) runs at a
+/// chosen count above one in as many lanes (<see cref="BatchLanes"/>): slices of the batch through the body side by side,
+/// each at one thread, meeting twice per step instead of at every operator (vit-small under one busy process: two lanes
+/// 1.03-1.15x one thread, where two threads splitting every operator were 0.87-0.95x; docs/performance.md). Whether the
+/// lanes give the whole batch's bits is checked once per view kind and model, with and without a backward; where they do
+/// not, that view's steps split operators as before.
 /// </para>
 /// Acts only on the thread that configured it (libgomp's thread count is per calling thread).
 /// </summary>
@@ -183,6 +183,7 @@ public static class AdaptiveThreads
         using var scope = NewDisposeScope();
         using var grad = enable_grad();
         var rng = get_rng_state();
+        using var generator = new Generator(17);
         Tensor? firstLogits = null, firstGradient = null, weights = null;
         var same = true;
         foreach (var threads in chooser.Candidates)
@@ -191,7 +192,7 @@ public static class AdaptiveThreads
             set_rng_state(rng);
             var input = images.detach().clone().requires_grad_(true);
             var logits = forward(input);
-            weights ??= rand(logits.shape, dtype: logits.dtype, generator: new Generator(17)).to(logits.device);
+            weights ??= rand(logits.shape, dtype: logits.dtype, generator: generator).to(logits.device);
             var gradient = autograd.grad([(logits * weights).sum()], [input])[0];
             if (firstLogits is null)
             {

@@ -9,7 +9,8 @@ namespace AdaptSharp.Tests.Runtime;
 /// <summary>
 /// A thread count chosen per attack step never changes a result: the mini demo (three tunings, whose inner attacks run at
 /// the chosen count and whose parameter steps at the configured one, then PGD, AutoAttack and the checklist) gives the same
-/// prompt files and flags with the count switching at every step as at a fixed 2 threads. (The adaptive rule switches
+/// prompt files and flags with the count switching at every step, and the steps at two threads in lanes, as at a fixed 2
+/// threads. (The adaptive rule switches
 /// less often, at times it measures; an `adapt eval` with AutoAttack was checked the same way by hand: docs/performance.md.)
 /// </summary>
 public sealed class AdaptiveThreadsTests
@@ -31,6 +32,9 @@ public sealed class AdaptiveThreadsTests
             // the check before the first chosen count passed here, so the counts really alternated
             Assert.DoesNotContain("results depend on the count", outputs["alternate"]);
             Assert.Matches(@"alternate threads: [\d,]+ steps at [12], [\d,]+ steps at [12]", outputs["alternate"]);
+            // and at two, the attack steps and queries ran in lanes (on the AVX-512 kernels their rows do not depend on the slice)
+            if (Avx512Gemm.Supported)
+                Assert.Matches(@"\([\d,]+ in lanes\)", outputs["alternate"]);
 
             var fixedDir = Path.Combine(root, "fixed");
             var files = Directory.GetFiles(fixedDir, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(fixedDir, f))
