@@ -116,11 +116,7 @@ internal sealed class PlanExecutor(ModelView scoring, Func<PlanRun, ModelView> g
                 using var noGrad = no_grad();
                 randomized = (view.Forward(x) - view.Forward(x)).abs().max().ToDouble() > 0;
             }
-            using var enable = enable_grad();
-            var input = x.detach().clone();
-            input.requires_grad_(true);
-            var loss = Losses.CrossEntropy(view.Forward(input), y).sum();
-            var grad = autograd.grad([loss], [input])[0].detach().flatten(1);
+            var grad = view.LossAndInputGradient(x, logits => Losses.CrossEntropy(logits, y)).Gradient.flatten(1);
             var finite = isfinite(grad);
             nonFinite += (int)finite.all(1).logical_not().sum().item<long>();
             zero += (int)grad.abs().amax(1).eq(0).sum().item<long>();

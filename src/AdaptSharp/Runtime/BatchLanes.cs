@@ -49,14 +49,15 @@ internal static class BatchLanes
                 first = e;
             }
             foreach (var lane in others)
-                first ??= lane.Wait();
+            {
+                var error = lane.Wait();
+                first ??= error;
+            }
             if (first is not null)
                 ExceptionDispatchInfo.Capture(first).Throw();
         }
         finally
         {
-            foreach (var lane in others)
-                lane.Wait();
             if (before != 1)
                 set_num_threads(before);
         }
@@ -89,13 +90,11 @@ internal static class BatchLanes
             start.Release();
         }
 
-        /// <summary>Waits for the part started last; its exception, if it threw one (once).</summary>
+        /// <summary>Waits for the part started last; its exception, if it threw one.</summary>
         public Exception? Wait()
         {
             done.Wait();
-            var e = error;
-            error = null;
-            return e;
+            return error;
         }
 
         private void Loop()
